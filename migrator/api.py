@@ -1,0 +1,368 @@
+"""`Migrator`: one method per command. Returns plain results, raises MigratorError subclasses."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrator.config import Settings, validate_table
+from migrator.dialects import Dialect, open_dialect
+from migrator.discovery import Layout
+from migrator.errors import DriftError, RefusedError, UsageError
+from migrator.history import VersionStore
+from migrator.lexer import Statement, leading_keywords
+from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration, Timeouts
+from migrator.plan import Problem, blocking, find_drift, plan_down, plan_up
+from migrator.runner import PreparedFile, Runner, prepare
+from migrator.urls import DatabaseUrl, parse_url
+
+
+class SilentReporter:
+    """The library default: events go nowhere."""
+
+    def plan_ready(self, command: str, files: list[PreparedFile]) -> None: ...
+    def file_started(self, pf: PreparedFile) -> None: ...
+    def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
+                       elapsed_ms: float) -> None: ...
+    def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None: ...
+    def file_failed(self, pf: PreparedFile, error: Any) -> None: ...
+    def warning(self, text: str) -> None: ...
+
+
+@dataclass
+class PlannedFile:
+    version: int
+    name: str
+    direction: str
+    file: str
+    mode: str  # "transaction" or "no-transaction (statement by statement)"
+    statements: list[Statement]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "name": self.name, "direction": self.direction,
+                "file": self.file, "mode": self.mode, "warnings": self.warnings,
+                "statements": [{"line": s.line, "column": s.column, "sql": s.text}
+                               for s in self.statements]}
+
+
+@dataclass
+class RunResult:
+    command: str
+    dialect: str
+    dry_run: bool
+    before: int | None
+    after: int | None
+    versions: list[int]  # applied (up) or rolled back (down), in run order
+    planned: list[PlannedFile] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    elapsed_ms: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"command": self.command, "dialect": self.dialect, "dry_run": self.dry_run,
+                "version_before": self.before, "version_after": self.after,
+                "versions": self.versions, "warnings": self.warnings,
+                "elapsed_ms": self.elapsed_ms,
+                **({"plan": [p.to_dict() for p in self.planned]} if self.dry_run else {})}
+
+
+@dataclass
+class VersionState:
+    version: int
+    name: str
+    state: str  # applied, pending, failed, running, missing
+    applied_at: Any = None
+    execution_ms: int | None = None
+    applied_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        at = self.applied_at
+        return {"version": self.version, "name": self.name, "state": self.state,
+                "applied_at": at.isoformat() if hasattr(at, "isoformat") else at,
+                "execution_ms": self.execution_ms, "applied_by": self.applied_by}
+
+
+@dataclass
+class StatusResult:
+    dialect: str
+    url: str
+    current: int | None
+    versions: list[VersionState]
+    problems: list[Problem]
+
+    @property
+    def pending(self) -> list[VersionState]:
+        return [v for v in self.versions if v.state == "pending"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dialect": self.dialect, "url": self.url, "current_version": self.current,
+                "pending": [v.version for v in self.pending],
+                "versions": [v.to_dict() for v in self.versions],
+                "problems": [p.to_dict() for p in self.problems]}
+
+
+@dataclass
+class ValidateResult:
+    problems: list[Problem]
+    strict: bool
+
+    @property
+    def errors(self) -> list[Problem]:
+        return blocking(self.problems, strict=self.strict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "problems": [p.to_dict() for p in self.problems]}
+
+
+class Migrator:
+    """Library entry point: `Migrator(url="postgres://...", directory="sql").up()`."""
+
+    def __init__(self, url: str | None = None, directory: str | Path = "sql",
+                 table: str = "schema_version", *, settings: Settings | None = None,
+                 reporter: Any = None, lock_timeout: float = 60.0,
+                 timeouts: Timeouts | None = None) -> None:
+        if settings is None:
+            settings = Settings(url=url or "sqlite:///migrator.db", dir=Path(directory),
+                                table=validate_table(table), lock_timeout_s=lock_timeout,
+                                timeouts=timeouts or Timeouts())
+        self.settings = settings
+        self.url: DatabaseUrl = parse_url(settings.url)
+        self.dialect_name = self.url.dialect
+        if "." in settings.table and self.dialect_name != "postgres":
+            raise UsageError(f"--table {settings.table}: schema.table is only for postgres",
+                             hint="use a plain identifier such as schema_version")
+        self.reporter = reporter or SilentReporter()
+        self._layout: Layout | None = None
+
+    # -- files, no database ------------------------------------------------------------
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            self._layout = Layout(self.settings.dir)
+        return self._layout
+
+    def migrations(self) -> list[Migration]:
+        return self.layout.migrations(self.dialect_name)
+
+    # -- database sessions --------------------------------------------------------------
+    @contextmanager
+    def _session(self, *, read_only: bool, lock: bool) -> Iterator[tuple[Dialect, VersionStore]]:
+        dialect = open_dialect(self.url)
+        dialect.connect(read_only=read_only)
+        try:
+            store = VersionStore(dialect, self.settings.table)
+            if lock:
+                dialect.acquire_lock(store.table, self.settings.lock_timeout_s)
+            yield dialect, store
+        finally:
+            dialect.close()
+
+    # -- commands -----------------------------------------------------------------------
+    def up(self, target: int | None = None, *, dry_run: bool = False,
+           allow_out_of_order: bool = False) -> RunResult:
+        migrations = self.migrations()  # layout errors before the database is touched
+        started = time.perf_counter()
+        with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
+            rows = store.rows()
+            self._refuse_on_drift(migrations, rows, allow_out_of_order=allow_out_of_order)
+            todo = plan_up(migrations, rows, target)
+            files = [prepare(m, "up", dialect) for m in todo]
+            result = RunResult("up", dialect.name, dry_run, _current(rows), None, [])
+            result.warnings = [w for pf in files for w in atomicity_warnings(pf)]
+            if dry_run:
+                result.planned = [_planned(pf) for pf in files]
+                result.after = max([_current(rows) or 0] + [m.version for m in todo]) or None
+                return result
+            self.reporter.plan_ready("up", files)
+            for w in result.warnings:
+                self.reporter.warning(w)
+            if files:
+                store.ensure()
+            runner = Runner(dialect, store, self.reporter, self.settings.timeouts)
+            try:
+                runner.run(files)
+            finally:
+                result.versions = list(runner.completed)
+            result.after = _current(store.rows()) if files else result.before
+            result.elapsed_ms = int((time.perf_counter() - started) * 1000)
+            return result
+
+    def down(self, target: int | None = None, *, steps: int | None = None, dry_run: bool = False,
+             confirm: Callable[[list[Migration]], bool] | None = None) -> RunResult:
+        migrations = self.migrations()
+        started = time.perf_counter()
+        with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
+            rows = store.rows()
+            self._refuse_on_drift(migrations, rows)
+            todo = plan_down(migrations, rows, target=target, steps=steps)
+            files = [prepare(m, "down", dialect) for m in todo]
+            result = RunResult("down", dialect.name, dry_run, _current(rows), None, [])
+            result.warnings = [w for pf in files for w in atomicity_warnings(pf)]
+            if dry_run:
+                result.planned = [_planned(pf) for pf in files]
+                remaining = [v for v, r in rows.items() if r.status == STATUS_APPLIED
+                             and v not in {m.version for m in todo}]
+                result.after = max(remaining, default=None)
+                return result
+            if files and confirm is not None and not confirm(todo):
+                raise RefusedError("rollback cancelled; nothing was changed")
+            self.reporter.plan_ready("down", files)
+            runner = Runner(dialect, store, self.reporter, self.settings.timeouts)
+            try:
+                runner.run(files)
+            finally:
+                result.versions = list(runner.completed)
+            result.after = _current(store.rows())
+            result.elapsed_ms = int((time.perf_counter() - started) * 1000)
+            return result
+
+    def redo(self, *, confirm: Callable[[list[Migration]], bool] | None = None) -> RunResult:
+        """Down then up of the latest applied version."""
+        down = self.down(steps=1, confirm=confirm)
+        if not down.versions:
+            return down
+        up = self.up(target=down.versions[0])
+        up.command = "redo"
+        up.before = down.before
+        return up
+
+    def status(self) -> StatusResult:
+        migrations = self.migrations()
+        with self._session(read_only=True, lock=False) as (dialect, store):
+            rows = store.rows()
+        states = []
+        by_version = {m.version: m for m in migrations}
+        for v in sorted(set(by_version) | set(rows)):
+            row, m = rows.get(v), by_version.get(v)
+            if row is None:
+                assert m is not None
+                states.append(VersionState(v, m.name, "pending"))
+            else:
+                state = row.status if m is not None or row.status != STATUS_APPLIED else "missing"
+                states.append(VersionState(v, row.name, state, row.applied_at, row.execution_ms,
+                                           row.applied_by))
+        return StatusResult(self.dialect_name, self.url.masked, _current(rows), states,
+                            find_drift(migrations, rows))
+
+    def validate(self, *, strict: bool = False) -> ValidateResult:
+        layout = self.layout
+        migrations = layout.migrations(self.dialect_name)
+        with self._session(read_only=True, lock=False) as (dialect, store):
+            rows = store.rows()
+        return ValidateResult(find_drift(migrations, rows), strict)
+
+    def history(self) -> list[HistoryEvent]:
+        with self._session(read_only=True, lock=False) as (dialect, store):
+            return store.events()
+
+    def applied(self) -> dict[int, AppliedRow]:
+        with self._session(read_only=True, lock=False) as (dialect, store):
+            return store.rows()
+
+    def baseline(self, version: int, *, force: bool = False, dry_run: bool = False) -> Any:
+        from migrator import admin
+
+        migrations = self.migrations()
+        with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
+            return admin.baseline(migrations, dialect, store, version, force=force,
+                                  dry_run=dry_run)
+
+    def repair(self, versions: list[int] | None = None, *, reason: str | None = None,
+               mark_applied: list[int] | None = None, dry_run: bool = False,
+               confirm: Callable[[list[Any]], bool] | None = None) -> Any:
+        from migrator import admin
+
+        migrations = self.migrations()
+        with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
+            return admin.repair(migrations, dialect, store, list(versions or []), reason=reason,
+                                mark_applied=list(mark_applied or []), dry_run=dry_run,
+                                confirm=confirm)
+
+    def show(self, version: int) -> ShowResult:
+        by_version = {m.version: m for m in self.migrations()}
+        if version not in by_version:
+            raise UsageError(f"show {version}: there is no version {version}",
+                             hint="run `migrator status` to see the versions")
+        m = by_version[version]
+        row = self.applied().get(version)
+        up, down = m.up.read_text(), m.down.read_text()
+        result = ShowResult(m, up, down, row)
+        if row is not None:
+            result.up_diff = _unified(row.up_sql, up, m.up.rel)
+            result.down_diff = _unified(row.down_sql, down, m.down.rel)
+        return result
+
+    def _refuse_on_drift(self, migrations: list[Migration], rows: dict[int, AppliedRow], *,
+                         allow_out_of_order: bool = False) -> None:
+        problems = blocking(find_drift(migrations, rows), allow_out_of_order=allow_out_of_order)
+        if problems:
+            raise DriftError(
+                "the database does not match the migration files; nothing was run",
+                problems,
+                hint="run `migrator validate` for details; each problem above says how to fix it",
+            )
+
+
+def _current(rows: dict[int, AppliedRow]) -> int | None:
+    return max((v for v, r in rows.items() if r.status == STATUS_APPLIED), default=None)
+
+
+def _planned(pf: PreparedFile) -> PlannedFile:
+    mode = "transaction" if pf.transactional else "no-transaction (statement by statement)"
+    return PlannedFile(pf.version, pf.migration.name, pf.direction, pf.file.rel, mode,
+                       pf.statements, atomicity_warnings(pf))
+
+
+_DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
+
+
+def atomicity_warnings(pf: PreparedFile) -> list[str]:
+    """A non-transactional file with DDL and more than one statement cannot be undone as a whole."""
+    if pf.transactional or len(pf.statements) < 2:
+        return []
+    if not any(leading_keywords(s.text, 1)[:1] and leading_keywords(s.text, 1)[0] in _DDL
+               for s in pf.statements):
+        return []
+    return [f"{pf.file.rel}: not atomic: {len(pf.statements)} statements run one by one and DDL "
+            "commits at once; if one fails, the ones before it stay applied"]
+
+
+
+@dataclass
+class ShowResult:
+    migration: Migration
+    up_sql: str
+    down_sql: str
+    row: AppliedRow | None
+    up_diff: str = ""
+    down_diff: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        m, row = self.migration, self.row
+        return {"version": m.version, "name": m.name, "description": m.description,
+                "up": {"file": m.up.rel, "checksum": m.up.checksum, "sql": self.up_sql,
+                       "diff_from_applied": self.up_diff},
+                "down": {"file": m.down.rel, "checksum": m.down.checksum, "sql": self.down_sql,
+                         "diff_from_applied": self.down_diff},
+                "state": row.status if row else "pending",
+                "applied_at": str(row.applied_at) if row else None,
+                "applied_checksum": row.checksum if row else None,
+                "applied_down_checksum": row.down_checksum if row else None}
+
+
+def _unified(applied: str | None, current: str, rel: str) -> str:
+    import difflib
+
+    if applied is None or applied == current:
+        return ""
+    diff = difflib.unified_diff(applied.splitlines(keepends=True), current.splitlines(keepends=True),
+                                fromfile=f"{rel} (applied)", tofile=f"{rel} (now)")
+    return "".join(diff)

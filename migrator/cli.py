@@ -1,0 +1,173 @@
+"""Command line: argparse -> settings -> Migrator -> reporter -> exit status (SPEC §6)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from migrator.errors import MigratorError, UsageError
+
+EXIT_PENDING = 5
+
+
+class _ArgParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own usage errors: exit 2 with a hint
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"error: {message}\nhint: `migrator --help` lists commands and options\n")
+        raise SystemExit(2)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    g = parser.add_argument_group("global options")
+    g.add_argument("--url", default=default, help="database URL (else MIGRATOR_URL, DATABASE_URL, "
+                   "migrator.toml, sqlite:///migrator.db)")
+    g.add_argument("--dir", default=default, help="migrations folder (default sql)")
+    g.add_argument("--table", default=default, help="version table (default schema_version)")
+    g.add_argument("--json", action="store_true", default=default or False,
+                   help="one JSON document on stdout")
+    g.add_argument("-q", "--quiet", action="store_true", default=default or False,
+                   help="errors only")
+    g.add_argument("-v", "--verbose", action="store_true", default=default or False,
+                   help="print every statement with its duration")
+    g.add_argument("--lock-timeout", default=default, metavar="SECONDS",
+                   help="wait at most this long for migrator's lock (default 60)")
+    g.add_argument("--lock-wait-timeout", default=default, metavar="D",
+                   help="how long one statement may wait for a table lock (5s, 1min)")
+    g.add_argument("--statement-timeout", default=default, metavar="D",
+                   help="how long one statement may run (no limit by default)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgParser(prog="migrator", description="Plain-SQL migrations for SQLite, "
+                        "PostgreSQL and MySQL/MariaDB.")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgParser)
+
+    def command(name: str, help_text: str, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, aliases=list(aliases), description=help_text)
+        _global_options(p, suppress=True)
+        return p
+
+    p = command("up", "apply pending versions in order", aliases=("migrate",))
+    p.add_argument("--to", "--version", dest="to", type=_version, metavar="V",
+                   help="stop after version V")
+    p.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
+    p.add_argument("--allow-out-of-order", action="store_true",
+                   help="also apply pending versions lower than the highest applied one")
+
+    p = command("down", "roll back applied versions (default: the last one)", aliases=("rollback",))
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--to", "--version", dest="to", type=_version, metavar="V",
+                     help="roll back every version above V (0: all)")
+    how.add_argument("--steps", type=_positive, metavar="N", help="roll back the last N versions")
+    p.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    p = command("redo", "roll back the latest version and apply it again")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    p = command("status", "current version, pending versions, drift summary")
+    p.add_argument("--exit-code", action="store_true", help="exit 5 when versions are pending")
+    command("pending", "list pending versions (exit 0)")
+    command("history", "every up, down, baseline and repair")
+
+    p = command("validate", "check the database (or with --offline, migrator.sum) against the files")
+    p.add_argument("--offline", action="store_true", help="compare files with sql/migrator.sum only")
+    p.add_argument("--strict", action="store_true", help="a changed down.sql is an error too")
+
+    p = command("show", "effective SQL, checksums and state of one version",
+                aliases=("show-migration",))
+    p.add_argument("version", nargs="?", type=_version)
+    p.add_argument("--version", dest="version_flag", type=_version, metavar="V",
+                   help=argparse.SUPPRESS)
+
+    p = command("new", "create the next version folder with up.sql and down.sql")
+    p.add_argument("name")
+    p.add_argument("--dialect", choices=("sqlite", "postgres", "mysql"),
+                   help="create it under sql/<dialect>/ (that dialect only)")
+
+    command("hash", "write sql/migrator.sum")
+
+    p = command("baseline", "mark versions up to V as applied without running them")
+    p.add_argument("version", type=_version)
+    p.add_argument("--force", action="store_true", help="even if the version table has rows")
+    p.add_argument("--dry-run", action="store_true")
+
+    p = command("repair", "accept the current files for versions; clear failed/interrupted rows")
+    p.add_argument("versions", nargs="*", type=_version, metavar="V")
+    p.add_argument("--reason", default=None, help="why; recorded in the history")
+    p.add_argument("--mark-applied", type=_version, metavar="V", action="append", default=[],
+                   help="record a version a person finished by hand as applied")
+    p.add_argument("--yes", "-y", action="store_true")
+    p.add_argument("--dry-run", action="store_true")
+    return parser
+
+
+def _version(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a version number: {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"needs a whole number of 1 or more, got {text!r}")
+    return int(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    code = run(sys.argv[1:] if argv is None else argv)
+    sys.stdout.flush()
+    return code
+
+
+def run(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    if os.environ.get("MIGRATOR_LOG_LEVEL", "").lower() == "debug":
+        args.verbose = True
+    from migrator import signals
+
+    signals.install()
+    from migrator.commands import COMMANDS
+
+    handler: Callable[[argparse.Namespace], int] = COMMANDS[_canonical(args.command)]
+    try:
+        return handler(args)
+    except MigratorError as exc:
+        return _fail(args, exc, exc.exit_code)
+    except KeyboardInterrupt:
+        code = signals.exit_code()
+        name = "SIGTERM" if code == 143 else "SIGINT"
+        err = MigratorError(f"stopped by {name}; the running file was rolled back or recorded, "
+                            "versions finished before it stay applied")
+        return _fail(args, err, code)
+
+
+def _canonical(command: str) -> str:
+    return {"migrate": "up", "rollback": "down", "show-migration": "show"}.get(command, command)
+
+
+def _fail(args: argparse.Namespace, exc: MigratorError, code: int) -> int:
+    from migrator.urls import mask
+
+    text = mask(str(exc))
+    sys.stderr.write(f"error: {text}\n")
+    if exc.hint:
+        sys.stderr.write(f"hint: {exc.hint}\n")
+    if getattr(args, "json", False):
+        doc = {"ok": False, "exit_code": code, "error": exc.to_dict()}
+        sys.stdout.write(json.dumps(doc, default=str, indent=2) + "\n")
+    return code
+
+
+def usage_error(message: str, hint: str = "") -> UsageError:
+    return UsageError(message, hint=hint)

@@ -1,0 +1,339 @@
+"""One handler per CLI command: call the library, print the result, return the exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from migrator.api import Migrator, RunResult
+from migrator.config import load_settings
+from migrator.errors import UsageError
+from migrator.model import Migration
+
+EXIT_PENDING = 5
+
+
+def _migrator(args: argparse.Namespace, reporter: Any = None) -> Migrator:
+    flags = {k: getattr(args, k, None) for k in
+             ("url", "dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout")}
+    return Migrator(settings=load_settings(flags), reporter=reporter)
+
+
+def _emit_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, default=str, indent=2) + "\n")
+
+
+def _say(args: argparse.Namespace, text: str = "") -> None:
+    if not args.quiet:
+        sys.stdout.write(text + "\n")
+
+
+def _reporter(args: argparse.Namespace) -> Any:
+    from migrator.report import make_reporter
+
+    return make_reporter(json_mode=args.json, quiet=args.quiet, verbose=args.verbose)
+
+
+def _with_reporter(args: argparse.Namespace, action: Callable[[Migrator], RunResult]) -> RunResult:
+    reporter = _reporter(args)
+    try:
+        return action(_migrator(args, reporter))
+    finally:
+        close = getattr(reporter, "close", None)
+        if close:
+            close()
+
+
+# -- up / down / redo -------------------------------------------------------------------------
+def cmd_up(args: argparse.Namespace) -> int:
+    result = _with_reporter(args, lambda m: m.up(args.to, dry_run=args.dry_run,
+                                                 allow_out_of_order=args.allow_out_of_order))
+    return _print_run(args, result)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    confirm = None if args.dry_run else _confirmation(args)
+    result = _with_reporter(args, lambda m: m.down(args.to, steps=args.steps,
+                                                   dry_run=args.dry_run, confirm=confirm))
+    return _print_run(args, result)
+
+
+def cmd_redo(args: argparse.Namespace) -> int:
+    result = _with_reporter(args, lambda m: m.redo(confirm=_confirmation(args)))
+    return _print_run(args, result)
+
+
+def _confirmation(args: argparse.Namespace) -> Callable[[list[Migration]], bool]:
+    def confirm(todo: list[Migration]) -> bool:
+        if args.yes:
+            return True
+        names = ", ".join(m.name for m in todo)
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"down would roll back {len(todo)} version(s) ({names}) and needs confirmation; "
+                "nothing was changed",
+                hint="pass --yes to confirm when there is no terminal",
+            )
+        sys.stderr.write(f"Roll back {len(todo)} version(s): {names}? This may lose data. [y/N] ")
+        sys.stderr.flush()
+        return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+    return confirm
+
+
+def _print_run(args: argparse.Namespace, r: RunResult) -> int:
+    if args.json:
+        _emit_json({"ok": True, **r.to_dict()})
+        return 0
+    if r.dry_run:
+        _print_plan(args, r)
+        return 0
+    verb = "applied" if r.command in ("up", "redo") else "rolled back"
+    if not r.versions:
+        _say(args, f"nothing to do; database is at version {_v(r.after)}")
+    else:
+        _say(args, f"{verb} {len(r.versions)} version(s) in {r.elapsed_ms} ms; "
+             f"database is at version {_v(r.after)}")
+    return 0
+
+
+def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
+    if not r.planned:
+        _say(args, f"dry run: nothing to do; database is at version {_v(r.before)}")
+        return
+    _say(args, f"dry run: {len(r.planned)} version(s) would run on {r.dialect}; nothing was written")
+    for p in r.planned:
+        _say(args, f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {len(p.statements)} statements)")
+        for w in p.warnings:
+            _say(args, f"-- warning: {w}")
+        for s in p.statements:
+            _say(args, f"-- {p.file}:{s.line}")
+            _say(args, s.text + ";")
+    _say(args, f"\n-- database would be at version {_v(r.after)}")
+
+
+def _v(version: int | None) -> str:
+    return "none (empty)" if version is None else str(version)
+
+
+# -- status / pending / history -------------------------------------------------------------
+def cmd_status(args: argparse.Namespace) -> int:
+    s = _migrator(args).status()
+    if args.json:
+        _emit_json({"ok": True, **s.to_dict()})
+    else:
+        _say(args, f"database: {s.url} ({s.dialect})")
+        _say(args, f"current version: {_v(s.current)}")
+        _say(args, f"pending: {len(s.pending)}")
+        rows = [(str(v.version), v.name, v.state, _when(v.applied_at)) for v in s.versions]
+        _table(args, ("version", "name", "state", "applied at (UTC)"), rows)
+        for p in s.problems:
+            _say(args, f"{'warning' if p.warning else 'drift'}: {p}")
+    if getattr(args, "exit_code", False) and s.pending:
+        return EXIT_PENDING
+    return 3 if any(not p.warning for p in s.problems) and getattr(args, "exit_code", False) else 0
+
+
+def cmd_pending(args: argparse.Namespace) -> int:
+    s = _migrator(args).status()
+    if args.json:
+        _emit_json({"ok": True, "pending": [v.to_dict() for v in s.pending]})
+    else:
+        for v in s.pending:
+            _say(args, f"{v.version}  {v.name}")
+        if not s.pending:
+            _say(args, "no pending versions")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    events = _migrator(args).history()
+    if args.json:
+        _emit_json({"ok": True, "events": [e.__dict__ if not hasattr(e, "__slots__") else
+                                           {k: getattr(e, k) for k in e.__slots__}
+                                           for e in events]})
+        return 0
+    rows = [(str(e.id), _when(e.performed_at), e.action, str(e.version or ""), e.name or "",
+             e.outcome, e.performed_by, "" if e.execution_ms is None else f"{e.execution_ms} ms",
+             e.reason or "")
+            for e in events]
+    _table(args, ("#", "when (UTC)", "action", "version", "name", "outcome", "by", "time",
+                  "reason"), rows)
+    if not events:
+        _say(args, "no history yet")
+    return 0
+
+
+def _when(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)[:19]
+
+
+def _table(args: argparse.Namespace, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    if not rows:
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    _say(args, fmt.format(*head).rstrip())
+    for r in rows:
+        _say(args, fmt.format(*r).rstrip())
+
+
+# -- validate / hash ------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    if args.offline:
+        return _validate_offline(args)
+    m = _migrator(args)
+    layout_problems = m.layout.problems
+    if layout_problems:
+        from migrator.errors import LayoutError
+
+        raise LayoutError(layout_problems)
+    result = m.validate(strict=args.strict)
+    if args.json:
+        _emit_json({"ok": result.ok, **result.to_dict()})
+    else:
+        for p in result.problems:
+            _say(args, str(p))
+        _say(args, "ok: the database matches the migration files" if result.ok else
+             f"drift: {len(result.errors)} problem(s)")
+    return 0 if result.ok else 3
+
+
+def _validate_offline(args: argparse.Namespace) -> int:
+    from migrator.discovery import Layout
+    from migrator.sumfile import compare
+
+    layout = Layout(load_settings({"dir": getattr(args, "dir", None)}).dir)
+    problems = compare(layout)
+    if args.json:
+        _emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems]})
+    else:
+        for p in problems:
+            _say(args, str(p))
+        _say(args, "ok: every file matches migrator.sum" if not problems else
+             f"drift: {len(problems)} file(s) differ from migrator.sum")
+    return 0 if not problems else 3
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    from migrator.discovery import Layout
+    from migrator.sumfile import write
+
+    layout = Layout(load_settings({"dir": getattr(args, "dir", None)}).dir)
+    path = write(layout)
+    count = len(layout.files())
+    if args.json:
+        _emit_json({"ok": True, "file": str(path), "files": count})
+    else:
+        _say(args, f"wrote {path} ({count} files)")
+    return 0
+
+
+# -- show / new / baseline / repair ----------------------------------------------------------
+def cmd_show(args: argparse.Namespace) -> int:
+    version = args.version if args.version is not None else args.version_flag
+    if version is None:
+        raise UsageError("show needs a version: migrator show 3")
+    r = _migrator(args).show(version)
+    if args.json:
+        _emit_json({"ok": True, **r.to_dict()})
+        return 0
+    m, row = r.migration, r.row
+    _say(args, f"version {m.version}: {m.name} ({m.description})")
+    state = f"{row.status} at {_when(row.applied_at)} UTC by {row.applied_by}" if row else "pending"
+    _say(args, f"state: {state}")
+    for label, f, sql, diff, applied in (
+            ("up", m.up, r.up_sql, r.up_diff, row.checksum if row else None),
+            ("down", m.down, r.down_sql, r.down_diff, row.down_checksum if row else None)):
+        _say(args, f"\n-- {label}: {f.rel}  sha256 {f.checksum}")
+        if applied and applied != f.checksum:
+            _say(args, f"-- CHANGED since applied (applied sha256 {applied})")
+        elif diff:
+            _say(args, "-- differs from the applied text in whitespace only (same checksum)")
+        _say(args, sql.rstrip("\n"))
+        if diff:
+            _say(args, f"\n-- diff, applied -> now:\n{diff.rstrip()}")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from migrator.scaffold import new_migration
+
+    folder = new_migration(load_settings({"dir": getattr(args, "dir", None)}).dir, args.name,
+                           args.dialect)
+    if args.json:
+        _emit_json({"ok": True, "folder": str(folder)})
+    else:
+        _say(args, f"created {folder}/up.sql and {folder}/down.sql")
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    r = _migrator(args).baseline(args.version, force=args.force, dry_run=args.dry_run)
+    return _print_admin(args, r)
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    def confirm(changes: list[Any]) -> bool:
+        if args.yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError(f"repair would change {len(changes)} row(s) (shown above); "
+                             "nothing was changed", hint="pass --yes to confirm, or --dry-run")
+        sys.stderr.write("Apply these changes to the version table? [y/N] ")
+        sys.stderr.flush()
+        return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+    m = _migrator(args)
+    if not args.dry_run and not args.yes and not args.json:
+        preview = m.repair(args.versions, mark_applied=args.mark_applied, dry_run=True)
+        _print_admin(args, preview)
+        if not preview.changes:
+            return 0
+    r = m.repair(args.versions, reason=args.reason, mark_applied=args.mark_applied,
+                 dry_run=args.dry_run, confirm=None if args.dry_run else confirm)
+    return _print_admin(args, r) if (args.yes or args.dry_run or args.json) else _done(args, r)
+
+
+def _print_admin(args: argparse.Namespace, r: Any) -> int:
+    if args.json:
+        _emit_json({"ok": True, **r.to_dict()})
+        return 0
+    prefix = "would " if r.dry_run else ""
+    for c in r.changes:
+        checks = (f" (checksum {c.old_checksum[:12]} -> {c.new_checksum[:12]})"
+                  if c.old_checksum and c.new_checksum else "")
+        _say(args, f"{prefix}{c.action} version {c.version} ({c.name}): {c.description}{checks}")
+    for s in r.skipped:
+        _say(args, f"skipped: {s}")
+    if not r.changes:
+        _say(args, f"{r.command}: nothing to change")
+    return 0
+
+
+def _done(args: argparse.Namespace, r: Any) -> int:
+    _say(args, f"{r.command}: {len(r.changes)} change(s) written and recorded in the history")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "up": cmd_up,
+    "down": cmd_down,
+    "redo": cmd_redo,
+    "status": cmd_status,
+    "pending": cmd_pending,
+    "history": cmd_history,
+    "validate": cmd_validate,
+    "hash": cmd_hash,
+    "show": cmd_show,
+    "new": cmd_new,
+    "baseline": cmd_baseline,
+    "repair": cmd_repair,
+}

@@ -1,0 +1,116 @@
+"""Settings from flags, environment and migrator.toml / [tool.migrator]: flag > env > file > default."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrator.errors import ConfigError
+from migrator.model import Timeouts, parse_duration_ms
+
+DEFAULT_URL = "sqlite:///migrator.db"
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+@dataclass
+class Settings:
+    url: str = DEFAULT_URL
+    url_source: str = "default"
+    dir: Path = Path("sql")
+    table: str = "schema_version"
+    lock_timeout_s: float = 60.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    backup_dir: Path = Path("backups")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_settings(flags: dict[str, Any], cwd: Path | None = None) -> Settings:
+    """Merge flags (None = not given), environment and the config file."""
+    cwd = cwd or Path.cwd()
+    file_values = _read_config_file(cwd)
+    env = os.environ
+
+    def pick(key: str, env_names: tuple[str, ...], default: Any) -> tuple[Any, str]:
+        if flags.get(key) is not None:
+            return flags[key], f"--{key.replace('_', '-')}"
+        for name in env_names:
+            if env.get(name):
+                return env[name], name
+        if key in file_values:
+            return file_values[key], "config file"
+        return default, "default"
+
+    url, url_source = pick("url", ("MIGRATOR_URL", "DATABASE_URL"), DEFAULT_URL)
+    directory, _ = pick("dir", ("MIGRATOR_DIR",), "sql")
+    table, _ = pick("table", ("MIGRATOR_TABLE",), "schema_version")
+    lock_timeout, _ = pick("lock_timeout", ("MIGRATOR_LOCK_TIMEOUT",), 60)
+    lock_wait, _ = pick("lock_wait_timeout", ("MIGRATOR_LOCK_WAIT_TIMEOUT",), None)
+    statement, _ = pick("statement_timeout", ("MIGRATOR_STATEMENT_TIMEOUT",), None)
+    backup_dir, _ = pick("backup_dir", ("MIGRATOR_BACKUP_DIR",), "backups")
+    settings = Settings(
+        url=str(url),
+        url_source=url_source,
+        dir=Path(directory),
+        table=validate_table(str(table)),
+        lock_timeout_s=_seconds(lock_timeout, "--lock-timeout"),
+        timeouts=Timeouts(_duration(lock_wait, "--lock-wait-timeout"),
+                          _duration(statement, "--statement-timeout")),
+        backup_dir=Path(backup_dir),
+        extra={k: v for k, v in file_values.items()},
+    )
+    return settings
+
+
+def validate_table(name: str) -> str:
+    if not _TABLE.match(name):
+        raise ConfigError(
+            f"invalid version table name {name!r}",
+            hint="use a plain identifier such as schema_version (schema.table on postgres)",
+        )
+    return name
+
+
+def _seconds(value: Any, flag: str) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{flag} takes a number of seconds, got {value!r}") from None
+    if seconds < 0:
+        raise ConfigError(f"{flag} cannot be negative")
+    return seconds
+
+
+def _duration(value: Any, flag: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_duration_ms(str(value))
+    except ValueError as exc:
+        raise ConfigError(f"{flag}: {exc}") from None
+
+
+def _read_config_file(cwd: Path) -> dict[str, Any]:
+    toml_path = cwd / "migrator.toml"
+    if toml_path.is_file():
+        return _normalise_keys(_load_toml(toml_path))
+    pyproject = cwd / "pyproject.toml"
+    if pyproject.is_file():
+        data = _load_toml(pyproject)
+        return _normalise_keys(data.get("tool", {}).get("migrator", {}))
+    return {}
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _normalise_keys(data: dict[str, Any]) -> dict[str, Any]:
+    return {str(k).replace("-", "_"): v for k, v in data.items()}

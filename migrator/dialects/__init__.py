@@ -1,0 +1,121 @@
+"""The dialect interface and its registry.
+
+A dialect says how to connect, lock, run one statement and read a few catalog facts. It holds
+no migration logic: planning, bookkeeping and error reporting live once, outside.
+Drivers are imported only when a dialect is opened, so `migrator --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from migrator.model import Timeouts
+from migrator.urls import DatabaseUrl
+
+APPLICATION_NAME = "migrator"
+
+_REGISTRY = {
+    "sqlite": "migrator.dialects.sqlite:SqliteDialect",
+    "postgres": "migrator.dialects.postgres:PostgresDialect",
+    "mysql": "migrator.dialects.mysql:MysqlDialect",
+}
+
+
+@dataclass
+class StatementError(Exception):
+    """A statement the database refused, translated out of the driver's own exception."""
+
+    message: str
+    code: str = ""
+    position: int | None = None  # 0-based character offset into the statement, when known
+    timeout: str = ""  # which session limit fired, when the error is a timeout
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Dialect:
+    """Base class of the three dialects. Subclasses fill in the driver-specific parts."""
+
+    name = ""
+    # Can DDL run inside a transaction and be rolled back? (mysql: no, DDL commits implicitly)
+    transactional_ddl = True
+    placeholder = "?"
+    bigint = "BIGINT"
+    text_type = "TEXT"
+    timestamp_type = "TIMESTAMP"
+    identity_pk = "BIGINT PRIMARY KEY"
+    # Statements (leading keywords) the database refuses inside a transaction.
+    refused_in_transaction: tuple[tuple[str, ...], ...] = ()
+
+    def __init__(self, url: DatabaseUrl) -> None:
+        self.url = url
+
+    # -- connection -------------------------------------------------------------------
+    def connect(self, *, read_only: bool = False, connect_timeout_s: float = 10) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def reset_session(self) -> None:
+        """Give the next file a clean session: nothing a previous file SET may leak."""
+        raise NotImplementedError
+
+    def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
+        raise NotImplementedError
+
+    def recover(self) -> None:
+        """After a statement was interrupted (Ctrl-C, SIGTERM): stop it on the server and leave
+        a usable connection. Drivers that cancel on KeyboardInterrupt need nothing here."""
+
+    # -- lock (SPEC §4) -----------------------------------------------------------------
+    def acquire_lock(self, key: str, timeout_s: float) -> None:
+        """Hold the migration lock for `key` or raise LockTimeoutError naming the holder."""
+        raise NotImplementedError
+
+    def release_lock(self) -> None:
+        raise NotImplementedError
+
+    # -- statements ---------------------------------------------------------------------
+    def begin(self) -> None:
+        self.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.execute("ROLLBACK")
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run one statement; return rows affected (-1 when unknown). Raises StatementError."""
+        raise NotImplementedError
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    # -- catalog ------------------------------------------------------------------------
+    def qualify(self, table: str) -> str:
+        """The version table's fully qualified, quoted name."""
+        raise NotImplementedError
+
+    def table_exists(self, table: str) -> bool:
+        raise NotImplementedError
+
+    def current_user(self) -> str:
+        raise NotImplementedError
+
+    def timestamp_param(self, value: Any) -> Any:
+        return value
+
+    def quote_ident(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+
+def open_dialect(url: DatabaseUrl) -> Dialect:
+    module_name, _, class_name = _REGISTRY[url.dialect].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    dialect: Dialect = cls(url)
+    return dialect

@@ -1,0 +1,220 @@
+"""MySQL and MariaDB through mysql-connector-python."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from migrator.dialects import APPLICATION_NAME, Dialect, StatementError
+from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
+from migrator.model import Timeouts
+
+# errno -> which session limit fired
+_TIMEOUT_ERRNOS = {1205: "lock-wait-timeout", 3024: "statement-timeout", 1969: "statement-timeout"}
+_NEAR = re.compile(r"near '(.*)' at line (\d+)", re.DOTALL)
+
+
+class MysqlDialect(Dialect):
+    name = "mysql"
+    # DDL commits implicitly on MySQL/MariaDB: a file can never be rolled back as a whole,
+    # so the runner brackets it with a `running` row instead of a transaction.
+    transactional_ddl = False
+    placeholder = "%s"
+    text_type = "LONGTEXT"
+    timestamp_type = "DATETIME(6)"
+    identity_pk = "BIGINT AUTO_INCREMENT PRIMARY KEY"
+
+    def __init__(self, url: Any) -> None:
+        super().__init__(url)
+        self.conn: Any = None
+        # GET_LOCK lives on its own connection: resetting the work session would release it.
+        self._lock_conn: Any = None
+        self._lock_name = ""
+        self.is_mariadb = False
+
+    def _open(self, connect_timeout_s: float) -> Any:
+        try:
+            import mysql.connector
+        except ImportError:
+            raise DriverMissingError("a mysql URL needs mysql-connector-python",
+                                     hint="pip install 'migrator[mysql]'") from None
+        u = self.url
+        options: dict[str, Any] = dict(
+            host=u.host, port=u.port or 3306, user=u.user or "root", password=u.password,
+            database=u.database, autocommit=True, charset="utf8mb4", use_pure=True,
+            connection_timeout=max(1, int(connect_timeout_s)),
+            conn_attrs={"program_name": APPLICATION_NAME},
+        )
+        options.update(dict(u.params))
+        try:
+            return mysql.connector.connect(**options)
+        except mysql.connector.Error as exc:
+            message = str(getattr(exc, "msg", None) or exc)
+            if u.password:
+                message = message.replace(u.password, "***")
+            raise ConnectError(
+                f"cannot connect to {u.masked}: {message}",
+                hint="check host, port, user, password and database in the URL, and that the server is up",
+            ) from None
+
+    def connect(self, *, read_only: bool = False, connect_timeout_s: float = 10) -> None:
+        self._timeout = connect_timeout_s
+        self.conn = self._open(connect_timeout_s)
+        self.is_mariadb = "mariadb" in self.conn.get_server_info().lower()
+
+    def close(self) -> None:
+        self.release_lock()
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def reset_session(self) -> None:
+        # COM_RESET_CONNECTION: user variables, sql_mode, FOREIGN_KEY_CHECKS... back to defaults.
+        self.conn.cmd_reset_connection()
+        self.execute("SET NAMES utf8mb4")
+
+    def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
+        if timeouts.lock_wait_ms is not None:
+            seconds = max(1, round(timeouts.lock_wait_ms / 1000))
+            self.execute(f"SET SESSION lock_wait_timeout = {seconds}, "
+                         f"innodb_lock_wait_timeout = {seconds}")
+        if timeouts.statement_ms is not None:
+            if self.is_mariadb:
+                self.execute(f"SET SESSION max_statement_time = {timeouts.statement_ms / 1000:.3f}")
+            else:
+                self.execute(f"SET SESSION max_execution_time = {int(timeouts.statement_ms)}")
+
+    def recover(self) -> None:
+        # The pure-Python driver was interrupted mid-read: its socket is unusable and the server
+        # would go on running the statement. Kill the statement from a new connection, keep that.
+        old, self.conn = self.conn, self._open(self._timeout)
+        try:
+            self.execute(f"KILL QUERY {int(old.connection_id)}")
+        except StatementError:
+            pass  # it already finished
+        try:
+            old.close()
+        except Exception:  # noqa: BLE001 - a half-read socket may refuse a clean close
+            pass
+
+    # -- lock: GET_LOCK on a dedicated connection; it dies with that connection ----------
+    def acquire_lock(self, key: str, timeout_s: float) -> None:
+        name = "migrator:" + hashlib.sha256(f"{self.url.database}/{key}".encode()).hexdigest()[:40]
+        self._lock_conn = self._open(self._timeout)
+        cursor = self._lock_conn.cursor()
+        cursor.execute("SELECT GET_LOCK(%s, %s)", (name, max(0, round(timeout_s))))
+        (got,) = cursor.fetchone()
+        if got != 1:
+            cursor.execute("SELECT IS_USED_LOCK(%s)", (name,))
+            (holder,) = cursor.fetchone()
+            self._lock_conn.close()
+            self._lock_conn = None
+            raise LockTimeoutError(
+                f"could not get the migration lock within {timeout_s:g}s; "
+                f"held by {self._describe(holder)}",
+                hint="wait for the other run to finish, or raise --lock-timeout",
+            )
+        self._lock_name = name
+
+    def _describe(self, connection_id: Any) -> str:
+        if connection_id is None:
+            return "another session (it may just have finished)"
+        rows = self.query(
+            "SELECT USER, HOST, TIME FROM information_schema.PROCESSLIST WHERE ID = %s",
+            (int(connection_id),),
+        )
+        if not rows:
+            return f"connection id {connection_id}"
+        user, host, seconds = rows[0]
+        return f"connection id {connection_id} (user {user}, host {host}, for {seconds}s)"
+
+    def release_lock(self) -> None:
+        if self._lock_conn is not None:
+            try:
+                cursor = self._lock_conn.cursor()
+                cursor.execute("SELECT RELEASE_LOCK(%s)", (self._lock_name,))
+                cursor.fetchall()
+            finally:
+                self._lock_conn.close()
+                self._lock_conn = None
+
+    # -- statements ---------------------------------------------------------------------
+    def begin(self) -> None:
+        self.execute("START TRANSACTION")
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        import mysql.connector
+
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(sql, params or None)
+            if cursor.with_rows:
+                cursor.fetchall()
+            count = cursor.rowcount
+            while cursor.nextset() if hasattr(cursor, "nextset") else False:
+                if cursor.with_rows:
+                    cursor.fetchall()
+            return int(count)
+        except mysql.connector.Error as exc:
+            raise _translate(exc, sql) from None
+        finally:
+            cursor.close()
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        import mysql.connector
+
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(sql, params or None)
+            return list(cursor.fetchall())
+        except mysql.connector.Error as exc:
+            raise _translate(exc, sql) from None
+        finally:
+            cursor.close()
+
+    # -- catalog ------------------------------------------------------------------------
+    def quote_ident(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def qualify(self, table: str) -> str:
+        return f"{self.quote_ident(self.url.database)}.{self.quote_ident(table)}"
+
+    def table_exists(self, table: str) -> bool:
+        rows = self.query(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+            (self.url.database, table),
+        )
+        return bool(rows)
+
+    def current_user(self) -> str:
+        return str(self.query("SELECT CURRENT_USER()")[0][0])
+
+
+def _translate(exc: Any, sql: str) -> StatementError:
+    errno = getattr(exc, "errno", None)
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    message = str(getattr(exc, "msg", None) or exc)
+    code = f"{errno}" + (f"/{sqlstate}" if sqlstate else "") if errno else sqlstate
+    timeout = _TIMEOUT_ERRNOS.get(errno or 0, "")
+    if timeout:
+        message += f" [{timeout} fired]"
+    return StatementError(message, code=code, position=_position(message, sql), timeout=timeout)
+
+
+def _position(message: str, sql: str) -> int | None:
+    """Map MySQL's "near '...' at line N" to an offset in the statement."""
+    match = _NEAR.search(message)
+    if not match:
+        return None
+    near, line = match.group(1), int(match.group(2))
+    start = 0
+    for _ in range(line - 1):
+        nl = sql.find("\n", start)
+        if nl < 0:
+            break
+        start = nl + 1
+    if not near:
+        return len(sql.rstrip())
+    found = sql.find(near[:40], start)
+    return found if found >= 0 else start

@@ -1,0 +1,171 @@
+"""SQLite through the stdlib driver: explicit transactions, never executescript."""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import os
+import socket
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from migrator import signals
+from migrator.dialects import Dialect, StatementError
+from migrator.errors import ConnectError, LockTimeoutError
+from migrator.model import Timeouts
+
+
+class SqliteDialect(Dialect):
+    name = "sqlite"
+    transactional_ddl = True  # sqlite rolls back CREATE/ALTER/DROP with the transaction
+    placeholder = "?"
+    bigint = "INTEGER"
+    timestamp_type = "TEXT"
+    identity_pk = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    refused_in_transaction = (
+        ("PRAGMA", "FOREIGN_KEYS"),  # silently a no-op inside a transaction
+        ("PRAGMA", "JOURNAL_MODE"),
+        ("VACUUM",),
+    )
+
+    def __init__(self, url: Any) -> None:
+        super().__init__(url)
+        self.conn: sqlite3.Connection | None = None
+        self._lock_file: IO[str] | None = None
+        self._deadline: float | None = None
+        self._read_only = False
+
+    @property
+    def path(self) -> str:
+        return self.url.database
+
+    def connect(self, *, read_only: bool = False, connect_timeout_s: float = 10) -> None:
+        self._read_only = read_only
+        try:
+            if read_only and (self.path == ":memory:" or not Path(self.path).exists()):
+                # Reading a database that does not exist yet must not create its file.
+                self.conn = sqlite3.connect(":memory:", isolation_level=None)
+            elif read_only:
+                uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+                self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            else:
+                self.conn = sqlite3.connect(self.path, isolation_level=None)
+            self.conn.execute("PRAGMA schema_version").fetchone()  # fails on a non-database file
+        except sqlite3.Error as exc:
+            raise ConnectError(f"cannot open SQLite database {self.path}: {exc}",
+                               hint="check the path in the URL and that the file is a SQLite database") from None
+        self.conn.set_progress_handler(self._check_deadline, 10_000)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        self.release_lock()
+
+    def reset_session(self) -> None:
+        # A fresh connection is the only complete reset of PRAGMAs a file may have set.
+        assert self.conn is not None
+        self.conn.close()
+        self.connect(read_only=self._read_only)
+
+    def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
+        assert self.conn is not None
+        busy = timeouts.lock_wait_ms if timeouts.lock_wait_ms is not None else 5000
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy)}")
+        self._lock_wait_ms = timeouts.lock_wait_ms
+        self._statement_ms = timeouts.statement_ms
+
+    def _check_deadline(self) -> int:
+        if signals.received:
+            return 1
+        return 1 if self._deadline is not None and time.monotonic() > self._deadline else 0
+
+    # -- lock: a file beside the database, held with flock; it dies with the process -----
+    def acquire_lock(self, key: str, timeout_s: float) -> None:
+        if self.path == ":memory:":
+            return
+        lock_path = f"{self.path}.migrator-lock"
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held until release_lock
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    handle.close()
+                    raise LockTimeoutError(
+                        f"could not get the migration lock on {self.path} within {timeout_s:g}s; "
+                        f"held by {holder} (lock file {lock_path})",
+                        hint="wait for the other run to finish, or raise --lock-timeout",
+                    ) from None
+                time.sleep(0.05)
+        handle.seek(0)
+        handle.truncate()
+        since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {since}\n")
+        handle.flush()
+        self._lock_file = handle
+
+    def release_lock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing the descriptor drops the flock
+            self._lock_file = None
+
+    # -- statements ---------------------------------------------------------------------
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        assert self.conn is not None
+        statement_ms = getattr(self, "_statement_ms", None)
+        self._deadline = time.monotonic() + statement_ms / 1000 if statement_ms else None
+        try:
+            cursor = self.conn.execute(sql, params)
+            cursor.fetchall()  # step a statement that returns rows to its end
+            return cursor.rowcount
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+        finally:
+            self._deadline = None
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        assert self.conn is not None
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+
+    def _translate(self, exc: sqlite3.Error) -> StatementError:
+        if str(exc) == "interrupted" and signals.received:
+            # the signal handler ran inside the progress callback, where sqlite swallowed it
+            raise KeyboardInterrupt
+        code = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
+        message = str(exc)
+        timeout = ""
+        if message == "interrupted" and self._deadline is not None:
+            timeout = "statement-timeout"
+            message = "statement timeout: the statement ran longer than --statement-timeout"
+        elif code in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+            timeout = "lock-wait-timeout"
+            message = f"{message} (waited for the lock-wait-timeout / busy timeout)"
+        return StatementError(message, code=code, timeout=timeout)
+
+    # -- catalog ------------------------------------------------------------------------
+    def qualify(self, table: str) -> str:
+        return f'main.{self.quote_ident(table)}'
+
+    def table_exists(self, table: str) -> bool:
+        rows = self.query("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        return bool(rows)
+
+    def current_user(self) -> str:
+        try:
+            return getpass.getuser()
+        except Exception:  # no login name in some containers
+            return str(os.getuid())
+
+    def timestamp_param(self, value: Any) -> Any:
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value

@@ -1,0 +1,77 @@
+"""`-- migrator: <directive>` lines at the top of a file (SPEC §1 Directives)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from migrator.model import Directives, parse_duration_ms
+
+_DIRECTIVE = re.compile(r"^\s*--\s*migrator\s*:(.*)$", re.IGNORECASE)
+_FILES = {
+    "no-transaction": ("up.sql", "down.sql"),
+    "irreversible": ("down.sql",),
+    "requires": ("up.sql",),
+    "backup": ("up.sql",),
+    "lock-wait-timeout": ("up.sql", "down.sql"),
+    "statement-timeout": ("up.sql", "down.sql"),
+    "batch": ("up.sql", "down.sql"),
+}
+
+
+def parse_directives(text: str, filename: str, rel: str) -> tuple[Directives, list[str]]:
+    """Directives of one file and the layout problems found in it (never raises)."""
+    directives = Directives()
+    problems: list[str] = []
+    in_header = True
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        match = _DIRECTIVE.match(line)
+        if in_header and stripped and not stripped.startswith("--"):
+            in_header = False
+        if not match:
+            continue
+        where = f"{rel}:{lineno}"
+        if not in_header:
+            problems.append(
+                f"{where}: directive '{stripped}' comes after the first statement; "
+                "move it to the comment lines at the top of the file"
+            )
+            continue
+        directives, problem = _apply(directives, match.group(1).strip(), filename)
+        if problem:
+            problems.append(f"{where}: {problem}")
+    return directives, problems
+
+
+def _apply(d: Directives, body: str, filename: str) -> tuple[Directives, str]:
+    name, _, arg = body.partition(" ")
+    name = name.lower()
+    arg = arg.strip()
+    if name not in _FILES:
+        known = ", ".join(_FILES)
+        return d, f"unknown directive '{name}' (known: {known})"
+    if filename not in _FILES[name]:
+        return d, f"directive '{name}' belongs in {' or '.join(_FILES[name])}, not {filename}"
+    try:
+        return _with(d, name, arg), ""
+    except ValueError as exc:
+        return d, f"directive '{name}': {exc}"
+
+
+def _with(d: Directives, name: str, arg: str) -> Directives:
+    if name in ("lock-wait-timeout", "statement-timeout"):
+        if not arg:
+            raise ValueError("needs a duration such as 5s or 10min")
+        ms = parse_duration_ms(arg)
+        field = "lock_wait_timeout_ms" if name == "lock-wait-timeout" else "statement_timeout_ms"
+        return replace(d, **{field: ms})
+    if name == "requires":
+        versions = [v.strip() for v in arg.split(",") if v.strip()]
+        if not versions or not all(v.isdigit() for v in versions):
+            raise ValueError("needs version numbers: requires 3, 4")
+        return replace(d, requires=d.requires + tuple(int(v) for v in versions))
+    if arg:
+        raise ValueError(f"takes no argument, got '{arg}'")
+    flag = {"no-transaction": "no_transaction"}.get(name, name)
+    return replace(d, **{flag: True})

@@ -1,0 +1,172 @@
+"""Version folders and dialect overrides -> migrations (SPEC §1). Filesystem only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from migrator.checksum import checksum_text
+from migrator.directives import parse_directives
+from migrator.errors import LayoutError
+from migrator.model import DIALECTS, Migration, SqlFile
+
+_VERSION_FOLDER = re.compile(r"^(\d+)_(.+)$")
+_MAX_VERSION = 2**63 - 1
+SUM_FILE = "migrator.sum"
+FILES = ("up.sql", "down.sql")
+
+
+def is_allowed_root_file(name: str) -> bool:
+    return name == SUM_FILE or name in {f"schema.{d}.txt" for d in DIALECTS}
+
+
+@dataclass
+class _Folder:
+    version: int
+    name: str
+    files: dict[str, SqlFile]
+
+
+class Layout:
+    """Every version folder, generic and per dialect, read and checked once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[str] = []
+        self.generic: dict[int, _Folder] = {}
+        self.overrides: dict[str, dict[int, _Folder]] = {d: {} for d in DIALECTS}
+        if not root.is_dir():
+            self.problems.append(f"migrations folder {root} does not exist (use --dir, or `migrator new NAME` to start one)")
+            return
+        self._scan_root()
+        self._check_overrides()
+
+    def files(self) -> list[SqlFile]:
+        """Every migration file of every dialect, sorted by relative path."""
+        out = [f for folder in self.generic.values() for f in folder.files.values()]
+        for by_version in self.overrides.values():
+            out += [f for folder in by_version.values() for f in folder.files.values()]
+        return sorted(out, key=lambda f: f.rel)
+
+    def migrations(self, dialect: str) -> list[Migration]:
+        """Effective migrations for one dialect, in ascending version order."""
+        self.raise_problems()
+        overrides = self.overrides[dialect]
+        result = []
+        for version in sorted(set(self.generic) | set(overrides)):
+            generic, override = self.generic.get(version), overrides.get(version)
+            folder = generic or override
+            assert folder is not None
+            files = {**(generic.files if generic else {}), **(override.files if override else {})}
+            result.append(
+                Migration(version, folder.name, files["up.sql"], files["down.sql"],
+                          only_for=None if generic else dialect)
+            )
+        return result
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise LayoutError(self.problems)
+
+    def _scan_root(self) -> None:
+        for entry in sorted(self.root.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir() and entry.name in DIALECTS:
+                self._scan_versions(entry, self.overrides[entry.name], f"{entry.name}/")
+            elif entry.is_file() and is_allowed_root_file(entry.name):
+                continue
+            elif entry.is_dir() and _VERSION_FOLDER.match(entry.name):
+                self._add_folder(entry, self.generic, "")
+            else:
+                self.problems.append(_stray(entry, "sql/"))
+
+    def _scan_versions(self, folder: Path, into: dict[int, _Folder], prefix: str) -> None:
+        for entry in sorted(folder.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir() and _VERSION_FOLDER.match(entry.name):
+                self._add_folder(entry, into, prefix)
+            else:
+                self.problems.append(_stray(entry, prefix))
+
+    def _add_folder(self, path: Path, into: dict[int, _Folder], prefix: str) -> None:
+        match = _VERSION_FOLDER.match(path.name)
+        assert match
+        version = int(match.group(1))
+        rel = prefix + path.name
+        if version > _MAX_VERSION:
+            self.problems.append(f"{rel}: version {version} is above 2^63-1")
+            return
+        if version in into:
+            self.problems.append(
+                f"{rel}: version {version} is also {prefix}{into[version].name}; "
+                "two folders cannot share a version (renumber one)"
+            )
+            return
+        files: dict[str, SqlFile] = {}
+        for entry in sorted(path.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_file() and entry.name in FILES:
+                sql_file = self._read(entry, f"{rel}/{entry.name}")
+                if sql_file:
+                    files[entry.name] = sql_file
+            else:
+                self.problems.append(_stray(entry, rel + "/"))
+        into[version] = _Folder(version, path.name, files)
+
+    def _read(self, path: Path, rel: str) -> SqlFile | None:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.problems.append(f"{rel}: invalid UTF-8 at byte offset {exc.start}; save the file as UTF-8")
+            return None
+        directives, problems = parse_directives(text.removeprefix("\ufeff"), path.name, rel)
+        self.problems += problems
+        return SqlFile(path, rel, checksum_text(text), directives)
+
+    def _check_overrides(self) -> None:
+        for dialect, by_version in self.overrides.items():
+            for version, override in by_version.items():
+                generic = self.generic.get(version)
+                if generic and generic.name != override.name:
+                    self.problems.append(
+                        f"{dialect}/{override.name}: version {version} is {generic.name} in sql/; "
+                        f"an override folder must have the same name as its generic folder"
+                    )
+        versions = set(self.generic).union(*self.overrides.values())
+        for version in sorted(versions):
+            for name in FILES:
+                self._check_present(version, name)
+
+    def _check_present(self, version: int, name: str) -> None:
+        """Every dialect the version exists for needs an effective `name`."""
+        lacking = []
+        for dialect in DIALECTS:
+            generic, override = self.generic.get(version), self.overrides[dialect].get(version)
+            if not (generic or override):
+                continue
+            if not any(name in f.files for f in (generic, override) if f):
+                lacking.append(dialect)
+        if lacking:
+            folder = self.generic.get(version)
+            where = folder.name if folder else next(
+                f"{d}/{self.overrides[d][version].name}" for d in lacking)
+            scope = "" if folder is None or len(lacking) == len(DIALECTS) else \
+                f" (no effective {name} for {', '.join(lacking)})"
+            self.problems.append(f"{where}: missing {name}{scope}")
+
+
+def _stray(entry: Path, prefix: str) -> str:
+    kind = "folder" if entry.is_dir() else "file"
+    if prefix == "sql/":
+        return (f"sql/{entry.name}: unexpected {kind}; sql/ holds only <digits>_<slug> version folders, "
+                "dialect folders (sqlite/, postgres/, mysql/), migrator.sum and schema.<dialect>.txt")
+    return f"{prefix}{entry.name}: unexpected {kind}; a version folder holds only up.sql and down.sql"
+
+
+def discover(root: Path, dialect: str) -> list[Migration]:
+    return Layout(root).migrations(dialect)

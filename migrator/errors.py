@@ -1,0 +1,166 @@
+"""One error family. Each error is data; the CLI alone turns it into text and an exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class MigratorError(Exception):
+    """Base of every error a user can cause. `exit_code` is the SPEC §6 exit status."""
+
+    exit_code = 1
+    kind = "error"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind, "message": self.message}
+        if self.hint:
+            data["hint"] = self.hint
+        return data
+
+
+class UsageError(MigratorError):
+    exit_code = 2
+    kind = "usage"
+
+
+class ConfigError(MigratorError):
+    exit_code = 2
+    kind = "config"
+
+
+class LayoutError(MigratorError):
+    """The migrations folder is not valid. Carries every problem found, not only the first."""
+
+    exit_code = 2
+    kind = "layout"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        head = problems[0] if len(problems) == 1 else f"{len(problems)} layout problems"
+        super().__init__(head, hint="fix the migrations folder; nothing was run")
+
+    def __str__(self) -> str:
+        if len(self.problems) == 1:
+            return self.problems[0]
+        return self.message + ":\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "problems": self.problems}
+
+
+class DriftError(MigratorError):
+    """The database does not match the files (or a failed/interrupted row blocks the run)."""
+
+    exit_code = 3
+    kind = "drift"
+
+    def __init__(self, message: str, problems: list[Any], *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        lines = [self.message] + [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "problems": [_as_dict(p) for p in self.problems]}
+
+
+class RefusedError(MigratorError):
+    """A command refused to act (irreversible down, baseline over history, no --yes)."""
+
+    exit_code = 3
+    kind = "refused"
+
+
+class ConnectError(MigratorError):
+    exit_code = 4
+    kind = "connect"
+
+
+class LockTimeoutError(MigratorError):
+    exit_code = 4
+    kind = "lock-timeout"
+
+
+class DriverMissingError(ConfigError):
+    kind = "driver-missing"
+
+
+@dataclass
+class StatementFailure:
+    """Where a statement failed and what the database said."""
+
+    version: int
+    name: str
+    path: str
+    direction: str
+    statement_index: int  # 1-based
+    statement_count: int
+    line: int
+    column: int
+    excerpt: str
+    db_message: str
+    db_code: str
+    committed: str  # human sentence: what stays committed
+    statements_committed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class MigrationFailedError(MigratorError):
+    exit_code = 1
+    kind = "migration-failed"
+
+    def __init__(self, failure: StatementFailure, *, hint: str = "") -> None:
+        f = failure
+        super().__init__(
+            f"version {f.version} ({f.name}) failed in {f.path}:{f.line}:{f.column}, "
+            f"statement {f.statement_index} of {f.statement_count}: {f.db_message}",
+            hint=hint,
+        )
+        self.failure = failure
+
+    def __str__(self) -> str:
+        f = self.failure
+        code = f" [{f.db_code}]" if f.db_code else ""
+        lines = [
+            f"version {f.version} ({f.name}) {f.direction} failed",
+            f"  file:      {f.path}:{f.line}:{f.column}",
+            f"  statement: {f.statement_index} of {f.statement_count}",
+            f"  database:  {f.db_message}{code}",
+            "",
+            *("  " + x for x in f.excerpt.splitlines()),
+            "",
+            f"  {f.committed}",
+        ]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        f = self.failure
+        return {
+            **super().to_dict(),
+            "version": f.version,
+            "name": f.name,
+            "file": f.path,
+            "direction": f.direction,
+            "statement": f.statement_index,
+            "statements": f.statement_count,
+            "line": f.line,
+            "column": f.column,
+            "excerpt": f.excerpt,
+            "database_message": f.db_message,
+            "database_code": f.db_code,
+            "committed": f.committed,
+            "statements_committed": f.statements_committed,
+        }
+
+
+def _as_dict(item: Any) -> Any:
+    to_dict = getattr(item, "to_dict", None)
+    return to_dict() if to_dict else item

@@ -1,0 +1,132 @@
+"""The version table and its append-only history, in portable SQL through the dialect (SPEC §2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from migrator.dialects import Dialect
+from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration
+
+# Applied text is kept for diffs (`validate`, `show`) up to this size; bigger data files store
+# only their checksum so that a 300 MB backfill is not written twice.
+MAX_STORED_TEXT = 1_000_000
+
+_ROW_COLUMNS = (
+    "version", "name", "description", "checksum", "down_checksum", "status", "applied_at",
+    "execution_ms", "applied_by", "operation", "statements_done", "statements_total",
+    "failed_statement", "failed_line", "error", "up_sql", "down_sql",
+)
+_EVENT_COLUMNS = (
+    "id", "version", "name", "action", "outcome", "performed_at", "performed_by",
+    "execution_ms", "old_checksum", "new_checksum", "reason", "detail",
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class VersionStore:
+    """Reads and writes `<table>` and `<table>_history` on one dialect connection."""
+
+    def __init__(self, dialect: Dialect, table: str) -> None:
+        self.d = dialect
+        self.table_name = table
+        self.table = dialect.qualify(table)
+        self.history_name = table + "_history"
+        self.history = dialect.qualify(self.history_name)
+        self._user: str | None = None
+
+    @property
+    def user(self) -> str:
+        if self._user is None:
+            self._user = self.d.current_user()
+        return self._user
+
+    def exists(self) -> bool:
+        return self.d.table_exists(self.table_name)
+
+    def ensure(self) -> None:
+        """Create both tables on first use (called under the migration lock)."""
+        d = self.d
+        if not d.table_exists(self.table_name):
+            d.execute(
+                f"CREATE TABLE {self.table} ("
+                f"version {d.bigint} NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, "
+                f"description VARCHAR(255) NOT NULL, checksum CHAR(64) NOT NULL, "
+                f"down_checksum CHAR(64) NOT NULL, status VARCHAR(16) NOT NULL, "
+                f"applied_at {d.timestamp_type} NOT NULL, execution_ms {d.bigint} NOT NULL, "
+                f"applied_by VARCHAR(255) NOT NULL, operation VARCHAR(16) NOT NULL, "
+                f"statements_done INTEGER, statements_total INTEGER, failed_statement INTEGER, "
+                f"failed_line INTEGER, error {d.text_type}, up_sql {d.text_type}, "
+                f"down_sql {d.text_type})"
+            )
+        if not d.table_exists(self.history_name):
+            d.execute(
+                f"CREATE TABLE {self.history} ("
+                f"id {d.identity_pk}, version {d.bigint}, name VARCHAR(255), "
+                f"action VARCHAR(16) NOT NULL, outcome VARCHAR(16) NOT NULL, "
+                f"performed_at {d.timestamp_type} NOT NULL, performed_by VARCHAR(255) NOT NULL, "
+                f"execution_ms {d.bigint}, old_checksum CHAR(64), new_checksum CHAR(64), "
+                f"reason {d.text_type}, detail {d.text_type})"
+            )
+
+    # -- reading ------------------------------------------------------------------------
+    def rows(self) -> dict[int, AppliedRow]:
+        if not self.exists():
+            return {}
+        found = self.d.query(f"SELECT {', '.join(_ROW_COLUMNS)} FROM {self.table} ORDER BY version")
+        return {int(r[0]): AppliedRow(int(r[0]), *r[1:7], int(r[7] or 0), *r[8:]) for r in found}
+
+    def events(self) -> list[HistoryEvent]:
+        if not self.d.table_exists(self.history_name):
+            return []
+        found = self.d.query(f"SELECT {', '.join(_EVENT_COLUMNS)} FROM {self.history} ORDER BY id")
+        return [HistoryEvent(*r) for r in found]
+
+    # -- writing (each call runs inside whatever transaction the caller holds) ----------
+    def insert_row(self, m: Migration, *, status: str, operation: str, execution_ms: int,
+                   up_text: str | None, down_text: str | None,
+                   statements_total: int | None = None) -> None:
+        values: dict[str, Any] = {
+            "version": m.version, "name": m.name, "description": m.description[:255],
+            "checksum": m.up.checksum, "down_checksum": m.down.checksum, "status": status,
+            "applied_at": self.d.timestamp_param(utc_now()), "execution_ms": execution_ms,
+            "applied_by": self.user, "operation": operation,
+            "statements_done": 0 if status != STATUS_APPLIED else statements_total,
+            "statements_total": statements_total,
+            "up_sql": keep_text(up_text), "down_sql": keep_text(down_text),
+        }
+        self._insert(self.table, values)
+
+    def update_row(self, version: int, **values: Any) -> None:
+        if "applied_at" in values:
+            values["applied_at"] = self.d.timestamp_param(values["applied_at"])
+        p = self.d.placeholder
+        assignments = ", ".join(f"{k} = {p}" for k in values)
+        self.d.execute(f"UPDATE {self.table} SET {assignments} WHERE version = {p}",
+                       (*values.values(), version))
+
+    def delete_row(self, version: int) -> None:
+        self.d.execute(f"DELETE FROM {self.table} WHERE version = {self.d.placeholder}", (version,))
+
+    def record(self, action: str, outcome: str, *, version: int | None = None,
+               name: str | None = None, execution_ms: int | None = None,
+               old_checksum: str | None = None, new_checksum: str | None = None,
+               reason: str | None = None, detail: str | None = None) -> None:
+        self._insert(self.history, {
+            "version": version, "name": name, "action": action, "outcome": outcome,
+            "performed_at": self.d.timestamp_param(utc_now()), "performed_by": self.user,
+            "execution_ms": execution_ms, "old_checksum": old_checksum,
+            "new_checksum": new_checksum, "reason": reason, "detail": detail,
+        })
+
+    def _insert(self, table: str, values: dict[str, Any]) -> None:
+        marks = ", ".join([self.d.placeholder] * len(values))
+        self.d.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})",
+                       tuple(values.values()))
+
+
+def keep_text(text: str | None) -> str | None:
+    return text if text is not None and len(text) <= MAX_STORED_TEXT else None

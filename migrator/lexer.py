@@ -1,0 +1,889 @@
+"""Split SQL scripts into statements, per dialect ("sqlite", "postgres", "mysql"), streaming.
+
+Rules:
+
+* ``;`` ends a statement only at top level: not inside a string, quoted identifier, comment,
+  dollar quote, parentheses, or the body of a trigger/routine definition.
+* ``Statement.text`` is an exact substring of the input. It starts at the first character that is
+  neither whitespace nor part of a comment, stops before the delimiter and loses trailing
+  whitespace; nothing else is changed (comments inside a statement stay). Stretches holding only
+  whitespace and comments give no statement; neither does ``;;``. MySQL executable comments
+  (``/*! */``, MariaDB's ``/*M! */``) and optimizer hints (``/*+ */``) are code, not comments.
+* Lines end at ``"\\n"``, so ``"\\r\\n"`` is one line break and a lone ``"\\r"`` is an ordinary
+  character. Columns count characters from 1. A byte order mark between statements is whitespace.
+* ``StatementSplitter.feed`` takes arbitrary chunk boundaries and yields exactly what one feed of
+  the whole text yields, keeping only the statement in progress plus a few characters.
+
+Per dialect:
+
+* all: ``'it''s'``, ``"a""b"`` identifiers, ``--`` and ``/* */`` comments.
+* sqlite: `` `ident` `` and ``[ident]``; no backslash escapes. A ``CREATE [TEMP] TRIGGER`` ends
+  only at ``; END ;``, the rule of ``sqlite3_complete()``.
+* postgres: nested block comments; ``E'...'`` strings with backslash escapes (plain strings have
+  none: standard_conforming_strings); ``$$``/``$tag$`` quoting (``$1`` is a parameter); psql's rule
+  for ``CREATE [OR REPLACE] FUNCTION|PROCEDURE ... BEGIN ATOMIC ... END``: BEGIN, and CASE inside
+  it, open and END closes, at parenthesis depth 0.
+* mysql: backslash escapes in ``'`` and ``"`` strings (``"`` is a string, as without ANSI_QUOTES);
+  `` `ident` ``; ``#`` comments; ``--`` is a comment only before whitespace or a control character;
+  block comments do not nest. In ``CREATE|ALTER ... TRIGGER|PROCEDURE|FUNCTION|EVENT`` BEGIN and
+  CASE open, END closes (``END IF|LOOP|WHILE|REPEAT`` closes nothing, ``END CASE`` closes a CASE).
+  ``DELIMITER x`` lines, recognised like the mysql client does (first word of a line, between
+  statements), change the delimiter; a custom delimiter splits wherever it appears outside
+  strings, quoted identifiers and comments, ignoring parentheses and BEGIN ... END.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Final, Protocol
+
+__all__ = [
+    "DIALECTS",
+    "LexError",
+    "Statement",
+    "StatementSplitter",
+    "leading_keywords",
+    "split_statements",
+]
+
+DIALECTS: Final = ("sqlite", "postgres", "mysql")
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    text: str  # exact substring of the input, without the delimiter and trailing whitespace
+    line: int  # 1-based line where text starts
+    column: int  # 1-based column (characters) where text starts
+    offset: int  # 0-based character offset where text starts
+
+
+class LexError(Exception):
+    """The input ends inside a string, quoted identifier, comment, dollar quote or block."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(f"{line}:{column}: {message}")
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def __reduce__(self) -> tuple[type[LexError], tuple[str, int, int]]:
+        return LexError, (self.message, self.line, self.column)
+
+
+# --------------------------------------------------------------------------------------------
+# Character classes and token kinds
+
+_WS: Final = " \t\n\r\f\v"
+# All three databases treat every non-ASCII character as a letter of an unquoted identifier.
+_IDENT: Final = "A-Za-z0-9_$\x80-\U0010ffff"
+_TAG_START: Final = "A-Za-z_\x80-\U0010ffff"
+_TAG: Final = "A-Za-z0-9_\x80-\U0010ffff"
+
+_SPACE_RE: Final = re.compile(f"[{_WS}]+")
+_GAP_SPACE_RE: Final = re.compile(f"[{_WS}\ufeff]*")
+_WORD_RE: Final = re.compile(f"[{_IDENT}]+")
+_IDENT_CHAR_RE: Final = re.compile(f"[{_IDENT}]")
+_DOLLAR_TAG_RE: Final = re.compile(f"\\$(?:[{_TAG_START}][{_TAG}]*)?\\$")
+_DOLLAR_PREFIX_RE: Final = re.compile(f"\\$(?:[{_TAG_START}][{_TAG}]*)?\\Z")
+_DELIMITER_RE: Final = re.compile(r"(?i:delimiter)(?=[ \t\r\n\f\v])")
+
+_MORE, _SPACE, _COMMENT, _CODE, _WORD, _OTHER, _OPEN, _CLOSE, _SEMI = range(9)
+
+
+# --------------------------------------------------------------------------------------------
+# Closers: find the end of a long token (string, comment, dollar quote) so that scanning can
+# resume mid-token in the next chunk instead of starting the token over.
+
+
+class _Closer(Protocol):
+    what: str
+
+    def close(self, buf: str, pos: int, state: int) -> tuple[bool, int, int]:
+        """(True, end, _) when the token ends at `end`; else (False, resume position, state)."""
+        ...
+
+
+class _QuotedCloser:
+    __slots__ = ("_body", "what")
+
+    def __init__(self, quote: str, backslash: bool, what: str) -> None:
+        escape = r"|\\[\s\S]" if backslash else ""
+        excluded = quote + ("\\\\" if backslash else "")
+        self._body = re.compile(f"(?:[^{excluded}]++{escape}|{quote}{quote})*+").match
+        self.what = what
+
+    def close(self, buf: str, pos: int, state: int) -> tuple[bool, int, int]:
+        end = self._body(buf, pos).end()
+        # The body stops at the closing quote; a quote or backslash that is the last character
+        # may still be doubled or escaped by the next chunk.
+        if end + 1 < len(buf):
+            return True, end + 1, state
+        return False, end, state
+
+
+class _FindCloser:
+    __slots__ = ("_end", "what")
+
+    def __init__(self, end: str, what: str) -> None:
+        self._end = end
+        self.what = what
+
+    def close(self, buf: str, pos: int, state: int) -> tuple[bool, int, int]:
+        found = buf.find(self._end, pos)
+        if found >= 0:
+            return True, found + len(self._end), state
+        return False, max(pos, len(buf) - len(self._end) + 1), state
+
+
+_NESTING_RE: Final = re.compile(r"/\*|\*/")
+
+
+class _NestedCommentCloser:
+    __slots__ = ()
+    what = "comment"
+
+    def close(self, buf: str, pos: int, depth: int) -> tuple[bool, int, int]:
+        for m in _NESTING_RE.finditer(buf, pos):
+            depth += 1 if m[0] == "/*" else -1
+            pos = m.end()
+            if depth == 0:
+                return True, pos, 0
+        return False, max(pos, len(buf) - 1), depth
+
+
+_LINE_COMMENT: Final = _FindCloser("\n", "comment")
+_BLOCK_COMMENT: Final = _FindCloser("*/", "comment")
+_NESTED_COMMENT: Final = _NestedCommentCloser()
+_STRING: Final = _QuotedCloser("'", False, "string")
+_BACKSLASH_STRING: Final = _QuotedCloser("'", True, "string")
+_BACKSLASH_DQ_STRING: Final = _QuotedCloser('"', True, "string")
+_DQ_IDENT: Final = _QuotedCloser('"', False, "quoted identifier")
+_BQ_IDENT: Final = _QuotedCloser("`", False, "quoted identifier")
+_BRACKET_IDENT: Final = _FindCloser("]", "quoted identifier")
+
+_Token = tuple[int, int, "_Closer | None", int]  # kind, end, closer of a long token, its state
+_MORE_TOKEN: Final[_Token] = (_MORE, 0, None, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Block trackers: only statements that may define a trigger/routine pay for keyword tracking.
+
+
+class _Blocks(Protocol):
+    depth: int
+
+    def word(self, word: str, parens: int) -> bool:
+        """Track an upper-cased word; False when the statement cannot have a body."""
+        ...
+
+    def other(self) -> None: ...
+
+    def semicolon(self) -> bool:
+        """A ';' at parenthesis depth 0: True when it ends the statement."""
+        ...
+
+    def unclosed(self) -> bool: ...
+
+
+def _prefix_match(words: tuple[str, ...], patterns: tuple[tuple[str, ...], ...]) -> bool | None:
+    """True: words are a pattern; None: a pattern may still follow; False: none can."""
+    if words in patterns:
+        return True
+    if any(p[: len(words)] == words for p in patterns):
+        return None
+    return False
+
+
+_PG_ROUTINES: Final = (
+    ("CREATE", "FUNCTION"),
+    ("CREATE", "PROCEDURE"),
+    ("CREATE", "OR", "REPLACE", "FUNCTION"),
+    ("CREATE", "OR", "REPLACE", "PROCEDURE"),
+)
+
+
+class _PostgresBlocks:
+    """psql's heuristic for SQL-standard function bodies (BEGIN ATOMIC ... END)."""
+
+    __slots__ = ("depth", "_words", "_routine")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self._words: tuple[str, ...] = ()
+        self._routine = False
+
+    def word(self, word: str, parens: int) -> bool:
+        if not self._routine:
+            self._words += (word,)
+            found = _prefix_match(self._words, _PG_ROUTINES)
+            self._routine = bool(found)
+            return found is not False
+        if parens:
+            return True
+        if word == "BEGIN" or (word == "CASE" and self.depth):
+            self.depth += 1
+        elif word == "END" and self.depth:
+            self.depth -= 1
+        return True
+
+    def other(self) -> None:
+        pass
+
+    def semicolon(self) -> bool:
+        return self.depth == 0
+
+    def unclosed(self) -> bool:
+        return self.depth > 0
+
+
+_SQLITE_TRIGGERS: Final = (
+    ("CREATE", "TRIGGER"),
+    ("CREATE", "TEMP", "TRIGGER"),
+    ("CREATE", "TEMPORARY", "TRIGGER"),
+)
+_BODY, _AFTER_SEMI, _AFTER_END = range(3)
+
+
+class _SqliteBlocks:
+    """sqlite3_complete(): inside CREATE TRIGGER only "; END ;" ends the statement."""
+
+    __slots__ = ("depth", "_words", "_trigger", "_state")
+
+    def __init__(self) -> None:
+        self.depth = 0  # 1 once the body's BEGIN was seen, for error positions
+        self._words: tuple[str, ...] = ()
+        self._trigger = False
+        self._state = _BODY
+
+    def word(self, word: str, parens: int) -> bool:
+        if not self._trigger:
+            self._words += (word,)
+            found = _prefix_match(self._words, _SQLITE_TRIGGERS)
+            self._trigger = bool(found)
+            return found is not False
+        if word == "END" and self._state == _AFTER_SEMI:
+            self._state = _AFTER_END
+            return True
+        self._state = _BODY
+        if word == "BEGIN":
+            self.depth = 1
+        return True
+
+    def other(self) -> None:
+        self._state = _BODY
+
+    def semicolon(self) -> bool:
+        if not self._trigger or self._state == _AFTER_END:
+            return True
+        self._state = _AFTER_SEMI
+        return False
+
+    def unclosed(self) -> bool:
+        return self.depth > 0 and self._state != _AFTER_END
+
+
+_MYSQL_ROUTINES: Final = frozenset({"TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"})
+_MYSQL_NOT_ROUTINES: Final = frozenset({
+    "TABLE", "VIEW", "INDEX", "DATABASE", "SCHEMA", "UNIQUE", "FULLTEXT", "SPATIAL", "TEMPORARY",
+    "USER", "ROLE", "SERVER", "TABLESPACE", "LOGFILE", "SEQUENCE", "RESOURCE", "INSTANCE", "UNDO",
+    "ONLINE", "OFFLINE", "IGNORE", "PACKAGE",
+})
+_MYSQL_END_SUFFIXES: Final = frozenset({"IF", "LOOP", "WHILE", "REPEAT"})
+_MYSQL_CLASSIFY_WORDS: Final = 12  # DEFINER=..., SQL SECURITY ... come before the object kind
+
+
+class _MysqlBlocks:
+    """BEGIN/CASE ... END nesting inside CREATE|ALTER ... TRIGGER|PROCEDURE|FUNCTION|EVENT."""
+
+    __slots__ = ("depth", "_seen", "_routine", "_pending_end")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self._seen = 0
+        self._routine = False
+        self._pending_end = False  # END seen; the next token says whether it closes a block
+
+    def word(self, word: str, parens: int) -> bool:
+        if not self._routine:
+            return self._classify(word)
+        if self._pending_end:
+            self._pending_end = False
+            if word in _MYSQL_END_SUFFIXES:
+                return True
+            self.depth -= 1
+            if word == "CASE":  # END CASE
+                return True
+        if word == "BEGIN" or word == "CASE":
+            self.depth += 1
+        elif word == "END" and self.depth:
+            self._pending_end = True
+        return True
+
+    def _classify(self, word: str) -> bool:
+        self._seen += 1
+        if self._seen == 1:
+            return word == "CREATE" or word == "ALTER"
+        if word in _MYSQL_ROUTINES:
+            self._routine = True
+            return True
+        return word not in _MYSQL_NOT_ROUTINES and self._seen < _MYSQL_CLASSIFY_WORDS
+
+    def _settle(self) -> None:
+        if self._pending_end:
+            self._pending_end = False
+            self.depth -= 1
+
+    def other(self) -> None:
+        self._settle()
+
+    def semicolon(self) -> bool:
+        self._settle()
+        return self.depth == 0
+
+    def unclosed(self) -> bool:
+        self._settle()
+        return self.depth > 0
+
+
+# --------------------------------------------------------------------------------------------
+# Fast path: one regex match consumes runs of ordinary text, whole literals and (up to three
+# levels of) balanced parentheses, so a multi-row INSERT costs a handful of Python steps. Every
+# alternative needs one visible character after it, so a match never ends in a token that the
+# next chunk could extend; whatever it cannot take is left to the token-by-token path.
+
+_FAST_QUOTED: Final = {
+    "sqlite": (
+        r"'(?:[^']++|'')*+'(?=[^'])",
+        r'"(?:[^"]++|"")*+"(?=[^"])',
+        r"`(?:[^`]++|``)*+`(?=[^`])",
+        r"\[[^\]]*+\]",
+    ),
+    "postgres": (
+        # a letter before the quote may make it E'...': left to the slow path
+        f"(?<![{_IDENT}])'(?:[^']++|'')*+'(?=[^'])",
+        r'"(?:[^"]++|"")*+"(?=[^"])',
+    ),
+    "mysql": (
+        r"'(?:[^'\\]++|\\[\s\S]|'')*+'(?=[^'])",
+        r'"(?:[^"\\]++|\\[\s\S]|"")*+"(?=[^"])',
+        r"`(?:[^`]++|``)*+`(?=[^`])",
+    ),
+}
+_SPECIALS: Final = {"sqlite": "'\"`[();-/", "postgres": "'\"();$-/", "mysql": "'\"`();#-/"}
+# Whitespace and complete, non-nested comments between statements, in one match.
+_GAP_RE: Final = {
+    "sqlite": re.compile(f"(?:[{_WS}\ufeff]++|--[^\n]*+\n|/\\*(?:[^*]++|\\*(?!/))*+\\*/)*+"),
+    "postgres": re.compile(
+        f"(?:[{_WS}\ufeff]++|--[^\n]*+\n|/\\*(?:[^*/]++|\\*(?!/)|/(?!\\*))*+\\*/)*+"
+    ),
+    "mysql": re.compile(
+        f"(?:[{_WS}\ufeff]++|--(?=[\x00- ])[^\n]*+\n|\\#[^\n]*+\n"
+        "|/\\*(?![!+]|M!)(?:[^*]++|\\*(?!/))*+\\*/)*+"
+    ),
+}
+_GROUP_LEVELS: Final = 3
+
+_Matcher = Callable[[str, int], "re.Match[str]"]
+
+
+def _char_class(chars: str) -> str:
+    return "".join("\\" + c if c in "\\]^-[" else c for c in dict.fromkeys(chars))
+
+
+def _run(specials: str, slash: bool = True) -> str:
+    alternatives = [f"[^{_char_class(specials)}]+(?=[\\s\\S])", "-(?=[^-])"]
+    if slash:
+        alternatives.append(r"/(?=[^*])")
+    return "|".join(alternatives)
+
+
+def _loop(alternatives: list[str]) -> str:
+    return "(?:" + "|".join(alternatives) + ")*+"
+
+
+@cache
+def _fast_matchers(dialect: str, delimiter: str) -> tuple[_Matcher, _Matcher] | None:
+    """Matchers for parenthesis depth 0 and > 0, or None when only the slow path is safe."""
+    quoted = list(_FAST_QUOTED[dialect])
+    specials = _SPECIALS[dialect]
+    if delimiter == ";":
+        inside = _run(specials.replace(";", ""))
+        group = ""
+        for _ in range(_GROUP_LEVELS):
+            group = r"\(" + _loop([inside, *quoted, *([group] if group else [])]) + r"\)"
+        top = re.compile(_loop([_run(specials), *quoted, group])).match
+        return top, re.compile(_loop([inside, *quoted, group])).match
+    first = delimiter[0]
+    if first in "'\"`#-":
+        return None
+    plain = re.sub("[;()]", "", specials) + first
+    match = re.compile(_loop([_run(plain, slash=first != "/"), *quoted])).match
+    return match, match
+
+
+# --------------------------------------------------------------------------------------------
+# Slow path: one token at a time
+
+
+class _Lexer:
+    """Recognises one token of a dialect at a position; holds no per-input state."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.mysql = dialect == "mysql"
+        self._body_starters = ("CREATE", "ALTER") if self.mysql else ("CREATE",)
+        self._handlers: dict[str, Callable[[str, int], _Token]] = {
+            "(": lambda buf, pos: (_OPEN, pos + 1, None, 0),
+            ")": lambda buf, pos: (_CLOSE, pos + 1, None, 0),
+            ";": lambda buf, pos: (_SEMI, pos + 1, None, 0),
+            "'": self._single_quote,
+            '"': self._double_quote,
+            "-": self._dash,
+            "/": self._slash,
+        }
+        if dialect in ("sqlite", "mysql"):
+            self._handlers["`"] = lambda buf, pos: (_OTHER, pos + 1, _BQ_IDENT, 0)
+        if dialect == "sqlite":
+            self._handlers["["] = lambda buf, pos: (_OTHER, pos + 1, _BRACKET_IDENT, 0)
+        if dialect == "mysql":
+            self._handlers["#"] = lambda buf, pos: (_COMMENT, pos + 1, _LINE_COMMENT, 0)
+        if dialect == "postgres":
+            self._handlers["$"] = self._dollar
+
+    def may_have_body(self, buf: str, pos: int) -> bool:
+        """Whether the statement at pos needs keyword tracking (decided by its first word)."""
+        m = _WORD_RE.match(buf, pos)
+        if m is None:
+            return False
+        return m.end() == len(buf) or m[0].upper() in self._body_starters
+
+    def blocks(self) -> _Blocks:
+        if self.dialect == "postgres":
+            return _PostgresBlocks()
+        if self.dialect == "sqlite":
+            return _SqliteBlocks()
+        return _MysqlBlocks()
+
+    def token(self, buf: str, pos: int) -> _Token:
+        handler = self._handlers.get(buf[pos])
+        return handler(buf, pos) if handler is not None else _plain(buf, pos)
+
+    def _single_quote(self, buf: str, pos: int) -> _Token:
+        if self.mysql:
+            return _OTHER, pos + 1, _BACKSLASH_STRING, 0
+        if self.dialect == "postgres" and _is_e_prefix(buf, pos):
+            return _OTHER, pos + 1, _BACKSLASH_STRING, 0
+        return _OTHER, pos + 1, _STRING, 0
+
+    def _double_quote(self, buf: str, pos: int) -> _Token:
+        return _OTHER, pos + 1, _BACKSLASH_DQ_STRING if self.mysql else _DQ_IDENT, 0
+
+    def _dash(self, buf: str, pos: int) -> _Token:
+        after = pos + 2
+        if after > len(buf):
+            return _MORE_TOKEN
+        if buf[pos + 1] != "-":
+            return _OTHER, pos + 1, None, 0
+        if self.mysql:  # "--" starts a comment only before whitespace or a control character
+            if after == len(buf):
+                return _MORE_TOKEN
+            if buf[after] > " ":
+                return _OTHER, pos + 1, None, 0
+        return _COMMENT, after, _LINE_COMMENT, 0
+
+    def _slash(self, buf: str, pos: int) -> _Token:
+        if pos + 1 >= len(buf):
+            return _MORE_TOKEN
+        if buf[pos + 1] != "*":
+            return _OTHER, pos + 1, None, 0
+        if self.mysql:
+            head = buf[pos + 2 : pos + 4]
+            if len(head) < 2 and head in ("", "M"):
+                return _MORE_TOKEN
+            if head[:1] in ("!", "+") or head == "M!":
+                return _CODE, pos + 2, _BLOCK_COMMENT, 0
+        if self.dialect == "postgres":
+            return _COMMENT, pos + 2, _NESTED_COMMENT, 1
+        return _COMMENT, pos + 2, _BLOCK_COMMENT, 0
+
+    def _dollar(self, buf: str, pos: int) -> _Token:
+        if pos and _IDENT_CHAR_RE.match(buf, pos - 1):  # inside an identifier such as a$b
+            return _OTHER, pos + 1, None, 0
+        m = _DOLLAR_TAG_RE.match(buf, pos)
+        if m:
+            return _OTHER, m.end(), _FindCloser(m[0], f"dollar-quoted string {m[0]}"), 0
+        if _DOLLAR_PREFIX_RE.match(buf, pos):
+            return _MORE_TOKEN
+        return _OTHER, pos + 1, None, 0  # $1 and stray dollars
+
+
+def _plain(buf: str, pos: int) -> _Token:
+    m = _SPACE_RE.match(buf, pos)
+    if m:
+        return _SPACE, m.end(), None, 0
+    m = _WORD_RE.match(buf, pos)
+    if m is None:
+        return _OTHER, pos + 1, None, 0
+    end = m.end()
+    return (_WORD, end, None, 0) if end < len(buf) else _MORE_TOKEN
+
+
+def _starts_line(buf: str, start: int, end: int, before: bool) -> bool:
+    """Whether only whitespace follows the last line break in buf[start:end] (or start)."""
+    newline = buf.rfind("\n", start, end)
+    tail = newline + 1 if newline >= 0 else start
+    if tail < end and _GAP_SPACE_RE.fullmatch(buf, tail, end) is None:
+        return False
+    return newline >= 0 or before
+
+
+def _is_e_prefix(buf: str, pos: int) -> bool:
+    """PostgreSQL E'...': the quote follows a word that is exactly E."""
+    return (
+        pos >= 1
+        and buf[pos - 1] in "eE"
+        and (pos < 2 or _IDENT_CHAR_RE.match(buf, pos - 2) is None)
+    )
+
+
+@cache
+def _lexer(dialect: str) -> _Lexer:
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+    return _Lexer(dialect)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _OpenToken:
+    closer: _Closer
+    state: int
+    line: int
+    column: int
+
+
+class StatementSplitter:
+    """Incremental splitter: feed chunks, then finish(). Reusable after finish()."""
+
+    def __init__(self, dialect: str) -> None:
+        self._lex = _lexer(dialect)
+        self._reset()
+
+    def feed(self, chunk: str) -> list[Statement]:
+        """Statements completed by this chunk."""
+        if not chunk:
+            return []
+        self._buf += chunk
+        return self._scan()
+
+    def finish(self) -> list[Statement]:
+        """The last statement, which needs no delimiter; LexError inside an open construct."""
+        try:
+            # A trailing newline cannot change any token before it, and it ends a final line
+            # comment or DELIMITER line; trailing whitespace never reaches a statement's text.
+            self._buf += "\n"
+            out = self._scan()
+            self._check_closed()
+            if self._in_statement:
+                self._end_statement(len(self._buf), len(self._buf), out)
+            return out
+        finally:
+            self._reset()
+
+    # -- state ---------------------------------------------------------------------------------
+    def _reset(self) -> None:
+        self._buf = ""
+        self._base = 0  # input offset of _buf[0]
+        self._pos = 0  # scan position in _buf
+        self._lc_pos = 0  # _buf index up to which lines are counted
+        self._lc_line = 1
+        self._lc_bol = 0  # input offset where line _lc_line begins
+        self._open: _OpenToken | None = None
+        self._line_start = True  # only whitespace since the last line break (DELIMITER)
+        self._set_delimiter(";")
+        self._in_statement = False
+        self._seg = 0  # _buf index where the statement's not yet saved text starts
+        self._parts: list[str] = []  # statement text already dropped from _buf
+        self._start = (1, 1, 0)  # line, column, offset of the statement
+        self._blocks: _Blocks | None = None
+        self._block_at = (1, 1)
+        self._depth = 0  # parentheses
+
+    def _locate(self, pos: int) -> tuple[int, int]:
+        """Line and column of _buf index pos; positions asked for never decrease."""
+        buf, counted = self._buf, self._lc_pos
+        breaks = buf.count("\n", counted, pos)
+        if breaks:
+            self._lc_line += breaks
+            self._lc_bol = self._base + buf.rfind("\n", counted, pos) + 1
+        self._lc_pos = pos
+        return self._lc_line, self._base + pos - self._lc_bol + 1
+
+    def _trim(self) -> None:
+        """Drop scanned text, keeping two characters of context for E'' and $ look-behinds."""
+        pos = self._pos
+        cut = pos - 2
+        if cut <= 0:
+            return
+        if self._in_statement:
+            if self._seg < pos:
+                self._parts.append(self._buf[self._seg : pos])
+            self._seg = pos - cut
+        if cut > self._lc_pos:
+            self._locate(cut)
+        self._buf = self._buf[cut:]
+        self._base += cut
+        self._pos -= cut
+        self._lc_pos -= cut
+
+    # -- scanning ------------------------------------------------------------------------------
+    def _scan(self) -> list[Statement]:
+        out: list[Statement] = []
+        while True:
+            if self._open is not None:
+                progressed = self._resume_open()
+            elif self._in_statement:
+                progressed = self._statement_step(out)
+            else:
+                progressed = self._gap_step()
+            if not progressed:
+                break
+        self._trim()
+        return out
+
+    def _gap_step(self) -> bool:
+        """Between statements: skip whitespace, comments, empty statements, DELIMITER lines."""
+        pos = self._skip_gap()
+        buf = self._buf
+        if pos >= len(buf):
+            return False
+        first = buf[pos]
+        if self._line_start and first in "dD" and self._lex.mysql:
+            handled = self._delimiter_command(pos)
+            if handled is not None:
+                return handled
+        if self._custom:
+            at_delimiter = self._at_delimiter(pos)
+            if at_delimiter is not False:
+                return at_delimiter is not None and self._skip_empty(pos + len(self._delimiter))
+        elif first not in "-/#;":  # cannot start a comment or an empty statement
+            self._begin_statement(pos)
+            return True
+        kind, end, closer, state = self._lex.token(buf, pos)
+        if kind == _MORE:
+            return False
+        if kind == _SEMI and not self._custom:
+            return self._skip_empty(end)
+        if kind == _COMMENT:
+            self._line_start = False
+            self._pos = end
+            if closer is not None:
+                self._close_token(pos, closer, state)
+            return True
+        self._begin_statement(pos)
+        return True
+
+    def _skip_gap(self) -> int:
+        """Skip whitespace and whole simple comments in one match; the rest is left to tokens."""
+        buf, pos = self._buf, self._pos
+        end = self._gap(buf, pos).end()
+        if end > pos:
+            if self._lex.mysql:
+                self._line_start = _starts_line(buf, pos, end, self._line_start)
+            self._pos = end
+        return end
+
+    def _skip_empty(self, end: int) -> bool:
+        self._pos = end
+        self._line_start = False
+        return True
+
+    def _at_delimiter(self, pos: int) -> bool | None:
+        """True at the custom delimiter, None if the buffer ends inside one, else False."""
+        delimiter, buf = self._delimiter, self._buf
+        if buf.startswith(delimiter, pos):
+            return True
+        if len(buf) - pos < len(delimiter) and delimiter.startswith(buf[pos:]):
+            return None
+        return False
+
+    def _delimiter_command(self, pos: int) -> bool | None:
+        """Apply a DELIMITER line at pos; None if there is none, False if it is incomplete."""
+        buf = self._buf
+        m = _DELIMITER_RE.match(buf, pos)
+        if m is None:
+            rest = buf[pos:]
+            if len(rest) < 10 and "delimiter".startswith(rest.lower()):
+                return False
+            return None
+        eol = buf.find("\n", m.end())
+        if eol < 0:
+            return False
+        words = buf[m.end() : eol].split()
+        if not words:
+            raise LexError("DELIMITER must be followed by a delimiter", *self._locate(pos))
+        self._set_delimiter(words[0])
+        self._pos = eol + 1
+        self._line_start = True
+        return True
+
+    def _set_delimiter(self, delimiter: str) -> None:
+        self._delimiter = delimiter
+        self._custom = delimiter != ";"
+        self._fast = _fast_matchers(self._lex.dialect, delimiter)
+        # a custom delimiter such as // must not be taken for the start of a comment
+        simple = delimiter == ";" or delimiter[0] not in "-/#"
+        self._gap = (_GAP_RE[self._lex.dialect] if simple else _GAP_SPACE_RE).match
+
+    def _begin_statement(self, pos: int) -> None:
+        line, column = self._locate(pos)
+        self._start = (line, column, self._base + pos)
+        self._in_statement = True
+        self._seg = pos
+        self._pos = pos
+        self._depth = 0
+        # With a custom delimiter the user has taken charge of bodies: no keyword tracking.
+        may_have_body = not self._custom and self._lex.may_have_body(self._buf, pos)
+        self._blocks = self._lex.blocks() if may_have_body else None
+
+    def _statement_step(self, out: list[Statement]) -> bool:
+        buf, pos = self._buf, self._pos
+        if self._blocks is None and self._fast is not None:
+            pos = self._fast[self._depth > 0 and not self._custom](buf, pos).end()
+            self._pos = pos
+            if buf.startswith(";", pos) and not self._depth and not self._custom:
+                self._end_statement(pos, pos + 1, out)
+                return True
+        if pos >= len(buf):
+            return False
+        if self._custom:
+            at_delimiter = self._at_delimiter(pos)
+            if at_delimiter is None:
+                return False
+            if at_delimiter:
+                self._end_statement(pos, pos + len(self._delimiter), out)
+                return True
+        kind, end, closer, state = self._lex.token(buf, pos)
+        if kind == _MORE:
+            return False
+        if kind == _SEMI and not self._custom and self._depth == 0:
+            if self._blocks is None or self._blocks.semicolon():
+                self._end_statement(pos, end, out)
+                return True
+        elif self._blocks is not None:
+            self._track(kind, pos, end)
+        if not self._custom:
+            if kind == _OPEN:
+                self._depth += 1
+            elif kind == _CLOSE and self._depth:
+                self._depth -= 1
+        self._pos = end
+        if closer is not None:
+            self._close_token(pos, closer, state)
+        return True
+
+    def _track(self, kind: int, pos: int, end: int) -> None:
+        blocks = self._blocks
+        assert blocks is not None
+        if kind == _WORD:
+            opened = blocks.depth == 0
+            if not blocks.word(self._buf[pos:end].upper(), self._depth):
+                self._blocks = None
+            elif opened and blocks.depth:
+                self._block_at = self._locate(pos)
+        elif kind != _SPACE and kind != _COMMENT:
+            blocks.other()
+
+    def _close_token(self, start: int, closer: _Closer, state: int) -> None:
+        """Finish a long token now if the buffer holds its end, else remember it is open."""
+        done, pos, state = closer.close(self._buf, self._pos, state)
+        if done:
+            self._token_closed(pos)
+            return
+        line, column = self._locate(start)
+        self._open = _OpenToken(closer, state, line, column)
+        self._pos = pos
+
+    def _resume_open(self) -> bool:
+        token = self._open
+        assert token is not None
+        done, pos, token.state = token.closer.close(self._buf, self._pos, token.state)
+        self._pos = pos
+        if done:
+            self._open = None
+            self._token_closed(pos)
+        return done
+
+    def _token_closed(self, end: int) -> None:
+        self._pos = end
+        if not self._in_statement:
+            self._line_start = self._buf[end - 1] == "\n"
+
+    def _end_statement(self, end: int, resume: int, out: list[Statement]) -> None:
+        text = self._buf[self._seg : end]
+        if self._parts:
+            self._parts.append(text)
+            text = "".join(self._parts)
+            self._parts = []
+        out.append(Statement(text.rstrip(_WS), *self._start))
+        self._in_statement = False
+        self._blocks = None
+        self._depth = 0
+        self._pos = resume
+        self._line_start = False
+
+    def _check_closed(self) -> None:
+        if self._open is not None:
+            token = self._open
+            raise LexError(f"unterminated {token.closer.what}", token.line, token.column)
+        if self._in_statement and self._blocks is not None and self._blocks.unclosed():
+            raise LexError("unterminated BEGIN ... END block", *self._block_at)
+
+
+def split_statements(text: str, dialect: str) -> list[Statement]:
+    """All statements of a whole script."""
+    splitter = StatementSplitter(dialect)
+    statements = splitter.feed(text)
+    statements.extend(splitter.finish())
+    return statements
+
+
+# --------------------------------------------------------------------------------------------
+
+_LEADING_SKIP_RE: Final = re.compile(
+    r"""
+      [ \t\n\r\f\v\ufeff]+
+    | (?:--|\#)[^\n]*
+    | /\*M?!\d*                   # MySQL executable comment: its content is code
+    | /\*[\s\S]*?(?:\*/|\Z)
+    | \*/                         # end of an executable comment
+    """,
+    re.VERBOSE,
+)
+_LEADING_WORD_RE: Final = re.compile(f"[{_TAG_START}][{_IDENT}]*")
+
+
+def leading_keywords(statement_text: str, count: int = 3) -> tuple[str, ...]:
+    """The first `count` bare words, upper-cased; comments are skipped, other tokens stop it.
+
+    "/* x */ create  index concurrently foo" -> ("CREATE", "INDEX", "CONCURRENTLY"). The content
+    of a MySQL /*!...*/ comment counts as code.
+    """
+    words: list[str] = []
+    pos = 0
+    while len(words) < count:
+        m = _LEADING_SKIP_RE.match(statement_text, pos)
+        if m is not None:
+            pos = m.end()
+            continue
+        m = _LEADING_WORD_RE.match(statement_text, pos)
+        if m is None:
+            break
+        words.append(m[0].upper())
+        pos = m.end()
+    return tuple(words)

@@ -1,0 +1,136 @@
+"""Plain data shared by every module: migration files, applied rows, durations."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+DIALECTS = ("sqlite", "postgres", "mysql")
+
+STATUS_APPLIED = "applied"
+STATUS_RUNNING = "running"
+STATUS_FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Directives:
+    no_transaction: bool = False
+    irreversible: bool = False
+    requires: tuple[int, ...] = ()
+    backup: bool = False
+    lock_wait_timeout_ms: int | None = None
+    statement_timeout_ms: int | None = None
+    batch: bool = False
+
+    @property
+    def transactional(self) -> bool:
+        return not (self.no_transaction or self.batch)
+
+
+@dataclass(frozen=True, slots=True)
+class SqlFile:
+    path: Path  # on disk
+    rel: str  # relative to the migrations folder, with '/' separators
+    checksum: str
+    directives: Directives
+
+    def read_text(self) -> str:
+        return self.path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str  # folder name, e.g. 0001_initial_schema
+    up: SqlFile
+    down: SqlFile
+    only_for: str | None = None  # dialect, when the folder exists only under sql/<dialect>/
+
+    @property
+    def description(self) -> str:
+        return describe(self.name)
+
+
+def describe(folder_name: str) -> str:
+    slug = folder_name.split("_", 1)[1] if "_" in folder_name else ""
+    return re.sub(r"[_-]+", " ", slug).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedRow:
+    version: int
+    name: str
+    description: str
+    checksum: str
+    down_checksum: str
+    status: str
+    applied_at: datetime | str | None
+    execution_ms: int
+    applied_by: str
+    operation: str = "up"
+    statements_done: int | None = None
+    statements_total: int | None = None
+    failed_statement: int | None = None
+    failed_line: int | None = None
+    error: str | None = None
+    up_sql: str | None = None
+    down_sql: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    id: int
+    version: int | None
+    name: str | None
+    action: str
+    outcome: str
+    performed_at: datetime | str | None
+    performed_by: str
+    execution_ms: int | None
+    old_checksum: str | None = None
+    new_checksum: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Database session limits in milliseconds; None means the server's own default."""
+
+    lock_wait_ms: int | None = None
+    statement_ms: int | None = None
+
+    def overridden_by(self, d: Directives) -> Timeouts:
+        return Timeouts(
+            lock_wait_ms=d.lock_wait_timeout_ms if d.lock_wait_timeout_ms is not None
+            else self.lock_wait_ms,
+            statement_ms=d.statement_timeout_ms if d.statement_timeout_ms is not None
+            else self.statement_ms,
+        )
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, None: 1000}
+
+
+def parse_duration_ms(text: str) -> int:
+    """'5s', '10min', '250ms', '2h', '30' (seconds) -> milliseconds. ValueError otherwise."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (use a number with ms, s, min or h)")
+    return int(float(m.group(1)) * _UNIT_MS[m.group(2)])
+
+
+@dataclass
+class RunSummary:
+    """What a command did; the reporters and the library both read it."""
+
+    command: str
+    dialect: str
+    applied: list[int] = field(default_factory=list)
+    rolled_back: list[int] = field(default_factory=list)
+    current: int | None = None
+    dry_run: bool = False
+    elapsed_ms: int = 0

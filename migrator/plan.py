@@ -1,0 +1,158 @@
+"""Pure planning: migration files + applied rows -> what to run, or the drift that forbids it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrator.errors import RefusedError, UsageError
+from migrator.model import STATUS_APPLIED, STATUS_FAILED, STATUS_RUNNING, AppliedRow, Migration
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One drift finding. `warning` findings do not block a run (unless --strict)."""
+
+    kind: str  # changed, down-changed, missing, out-of-order, failed, interrupted, requires
+    version: int
+    name: str
+    message: str
+    warning: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        label = "warning" if self.warning else self.kind
+        return f"version {self.version} ({self.name}): {label}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "version": self.version, "name": self.name,
+                "severity": "warning" if self.warning else "error",
+                "message": self.message, **self.detail}
+
+
+def find_drift(migrations: list[Migration], rows: dict[int, AppliedRow]) -> list[Problem]:
+    """Every way the database disagrees with the files (SPEC §5), sorted by version."""
+    by_version = {m.version: m for m in migrations}
+    problems: list[Problem] = []
+    applied = [r for r in rows.values() if r.status == STATUS_APPLIED]
+    highest = max((r.version for r in applied), default=None)
+    for row in rows.values():
+        m = by_version.get(row.version)
+        problems += _row_state(row)
+        if m is None:
+            problems.append(Problem(
+                "missing", row.version, row.name,
+                f"recorded as {row.status} but its folder {row.name} is gone; restore it "
+                "(e.g. from version control) or, if it was removed on purpose, resolve by hand"))
+            continue
+        if row.checksum != m.up.checksum:
+            problems.append(Problem(
+                "changed", row.version, row.name,
+                f"{m.up.rel} changed since it was applied (checksum {m.up.checksum[:12]}, "
+                f"applied {row.checksum[:12]}); restore the file, or accept the edit with "
+                f"`migrator repair {row.version} --reason ...`",
+                detail={"file": m.up.rel, "applied_checksum": row.checksum,
+                        "file_checksum": m.up.checksum}))
+        if row.down_checksum != m.down.checksum:
+            problems.append(Problem(
+                "down-changed", row.version, row.name,
+                f"{m.down.rel} changed since the version was applied; the new down.sql is "
+                f"what a rollback will run (accept it with `migrator repair {row.version}`)",
+                warning=True,
+                detail={"file": m.down.rel, "applied_checksum": row.down_checksum,
+                        "file_checksum": m.down.checksum}))
+    for m in migrations:
+        if m.version not in rows and highest is not None and m.version < highest:
+            problems.append(Problem(
+                "out-of-order", m.version, m.name,
+                f"pending, but lower than the highest applied version {highest}; apply it with "
+                "`migrator up --allow-out-of-order`, or renumber it above the others",
+                detail={"highest_applied": highest}))
+    problems += unmet_requires(migrations, rows)
+    return sorted(problems, key=lambda p: (p.version, p.kind))
+
+
+def _row_state(row: AppliedRow) -> list[Problem]:
+    if row.status not in (STATUS_FAILED, STATUS_RUNNING):
+        return []
+    done = row.statements_done or 0
+    total = row.statements_total
+    ran = (f"statements 1-{done} of {total} committed" if done else
+           f"none of its {total} statements committed")
+    detail = {"operation": row.operation, "statements_done": done, "statements_total": total,
+              "failed_statement": row.failed_statement, "failed_line": row.failed_line,
+              "error": row.error}
+    next_step = (f"check the database by hand, finish or undo those statements, then run "
+                 f"`migrator repair {row.version}` (version pending again) or "
+                 f"`migrator repair --mark-applied {row.version}` (finished by hand)")
+    if row.status == STATUS_FAILED:
+        where = f" at statement {row.failed_statement}" if row.failed_statement else ""
+        line = f" (line {row.failed_line})" if row.failed_line else ""
+        return [Problem("failed", row.version, row.name,
+                        f"{row.operation} failed{where}{line}: {row.error}; {ran}; {next_step}",
+                        detail=detail)]
+    return [Problem("interrupted", row.version, row.name,
+                    f"a run was killed while running {row.operation}; {ran}; {next_step}",
+                    detail=detail)]
+
+
+def unmet_requires(migrations: list[Migration], rows: dict[int, AppliedRow]) -> list[Problem]:
+    """A `requires` must name an existing version that is (or will be) applied before it."""
+    known = {m.version for m in migrations}
+    problems = []
+    for m in migrations:
+        for needed in m.up.directives.requires:
+            if needed not in known and needed not in rows:
+                reason = "which does not exist"
+            elif needed >= m.version and needed not in rows:
+                reason = "which is not applied and comes after it"
+            elif m.version in rows and needed not in rows:
+                reason = "which is not applied"
+            else:
+                continue
+            problems.append(Problem("requires", m.version, m.name,
+                                    f"requires version {needed}, {reason}",
+                                    detail={"requires": needed}))
+    return problems
+
+
+def blocking(problems: list[Problem], *, strict: bool = False,
+             allow_out_of_order: bool = False) -> list[Problem]:
+    return [p for p in problems
+            if (strict or not p.warning)
+            and not (allow_out_of_order and p.kind == "out-of-order")]
+
+
+def plan_up(migrations: list[Migration], rows: dict[int, AppliedRow],
+            target: int | None) -> list[Migration]:
+    """Pending versions up to `target`, in ascending order."""
+    if target is not None and target not in {m.version for m in migrations} | set(rows):
+        raise UsageError(f"--to {target}: there is no version {target}",
+                         hint="run `migrator status` to see the versions")
+    return [m for m in migrations
+            if m.version not in rows and (target is None or m.version <= target)]
+
+
+def plan_down(migrations: list[Migration], rows: dict[int, AppliedRow], *,
+              target: int | None, steps: int | None) -> list[Migration]:
+    """Applied versions to roll back, highest first. Refuses past an irreversible one."""
+    applied = sorted((v for v, r in rows.items() if r.status == STATUS_APPLIED), reverse=True)
+    if target is not None:
+        if target != 0 and target not in {m.version for m in migrations} | set(rows):
+            raise UsageError(f"--to {target}: there is no version {target}",
+                             hint="use --to 0 to roll back everything")
+        chosen = [v for v in applied if v > target]
+    else:
+        if steps is not None and steps < 1:
+            raise UsageError("--steps must be 1 or more")
+        chosen = applied[: steps or 1]
+    by_version = {m.version: m for m in migrations}
+    result = [by_version[v] for v in chosen if v in by_version]
+    for m in result:
+        if m.down.directives.irreversible:
+            raise RefusedError(
+                f"version {m.version} ({m.name}) is irreversible: its down.sql is marked "
+                "`-- migrator: irreversible`; nothing was rolled back",
+                hint=f"roll back only to version {m.version} or above (--to {m.version})",
+            )
+    return result

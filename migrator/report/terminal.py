@@ -1,0 +1,88 @@
+"""Rich progress on a terminal: an overall bar, the running version with its statements and time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from migrator.lexer import Statement
+from migrator.report.plain import describe_file, one_line
+from migrator.runner import PreparedFile
+
+
+class TerminalReporter:
+    def __init__(self, *, verbose: bool = False) -> None:
+        self.console = Console()
+        self.verbose = verbose
+        self.progress: Progress | None = None
+        self.overall: TaskID | None = None
+        self.current: TaskID | None = None
+        self.done: list[tuple[PreparedFile, float]] = []
+
+    def plan_ready(self, command: str, files: list[PreparedFile]) -> None:
+        if not files:
+            return
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+            MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=True,
+        )
+        self.progress.start()
+        verb = "Applying" if command == "up" else "Rolling back"
+        self.overall = self.progress.add_task(f"{verb} {len(files)} versions", total=len(files))
+
+    def file_started(self, pf: PreparedFile) -> None:
+        if self.progress is None:
+            return
+        if self.current is not None:
+            self.progress.remove_task(self.current)
+        self.current = self.progress.add_task(
+            f"  {pf.direction} {pf.migration.name}", total=max(1, len(pf.statements)))
+
+    def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
+                       elapsed_ms: float) -> None:
+        if self.progress is None or self.current is None:
+            return
+        self.progress.update(self.current, completed=index)
+        if self.verbose:
+            self.progress.console.print(
+                f"  [dim][{index}/{len(pf.statements)}] {pf.file.rel}:{statement.line}[/] "
+                f"{one_line(statement.text)} [dim]({elapsed_ms:.1f} ms)[/]", highlight=False)
+
+    def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None:
+        self.done.append((pf, elapsed_ms))
+        if self.progress is not None and self.overall is not None:
+            self.progress.advance(self.overall)
+            verb = "applied" if pf.direction == "up" else "rolled back"
+            self.progress.console.print(
+                f"[green]✓[/] {verb} [bold]{pf.migration.name}[/] "
+                f"[dim]({describe_file(pf)}) {elapsed_ms:.0f} ms[/]", highlight=False)
+
+    def file_failed(self, pf: PreparedFile, error: Any) -> None: ...
+
+    def warning(self, text: str) -> None:
+        self.console.print(f"[yellow]warning:[/] {text}", highlight=False)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        if self.done:
+            from rich.table import Table
+
+            table = Table(title="Summary", show_lines=False)
+            for col in ("version", "name", "direction", "file", "statements", "time"):
+                table.add_column(col)
+            for pf, ms in self.done:
+                table.add_row(str(pf.version), pf.migration.name, pf.direction, pf.file.rel,
+                              str(len(pf.statements)), f"{ms:.0f} ms")
+            self.console.print(table)

@@ -1,0 +1,278 @@
+"""Runs prepared files: one transaction per file where the dialect can, a dirty bracket elsewhere.
+
+SPEC §3: on a transactional dialect the statements and the version-table write commit together;
+where DDL commits implicitly (mysql) or the file says `no-transaction`, a `running` row is
+written first, advanced per statement, and left `failed` when a statement fails.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from migrator.dialects import Dialect, StatementError
+from migrator.errors import LayoutError, MigrationFailedError, StatementFailure
+from migrator.history import VersionStore, utc_now
+from migrator.lexer import LexError, Statement, leading_keywords, split_statements
+from migrator.model import (
+    STATUS_APPLIED,
+    STATUS_FAILED,
+    STATUS_RUNNING,
+    Migration,
+    SqlFile,
+    Timeouts,
+)
+
+_TX_CONTROL = (("BEGIN",), ("START", "TRANSACTION"), ("COMMIT",), ("ROLLBACK",), ("END",))
+
+
+class Reporter(Protocol):
+    def file_started(self, pf: PreparedFile) -> None: ...
+    def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
+                       elapsed_ms: float) -> None: ...
+    def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None: ...
+    def file_failed(self, pf: PreparedFile, error: MigrationFailedError) -> None: ...
+
+
+@dataclass
+class PreparedFile:
+    migration: Migration
+    direction: str  # "up" or "down"
+    file: SqlFile
+    text: str
+    statements: list[Statement]
+    transactional: bool
+
+    @property
+    def version(self) -> int:
+        return self.migration.version
+
+
+def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
+    """Read and split one file; a statement its transaction cannot hold is a layout error."""
+    sql_file = m.up if direction == "up" else m.down
+    text = sql_file.read_text()
+    try:
+        statements = split_statements(text, dialect.name)
+    except LexError as exc:
+        raise LayoutError([f"{sql_file.rel}:{exc.line}:{exc.column}: {exc.message}"]) from None
+    transactional = dialect.transactional_ddl and sql_file.directives.transactional
+    if transactional:
+        problems = [_refusal(sql_file, s, dialect) for s in statements]
+        found = [p for p in problems if p]
+        if found:
+            raise LayoutError(found)
+    return PreparedFile(m, direction, sql_file, text, statements, transactional)
+
+
+def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
+    words = leading_keywords(s.text, 4)
+    for pattern in _TX_CONTROL:
+        if words[: len(pattern)] == pattern and not (pattern == ("BEGIN",) and _is_block(words)):
+            return (f"{f.rel}:{s.line}:{s.column}: the file manages its own transaction "
+                    f"({' '.join(pattern)}); migrator already runs it in one. Remove it, or add "
+                    "`-- migrator: no-transaction` at the top of the file")
+    for pattern in dialect.refused_in_transaction:
+        if words[: len(pattern)] == pattern:
+            return (f"{f.rel}:{s.line}:{s.column}: {dialect.name} refuses "
+                    f"{' '.join(pattern)} inside a transaction; add "
+                    "`-- migrator: no-transaction` at the top of the file")
+    return ""
+
+
+def _is_block(words: tuple[str, ...]) -> bool:
+    # BEGIN ATOMIC / a lone plpgsql-style block is not transaction control
+    return len(words) > 1 and words[1] == "ATOMIC"
+
+
+class Runner:
+    def __init__(self, dialect: Dialect, store: VersionStore, reporter: Reporter,
+                 timeouts: Timeouts) -> None:
+        self.d = dialect
+        self.store = store
+        self.reporter = reporter
+        self.timeouts = timeouts
+        self.completed: list[int] = []
+        self._fresh_session = True
+        self._current = 0  # 1-based index of the statement running now
+
+    def run(self, files: list[PreparedFile]) -> list[int]:
+        for pf in files:
+            if not self._fresh_session:
+                self.d.reset_session()
+            self._fresh_session = False
+            self.reporter.file_started(pf)
+            started = time.perf_counter()
+            if pf.transactional:
+                self._run_in_transaction(pf, started)
+            else:
+                self._run_bracketed(pf, started)
+            self.completed.append(pf.version)
+            self.reporter.file_done(pf, (time.perf_counter() - started) * 1000)
+        return self.completed
+
+    # -- one transaction for the statements and the version write ------------------------
+    def _run_in_transaction(self, pf: PreparedFile, started: float) -> None:
+        d = self.d
+        d.begin()
+        try:
+            d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=True)
+            self._execute_all(pf, progress=False)
+            ms = _ms_since(started)
+            if pf.direction == "up":
+                self.store.insert_row(pf.migration, status=STATUS_APPLIED, operation="up",
+                                      execution_ms=ms, up_text=pf.text,
+                                      down_text=pf.migration.down.read_text(),
+                                      statements_total=len(pf.statements))
+            else:
+                self.store.delete_row(pf.version)
+            self.store.record(pf.direction, "ok", version=pf.version, name=pf.migration.name,
+                              execution_ms=ms, new_checksum=pf.file.checksum)
+            d.commit()
+        except _Failed as failed:
+            self._rollback()
+            error = self._failure(pf, failed, committed=0)
+            self._record_failure(pf, started, error)
+            raise error from None
+        except BaseException:
+            self.d.recover()
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        try:
+            self.d.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; the server rolls back
+            pass
+
+    # -- the dirty bracket: mark, run statement by statement, unmark ----------------------
+    def _run_bracketed(self, pf: PreparedFile, started: float) -> None:
+        m, total = pf.migration, len(pf.statements)
+        self.d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=False)
+        if pf.direction == "up":
+            self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
+                                  up_text=pf.text, down_text=m.down.read_text(),
+                                  statements_total=total)
+        else:
+            self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
+                                  statements_done=0, statements_total=total)
+        try:
+            self._execute_all(pf, progress=True)
+        except _Failed as failed:
+            error = self._failure(pf, failed, committed=failed.index - 1)
+            self.store.update_row(m.version, status=STATUS_FAILED,
+                                  failed_statement=failed.index,
+                                  failed_line=failed.statement.line,
+                                  error=error.failure.db_message[:4000])
+            self._record_failure(pf, started, error)
+            raise error from None
+        except BaseException:
+            self._mark_interrupted(pf)
+            raise
+        ms = _ms_since(started)
+        self.d.begin()
+        try:
+            if pf.direction == "up":
+                self.store.update_row(m.version, status=STATUS_APPLIED, execution_ms=ms,
+                                      applied_at=utc_now(), statements_done=total)
+            else:
+                self.store.delete_row(m.version)
+            self.store.record(pf.direction, "ok", version=m.version, name=m.name,
+                              execution_ms=ms, new_checksum=pf.file.checksum)
+            self.d.commit()
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _mark_interrupted(self, pf: PreparedFile) -> None:
+        index = self._current
+        try:
+            self.d.recover()
+            self.store.update_row(
+                pf.version, status=STATUS_FAILED, failed_statement=index,
+                failed_line=pf.statements[index - 1].line if index else None,
+                error=f"interrupted by a signal while statement {index} of "
+                      f"{len(pf.statements)} ran; it was cancelled")
+        except Exception:  # noqa: BLE001 - then the row stays `running`: reported as interrupted
+            pass
+
+    def _execute_all(self, pf: PreparedFile, *, progress: bool) -> None:
+        for index, statement in enumerate(pf.statements, start=1):
+            self._current = index
+            t0 = time.perf_counter()
+            try:
+                self.d.execute(statement.text)
+            except StatementError as exc:
+                raise _Failed(index, statement, exc) from None
+            if progress:
+                self.store.update_row(pf.version, statements_done=index)
+            self.reporter.statement_done(pf, index, statement, (time.perf_counter() - t0) * 1000)
+
+    def _failure(self, pf: PreparedFile, failed: _Failed, committed: int) -> MigrationFailedError:
+        s, exc, total = failed.statement, failed.error, len(pf.statements)
+        line, column = position_in_file(s, exc.position)
+        if pf.transactional:
+            what = ("nothing of this version was committed: the whole file was rolled back"
+                    + (f"; versions applied earlier in this run stay applied: "
+                       f"{', '.join(map(str, self.completed))}" if self.completed else ""))
+        else:
+            what = (f"statements 1-{committed} of {total} were committed and stay (no rollback "
+                    "is possible here)" if committed else
+                    f"none of the {total} statements was committed")
+            what += (f"; version {pf.version} is recorded as failed and blocks later runs until "
+                     f"you fix the database by hand and run `migrator repair {pf.version}`")
+        failure = StatementFailure(
+            version=pf.version, name=pf.migration.name, path=pf.file.rel,
+            direction=pf.direction, statement_index=failed.index, statement_count=total,
+            line=line, column=column, excerpt=excerpt(s, exc.position),
+            db_message=exc.message, db_code=exc.code, committed=what,
+            statements_committed=committed,
+        )
+        return MigrationFailedError(failure)
+
+    def _record_failure(self, pf: PreparedFile, started: float, error: MigrationFailedError) -> None:
+        try:
+            self.store.record(pf.direction, "failed", version=pf.version,
+                              name=pf.migration.name, execution_ms=_ms_since(started),
+                              new_checksum=pf.file.checksum, detail=str(error)[:4000])
+        except Exception:  # noqa: BLE001 - the failure itself is what the user must see
+            pass
+
+
+class _Failed(Exception):
+    def __init__(self, index: int, statement: Statement, error: StatementError) -> None:
+        self.index, self.statement, self.error = index, statement, error
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def position_in_file(s: Statement, position: int | None) -> tuple[int, int]:
+    """The file line:column of a 0-based offset inside a statement (its start when unknown)."""
+    if position is None or position <= 0:
+        return s.line, s.column
+    position = min(position, len(s.text))
+    before = s.text[:position]
+    newlines = before.count("\n")
+    if newlines == 0:
+        return s.line, s.column + position
+    return s.line + newlines, position - before.rfind("\n")
+
+
+def excerpt(s: Statement, position: int | None, context: int = 2, width: int = 110) -> str:
+    """A few numbered lines of the statement with a caret under the error position."""
+    line, column = position_in_file(s, position)
+    lines = s.text.split("\n")
+    first_col = s.column
+    index = line - s.line
+    shown = range(max(0, index - context), min(len(lines), index + 1 if position else 4))
+    out = []
+    for i in shown:
+        text = lines[i].rstrip("\r")
+        prefix = " " * (first_col - 1) if i == 0 else ""
+        out.append(f"{s.line + i:>5} | {(prefix + text)[:width]}")
+        if i == index:
+            out.append(f"{'':>5} | {' ' * min(column - 1, width)}^")
+    return "\n".join(out)

@@ -1,0 +1,36 @@
+"""`migrator new NAME`: the next version folder, numbered after every existing one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from migrator.discovery import SUM_FILE, Layout
+from migrator.errors import UsageError
+
+UP_TEMPLATE = "-- {name}: write the change here, one statement per `;`.\n"
+DOWN_TEMPLATE = "-- Undo {name}: leave the schema exactly as before up.sql ran.\n"
+
+
+def new_migration(root: Path, name: str, dialect: str | None = None) -> Path:
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if not slug:
+        raise UsageError(f"new: {name!r} gives an empty folder name",
+                         hint="use letters and digits: migrator new add_users_table")
+    root.mkdir(parents=True, exist_ok=True)
+    layout = Layout(root)
+    layout.raise_problems()
+    folders = list(layout.generic.values())
+    for by_version in layout.overrides.values():
+        folders += by_version.values()
+    width = max((len(f.name.split("_", 1)[0]) for f in folders), default=4)
+    version = max((f.version for f in folders), default=0) + 1
+    folder = (root / dialect if dialect else root) / f"{version:0{width}d}_{slug}"
+    folder.mkdir(parents=True)
+    (folder / "up.sql").write_text(UP_TEMPLATE.format(name=slug), encoding="utf-8")
+    (folder / "down.sql").write_text(DOWN_TEMPLATE.format(name=slug), encoding="utf-8")
+    if (root / SUM_FILE).is_file():
+        from migrator.sumfile import write
+
+        write(Layout(root))
+    return folder

@@ -1,0 +1,71 @@
+"""`sql/migrator.sum`: one line per migration file, so CI can catch an edit with no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migrator.discovery import SUM_FILE, Layout
+
+HEADER = "# migrator.sum: sha256 of each migration file (normalised); `migrator hash` rewrites it\n"
+
+
+def render(layout: Layout) -> str:
+    lines = [f"{f.checksum}  {f.rel}\n" for f in layout.files()]
+    return "".join(lines)
+
+
+def write(layout: Layout) -> Path:
+    layout.raise_problems()
+    path = layout.root / SUM_FILE
+    path.write_text(render(layout), encoding="utf-8", newline="\n")
+    return path
+
+
+def read(path: Path) -> dict[str, str]:
+    entries: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or line.startswith(("<<<<<<<", "=======", ">>>>>>>")):
+            continue
+        checksum, _, rel = line.partition("  ")
+        entries[rel.strip()] = checksum.strip()
+    return entries
+
+
+@dataclass(frozen=True)
+class SumProblem:
+    kind: str  # changed, removed, unlisted, no-sum-file
+    file: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.kind}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "file": self.file, "message": self.message}
+
+
+def compare(layout: Layout) -> list[SumProblem]:
+    """Files against migrator.sum (SPEC §5 validate --offline)."""
+    layout.raise_problems()
+    path = layout.root / SUM_FILE
+    if not path.is_file():
+        return [SumProblem("no-sum-file", SUM_FILE,
+                           "there is no checksum file; create it with `migrator hash` and commit it")]
+    listed = read(path)
+    current = {f.rel: f.checksum for f in layout.files()}
+    problems = []
+    for rel, checksum in sorted(listed.items()):
+        if rel not in current:
+            problems.append(SumProblem("removed", rel, "listed in migrator.sum but the file is gone"))
+        elif current[rel] != checksum:
+            problems.append(SumProblem(
+                "changed", rel,
+                "edited after it was hashed; restore it, or if this migration never shipped, "
+                "run `migrator hash` and commit migrator.sum"))
+    for rel in sorted(set(current) - set(listed)):
+        problems.append(SumProblem("unlisted", rel,
+                                   "not in migrator.sum; run `migrator hash` and commit it"))
+    return problems

@@ -1,0 +1,92 @@
+"""Database URLs: which dialect, the parts a driver needs, and a form safe to print."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from migrator.errors import ConfigError
+
+_SCHEMES = {
+    "sqlite": "sqlite",
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    raw: str
+    dialect: str
+    host: str = ""
+    port: int | None = None
+    user: str = ""
+    password: str = field(default="", repr=False)
+    database: str = ""  # sqlite: the file path
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def masked(self) -> str:
+        return mask(self.raw)
+
+    def with_database(self, database: str) -> DatabaseUrl:
+        """The same server, another database (scratch databases for tests and verify)."""
+        if self.dialect == "sqlite":
+            return parse_url(f"sqlite:///{database}" if not database.startswith("/")
+                             else f"sqlite:///{database}")
+        parts = urlsplit(self.raw)
+        query = f"?{parts.query}" if parts.query else ""
+        return parse_url(f"{parts.scheme}://{parts.netloc}/{database}{query}")
+
+
+def parse_url(raw: str) -> DatabaseUrl:
+    scheme, sep, _ = raw.partition("://")
+    dialect = _SCHEMES.get(scheme.lower()) if sep else None
+    if dialect is None:
+        raise ConfigError(
+            f"unsupported database URL {mask(raw)!r}",
+            hint="use sqlite:///path.db, postgres://user@host/db or mysql://user@host/db",
+        )
+    if dialect == "sqlite":
+        return _parse_sqlite(raw)
+    parts = urlsplit(raw)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"bad port in database URL {mask(raw)!r}: {exc}") from None
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
+        raise ConfigError(f"database URL {mask(raw)!r} names no database",
+                          hint="add the database name: postgres://user@host:5432/mydb")
+    return DatabaseUrl(
+        raw=raw,
+        dialect=dialect,
+        host=parts.hostname or "localhost",
+        port=port,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        database=database,
+        params=tuple(parse_qsl(parts.query)),
+    )
+
+
+def _parse_sqlite(raw: str) -> DatabaseUrl:
+    # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy and dbmate spell them.
+    rest = raw.split("://", 1)[1]
+    if not rest.startswith("/"):
+        raise ConfigError(f"bad SQLite URL {raw!r}", hint="use sqlite:///relative.db or sqlite:////abs/path.db")
+    path = rest[1:].split("?", 1)[0]
+    if not path:
+        raise ConfigError(f"SQLite URL {raw!r} names no file", hint="use sqlite:///migrator.db")
+    return DatabaseUrl(raw=raw, dialect="sqlite", database=unquote(path))
+
+
+_PASSWORD = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*:)([^@]*)(@)")
+
+
+def mask(text: str) -> str:
+    """The URL with its password replaced by ***."""
+    return _PASSWORD.sub(r"\1***\3", text)

@@ -1,0 +1,134 @@
+"""SPEC §4 and §3: two runs at once, a lock held too long, a process killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Db, write_migration
+
+SLEEP = {
+    "postgres": "SELECT pg_sleep(30);\n",
+    "mysql": "SELECT SLEEP(30);\n",
+    # a heavy recursive CTE keeps sqlite busy without a sleep function
+    "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+              "WHERE i < 300000000) SELECT count(*) FROM n;\n",
+}
+
+
+def _spawn(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
+    return subprocess.Popen([sys.executable, "-m", "migrator", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _many(sqldir: Path, count: int) -> None:
+    for v in range(1, count + 1):
+        write_migration(sqldir, f"{v:04d}_t{v}", f"CREATE TABLE t{v} (id INT);\n"
+                        f"INSERT INTO t{v} (id) VALUES ({v});\n", f"DROP TABLE t{v};\n")
+
+
+def test_concurrent_ups_apply_each_version_exactly_once(db: Db, sqldir: Path) -> None:
+    _many(sqldir, 20)
+    procs = [_spawn(["up", "--url", db.url], sqldir.parent) for _ in range(6)]
+    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    assert [code for code, _ in results] == [0] * 6, results
+    assert db.versions() == [(v, "applied") for v in range(1, 21)]
+    ups = db.query("SELECT version, count(*) FROM schema_version_history "
+                   "WHERE action = 'up' GROUP BY version ORDER BY version")
+    assert [(int(v), int(n)) for v, n in ups] == [(v, 1) for v in range(1, 21)]
+
+
+def _wait_for_running(db: Db, proc: subprocess.Popen[str], seconds: float = 20) -> None:
+    """Until the slow statement runs (the lock is held and the version is in progress)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        if _busy(db):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the slow migration never started")
+
+
+def _busy(db: Db) -> bool:
+    if db.dialect == "postgres":
+        return bool(db.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
+                             "AND pid <> pg_backend_pid() AND datname = current_database()"))
+    if db.dialect == "mysql":
+        return bool(db.query("SELECT 1 FROM information_schema.PROCESSLIST "
+                             "WHERE INFO LIKE 'SELECT SLEEP(30)%' AND DB = DATABASE()"))
+    lock = Path(db.parsed.database + ".migrator-lock")
+    return lock.exists() and "pid" in lock.read_text() and time.sleep(0.5) is None
+
+
+def test_second_run_times_out_on_the_lock_and_names_the_holder(db: Db, sqldir: Path,
+                                                               cli: Any) -> None:
+    write_migration(sqldir, "0001_slow", SLEEP[db.dialect])
+    first = _spawn(["up", "--url", db.url], sqldir.parent)
+    try:
+        _wait_for_running(db, first)
+        started = time.monotonic()
+        second = cli("up", "--lock-timeout", "2", "--url", db.url)
+        assert second.code == 4
+        assert time.monotonic() - started < 15
+        assert "held by" in second.err
+        holder = {"postgres": "application_name 'migrator'", "mysql": "connection id",
+                  "sqlite": f"pid {first.pid}"}[db.dialect]
+        assert holder in second.err
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_kill_9_mid_file_leaves_a_clean_boundary_or_a_record(db: Db, sqldir: Path,
+                                                             cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    write_migration(sqldir, "0002_slow", "CREATE TABLE b (id INT);\n" + SLEEP[db.dialect],
+                    "DROP TABLE b;\n")
+    proc = _spawn(["up", "--url", db.url], sqldir.parent)
+    _wait_for_running(db, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if db.dialect == "mysql":
+        _wait_until_gone(db)
+        assert db.versions() == [(1, "applied"), (2, "running")]
+        blocked = cli("up", "--url", db.url)
+        assert blocked.code == 3
+        assert "interrupted" in blocked.err and "statements 1-1 of 2 committed" in blocked.err
+    else:
+        assert db.versions() == [(1, "applied")]
+        assert "b" not in db.tables()
+        # the lock died with the process: the next run completes the job
+        fast = {"0002_slow": "CREATE TABLE b (id INT);\n"}
+        (sqldir / "0002_slow" / "up.sql").write_text(fast["0002_slow"])
+        again = cli("up", "--lock-timeout", "10", "--url", db.url)
+        assert again.code == 0, again.err
+        assert db.versions() == [(1, "applied"), (2, "applied")]
+
+
+def _wait_until_gone(db: Db) -> None:
+    # the server notices the dead client when its sleep ends or is killed; end it now
+    for (pid,) in db.query("SELECT ID FROM information_schema.PROCESSLIST "
+                           "WHERE INFO LIKE 'SELECT SLEEP(30)%' AND DB = DATABASE()"):
+        db.execute(f"KILL {int(pid)}")
+
+
+def test_sigterm_rolls_back_the_running_file_and_exits_143(db: Db, sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    write_migration(sqldir, "0002_slow", "CREATE TABLE b (id INT);\n" + SLEEP[db.dialect],
+                    "DROP TABLE b;\n")
+    proc = _spawn(["up", "--url", db.url], sqldir.parent)
+    _wait_for_running(db, proc)
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=30)
+    assert code == 143, proc.stderr.read() if proc.stderr else ""
+    if db.dialect == "mysql":
+        assert db.versions() == [(1, "applied"), (2, "failed")]
+    else:
+        assert db.versions() == [(1, "applied")]
+        assert "b" not in db.tables()

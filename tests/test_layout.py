@@ -1,0 +1,161 @@
+"""Layout rules (SPEC §1): found before any database is touched, exit 2, nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migrator.discovery import Layout
+from migrator.errors import LayoutError
+from tests.conftest import write_migration
+
+
+def problems(root: Path) -> list[str]:
+    return Layout(root).problems
+
+
+def test_bundled_example_is_a_valid_layout(example_sql: Path) -> None:
+    layout = Layout(example_sql)
+    assert layout.problems == []
+    for dialect in ("sqlite", "postgres", "mysql"):
+        assert [m.version for m in layout.migrations(dialect)] == [1, 2, 3, 4]
+
+
+def test_dialect_override_replaces_only_that_dialects_file(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    override = sqldir / "sqlite" / "0001_a"
+    override.mkdir(parents=True)
+    (override / "down.sql").write_text("DROP TABLE IF EXISTS a;\n")
+    layout = Layout(sqldir)
+    sqlite = layout.migrations("sqlite")[0]
+    postgres = layout.migrations("postgres")[0]
+    assert sqlite.down.rel == "sqlite/0001_a/down.sql"
+    assert sqlite.up.rel == "0001_a/up.sql"
+    assert postgres.down.rel == "0001_a/down.sql"
+
+
+def test_version_folder_only_under_a_dialect_belongs_to_it_alone(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    write_migration(sqldir / "postgres", "0002_pg_only", "SELECT 2;\n")
+    layout = Layout(sqldir)
+    assert [m.version for m in layout.migrations("postgres")] == [1, 2]
+    assert [m.version for m in layout.migrations("sqlite")] == [1]
+    assert layout.migrations("postgres")[1].only_for == "postgres"
+
+
+def test_versions_sort_by_integer_value_not_by_name(sqldir: Path) -> None:
+    write_migration(sqldir, "10_ten", "SELECT 10;\n")
+    write_migration(sqldir, "9_nine", "SELECT 9;\n")
+    write_migration(sqldir, "0100_hundred", "SELECT 100;\n")
+    assert [m.version for m in Layout(sqldir).migrations("sqlite")] == [9, 10, 100]
+
+
+def test_description_turns_underscores_and_dashes_into_spaces(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_add_user-table", "SELECT 1;\n")
+    assert Layout(sqldir).migrations("sqlite")[0].description == "add user table"
+
+
+def test_missing_down_sql_is_a_layout_error(sqldir: Path) -> None:
+    folder = sqldir / "0001_a"
+    folder.mkdir()
+    (folder / "up.sql").write_text("SELECT 1;\n")
+    assert problems(sqldir) == ["0001_a: missing down.sql"]
+
+
+def test_two_folders_with_one_version_are_a_layout_error(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    write_migration(sqldir, "1_b", "SELECT 1;\n")
+    [problem] = problems(sqldir)
+    assert "1_b" in problem and "0001_a" in problem and "version 1" in problem
+
+
+def test_override_with_another_name_is_a_layout_error(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    write_migration(sqldir / "mysql", "0001_other", "SELECT 1;\n")
+    assert any("mysql/0001_other" in p and "same name" in p for p in problems(sqldir))
+
+
+def test_version_above_int64_is_a_layout_error(sqldir: Path) -> None:
+    write_migration(sqldir, f"{2**63}_huge", "SELECT 1;\n")
+    assert any("2^63-1" in p for p in problems(sqldir))
+
+
+@pytest.mark.parametrize("stray", ["README.md", "notes", "0001_a/extra.sql", "0001_a/sub",
+                                   "postgres/README"])
+def test_stray_files_and_folders_are_layout_errors(sqldir: Path, stray: str) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    (sqldir / "postgres").mkdir(exist_ok=True)
+    target = sqldir / stray
+    if "." in stray.split("/")[-1] or stray.endswith("README"):
+        target.write_text("x")
+    else:
+        target.mkdir()
+    [problem] = problems(sqldir)
+    assert problem.startswith("sql/" + stray if "/" not in stray else stray)
+
+
+def test_hidden_files_sum_file_and_schema_files_are_allowed(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    (sqldir / ".gitkeep").write_text("")
+    (sqldir / "0001_a" / ".DS_Store").write_text("")
+    (sqldir / "migrator.sum").write_text("")
+    (sqldir / "schema.postgres.txt").write_text("")
+    assert problems(sqldir) == []
+
+
+def test_invalid_utf8_names_the_file_and_byte_offset(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    (sqldir / "0001_a" / "up.sql").write_bytes(b"SELECT 'caf\xe9';\n")
+    assert any("0001_a/up.sql: invalid UTF-8 at byte offset 11" in p for p in problems(sqldir))
+
+
+def test_unknown_directive_is_a_layout_error(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "-- migrator: no-transactions\nSELECT 1;\n")
+    [problem] = problems(sqldir)
+    assert problem.startswith("0001_a/up.sql:1: unknown directive 'no-transactions'")
+
+
+def test_directive_after_the_first_statement_is_a_layout_error(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n-- migrator: no-transaction\nSELECT 2;\n")
+    [problem] = problems(sqldir)
+    assert "0001_a/up.sql:2" in problem and "after the first statement" in problem
+
+
+def test_directive_in_the_wrong_file_is_a_layout_error(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "-- migrator: irreversible\nSELECT 1;\n")
+    [problem] = problems(sqldir)
+    assert "irreversible" in problem and "down.sql" in problem
+
+
+def test_directives_are_parsed(sqldir: Path) -> None:
+    write_migration(
+        sqldir, "0001_a",
+        "-- why this file is special\n-- migrator: no-transaction\n"
+        "-- migrator: lock-wait-timeout 5s\n-- migrator: statement-timeout 10min\n"
+        "-- migrator: requires 1, 2\n-- migrator: backup\nSELECT 1;\n",
+        "-- migrator: irreversible\nSELECT 1;\n")
+    m = Layout(sqldir).migrations("sqlite")[0]
+    d = m.up.directives
+    assert (d.no_transaction, d.lock_wait_timeout_ms, d.statement_timeout_ms, d.requires,
+            d.backup) == (True, 5000, 600_000, (1, 2), True)
+    assert m.down.directives.irreversible
+
+
+def test_every_problem_is_reported_at_once(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    write_migration(sqldir, "1_b", "SELECT 1;\n")
+    (sqldir / "README.md").write_text("x")
+    with pytest.raises(LayoutError) as caught:
+        Layout(sqldir).migrations("sqlite")
+    assert len(caught.value.problems) == 2
+
+
+def test_layout_error_exits_2_and_creates_no_database(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    (sqldir / "stray.txt").write_text("x")
+    result = cli("up", "--url", "sqlite:///app.db")
+    assert result.code == 2
+    assert "sql/stray.txt: unexpected file" in result.err
+    assert not (sqldir.parent / "app.db").exists()

@@ -1,0 +1,347 @@
+"""Running migrations on every dialect, as users run it: the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Db, write_migration
+
+EXAMPLE_TABLES = {"request_logs", "mock_servers", "scenarios", "webhooks", "webhook_deliveries"}
+BOOKKEEPING = {"schema_version", "schema_version_history"}
+
+
+def test_example_goes_up_down_and_up_again(db: Db, example_sql: Path, cli: Any) -> None:
+    up = cli("up", "--url", db.url)
+    assert up.code == 0, up.err
+    assert "database is at version 4" in up.out
+    assert db.tables() == EXAMPLE_TABLES | BOOKKEEPING
+    assert db.versions() == [(v, "applied") for v in (1, 2, 3, 4)]
+
+    down = cli("down", "--to", "0", "--yes", "--url", db.url)
+    assert down.code == 0, down.err
+    assert db.tables() == BOOKKEEPING
+    assert db.versions() == []
+
+    again = cli("up", "--url", db.url)
+    assert again.code == 0, again.err
+    assert db.versions() == [(v, "applied") for v in (1, 2, 3, 4)]
+    history = db.query("SELECT action, outcome FROM schema_version_history ORDER BY id")
+    assert history == [("up", "ok")] * 4 + [("down", "ok")] * 4 + [("up", "ok")] * 4
+
+
+def test_second_up_has_nothing_to_do(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--url", db.url).code == 0
+    again = cli("up", "--url", db.url)
+    assert again.code == 0
+    assert "nothing to do; database is at version 4" in again.out
+
+
+def test_data_migration_fills_parsed_columns_from_valid_json(db: Db, example_sql: Path,
+                                                             cli: Any) -> None:
+    assert cli("up", "--to", "3", "--url", db.url).code == 0
+    db.execute("INSERT INTO request_logs (method, path, response_status, headers, query_params) "
+               "VALUES ('GET', '/a', 200, '{\"x\": 1}', 'not json')")
+    assert cli("up", "--url", db.url).code == 0
+    [(headers, params)] = db.query("SELECT parsed_headers, parsed_query_params FROM request_logs")
+    assert headers is not None and "x" in str(headers)
+    assert params is None
+
+
+# where the error is reported: the server's position where it gives one (pg: the second comma;
+# MariaDB: "near" the text after it)
+ERROR_AT = {"sqlite": "3:1", "postgres": "5:29", "mysql": "5:30"}
+FIVE_STATEMENTS = (
+    "CREATE TABLE t1 (id INT PRIMARY KEY);\n"
+    "INSERT INTO t1 (id) VALUES (1);\n"
+    "CREATE TABLE t2 (\n  id INT PRIMARY KEY,\n  name VARCHAR(10) NOT NULL,,\n  note TEXT);\n"
+    "INSERT INTO t1 (id) VALUES (2);\n"
+    "CREATE TABLE t3 (id INT);\n"
+)
+
+
+def test_syntax_error_in_third_of_five_statements(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_ok", "CREATE TABLE first_ok (id INT);\n", "DROP TABLE first_ok;\n")
+    write_migration(sqldir, "0002_broken", FIVE_STATEMENTS, "DROP TABLE t1;\n")
+    result = cli("up", "--url", db.url)
+    assert result.code == 1
+    assert f"0002_broken/up.sql:{ERROR_AT[db.dialect]}" in result.err
+    assert "statement: 3 of 5" in result.err
+    assert "^" in result.err
+    assert db.versions()[0] == (1, "applied")
+    if db.dialect == "mysql":
+        # DDL committed: the version is recorded as failed with what ran
+        assert db.versions()[1] == (2, "failed")
+        assert "t1" in db.tables()
+        assert "statements 1-2 of 5 were committed" in result.err
+        [(done, failed_at, line)] = db.query(
+            "SELECT statements_done, failed_statement, failed_line FROM schema_version "
+            "WHERE version = 2")
+        assert (done, failed_at, line) == (2, 3, 5)
+    else:
+        assert len(db.versions()) == 1
+        assert "t1" not in db.tables() and "t2" not in db.tables()
+        assert "whole file was rolled back" in result.err
+    assert "first_ok" in db.tables()
+
+
+def test_failed_mysql_version_blocks_later_runs_until_repair(db: Db, sqldir: Path,
+                                                            cli: Any) -> None:
+    write_migration(sqldir, "0001_broken", FIVE_STATEMENTS, "SELECT 1;\n")
+    assert cli("up", "--url", db.url).code == 1
+    again = cli("up", "--url", db.url)
+    if db.dialect != "mysql":
+        assert again.code == 1  # nothing was recorded: the next run simply tries again
+        return
+    assert again.code == 3
+    assert "failed" in again.err and "repair" in again.err
+    # a person fixes the file and the database, then repairs
+    (sqldir / "0001_broken" / "up.sql").write_text("CREATE TABLE t1 (id INT PRIMARY KEY);\n")
+    db.execute("DROP TABLE t1")
+    repair = cli("repair", "1", "--yes", "--reason", "fixed by hand", "--url", db.url)
+    assert repair.code == 0, repair.err
+    assert db.versions() == []
+    assert cli("up", "--url", db.url).code == 0
+    assert db.versions() == [(1, "applied")]
+
+
+def test_constraint_violation_in_a_data_statement(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT PRIMARY KEY);\n", "DROP TABLE t;\n")
+    write_migration(sqldir, "0002_data",
+                    "INSERT INTO t (id) VALUES (1);\nINSERT INTO t (id) VALUES (1);\n",
+                    "DELETE FROM t;\n")
+    result = cli("up", "--url", db.url)
+    assert result.code == 1
+    assert "statement: 2 of 2" in result.err
+    expected_code = {"sqlite": "SQLITE_CONSTRAINT", "postgres": "23505", "mysql": "1062"}
+    assert expected_code[db.dialect] in result.err
+    rows = db.query("SELECT id FROM t")
+    # pg/sqlite rolled the whole file back; mysql InnoDB committed the first insert
+    assert rows == ([(1,)] if db.dialect == "mysql" else [])
+
+
+def test_json_error_document_on_failure(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_broken", FIVE_STATEMENTS)
+    result = cli("up", "--json", "--url", db.url)
+    assert result.code == 1
+    doc = json.loads(result.out)
+    err = doc["error"]
+    line, column = map(int, ERROR_AT[db.dialect].split(":"))
+    assert (doc["ok"], err["version"], err["statement"], err["statements"], err["line"],
+            err["column"]) == (False, 1, 3, 5, line, column)
+    assert err["file"] == "0001_broken/up.sql"
+    assert err["database_message"]
+
+
+def test_dry_run_writes_nothing_at_all(db: Db, example_sql: Path, cli: Any) -> None:
+    result = cli("up", "--dry-run", "--url", db.url)
+    assert result.code == 0, result.err
+    assert "0001_initial_schema" in result.out and "CREATE TABLE" in result.out
+    assert db.tables() == set()
+    if db.dialect == "sqlite":
+        assert not Path(db.parsed.database).exists() or db.tables() == set()
+
+
+def test_dry_run_json_lists_statements(db: Db, example_sql: Path, cli: Any) -> None:
+    result = cli("up", "--dry-run", "--json", "--to", "2", "--url", db.url)
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert [p["version"] for p in doc["plan"]] == [1, 2]
+    first = doc["plan"][0]
+    assert first["statements"][0]["sql"].upper().startswith("CREATE TABLE")
+    expected_mode = "transaction" if db.dialect != "mysql" else "no-transaction"
+    assert first["mode"].startswith(expected_mode)
+
+
+def test_up_to_a_version_that_does_not_exist_is_a_usage_error(db: Db, example_sql: Path,
+                                                              cli: Any) -> None:
+    result = cli("up", "--to", "99", "--url", db.url)
+    assert result.code == 2
+    assert "no version 99" in result.err
+    assert db.versions() == []
+
+
+def test_up_to_stops_at_that_version(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--to", "2", "--url", db.url).code == 0
+    assert db.versions() == [(1, "applied"), (2, "applied")]
+
+
+def test_down_default_rolls_back_one_step(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--url", db.url).code == 0
+    result = cli("down", "--yes", "--url", db.url)
+    assert result.code == 0, result.err
+    assert [v for v, _ in db.versions()] == [1, 2, 3]
+    assert cli("down", "--steps", "2", "--yes", "--url", db.url).code == 0
+    assert [v for v, _ in db.versions()] == [1]
+
+
+def test_down_without_terminal_needs_yes(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--url", db.url).code == 0
+    result = cli("down", "--url", db.url)
+    assert result.code == 2
+    assert "--yes" in result.err
+    assert len(db.versions()) == 4
+
+
+def test_down_past_an_irreversible_version_is_refused(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n",
+                    "-- migrator: irreversible\nSELECT 1;\n")
+    write_migration(sqldir, "0002_b", "CREATE TABLE b (id INT);\n", "DROP TABLE b;\n")
+    assert cli("up", "--url", db.url).code == 0
+    result = cli("down", "--to", "0", "--yes", "--url", db.url)
+    assert result.code == 3
+    assert "irreversible" in result.err
+    assert db.versions() == [(1, "applied"), (2, "applied")]
+    assert {"a", "b"} <= db.tables()
+    assert cli("down", "--yes", "--url", db.url).code == 0  # above it is fine
+    assert db.versions() == [(1, "applied")]
+
+
+def test_redo_rolls_back_and_reapplies_latest(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--url", db.url).code == 0
+    result = cli("redo", "--yes", "--url", db.url)
+    assert result.code == 0, result.err
+    assert db.versions() == [(v, "applied") for v in (1, 2, 3, 4)]
+    actions = [a for (a,) in db.query("SELECT action FROM schema_version_history ORDER BY id")]
+    assert actions[-2:] == ["down", "up"]
+
+
+def test_settings_do_not_leak_from_one_file_into_the_next(db: Db, sqldir: Path, cli: Any) -> None:
+    leak = {
+        "sqlite": "PRAGMA foreign_keys = ON;\n",
+        "postgres": "CREATE SCHEMA other;\nSET search_path TO other;\n",
+        "mysql": "SET FOREIGN_KEY_CHECKS = 0;\n",
+    }[db.dialect]
+    check = {
+        "sqlite": "CREATE TABLE parent (id INTEGER PRIMARY KEY);\n"
+                  "CREATE TABLE child (pid INTEGER REFERENCES parent(id));\n"
+                  "INSERT INTO child (pid) VALUES (42);\n",  # fine only with foreign keys off
+        "postgres": "CREATE TABLE where_am_i (id INT);\n",
+        "mysql": "CREATE TABLE parent (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+                 "CREATE TABLE child (pid INT, FOREIGN KEY (pid) REFERENCES parent(id)) "
+                 "ENGINE=InnoDB;\nINSERT INTO child (pid) VALUES (42);\n",
+    }[db.dialect]
+    directive = "-- migrator: no-transaction\n" if db.dialect == "sqlite" else ""
+    write_migration(sqldir, "0001_set", directive + leak)
+    write_migration(sqldir, "0002_check", check)
+    result = cli("up", "--url", db.url)
+    if db.dialect == "postgres":
+        assert result.code == 0, result.err
+        assert "where_am_i" in db.tables()  # created in public, not in `other`
+    elif db.dialect == "sqlite":
+        assert result.code == 0, result.err  # foreign_keys went back to off
+    else:
+        assert result.code == 1  # FOREIGN_KEY_CHECKS is back on: the orphan row is refused
+        assert "1452" in result.err
+
+
+def test_statement_refused_in_a_transaction_is_a_layout_error(db: Db, sqldir: Path,
+                                                              cli: Any) -> None:
+    refused = {"sqlite": "VACUUM;\n", "postgres": "CREATE INDEX CONCURRENTLY i ON t (id);\n",
+               "mysql": None}[db.dialect]
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n")
+    write_migration(sqldir, "0002_tx", "CREATE TABLE u (id INT);\nBEGIN;\nCOMMIT;\n")
+    result = cli("up", "--url", db.url)
+    if db.dialect == "mysql":
+        assert result.code == 0, result.err  # mysql files never run in one transaction
+        return
+    assert result.code == 2
+    assert "no-transaction" in result.err and "0002_tx/up.sql:2" in result.err
+    assert db.versions() == []  # found before anything ran
+    (sqldir / "0002_tx" / "up.sql").write_text(f"CREATE TABLE u (id INT);\n{refused}")
+    result = cli("up", "--url", db.url)
+    assert result.code == 2 and "no-transaction" in result.err
+    assert db.versions() == []
+
+
+def test_no_transaction_file_runs_statement_by_statement(db: Db, sqldir: Path, cli: Any) -> None:
+    special = {"sqlite": "VACUUM;\n", "postgres": "CREATE INDEX CONCURRENTLY idx_t ON t (id);\n",
+               "mysql": "CREATE INDEX idx_t ON t (id);\n"}[db.dialect]
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "DROP TABLE t;\n")
+    write_migration(sqldir, "0002_index", "-- migrator: no-transaction\n" + special,
+                    "SELECT 1;\n")
+    result = cli("up", "--url", db.url)
+    assert result.code == 0, result.err
+    assert db.versions() == [(1, "applied"), (2, "applied")]
+    if db.dialect == "postgres":
+        assert db.query("SELECT indexname FROM pg_indexes WHERE tablename = 't'") == [("idx_t",)]
+
+
+def test_failed_no_transaction_file_is_recorded_failed_on_every_dialect(db: Db, sqldir: Path,
+                                                                       cli: Any) -> None:
+    write_migration(sqldir, "0001_nt", "-- migrator: no-transaction\n"
+                    "CREATE TABLE a (id INT);\nSELECT * FROM no_such_table;\n")
+    result = cli("up", "--url", db.url)
+    assert result.code == 1
+    assert db.versions() == [(1, "failed")]
+    assert "a" in db.tables()
+    blocked = cli("up", "--url", db.url)
+    assert blocked.code == 3
+    assert "statements 1-1 of 2 committed" in blocked.err
+
+
+def test_status_json(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--to", "2", "--url", db.url).code == 0
+    result = cli("status", "--json", "--url", db.url)
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["current_version"] == 2
+    assert doc["pending"] == [3, 4]
+    assert [v["state"] for v in doc["versions"]] == ["applied", "applied", "pending", "pending"]
+    assert cli("status", "--exit-code", "--url", db.url).code == 5
+
+
+def test_status_on_a_new_database_creates_nothing(db: Db, example_sql: Path, cli: Any) -> None:
+    result = cli("status", "--url", db.url)
+    assert result.code == 0, result.err
+    assert "current version: none" in result.out
+    assert "pending: 4" in result.out
+    assert db.tables() == set()
+
+
+def test_history_json_lists_every_event(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--to", "1", "--url", db.url).code == 0
+    assert cli("down", "--yes", "--url", db.url).code == 0
+    doc = json.loads(cli("history", "--json", "--url", db.url).out)
+    assert [(e["action"], e["version"], e["outcome"]) for e in doc["events"]] == [
+        ("up", 1, "ok"), ("down", 1, "ok")]
+    assert doc["events"][0]["performed_by"]
+
+
+def test_show_prints_effective_sql_and_state(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--to", "1", "--url", db.url).code == 0
+    result = cli("show", "1", "--json", "--url", db.url)
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["state"] == "applied"
+    assert doc["up"]["file"] in ("0001_initial_schema/up.sql",
+                                 f"{db.dialect}/0001_initial_schema/up.sql")
+    assert "request_logs" in doc["up"]["sql"]
+    seed_alias = cli("show-migration", "--version", "1", "--url", db.url)
+    assert seed_alias.code == 0 and "request_logs" in seed_alias.out
+
+
+def test_seed_vocabulary_aliases(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("migrate", "--version", "2", "--url", db.url).code == 0
+    assert [v for v, _ in db.versions()] == [1, 2]
+    pending = cli("pending", "--url", db.url)
+    assert pending.code == 0 and "0003_add_webhook_support" in pending.out
+    assert cli("rollback", "--yes", "--url", db.url).code == 0
+    assert [v for v, _ in db.versions()] == [1]
+
+
+def test_verbose_prints_every_statement_with_its_duration(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\n")
+    result = cli("up", "-v", "--url", db.url)
+    assert result.code == 0, result.err
+    assert "[1/2] 0001_a/up.sql:1 CREATE TABLE a (id INT)" in result.out
+    assert "[2/2] 0001_a/up.sql:2 INSERT INTO a VALUES (1)" in result.out
+    assert " ms)" in result.out
+
+
+def test_custom_version_table_name(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    assert cli("up", "--table", "my_versions", "--url", db.url).code == 0
+    assert {"my_versions", "my_versions_history", "a"} <= db.tables()
+    assert "schema_version" not in db.tables()
