@@ -138,12 +138,17 @@ def run(argv: list[str]) -> int:
 
     signals.install()
     from migrator.commands import COMMANDS
+    from migrator.dialects import StatementError
 
     handler: Callable[[argparse.Namespace], int] = COMMANDS[_canonical(args.command)]
     try:
         return handler(args)
     except MigratorError as exc:
         return _fail(args, exc, exc.exit_code)
+    except StatementError as exc:  # the version table itself could not be read or written
+        err = MigratorError(f"database error while reading or writing the version table: {exc}",
+                            hint="check the database user's privileges on the version table")
+        return _fail(args, err, 1)
     except KeyboardInterrupt:
         code = signals.exit_code()
         name = "SIGTERM" if code == 143 else "SIGINT"

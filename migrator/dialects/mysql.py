@@ -61,7 +61,7 @@ class MysqlDialect(Dialect):
     def connect(self, *, read_only: bool = False, connect_timeout_s: float = 10) -> None:
         self._timeout = connect_timeout_s
         self.conn = self._open(connect_timeout_s)
-        self.is_mariadb = "mariadb" in self.conn.get_server_info().lower()
+        self.is_mariadb = "mariadb" in str(self.conn.server_info).lower()
 
     def close(self) -> None:
         self.release_lock()
@@ -144,34 +144,37 @@ class MysqlDialect(Dialect):
         self.execute("START TRANSACTION")
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        import mysql.connector
-
-        cursor = self.conn.cursor()
-        try:
-            cursor.execute(sql, params or None)
-            if cursor.with_rows:
-                cursor.fetchall()
-            count = cursor.rowcount
-            while cursor.nextset() if hasattr(cursor, "nextset") else False:
-                if cursor.with_rows:
-                    cursor.fetchall()
-            return int(count)
-        except mysql.connector.Error as exc:
-            raise _translate(exc, sql) from None
-        finally:
-            cursor.close()
+        return self._run(sql, params)[0]
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._run(sql, params)[1]
+
+    def _run(self, sql: str, params: tuple[Any, ...]) -> tuple[int, list[tuple[Any, ...]]]:
+        # cmd_query_iter sends the text as it is. cursor.execute would first run the
+        # connector's own DELIMITER script parser over it, which rewrites or rejects
+        # statements (and stored file text) that merely mention DELIMITER.
         import mysql.connector
 
-        cursor = self.conn.cursor()
+        text = self._bind(sql, params) if params else sql
+        affected, rows = -1, []
         try:
-            cursor.execute(sql, params or None)
-            return list(cursor.fetchall())
+            for result in self.conn.cmd_query_iter(text.encode("utf-8")):
+                if "columns" in result:
+                    fetched = self.conn.get_rows()[0]
+                    rows = rows or [tuple(r) for r in fetched]
+                else:
+                    affected = int(result.get("affected_rows", -1))
         except mysql.connector.Error as exc:
             raise _translate(exc, sql) from None
-        finally:
-            cursor.close()
+        return affected, rows
+
+    def _bind(self, sql: str, params: tuple[Any, ...]) -> str:
+        conv = self.conn.converter
+        literals = [bytes(conv.quote(conv.escape(conv.to_mysql(v)))).decode("utf-8") for v in params]
+        parts = sql.split("%s")
+        if len(parts) != len(literals) + 1:
+            raise ValueError(f"{len(literals)} parameters for {len(parts) - 1} placeholders")
+        return "".join(part + lit for part, lit in zip(parts, literals + [""], strict=True))
 
     # -- catalog ------------------------------------------------------------------------
     def quote_ident(self, name: str) -> str:

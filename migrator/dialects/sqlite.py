@@ -53,10 +53,13 @@ class SqliteDialect(Dialect):
                 self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
             else:
                 self.conn = sqlite3.connect(self.path, isolation_level=None)
-            self.conn.execute("PRAGMA schema_version").fetchone()  # fails on a non-database file
+            self.conn.execute("PRAGMA schema_version").fetchone()
         except sqlite3.Error as exc:
-            raise ConnectError(f"cannot open SQLite database {self.path}: {exc}",
-                               hint="check the path in the URL and that the file is a SQLite database") from None
+            if "locked" not in str(exc):  # a locked file is a database; waiting is the lock's job
+                raise ConnectError(f"cannot open SQLite database {self.path}: {exc}",
+                                   hint="check the path in the URL and that the file is a "
+                                   "SQLite database") from None
+        assert self.conn is not None
         self.conn.set_progress_handler(self._check_deadline, 10_000)
 
     def close(self) -> None:

@@ -1,0 +1,247 @@
+"""Backups taken before a version is applied (SPEC §7): SQLite's backup API, pg_dump, mariadb-dump.
+
+`plan_backup` checks what a backup needs (the dump tool, a writable directory) before the run touches
+the database, so a missing tool stops `up` before its first version rather than halfway through.
+`take_backup` writes `<db>_v<version>_<UTC timestamp>` and returns its path; `restore_command` is the
+command a DBA runs to put it back. Passwords travel only through the tools' environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from migrator.errors import ConfigError, MigratorError
+from migrator.urls import DatabaseUrl, mask
+
+
+class BackupError(MigratorError):
+    """The backup failed, so the version that asked for it was not applied."""
+
+    exit_code = 1
+    kind = "backup"
+
+
+@dataclass(frozen=True)
+class BackupPlan:
+    """What a backup needs, checked before anything touches the database."""
+
+    dialect: str
+    tool: str | None  # absolute path of the dump tool; None for sqlite (the stdlib does it)
+    directory: Path
+
+
+def _pg_dump_argv(tool: str, url: DatabaseUrl) -> list[str]:
+    # Plain SQL, so psql alone restores it. --clean --if-exists drops each object before recreating it:
+    # the file restores over the database it came from (the usual case after a bad migration) as well as
+    # into an empty one. Owners and grants are kept (no --no-owner / --no-acl): the backup exists to put
+    # this database back as it was, restored by its owner or a superuser; --no-owner would silently hand
+    # every object to whoever runs the restore. --no-password: fail rather than wait on a prompt.
+    argv = [tool, "--format=plain", "--clean", "--if-exists", "--no-password", f"--host={url.host}"]
+    if url.port:
+        argv.append(f"--port={url.port}")
+    if url.user:
+        argv.append(f"--username={url.user}")
+    return [*argv, f"--dbname={_pg_dbname(url)}"]
+
+
+def _pg_dbname(url: DatabaseUrl) -> str:
+    # URL parameters (sslmode, ...) must reach pg_dump as they reach psycopg, and a name containing "="
+    # would be read by libpq as a connection string: both cases become a quoted conninfo.
+    if not url.params and "=" not in url.database and not url.database.startswith(("postgres://", "postgresql://")):
+        return url.database
+    pairs = [("dbname", url.database), *url.params]
+    return " ".join(f"{key}='{_conninfo_quote(value)}'" for key, value in pairs)
+
+
+def _conninfo_quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+# mysql-connector URL parameters that change where or how the dump connects, as mariadb-dump options.
+_MYSQL_VALUE_PARAMS = {"ssl_ca": "--ssl-ca", "ssl_cert": "--ssl-cert", "ssl_key": "--ssl-key",
+                       "unix_socket": "--socket"}
+_MYSQL_FLAG_PARAMS = {"ssl_disabled": "--skip-ssl", "ssl_verify_cert": "--ssl-verify-server-cert"}
+
+
+def _mysql_dump_argv(tool: str, url: DatabaseUrl) -> list[str]:
+    params = dict(url.params)
+    # --no-defaults: the URL alone says where to connect, as for the migration's own connection; a
+    # password in ~/.my.cnf would otherwise win over MYSQL_PWD. TCP unless a socket is asked for, because
+    # the client would take "localhost" to mean the socket where mysql-connector uses TCP.
+    # --single-transaction: a consistent InnoDB snapshot without locking writers. --hex-blob keeps binary
+    # columns intact; utf8mb4 keeps 4-byte characters. --no-tablespaces: needs no PROCESS privilege.
+    argv = [tool, "--no-defaults", "--protocol=SOCKET" if "unix_socket" in params else "--protocol=TCP",
+            f"--host={url.host}", f"--port={url.port or 3306}", f"--user={url.user or 'root'}",
+            "--single-transaction", "--routines", "--triggers", "--events", "--hex-blob",
+            "--no-tablespaces", "--default-character-set=utf8mb4"]
+    argv += [f"{option}={params[key]}" for key, option in _MYSQL_VALUE_PARAMS.items() if key in params]
+    argv += [flag for key, flag in _MYSQL_FLAG_PARAMS.items()
+             if params.get(key, "").lower() in ("1", "true", "yes")]
+    return [*argv, "--", url.database]
+
+
+@dataclass(frozen=True)
+class _Dumper:
+    tools: tuple[str, ...]  # in order of preference
+    package: str  # the Debian/Ubuntu package that ships them
+    password_env: str  # the tool reads the password here; argv is visible to every user in `ps`
+    argv: Callable[[str, DatabaseUrl], list[str]]
+
+
+_DUMPERS = {
+    "postgres": _Dumper(("pg_dump",), "postgresql-client", "PGPASSWORD", _pg_dump_argv),
+    "mysql": _Dumper(("mariadb-dump", "mysqldump"), "mariadb-client", "MYSQL_PWD", _mysql_dump_argv),
+}
+
+
+def plan_backup(url: DatabaseUrl, directory: Path) -> BackupPlan:
+    """Find the dump tool and check the directory; never touches the database."""
+    _check_directory(directory)
+    dumper = _DUMPERS.get(url.dialect)
+    if dumper is None:  # sqlite: the stdlib backup API needs no tool
+        return BackupPlan(url.dialect, None, directory)
+    for name in dumper.tools:
+        found = shutil.which(name)
+        if found:
+            return BackupPlan(url.dialect, os.path.abspath(found), directory)
+    raise ConfigError(
+        f"cannot back up {url.masked}: {' or '.join(dumper.tools)} not found on PATH",
+        hint=f"install it (Debian/Ubuntu: apt install {dumper.package}), "
+             "or run with --no-backup to migrate without a backup",
+    )
+
+
+def _check_directory(directory: Path) -> None:
+    # A directory that cannot be written must stop the run before its first version, not at the backup.
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"backup directory {directory} cannot be created or written",
+                          hint="choose another with --backup-dir, or run with --no-backup")
+
+
+def take_backup(plan: BackupPlan, url: DatabaseUrl, version: int, *,
+                sqlite_connection: sqlite3.Connection | None = None) -> Path:
+    """Back up the database at `url` into `plan.directory`; return the file written."""
+    plan.directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{_file_name(url)}_v{version}_{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    # A hidden temporary name, renamed once complete: a crash never leaves a file that looks finished.
+    # mkstemp's 0600 mode suits a file holding the whole database; the rename keeps it.
+    fd, name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".partial", dir=plan.directory)
+    os.close(fd)
+    partial = Path(name)
+    try:
+        if plan.tool is None:
+            _sqlite_backup(url, partial, sqlite_connection)
+            return _publish(partial, plan.directory, stem, ".sqlite")
+        with partial.open("wb") as out:
+            _run_dump(plan.tool, _DUMPERS[plan.dialect], url, out)
+            out.flush()
+            os.fsync(out.fileno())
+        return _publish(partial, plan.directory, stem, ".sql")
+    except BaseException:  # Ctrl-C and SIGTERM too: no partial file outlives the run
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _file_name(url: DatabaseUrl) -> str:
+    name = Path(url.database).stem if url.dialect == "sqlite" else url.database
+    # A database name is not a safe file name ("a/b", ".."): keep letters, digits, ".", "-", "_".
+    return re.sub(r"[^\w.-]", "_", name).lstrip(".") or "db"
+
+
+def _sqlite_backup(url: DatabaseUrl, target: Path, connection: sqlite3.Connection | None) -> None:
+    # The backup API copies a consistent snapshot, WAL included, even while others write; copying the
+    # file could catch it mid-transaction. A fresh connection is read-only so that a wrong path fails
+    # instead of creating an empty database.
+    try:
+        source = connection if connection is not None else sqlite3.connect(
+            f"{Path(url.database).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            with closing(sqlite3.connect(target)) as dest:
+                source.backup(dest)
+        finally:
+            if connection is None:
+                source.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"SQLite backup of {url.database} failed: {exc}", hint=_FAILED_HINT) from None
+
+
+_FAILED_HINT = "the version that asked for the backup was not applied; fix the cause, or run with --no-backup"
+
+
+def _run_dump(tool: str, dumper: _Dumper, url: DatabaseUrl, out: IO[bytes]) -> None:
+    env = dict(os.environ)
+    if url.password:
+        env[dumper.password_env] = url.password
+    try:
+        # stdout straight into the file: a dump can be far larger than memory. stdin closed: never prompt.
+        proc = subprocess.run(dumper.argv(tool, url), stdout=out, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=env, check=False)
+    except OSError as exc:
+        raise BackupError(f"cannot run {tool}: {_clean(str(exc), url)}", hint=_FAILED_HINT) from None
+    if proc.returncode != 0:
+        detail = _clean(proc.stderr.decode("utf-8", errors="replace").strip(), url)
+        raise BackupError(f"{Path(tool).name} failed (exit {proc.returncode}) backing up {url.masked}: "
+                          f"{detail}", hint=_FAILED_HINT)
+
+
+def _clean(text: str, url: DatabaseUrl) -> str:
+    text = mask(text)
+    return text.replace(url.password, "***") if url.password else text
+
+
+def _publish(partial: Path, directory: Path, stem: str, suffix: str) -> Path:
+    # Two backups in one second must both survive: a counter, never an overwrite. Runs on one database
+    # are serialised by migrator's lock, so checking then renaming does not race.
+    target, counter = directory / f"{stem}{suffix}", 1
+    while target.exists():
+        counter += 1
+        target = directory / f"{stem}_{counter}{suffix}"
+    os.replace(partial, target)
+    _fsync_directory(directory)  # the rename itself must survive a power cut
+    return target
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def restore_command(path: Path, url: DatabaseUrl) -> str:
+    """The shell command a DBA runs to restore `path` into the database at `url`; no password in it.
+
+    sqlite: copy the file back while nothing has the database open. postgres: psql in one transaction,
+    stopping at the first error (objects a later migration made to depend on the dumped ones can block
+    the drops; then restore into a freshly created database). mysql: the client prompts for the password.
+    """
+    q = shlex.quote
+    if url.dialect == "postgres":
+        parts = ["psql", f"--host={url.host}"]
+        parts += [f"--port={url.port}"] if url.port else []
+        parts += [f"--username={url.user}"] if url.user else []
+        parts += [f"--dbname={_pg_dbname(url)}", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                  f"--file={path}"]
+        return " ".join(q(p) for p in parts)
+    if url.dialect == "mysql":
+        client = "mariadb" if shutil.which("mariadb") else "mysql"
+        parts = [client, f"--host={url.host}", f"--port={url.port or 3306}", f"--user={url.user or 'root'}"]
+        parts += ["--password"] if url.password else []
+        return " ".join(q(p) for p in [*parts, url.database]) + f" < {q(str(path))}"
+    return f"cp -- {q(str(path))} {q(url.database)}"

@@ -1,0 +1,289 @@
+"""Backups (SPEC §7): a backup restores with the database's own tools, is named and placed as promised,
+stops the run early when its tool is missing, and never shows a password."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from migrator.backup import BackupError, BackupPlan, plan_backup, restore_command, take_backup
+from migrator.errors import ConfigError
+from migrator.urls import DatabaseUrl, parse_url
+from tests.conftest import Db, _create_scratch
+
+ROWS = [(1, "O'Brien"), (2, "Zoë 🚀"), (3, 'say "hi"; -- not a comment')]
+SECRET = "pw-secret-1"
+
+
+def _fill(db: Db) -> None:
+    text = "TEXT" if db.dialect != "mysql" else "TEXT CHARACTER SET utf8mb4"
+    db.execute(f"CREATE TABLE people (id INTEGER PRIMARY KEY, name {text})")
+    for row_id, name in ROWS:
+        quoted = name.replace("'", "''")
+        db.execute(f"INSERT INTO people (id, name) VALUES ({row_id}, '{quoted}')")
+
+
+def _people(db: Db) -> list[tuple[int, str]]:
+    return [(int(i), n) for i, n in db.query("SELECT id, name FROM people ORDER BY id")]
+
+
+def _backup(db: Db, directory: Path, version: int = 7) -> Path:
+    url = db.parsed
+    return take_backup(plan_backup(url, directory), url, version)
+
+
+def _restore(path: Path, url: DatabaseUrl) -> None:
+    command = restore_command(path, url)
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{command}\n{done.stderr}"
+
+
+@pytest.mark.parametrize("damage", ["rows deleted and edited", "table dropped"])
+def test_backup_restores_the_rows_it_was_taken_with(db: Db, tmp_path: Path, damage: str) -> None:
+    _fill(db)
+    path = _backup(db, tmp_path / "backups")
+    if damage == "table dropped":
+        db.execute("DROP TABLE people")
+    else:
+        db.execute("DELETE FROM people WHERE id = 1")
+        db.execute("UPDATE people SET name = 'changed' WHERE id = 2")
+
+    _restore(path, db.parsed)
+
+    assert _people(db) == ROWS
+
+
+def test_backup_restores_into_a_freshly_created_database(server_db: Db, tmp_path: Path) -> None:
+    _fill(server_db)
+    path = _backup(server_db, tmp_path / "backups")
+    with contextmanager(_create_scratch)(server_db.dialect, tmp_path) as fresh:
+        _restore(path, fresh.parsed)
+        assert _people(fresh) == ROWS
+
+
+def test_sqlite_backup_uses_the_given_connection(tmp_path: Path) -> None:
+    url = parse_url(f"sqlite:///{tmp_path / 'app.db'}")
+    conn = sqlite3.connect(url.database)
+    conn.execute("CREATE TABLE t (x TEXT)")
+    conn.execute("INSERT INTO t VALUES ('seen only by this connection until commit')")
+    path = take_backup(plan_backup(url, tmp_path / "b"), url, 1, sqlite_connection=conn)
+    conn.close()
+
+    copy = sqlite3.connect(path)
+    assert copy.execute("SELECT x FROM t").fetchall() == [("seen only by this connection until commit",)]
+    copy.close()
+
+
+def test_backup_file_is_named_db_version_utc_timestamp(db: Db, tmp_path: Path) -> None:
+    _fill(db)
+    directory = tmp_path / "not" / "yet" / "there"
+    before = datetime.now(UTC).replace(microsecond=0)
+    first, second = _backup(db, directory, 12), _backup(db, directory, 12)
+
+    name = Path(db.parsed.database).stem if db.dialect == "sqlite" else db.parsed.database
+    suffix = r"\.sqlite" if db.dialect == "sqlite" else r"\.sql"
+    pattern = re.compile(rf"{re.escape(name)}_v12_(\d{{8}}T\d{{6}}Z)(_\d+)?{suffix}")
+    assert first != second
+    assert sorted(p.name for p in directory.iterdir()) == sorted([first.name, second.name])
+    for path in (first, second):
+        assert path.parent == directory
+        match = pattern.fullmatch(path.name)
+        assert match, path.name
+        stamp = datetime.strptime(match[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        assert before <= stamp <= datetime.now(UTC)
+        assert path.stat().st_mode & 0o077 == 0  # a whole database: readable by its owner only
+
+
+class _FrozenClock:
+    @staticmethod
+    def now(tz: object) -> datetime:
+        return datetime(2026, 11, 25, 14, 22, 33, 120000, tzinfo=UTC)
+
+
+def test_second_backup_in_the_same_second_does_not_overwrite(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    url = parse_url(f"sqlite:///{tmp_path / 'app.db'}")
+    sqlite3.connect(url.database).close()
+    monkeypatch.setattr("migrator.backup.datetime", _FrozenClock)
+    plan = plan_backup(url, tmp_path / "b")
+
+    paths = [take_backup(plan, url, 3) for _ in range(3)]
+
+    assert [p.name for p in paths] == ["app_v3_20261125T142233Z.sqlite", "app_v3_20261125T142233Z_2.sqlite",
+                                       "app_v3_20261125T142233Z_3.sqlite"]
+
+
+def test_database_name_cannot_escape_the_backup_directory(tmp_path: Path) -> None:
+    url = parse_url("postgres://u@127.0.0.1/..%2F..%2Fetc")
+    plan = BackupPlan("postgres", str(_fake_tool(tmp_path / "bin", "pg_dump", exit_code=0)), tmp_path / "b")
+    path = take_backup(plan, url, 1)
+    assert path.parent == tmp_path / "b"
+    assert path.name.startswith("_.._etc_v1_")
+
+
+@pytest.mark.parametrize(("dialect", "tools"),
+                         [("postgres", ["pg_dump"]), ("mysql", ["mariadb-dump", "mysqldump"])])
+def test_missing_dump_tool_stops_before_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     dialect: str, tools: list[str]) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    # Port 1: nothing listens, so a plan that tried to connect would fail differently.
+    url = parse_url(f"{dialect}://u:{SECRET}@127.0.0.1:1/appdb")
+
+    with pytest.raises(ConfigError) as caught:
+        plan_backup(url, tmp_path / "backups")
+
+    error = caught.value
+    assert error.exit_code == 2
+    assert all(tool in error.message for tool in tools)
+    assert "--no-backup" in error.hint
+    assert ("postgresql-client" if dialect == "postgres" else "mariadb-client") in error.hint
+    assert SECRET not in str(error.to_dict())
+    assert not (tmp_path / "backups").exists()
+
+
+def test_mysqldump_is_used_when_mariadb_dump_is_missing(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    tool = _fake_tool(tmp_path / "bin", "mysqldump", exit_code=0)
+    monkeypatch.setenv("PATH", str(tool.parent))
+    assert plan_backup(parse_url("mysql://root@127.0.0.1/app"), tmp_path).tool == str(tool)
+
+
+def test_sqlite_never_needs_a_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    url = parse_url(f"sqlite:///{tmp_path / 'app.db'}")
+    sqlite3.connect(url.database).close()
+
+    plan = plan_backup(url, tmp_path / "b")
+
+    assert plan == BackupPlan("sqlite", None, tmp_path / "b")
+    assert take_backup(plan, url, 1).exists()
+
+
+def test_unwritable_backup_directory_stops_before_the_database(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    with pytest.raises(ConfigError, match="cannot be created or written"):
+        plan_backup(parse_url(f"sqlite:///{tmp_path / 'app.db'}"), tmp_path / "a-file" / "backups")
+
+
+@pytest.mark.parametrize(("dialect", "tool", "env"), [("postgres", "pg_dump", "PGPASSWORD"),
+                                                      ("mysql", "mariadb-dump", "MYSQL_PWD")])
+def test_password_goes_through_the_environment_never_argv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          dialect: str, tool: str, env: str) -> None:
+    fake = _fake_tool(tmp_path / "bin", tool, exit_code=0)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    monkeypatch.delenv(env, raising=False)
+    url = parse_url(f"{dialect}://bk_user:{SECRET}@db.example:5433/appdb")
+
+    take_backup(plan_backup(url, tmp_path / "b"), url, 1)
+
+    argv = (fake.parent / "argv").read_text()
+    assert SECRET not in argv
+    assert "--host=db.example" in argv and "--port=5433" in argv and "appdb" in argv
+    assert (fake.parent / "env").read_text().strip() == SECRET
+    assert SECRET not in restore_command(tmp_path / "x.sql", url)
+
+
+@pytest.mark.parametrize(("dialect", "tool"), [("postgres", "pg_dump"), ("mysql", "mariadb-dump")])
+def test_tool_output_is_masked_in_the_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            dialect: str, tool: str) -> None:
+    # A tool that echoes the password and a URL carrying it, after half a dump: worst case for leaks.
+    fake = _fake_tool(tmp_path / "bin", tool, exit_code=3)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    url = parse_url(f"{dialect}://bk_user:{SECRET}@db.example/appdb")
+    directory = tmp_path / "b"
+
+    with pytest.raises(BackupError) as caught:
+        take_backup(plan_backup(url, directory), url, 1)
+
+    error = caught.value
+    assert error.exit_code == 1 and error.kind == "backup"
+    assert "exit 3" in error.message and "boom" in error.message
+    assert SECRET not in f"{error} {error.hint} {error.to_dict()}"
+    assert list(directory.iterdir()) == []
+
+
+def test_backup_with_password_in_url_works_and_hides_it(server_db: Db, tmp_path: Path) -> None:
+    _fill(server_db)
+    with _user_with_password(server_db) as url:
+        path = take_backup(plan_backup(url, tmp_path / "b"), url, 5)
+        missing = url.with_database(f"mt_missing_{uuid.uuid4().hex[:8]}")
+        with pytest.raises(BackupError) as caught:
+            take_backup(plan_backup(missing, tmp_path / "b"), missing, 5)
+
+    text = path.read_text(encoding="utf-8")
+    assert "O''Brien" in text or "O\\'Brien" in text or "O'Brien" in text
+    assert SECRET not in text
+    error = caught.value
+    assert missing.database in error.message
+    assert SECRET not in f"{error} {error.hint} {error.to_dict()}"
+    assert [p.name for p in (tmp_path / "b").iterdir()] == [path.name]
+
+
+def test_failing_dump_leaves_no_file(db: Db, tmp_path: Path) -> None:
+    if db.dialect == "sqlite":
+        missing = parse_url(f"sqlite:///{tmp_path / 'missing.db'}")
+    else:
+        missing = db.parsed.with_database(f"mt_missing_{uuid.uuid4().hex[:8]}")
+    directory = tmp_path / "backups"
+
+    with pytest.raises(BackupError):
+        take_backup(plan_backup(missing, directory), missing, 1)
+
+    assert list(directory.iterdir()) == []
+    assert not (tmp_path / "missing.db").exists()  # sqlite: a wrong path is not created empty
+
+
+def test_restore_commands_are_the_databases_own_tools(tmp_path: Path) -> None:
+    path = tmp_path / "app_v1_20261125T142233Z.sql"
+    pg = restore_command(path, parse_url(f"postgres://me:{SECRET}@h:5433/app"))
+    my = restore_command(path, parse_url(f"mysql://me:{SECRET}@h/app"))
+    lite = restore_command(tmp_path / "app_v1.sqlite", parse_url("sqlite:////srv/app.db"))
+
+    assert pg == f"psql --host=h --port=5433 --username=me --dbname=app -v ON_ERROR_STOP=1 " \
+                 f"--single-transaction --file={path}"
+    assert re.fullmatch(rf"(mariadb|mysql) --host=h --port=3306 --user=me --password app < {path}", my)
+    assert lite == f"cp -- {tmp_path / 'app_v1.sqlite'} /srv/app.db"
+
+
+def _fake_tool(directory: Path, name: str, *, exit_code: int) -> Path:
+    """A stand-in dump tool that records its argv and the password variables it was given."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tool = directory / name
+    tool.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > "{directory}/argv"\n'
+        f'printf "%s\\n" "$PGPASSWORD$MYSQL_PWD" > "{directory}/env"\n'
+        "echo 'CREATE TABLE half_written (x int);'\n"
+        f'echo "boom: password $PGPASSWORD$MYSQL_PWD, url mysql://u:$PGPASSWORD$MYSQL_PWD@h/db" >&2\n'
+        f"exit {exit_code}\n"
+    )
+    tool.chmod(0o755)
+    return tool
+
+
+@contextmanager
+def _user_with_password(db: Db) -> Iterator[DatabaseUrl]:
+    """The scratch database's URL with a password (postgres: trust auth accepts any; mysql: a real user)."""
+    u = db.parsed
+    if db.dialect == "postgres":
+        yield parse_url(f"postgres://{u.user or 'postgres'}:{SECRET}@{u.host}:{u.port or 5432}/{u.database}")
+        return
+    user = f"bk_{uuid.uuid4().hex[:8]}"
+    db.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{SECRET}'")
+    try:
+        db.execute(f"GRANT ALL ON `{u.database}`.* TO '{user}'@'%'")
+        yield parse_url(f"mysql://{user}:{SECRET}@{u.host}:{u.port or 3306}/{u.database}")
+    finally:
+        db.execute(f"DROP USER IF EXISTS '{user}'@'%'")
