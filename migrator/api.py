@@ -300,6 +300,59 @@ class Migrator:
             result.down_diff = _unified(row.down_sql, down, m.down.rel)
         return result
 
+    def verify(self, *, first: int | None = None, last: int | None = None,
+               scratch_url: str | None = None) -> Any:
+        """SPEC §6.1: up, down, compare, up again for each version, on a scratch database."""
+        from migrator.verify import VerifyResult, scratch_database, verify_versions
+
+        migrations = self.migrations()
+        with scratch_database(self.url, scratch_url) as url:
+            scratch = open_dialect(url)
+            scratch.connect()
+            try:
+                checks = verify_versions(migrations, scratch, self.settings.table, self.reporter,
+                                         self.settings.timeouts, first=first, last=last)
+            finally:
+                scratch.close()
+        return VerifyResult(self.dialect_name, checks)
+
+    def schema(self) -> Any:
+        """The snapshot of the target database, without migrator's own tables."""
+        from migrator.snapshot import take_snapshot
+
+        with self._session(read_only=True, lock=False) as (dialect, store):
+            return take_snapshot(dialect, {store.table_name, store.history_name})
+
+    def expected_schema(self, versions: set[int] | None = None,
+                        scratch_url: str | None = None) -> Any:
+        """The schema the files produce, built on a scratch database (all versions, or these)."""
+        from migrator.snapshot import take_snapshot
+        from migrator.verify import scratch_database
+
+        migrations = [m for m in self.migrations() if versions is None or m.version in versions]
+        with scratch_database(self.url, scratch_url) as url:
+            scratch = open_dialect(url)
+            scratch.connect()
+            try:
+                store = VersionStore(scratch, self.settings.table)
+                store.ensure()
+                files = [prepare(m, "up", scratch) for m in migrations]
+                Runner(scratch, store, self.reporter, self.settings.timeouts).run(files)
+                return take_snapshot(scratch, {store.table_name, store.history_name})
+            finally:
+                scratch.close()
+
+    def drift(self, *, ignore: list[str] | None = None, scratch_url: str | None = None) -> Any:
+        """SPEC §9: the live schema against what its applied versions produce."""
+        from migrator.snapshot import diff
+        from migrator.verify import DriftReport
+
+        applied = {v for v, r in self.applied().items() if r.status == STATUS_APPLIED}
+        expected = self.expected_schema(applied, scratch_url)
+        live = self.schema()
+        patterns = list(ignore or []) + list(self.settings.extra.get("ignore", []))
+        return DriftReport.build(diff(expected, live), patterns)
+
     def _refuse_on_drift(self, migrations: list[Migration], rows: dict[int, AppliedRow], *,
                          allow_out_of_order: bool = False) -> None:
         problems = blocking(find_drift(migrations, rows), allow_out_of_order=allow_out_of_order)

@@ -93,6 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("hash", "write sql/migrator.sum")
 
+    p = command("verify", "prove on a scratch database that each down.sql undoes its up.sql")
+    p.add_argument("--from", dest="first", type=_version, metavar="V", help="check versions from V")
+    p.add_argument("--to", dest="last", type=_version, metavar="V", help="check versions up to V")
+    p.add_argument("--scratch-url", metavar="URL",
+                   help="an empty database to use instead of creating one on the --url server")
+
+    p = command("schema", "print the schema snapshot of the database")
+    p.add_argument("--write", action="store_true", help="write sql/schema.<dialect>.txt")
+
+    p = command("drift", "compare the live schema with what its applied versions produce")
+    p.add_argument("--ignore", action="append", default=[], metavar="KIND:GLOB",
+                   help="skip objects migrations do not own, e.g. table:audit_* (repeatable)")
+    p.add_argument("--scratch-url", metavar="URL")
+
     p = command("baseline", "mark versions up to V as applied without running them")
     p.add_argument("version", type=_version)
     p.add_argument("--force", action="store_true", help="even if the version table has rows")

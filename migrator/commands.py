@@ -31,14 +31,14 @@ def _say(args: argparse.Namespace, text: str = "") -> None:
         sys.stdout.write(text + "\n")
 
 
-def _reporter(args: argparse.Namespace) -> Any:
+def _with_reporter(args: argparse.Namespace, action: Callable[[Migrator], Any],
+                   *, per_file_lines: bool = True) -> Any:
+    """Run with progress output. Off a terminal, commands whose files are an implementation
+    detail (verify, drift) print their own result lines only, unless --verbose."""
+    quiet = args.quiet or (not per_file_lines and not args.verbose and not sys.stdout.isatty())
     from migrator.report import make_reporter
 
-    return make_reporter(json_mode=args.json, quiet=args.quiet, verbose=args.verbose)
-
-
-def _with_reporter(args: argparse.Namespace, action: Callable[[Migrator], RunResult]) -> RunResult:
-    reporter = _reporter(args)
+    reporter = make_reporter(json_mode=args.json, quiet=quiet, verbose=args.verbose)
     try:
         return action(_migrator(args, reporter))
     finally:
@@ -323,6 +323,59 @@ def _done(args: argparse.Namespace, r: Any) -> int:
     return 0
 
 
+# -- verify / schema / drift ------------------------------------------------------------------
+def cmd_verify(args: argparse.Namespace) -> int:
+    result = _with_reporter(args, lambda m: m.verify(first=args.first, last=args.last,
+                                                     scratch_url=args.scratch_url),
+                            per_file_lines=False)
+    if args.json:
+        _emit_json(result.to_dict())
+        return 0 if result.ok else 3
+    for c in result.checks:
+        label = {"ok": "ok", "differs": "DIFFERS", "skipped": "skipped (irreversible)"}[c.outcome]
+        _say(args, f"{c.version:>6}  {c.name}: {label}")
+        for d in c.differences:
+            _say(args, f"        - {d}")
+    if result.ok:
+        _say(args, f"verify: every down.sql restores the schema ({len(result.checks)} checked)")
+    else:
+        bad = next(c for c in result.checks if c.outcome == "differs")
+        _say(args, f"verify: version {bad.version} ({bad.name}): down.sql does not restore the "
+             "schema before up; later versions were not checked")
+    return 0 if result.ok else 3
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from migrator.snapshot import render_text, to_json
+
+    m = _migrator(args)
+    schema = m.schema()
+    if args.write:
+        path = m.settings.dir / f"schema.{m.dialect_name}.txt"
+        path.write_text(render_text(schema), encoding="utf-8", newline="\n")
+        _say(args, f"wrote {path}")
+    elif args.json:
+        _emit_json(to_json(schema))
+    else:
+        sys.stdout.write(render_text(schema))
+    return 0
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    report = _with_reporter(args, lambda m: m.drift(ignore=args.ignore,
+                                                    scratch_url=args.scratch_url),
+                            per_file_lines=False)
+    if args.json:
+        _emit_json(report.to_dict())
+    else:
+        for d in report.differences:
+            _say(args, d)
+        ignored = f" ({report.ignored} ignored)" if report.ignored else ""
+        _say(args, "no drift: the database matches its applied migrations" + ignored
+             if report.ok else f"drift: {len(report.differences)} object(s) differ{ignored}")
+    return 0 if report.ok else 3
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "up": cmd_up,
     "down": cmd_down,
@@ -336,4 +389,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "new": cmd_new,
     "baseline": cmd_baseline,
     "repair": cmd_repair,
+    "verify": cmd_verify,
+    "schema": cmd_schema,
+    "drift": cmd_drift,
 }

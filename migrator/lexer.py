@@ -405,22 +405,24 @@ def _loop(alternatives: list[str]) -> str:
 
 
 @cache
-def _fast_matchers(dialect: str, delimiter: str) -> tuple[_Matcher, _Matcher] | None:
-    """Matchers for parenthesis depth 0 and > 0, or None when only the slow path is safe."""
+def _fast_matchers(dialect: str, custom: str) -> tuple[_Matcher, _Matcher] | None:
+    """Matchers for parenthesis depth 0 and > 0, or None when only the slow path is safe.
+
+    `custom` is the first character of a custom delimiter, or "" for ";".
+    """
     quoted = list(_FAST_QUOTED[dialect])
     specials = _SPECIALS[dialect]
-    if delimiter == ";":
+    if not custom:
         inside = _run(specials.replace(";", ""))
         group = ""
         for _ in range(_GROUP_LEVELS):
             group = r"\(" + _loop([inside, *quoted, *([group] if group else [])]) + r"\)"
         top = re.compile(_loop([_run(specials), *quoted, group])).match
         return top, re.compile(_loop([inside, *quoted, group])).match
-    first = delimiter[0]
-    if first in "'\"`#-":
+    if custom in "'\"`#-":
         return None
-    plain = re.sub("[;()]", "", specials) + first
-    match = re.compile(_loop([_run(plain, slash=first != "/"), *quoted])).match
+    plain = re.sub("[;()]", "", specials) + custom
+    match = re.compile(_loop([_run(plain, slash=custom != "/"), *quoted])).match
     return match, match
 
 
@@ -435,6 +437,7 @@ class _Lexer:
         self.dialect = dialect
         self.mysql = dialect == "mysql"
         self._body_starters = ("CREATE", "ALTER") if self.mysql else ("CREATE",)
+        self._body_initials = "cCaA" if self.mysql else "cC"
         self._handlers: dict[str, Callable[[str, int], _Token]] = {
             "(": lambda buf, pos: (_OPEN, pos + 1, None, 0),
             ")": lambda buf, pos: (_CLOSE, pos + 1, None, 0),
@@ -455,9 +458,10 @@ class _Lexer:
 
     def may_have_body(self, buf: str, pos: int) -> bool:
         """Whether the statement at pos needs keyword tracking (decided by its first word)."""
-        m = _WORD_RE.match(buf, pos)
-        if m is None:
+        if buf[pos] not in self._body_initials:
             return False
+        m = _WORD_RE.match(buf, pos)
+        assert m is not None
         return m.end() == len(buf) or m[0].upper() in self._body_starters
 
     def blocks(self) -> _Blocks:
@@ -674,18 +678,21 @@ class StatementSplitter:
         elif first not in "-/#;":  # cannot start a comment or an empty statement
             self._begin_statement(pos)
             return True
-        kind, end, closer, state = self._lex.token(buf, pos)
+        return self._gap_token(pos)
+
+    def _gap_token(self, pos: int) -> bool:
+        kind, end, closer, state = self._lex.token(self._buf, pos)
         if kind == _MORE:
             return False
         if kind == _SEMI and not self._custom:
             return self._skip_empty(end)
-        if kind == _COMMENT:
-            self._line_start = False
-            self._pos = end
-            if closer is not None:
-                self._close_token(pos, closer, state)
+        if kind != _COMMENT:
+            self._begin_statement(pos)
             return True
-        self._begin_statement(pos)
+        self._line_start = False
+        self._pos = end
+        if closer is not None:
+            self._close_token(pos, closer, state)
         return True
 
     def _skip_gap(self) -> int:
@@ -735,7 +742,7 @@ class StatementSplitter:
     def _set_delimiter(self, delimiter: str) -> None:
         self._delimiter = delimiter
         self._custom = delimiter != ";"
-        self._fast = _fast_matchers(self._lex.dialect, delimiter)
+        self._fast = _fast_matchers(self._lex.dialect, delimiter[0] if self._custom else "")
         # a custom delimiter such as // must not be taken for the start of a comment
         simple = delimiter == ";" or delimiter[0] not in "-/#"
         self._gap = (_GAP_RE[self._lex.dialect] if simple else _GAP_SPACE_RE).match
@@ -752,44 +759,55 @@ class StatementSplitter:
         self._blocks = self._lex.blocks() if may_have_body else None
 
     def _statement_step(self, out: list[Statement]) -> bool:
+        if self._blocks is None and self._fast is not None and self._fast_forward(out):
+            return True
         buf, pos = self._buf, self._pos
-        if self._blocks is None and self._fast is not None:
-            pos = self._fast[self._depth > 0 and not self._custom](buf, pos).end()
-            self._pos = pos
-            if buf.startswith(";", pos) and not self._depth and not self._custom:
-                self._end_statement(pos, pos + 1, out)
-                return True
         if pos >= len(buf):
             return False
         if self._custom:
             at_delimiter = self._at_delimiter(pos)
-            if at_delimiter is None:
-                return False
-            if at_delimiter:
-                self._end_statement(pos, pos + len(self._delimiter), out)
-                return True
+            if at_delimiter is not False:
+                if at_delimiter:
+                    self._end_statement(pos, pos + len(self._delimiter), out)
+                return at_delimiter is not None
         kind, end, closer, state = self._lex.token(buf, pos)
         if kind == _MORE:
             return False
-        if kind == _SEMI and not self._custom and self._depth == 0:
-            if self._blocks is None or self._blocks.semicolon():
-                self._end_statement(pos, end, out)
-                return True
-        elif self._blocks is not None:
-            self._track(kind, pos, end)
+        if kind == _SEMI and self._semicolon_ends_statement():
+            self._end_statement(pos, end, out)
+            return True
         if not self._custom:
-            if kind == _OPEN:
-                self._depth += 1
-            elif kind == _CLOSE and self._depth:
-                self._depth -= 1
+            self._account(kind, pos, end)
         self._pos = end
         if closer is not None:
             self._close_token(pos, closer, state)
         return True
 
-    def _track(self, kind: int, pos: int, end: int) -> None:
+    def _fast_forward(self, out: list[Statement]) -> bool:
+        """Skip ordinary text in one match; True if that reached the statement's end."""
+        assert self._fast is not None
+        buf = self._buf
+        pos = self._fast[self._depth > 0 and not self._custom](buf, self._pos).end()
+        self._pos = pos
+        if self._custom or self._depth or not buf.startswith(";", pos):
+            return False
+        self._end_statement(pos, pos + 1, out)
+        return True
+
+    def _semicolon_ends_statement(self) -> bool:
+        if self._custom or self._depth:
+            return False
+        return self._blocks is None or self._blocks.semicolon()
+
+    def _account(self, kind: int, pos: int, end: int) -> None:
+        """Parentheses and keywords of a token that does not end the statement."""
+        if kind == _OPEN:
+            self._depth += 1
+        elif kind == _CLOSE and self._depth:
+            self._depth -= 1
         blocks = self._blocks
-        assert blocks is not None
+        if blocks is None or (kind == _SEMI and not self._depth):  # semicolon() saw it
+            return
         if kind == _WORD:
             opened = blocks.depth == 0
             if not blocks.word(self._buf[pos:end].upper(), self._depth):

@@ -35,8 +35,7 @@ class DatabaseUrl:
     def with_database(self, database: str) -> DatabaseUrl:
         """The same server, another database (scratch databases for tests and verify)."""
         if self.dialect == "sqlite":
-            return parse_url(f"sqlite:///{database}" if not database.startswith("/")
-                             else f"sqlite:///{database}")
+            return parse_url(f"sqlite:///{database}")  # an absolute path gives sqlite:////...
         parts = urlsplit(self.raw)
         query = f"?{parts.query}" if parts.query else ""
         return parse_url(f"{parts.scheme}://{parts.netloc}/{database}{query}")

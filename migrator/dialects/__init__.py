@@ -107,6 +107,15 @@ class Dialect:
     def current_user(self) -> str:
         raise NotImplementedError
 
+    # -- scratch databases (verify, drift) -------------------------------------------------
+    def create_scratch(self, name: str) -> DatabaseUrl:
+        """Create an empty database on the same server; return its URL."""
+        self.execute(f"CREATE DATABASE {self.quote_ident(name)}")
+        return self.url.with_database(name)
+
+    def drop_scratch(self, url: DatabaseUrl) -> None:
+        self.execute(f"DROP DATABASE IF EXISTS {self.quote_ident(url.database)}")
+
     def timestamp_param(self, value: Any) -> Any:
         return value
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import fcntl
 import getpass
 import os
+import shutil
 import socket
 import sqlite3
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +18,7 @@ from migrator import signals
 from migrator.dialects import Dialect, StatementError
 from migrator.errors import ConnectError, LockTimeoutError
 from migrator.model import Timeouts
+from migrator.urls import DatabaseUrl, parse_url
 
 
 class SqliteDialect(Dialect):
@@ -169,6 +172,14 @@ class SqliteDialect(Dialect):
             return getpass.getuser()
         except Exception:  # no login name in some containers
             return str(os.getuid())
+
+    def create_scratch(self, name: str) -> DatabaseUrl:
+        # sqlite's scratch database is a file in a private temporary folder
+        folder = tempfile.mkdtemp(prefix="migrator-")
+        return parse_url(f"sqlite:///{folder}/{name}.db")
+
+    def drop_scratch(self, url: DatabaseUrl) -> None:
+        shutil.rmtree(Path(url.database).parent, ignore_errors=True)
 
     def timestamp_param(self, value: Any) -> Any:
         return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value

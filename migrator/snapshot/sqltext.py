@@ -35,7 +35,7 @@ def _pattern(dialect: str) -> re.Pattern[str]:
     return re.compile(
         rf"(?P<space>\s+)|(?P<comment>{comment}){dollar}|(?P<string>[EeNnXxBb]?(?:{string}))"
         rf"|(?P<ident>{ident})|(?P<word>[^\W\d]\w*(?:\$\w*)*)|(?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)"
-        r"|(?P<op>::|<>|<=|>=|!=|==|\|\||->>|->|.)",
+        r"|(?P<op>::|:=|=>|<>|<=|>=|!=|==|<<|>>|\|\||->>|->|#>>|#>|@>|<@|&&|.)",
         re.DOTALL,
     )
 
