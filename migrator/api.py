@@ -16,7 +16,7 @@ from migrator.errors import DriftError, RefusedError, UsageError
 from migrator.history import VersionStore
 from migrator.lexer import Statement, leading_keywords
 from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration, Timeouts
-from migrator.plan import Problem, blocking, find_drift, plan_down, plan_up
+from migrator.plan import Problem, blocking, find_drift, plan_down, plan_up, resume_points
 from migrator.runner import PreparedFile, Runner, prepare
 from migrator.urls import DatabaseUrl, parse_url
 
@@ -186,7 +186,9 @@ class Migrator:
                 self.reporter.warning(w)
             if files:
                 store.ensure()
-            runner = Runner(dialect, store, self.reporter, self.settings.timeouts)
+            runner = Runner(dialect, store, self.reporter, self.settings.timeouts,
+                            batch_pause_s=self.settings.batch_pause_s,
+                            resume=resume_points(migrations, rows, "up"))
             try:
                 runner.run(files)
             finally:
@@ -215,7 +217,9 @@ class Migrator:
             if files and confirm is not None and not confirm(todo):
                 raise RefusedError("rollback cancelled; nothing was changed")
             self.reporter.plan_ready("down", files)
-            runner = Runner(dialect, store, self.reporter, self.settings.timeouts)
+            runner = Runner(dialect, store, self.reporter, self.settings.timeouts,
+                            batch_pause_s=self.settings.batch_pause_s,
+                            resume=resume_points(migrations, rows, "down"))
             try:
                 runner.run(files)
             finally:
@@ -352,6 +356,34 @@ class Migrator:
         live = self.schema()
         patterns = list(ignore or []) + list(self.settings.extra.get("ignore", []))
         return DriftReport.build(diff(expected, live), patterns)
+
+    @property
+    def schema_file(self) -> Path:
+        return self.settings.dir / f"schema.{self.dialect_name}.txt"
+
+    def write_schema_file(self) -> Path:
+        """SPEC §9: the live snapshot as sql/schema.<dialect>.txt (deterministic, sorted)."""
+        from migrator.snapshot import render_text
+
+        self.schema_file.write_text(render_text(self.schema()), encoding="utf-8", newline="\n")
+        return self.schema_file
+
+    def check_schema_file(self, scratch_url: str | None = None) -> str:
+        """A unified diff between the committed schema file and what the migrations produce
+        on a scratch database; empty when they match."""
+        import difflib
+
+        from migrator.snapshot import render_text
+
+        expected = render_text(self.expected_schema(None, scratch_url))
+        path = self.schema_file
+        committed = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if committed == expected:
+            return ""
+        rel = f"{self.settings.dir.name}/{path.name}"
+        return "".join(difflib.unified_diff(
+            committed.splitlines(keepends=True), expected.splitlines(keepends=True),
+            fromfile=f"{rel} (committed)", tofile=f"{rel} (what the migrations produce)"))
 
     def _refuse_on_drift(self, migrations: list[Migration], rows: dict[int, AppliedRow], *,
                          allow_out_of_order: bool = False) -> None:

@@ -40,6 +40,8 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                    help="how long one statement may wait for a table lock (5s, 1min)")
     g.add_argument("--statement-timeout", default=default, metavar="D",
                    help="how long one statement may run (no limit by default)")
+    g.add_argument("--batch-pause", default=default, metavar="D",
+                   help="wait this long between the batches of a `batch` file")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("validate", "check the database (or with --offline, migrator.sum) against the files")
     p.add_argument("--offline", action="store_true", help="compare files with sql/migrator.sum only")
     p.add_argument("--strict", action="store_true", help="a changed down.sql is an error too")
+    p.add_argument("--schema-file", action="store_true",
+                   help="also check sql/schema.<dialect>.txt against what the migrations produce")
 
     p = command("show", "effective SQL, checksums and state of one version",
                 aliases=("show-migration",))

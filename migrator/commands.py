@@ -18,7 +18,8 @@ EXIT_PENDING = 5
 
 def _migrator(args: argparse.Namespace, reporter: Any = None) -> Migrator:
     flags = {k: getattr(args, k, None) for k in
-             ("url", "dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout")}
+             ("url", "dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout",
+              "batch_pause")}
     return Migrator(settings=load_settings(flags), reporter=reporter)
 
 
@@ -27,7 +28,7 @@ def _emit_json(doc: Any) -> None:
 
 
 def _say(args: argparse.Namespace, text: str = "") -> None:
-    if not args.quiet:
+    if not args.quiet and not args.json:
         sys.stdout.write(text + "\n")
 
 
@@ -85,6 +86,9 @@ def _confirmation(args: argparse.Namespace) -> Callable[[list[Migration]], bool]
 
 
 def _print_run(args: argparse.Namespace, r: RunResult) -> int:
+    if not r.dry_run and r.versions and _truthy(_migrator(args).settings.extra.get("write_schema")):
+        path = _migrator(args).write_schema_file()
+        _say(args, f"wrote {path}")
     if args.json:
         _emit_json({"ok": True, **r.to_dict()})
         return 0
@@ -98,6 +102,10 @@ def _print_run(args: argparse.Namespace, r: RunResult) -> int:
         _say(args, f"{verb} {len(r.versions)} version(s) in {r.elapsed_ms} ms; "
              f"database is at version {_v(r.after)}")
     return 0
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true", "yes")
 
 
 def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
@@ -196,14 +204,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         raise LayoutError(layout_problems)
     result = m.validate(strict=args.strict)
+    schema_diff = m.check_schema_file() if args.schema_file else ""
+    ok = result.ok and not schema_diff
     if args.json:
-        _emit_json({"ok": result.ok, **result.to_dict()})
+        _emit_json({**result.to_dict(), "ok": ok,
+                    **({"schema_file_diff": schema_diff} if args.schema_file else {})})
     else:
         for p in result.problems:
             _say(args, str(p))
-        _say(args, "ok: the database matches the migration files" if result.ok else
-             f"drift: {len(result.errors)} problem(s)")
-    return 0 if result.ok else 3
+        if schema_diff:
+            _say(args, f"{m.schema_file} does not match what the migrations produce; "
+                 "run `migrator schema --write` on a migrated database and commit it:")
+            _say(args, schema_diff.rstrip())
+        _say(args, "ok: the database matches the migration files" if ok else
+             f"drift: {len(result.errors) + bool(schema_diff)} problem(s)")
+    return 0 if ok else 3
 
 
 def _validate_offline(args: argparse.Namespace) -> int:

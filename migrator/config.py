@@ -25,6 +25,7 @@ class Settings:
     lock_timeout_s: float = 60.0
     timeouts: Timeouts = field(default_factory=Timeouts)
     backup_dir: Path = Path("backups")
+    batch_pause_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,6 +52,7 @@ def load_settings(flags: dict[str, Any], cwd: Path | None = None) -> Settings:
     lock_wait, _ = pick("lock_wait_timeout", ("MIGRATOR_LOCK_WAIT_TIMEOUT",), None)
     statement, _ = pick("statement_timeout", ("MIGRATOR_STATEMENT_TIMEOUT",), None)
     backup_dir, _ = pick("backup_dir", ("MIGRATOR_BACKUP_DIR",), "backups")
+    batch_pause, _ = pick("batch_pause", ("MIGRATOR_BATCH_PAUSE",), None)
     settings = Settings(
         url=str(url),
         url_source=url_source,
@@ -60,6 +62,7 @@ def load_settings(flags: dict[str, Any], cwd: Path | None = None) -> Settings:
         timeouts=Timeouts(_duration(lock_wait, "--lock-wait-timeout"),
                           _duration(statement, "--statement-timeout")),
         backup_dir=Path(backup_dir),
+        batch_pause_s=(_duration(batch_pause, "--batch-pause") or 0) / 1000,
         extra={k: v for k, v in file_values.items()},
     )
     return settings

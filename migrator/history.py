@@ -15,7 +15,7 @@ MAX_STORED_TEXT = 1_000_000
 _ROW_COLUMNS = (
     "version", "name", "description", "checksum", "down_checksum", "status", "applied_at",
     "execution_ms", "applied_by", "operation", "statements_done", "statements_total",
-    "failed_statement", "failed_line", "error", "up_sql", "down_sql",
+    "failed_statement", "failed_line", "error", "up_sql", "down_sql", "rows_done",
 )
 _EVENT_COLUMNS = (
     "id", "version", "name", "action", "outcome", "performed_at", "performed_by",
@@ -60,7 +60,7 @@ class VersionStore:
                 f"applied_by VARCHAR(255) NOT NULL, operation VARCHAR(16) NOT NULL, "
                 f"statements_done INTEGER, statements_total INTEGER, failed_statement INTEGER, "
                 f"failed_line INTEGER, error {d.text_type}, up_sql {d.text_type}, "
-                f"down_sql {d.text_type})"
+                f"down_sql {d.text_type}, rows_done {d.bigint})"
             )
         if not d.table_exists(self.history_name):
             d.execute(

@@ -8,7 +8,8 @@ Rules:
   neither whitespace nor part of a comment, stops before the delimiter and loses trailing
   whitespace; nothing else is changed (comments inside a statement stay). Stretches holding only
   whitespace and comments give no statement; neither does ``;;``. MySQL executable comments
-  (``/*! */``, MariaDB's ``/*M! */``) and optimizer hints (``/*+ */``) are code, not comments.
+  (``/*! */``, MariaDB's ``/*M! */``) and optimizer hints (``/*+ */``) are code, not comments:
+  they belong to the statement and are never split inside.
 * Lines end at ``"\\n"``, so ``"\\r\\n"`` is one line break and a lone ``"\\r"`` is an ordinary
   character. Columns count characters from 1. A byte order mark between statements is whitespace.
 * ``StatementSplitter.feed`` takes arbitrary chunk boundaries and yields exactly what one feed of
@@ -26,7 +27,8 @@ Per dialect:
 * mysql: backslash escapes in ``'`` and ``"`` strings (``"`` is a string, as without ANSI_QUOTES);
   `` `ident` ``; ``#`` comments; ``--`` is a comment only before whitespace or a control character;
   block comments do not nest. In ``CREATE|ALTER ... TRIGGER|PROCEDURE|FUNCTION|EVENT`` BEGIN and
-  CASE open, END closes (``END IF|LOOP|WHILE|REPEAT`` closes nothing, ``END CASE`` closes a CASE).
+  CASE open, END closes (``END IF|LOOP|WHILE|REPEAT|FOR`` closes nothing, ``END CASE`` closes a
+  CASE).
   ``DELIMITER x`` lines, recognised like the mysql client does (first word of a line, between
   statements), change the delimiter; a custom delimiter splits wherever it appears outside
   strings, quoted identifiers and comments, ignoring parentheses and BEGIN ... END.
@@ -291,7 +293,7 @@ _MYSQL_NOT_ROUTINES: Final = frozenset({
     "USER", "ROLE", "SERVER", "TABLESPACE", "LOGFILE", "SEQUENCE", "RESOURCE", "INSTANCE", "UNDO",
     "ONLINE", "OFFLINE", "IGNORE", "PACKAGE",
 })
-_MYSQL_END_SUFFIXES: Final = frozenset({"IF", "LOOP", "WHILE", "REPEAT"})
+_MYSQL_END_SUFFIXES: Final = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})  # FOR: MariaDB
 _MYSQL_CLASSIFY_WORDS: Final = 12  # DEFINER=..., SQL SECURITY ... come before the object kind
 
 

@@ -77,6 +77,7 @@ class AppliedRow:
     error: str | None = None
     up_sql: str | None = None
     down_sql: str | None = None
+    rows_done: int | None = None  # batch files: rows processed so far
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,8 @@ def find_drift(migrations: list[Migration], rows: dict[int, AppliedRow]) -> list
     highest = max((r.version for r in applied), default=None)
     for row in rows.values():
         m = by_version.get(row.version)
-        problems += _row_state(row)
+        if not (m is not None and resumable_batch(row, m)):
+            problems += _row_state(row)
         if m is None:
             problems.append(Problem(
                 "missing", row.version, row.name,
@@ -70,6 +71,20 @@ def find_drift(migrations: list[Migration], rows: dict[int, AppliedRow]) -> list
                 detail={"highest_applied": highest}))
     problems += unmet_requires(migrations, rows)
     return sorted(problems, key=lambda p: (p.version, p.kind))
+
+
+def resumable_batch(row: AppliedRow, m: Migration) -> bool:
+    """An interrupted `batch` file resumes instead of blocking (SPEC §10)."""
+    sql_file = m.up if row.operation == "up" else m.down
+    return row.status == STATUS_RUNNING and sql_file.directives.batch
+
+
+def resume_points(migrations: list[Migration], rows: dict[int, AppliedRow],
+                  direction: str) -> dict[int, int]:
+    """version -> rows already processed, for interrupted batch files of this direction."""
+    by_version = {m.version: m for m in migrations}
+    return {v: r.rows_done or 0 for v, r in rows.items()
+            if v in by_version and r.operation == direction and resumable_batch(r, by_version[v])}
 
 
 def _row_state(row: AppliedRow) -> list[Problem]:
@@ -129,14 +144,18 @@ def plan_up(migrations: list[Migration], rows: dict[int, AppliedRow],
     if target is not None and target not in {m.version for m in migrations} | set(rows):
         raise UsageError(f"--to {target}: there is no version {target}",
                          hint="run `migrator status` to see the versions")
+    resuming = resume_points(migrations, rows, "up")
     return [m for m in migrations
-            if m.version not in rows and (target is None or m.version <= target)]
+            if (m.version not in rows or m.version in resuming)
+            and (target is None or m.version <= target)]
 
 
 def plan_down(migrations: list[Migration], rows: dict[int, AppliedRow], *,
               target: int | None, steps: int | None) -> list[Migration]:
     """Applied versions to roll back, highest first. Refuses past an irreversible one."""
-    applied = sorted((v for v, r in rows.items() if r.status == STATUS_APPLIED), reverse=True)
+    resuming = resume_points(migrations, rows, "down")
+    applied = sorted((v for v, r in rows.items() if r.status == STATUS_APPLIED or v in resuming),
+                     reverse=True)
     if target is not None:
         if target != 0 and target not in {m.version for m in migrations} | set(rows):
             raise UsageError(f"--to {target}: there is no version {target}",

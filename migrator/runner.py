@@ -57,6 +57,9 @@ def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
         statements = split_statements(text, dialect.name)
     except LexError as exc:
         raise LayoutError([f"{sql_file.rel}:{exc.line}:{exc.column}: {exc.message}"]) from None
+    if sql_file.directives.batch and len(statements) != 1:
+        raise LayoutError([f"{sql_file.rel}: a `batch` file holds exactly one data statement "
+                           f"(found {len(statements)}); it is repeated until it affects no rows"])
     transactional = dialect.transactional_ddl and sql_file.directives.transactional
     if transactional:
         problems = [_refusal(sql_file, s, dialect) for s in statements]
@@ -88,7 +91,8 @@ def _is_block(words: tuple[str, ...]) -> bool:
 
 class Runner:
     def __init__(self, dialect: Dialect, store: VersionStore, reporter: Reporter,
-                 timeouts: Timeouts) -> None:
+                 timeouts: Timeouts, *, batch_pause_s: float = 0.0,
+                 resume: dict[int, int] | None = None) -> None:
         self.d = dialect
         self.store = store
         self.reporter = reporter
@@ -96,6 +100,8 @@ class Runner:
         self.completed: list[int] = []
         self._fresh_session = True
         self._current = 0  # 1-based index of the statement running now
+        self.batch_pause_s = batch_pause_s
+        self.resume = resume or {}  # version -> rows already done by an interrupted batch run
 
     def run(self, files: list[PreparedFile]) -> list[int]:
         for pf in files:
@@ -104,7 +110,9 @@ class Runner:
             self._fresh_session = False
             self.reporter.file_started(pf)
             started = time.perf_counter()
-            if pf.transactional:
+            if pf.file.directives.batch:
+                self._run_batches(pf, started)
+            elif pf.transactional:
                 self._run_in_transaction(pf, started)
             else:
                 self._run_bracketed(pf, started)
@@ -170,12 +178,15 @@ class Runner:
         except BaseException:
             self._mark_interrupted(pf)
             raise
-        ms = _ms_since(started)
+        self._finish_bracket(pf, started, extra={"statements_done": total})
+
+    def _finish_bracket(self, pf: PreparedFile, started: float, extra: dict[str, int]) -> None:
+        m, ms = pf.migration, _ms_since(started)
         self.d.begin()
         try:
             if pf.direction == "up":
                 self.store.update_row(m.version, status=STATUS_APPLIED, execution_ms=ms,
-                                      applied_at=utc_now(), statements_done=total)
+                                      applied_at=utc_now(), **extra)
             else:
                 self.store.delete_row(m.version)
             self.store.record(pf.direction, "ok", version=m.version, name=m.name,
@@ -184,6 +195,49 @@ class Runner:
         except BaseException:
             self._rollback()
             raise
+
+    # -- batch: one data statement repeated, each run in its own transaction (SPEC §10) ------
+    def _run_batches(self, pf: PreparedFile, started: float) -> None:
+        m, statement = pf.migration, pf.statements[0]
+        self.d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=False)
+        rows = self.resume.get(m.version)
+        if rows is None:
+            rows = 0
+            if pf.direction == "up":
+                self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
+                                      up_text=pf.text, down_text=m.down.read_text(),
+                                      statements_total=1)
+            else:
+                self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
+                                      statements_done=0, statements_total=1, rows_done=0)
+        batches = 0
+        while True:
+            self._current = 1
+            t0 = time.perf_counter()
+            self.d.begin()
+            try:
+                affected = self.d.execute(statement.text)
+                rows += max(affected, 0)
+                batches += 1
+                self.store.update_row(m.version, rows_done=rows)
+                self.d.commit()
+            except StatementError as exc:
+                self._rollback()
+                error = self._failure(pf, _Failed(1, statement, exc), committed=0)
+                self.store.update_row(m.version, status=STATUS_FAILED, failed_statement=1,
+                                      failed_line=statement.line, error=exc.message[:4000])
+                self._record_failure(pf, started, error)
+                raise error from None
+            except BaseException:
+                self.d.recover()
+                self._rollback()
+                raise  # the row stays `running` with its row count: the next up resumes
+            self.reporter.statement_done(pf, batches, statement, (time.perf_counter() - t0) * 1000)
+            if affected <= 0:
+                break
+            if self.batch_pause_s:
+                time.sleep(self.batch_pause_s)
+        self._finish_bracket(pf, started, extra={"statements_done": 1})
 
     def _mark_interrupted(self, pf: PreparedFile) -> None:
         index = self._current

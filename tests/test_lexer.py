@@ -433,6 +433,7 @@ BEGIN
   lbl: BEGIN
     SELECT 1;
   END lbl;
+  FOR j IN 1..3 DO SELECT j; END FOR;
 END"""
 
 
@@ -628,7 +629,7 @@ LITERALS: dict[str, list[Callable[[str], str]]] = {
         quoted("e'", "'", BACKSLASH, ("'", "''")),
         quoted('"', '"', ('"', '""')),
         quoted("$$", "$$", ("$", "")),
-        quoted("$fn$", "$fn$", ("$f", "")),
+        quoted("$fn$", "$fn$"),  # ALPHABET has no f or n, but the body may hold $$
     ],
     "mysql": [
         quoted("'", "'", BACKSLASH, ("'", "\\'")),
