@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from migrator.config import Settings, validate_table
 from migrator.dialects import Dialect, open_dialect
 from migrator.discovery import Layout
-from migrator.errors import DriftError, RefusedError, UsageError
+from migrator.errors import ConfigError, DriftError, RefusedError, UsageError
 from migrator.history import VersionStore
 from migrator.lexer import Statement, leading_keywords
 from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration, Timeouts
@@ -136,6 +136,11 @@ class Migrator:
         self.settings = settings
         self.url: DatabaseUrl = parse_url(settings.url)
         self.dialect_name = self.url.dialect
+        if settings.schema:
+            if self.dialect_name != "postgres":
+                raise ConfigError(f"schema={settings.schema}: a schema per target is for postgres",
+                                  hint="on mysql, give each tenant database its own URL")
+            self.url = replace(self.url, schema=settings.schema)
         if "." in settings.table and self.dialect_name != "postgres":
             raise UsageError(f"--table {settings.table}: schema.table is only for postgres",
                              hint="use a plain identifier such as schema_version")

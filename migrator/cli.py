@@ -24,8 +24,15 @@ class _ArgParser(argparse.ArgumentParser):
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     g = parser.add_argument_group("global options")
-    g.add_argument("--url", default=default, help="database URL (else MIGRATOR_URL, DATABASE_URL, "
-                   "migrator.toml, sqlite:///migrator.db)")
+    g.add_argument("--url", default=default, action="append",
+                   help="database URL (else MIGRATOR_URL, DATABASE_URL, migrator.toml, "
+                   "sqlite:///migrator.db); repeat it to run on several databases")
+    g.add_argument("--targets", default=default, metavar="FILE",
+                   help="run on every target listed in FILE (`URL [schema=NAME]` per line)")
+    g.add_argument("--parallel", default=default, type=_positive, metavar="N",
+                   help="targets at once (default 4)")
+    g.add_argument("--continue-on-error", action="store_true", default=default or False,
+                   help="keep starting targets after one failed")
     g.add_argument("--dir", default=default, help="migrations folder (default sql)")
     g.add_argument("--table", default=default, help="version table (default schema_version)")
     g.add_argument("--json", action="store_true", default=default or False,
@@ -159,6 +166,10 @@ def run(argv: list[str]) -> int:
     from migrator.dialects import StatementError
 
     handler: Callable[[argparse.Namespace], int] = COMMANDS[_canonical(args.command)]
+    if getattr(args, "targets", None) or len(getattr(args, "url", None) or []) > 1:
+        from migrator.commands import run_on_targets
+
+        handler = run_on_targets
     try:
         return handler(args)
     except MigratorError as exc:

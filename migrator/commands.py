@@ -17,6 +17,7 @@ EXIT_PENDING = 5
 
 
 def _migrator(args: argparse.Namespace, reporter: Any = None) -> Migrator:
+    """The Migrator for this invocation's one database."""
     flags = {k: getattr(args, k, None) for k in
              ("url", "dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout",
               "batch_pause")}
@@ -408,3 +409,75 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "schema": cmd_schema,
     "drift": cmd_drift,
 }
+
+
+# -- many targets (SPEC §10) --------------------------------------------------------------------
+def run_on_targets(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from migrator.targets import Target, TargetResult, read_targets, run_targets
+
+    command = {"migrate": "up", "rollback": "down"}.get(args.command, args.command)
+    actions = _target_actions(args)
+    if command not in actions:
+        raise UsageError(f"`{args.command}` runs on one database; --targets and several --url "
+                         f"work with {', '.join(sorted(actions))}")
+    if command == "down" and not args.dry_run and not args.yes:
+        raise UsageError("down on several targets needs --yes", hint="nothing was changed")
+    targets = (read_targets(Path(args.targets)) if args.targets
+               else [Target(u) for u in args.url])
+
+    def action(target: Target) -> TargetResult:
+        flags = {k: getattr(args, k, None) for k in
+                 ("dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout",
+                  "batch_pause")}
+        settings = load_settings({**flags, "url": target.url})
+        settings.schema = target.schema or ""
+        code, summary, doc = actions[command](Migrator(settings=settings))
+        return TargetResult(target, code, summary, doc)
+
+    def done(r: TargetResult) -> None:
+        _say(args, f"{r.target.label}: {'ok' if r.exit_code == 0 else f'exit {r.exit_code}'}: "
+             f"{r.summary}")
+
+    results = run_targets(targets, action, parallel=args.parallel or 4,
+                          continue_on_error=args.continue_on_error, on_done=done)
+    worst = max(r.exit_code for r in results)
+    if args.json:
+        _emit_json({"ok": worst == 0, "exit_code": worst,
+                    "targets": [r.to_dict() for r in results]})
+    else:
+        failed = sum(1 for r in results if r.exit_code not in (0,))
+        _say(args, f"{len(results)} target(s), {failed} not ok; exit {worst}")
+    return worst
+
+
+def _target_actions(args: argparse.Namespace) -> dict[str, Callable[[Migrator], tuple[int, str, dict[str, Any]]]]:
+    def up(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+        r = m.up(args.to, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order)
+        return 0, f"{_v(r.before)} -> {_v(r.after)} ({len(r.versions)} applied)", r.to_dict()
+
+    def down(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+        r = m.down(args.to, steps=args.steps, dry_run=args.dry_run)
+        return 0, f"{_v(r.before)} -> {_v(r.after)} ({len(r.versions)} rolled back)", r.to_dict()
+
+    def status(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+        s = m.status()
+        code = EXIT_PENDING if getattr(args, "exit_code", False) and s.pending else 0
+        return code, f"version {_v(s.current)}, {len(s.pending)} pending", s.to_dict()
+
+    def validate(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+        r = m.validate(strict=args.strict)
+        return (0 if r.ok else 3), ("clean" if r.ok else f"{len(r.errors)} problem(s)"), r.to_dict()
+
+    def drift(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+        r = m.drift(ignore=args.ignore, scratch_url=args.scratch_url)
+        return (0 if r.ok else 3), ("no drift" if r.ok else "; ".join(r.differences)), r.to_dict()
+
+    def verify(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+        r = m.verify(first=args.first, last=args.last, scratch_url=args.scratch_url)
+        return (0 if r.ok else 3), ("ok" if r.ok else "a down.sql does not undo its up.sql"), \
+            r.to_dict()
+
+    return {"up": up, "down": down, "status": status, "validate": validate, "drift": drift,
+            "verify": verify}

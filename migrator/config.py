@@ -26,6 +26,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     backup_dir: Path = Path("backups")
     batch_pause_s: float = 0.0
+    schema: str = ""  # postgres schema per tenant (--targets `schema=NAME`)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -46,6 +47,8 @@ def load_settings(flags: dict[str, Any], cwd: Path | None = None) -> Settings:
         return default, "default"
 
     url, url_source = pick("url", ("MIGRATOR_URL", "DATABASE_URL"), DEFAULT_URL)
+    if isinstance(url, list):  # --url may be repeated; one URL here, several mean targets
+        url = url[-1]
     directory, _ = pick("dir", ("MIGRATOR_DIR",), "sql")
     table, _ = pick("table", ("MIGRATOR_TABLE",), "schema_version")
     lock_timeout, _ = pick("lock_timeout", ("MIGRATOR_LOCK_TIMEOUT",), 60)

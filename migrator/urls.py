@@ -27,6 +27,7 @@ class DatabaseUrl:
     password: str = field(default="", repr=False)
     database: str = ""  # sqlite: the file path
     params: tuple[tuple[str, str], ...] = ()
+    schema: str = ""  # postgres schema-per-tenant: search_path and the version table live there
 
     @property
     def masked(self) -> str:

@@ -178,12 +178,12 @@ def test_version_tables_are_left_out_with_everything_on_them(db: Db) -> None:
 
 def test_missing_index_is_reported(db: Db) -> None:
     differences = compare(db, edited("CREATE INDEX idx_scenarios_title ON scenarios (title)", ""))
-    assert described(differences) == ["index idx_scenarios_title on scenarios: only in before up"]
+    assert described(differences) == ["index idx_scenarios_title on scenarios: only before up"]
 
 
 def test_missing_column_is_reported(db: Db) -> None:
     differences = compare(db, edited("note VARCHAR(200), ", ""))
-    assert described(differences) == ["column servers.note: only in before up"]
+    assert described(differences) == ["column servers.note: only before up"]
 
 
 def test_column_with_another_type_is_reported(db: Db) -> None:
@@ -231,13 +231,13 @@ def test_view_written_with_other_spacing_and_case_is_equal(db: Db) -> None:
 
 def test_trigger_left_behind_is_reported(db: Db) -> None:
     differences = compare(db, BASE + TOUCH_TRIGGER[db.dialect])
-    assert "trigger trg_servers_touch on servers: only in after down" in described(differences)
+    assert "trigger trg_servers_touch on servers: only after down" in described(differences)
     assert {d.change for d in differences} == {"added"}
 
 
 def test_missing_unique_constraint_is_reported(db: Db) -> None:
     differences = compare(db, edited(", CONSTRAINT uq_servers_name UNIQUE (name)", ""))
-    assert described(differences) == ["unique uq_servers_name on servers: only in before up"]
+    assert described(differences) == ["unique uq_servers_name on servers: only before up"]
 
 
 def test_changed_nullability_is_reported(db: Db) -> None:
@@ -323,8 +323,8 @@ def test_long_definitions_are_shown_around_their_first_difference() -> None:
     left = _schema(SchemaObject.make("view", "v", definition=body + "'running'"))
     right = _schema(SchemaObject.make("view", "v", definition=body + "'started'"))
     (difference,) = diff(left, right)
-    assert str(difference) == ("view v: definition '...dated_at from servers where status = 'started'', "
-                               "was '...dated_at from servers where status = 'running''")
+    assert str(difference) == ("view v: definition '... servers where status = 'started'', "
+                               "was '... servers where status = 'running''")
 
 
 def test_objects_with_the_same_content_key_are_numbered_whatever_their_order() -> None:

@@ -61,6 +61,8 @@ class PostgresDialect(Dialect):
         # the advisory lock; PG 14+ checks the socket every second during long statements.
         check = "-c client_connection_check_interval=1000"
         params["options"] = f"{params.get('options', '')} {check}".strip()
+        if u.schema:  # a connection default, so RESET ALL between files keeps it
+            params["options"] += f" -c search_path={u.schema}"
         try:
             try:
                 self.conn = psycopg.connect(autocommit=True, **params)
@@ -74,7 +76,9 @@ class PostgresDialect(Dialect):
                 f"cannot connect to {u.masked}: {_clean(str(exc), u.password)}",
                 hint="check host, port, user, password and database in the URL, and that the server is up",
             ) from None
-        self._schema = self.query("SELECT current_schema()")[0][0] or "public"
+        if u.schema and not read_only:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.quote_ident(u.schema)}")
+        self._schema = u.schema or self.query("SELECT current_schema()")[0][0] or "public"
 
     def close(self) -> None:
         if self.conn is not None:

@@ -22,7 +22,8 @@ KINDS = (
     "procedure", "routine", "event",
 )
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
-_LONG = 60  # longer text values are shown as an excerpt around the first difference
+_LONG = 60
+_PREPOSITIONS = {"in", "on", "at", "before", "after", "from", "during"}  # longer text values are shown as an excerpt around the first difference
 
 
 def _kind_rank(kind: str) -> tuple[int, str]:
@@ -157,10 +158,10 @@ class Difference:
 
     def describe(self, left_label: str = "before", right_label: str = "after") -> str:
         """In words, e.g. `column t.c: type varchar(255) before up, text after down`."""
-        if self.change == "added":
-            return f"{self.label}: only in {right_label}"
-        if self.change == "removed":
-            return f"{self.label}: only in {left_label}"
+        if self.change != "changed":
+            where = right_label if self.change == "added" else left_label
+            # "only after down", "only in the database", "only in the left schema"
+            return f"{self.label}: only {where if where.split(' ')[0] in _PREPOSITIONS else 'in ' + where}"
         parts = [self._property(p, f" {left_label}", f" {right_label}", left_first=True)
                  for p in self.changed_properties()]
         return f"{self.label}: " + "; ".join(parts)
