@@ -31,6 +31,7 @@ class SilentReporter:
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None: ...
     def file_failed(self, pf: PreparedFile, error: Any) -> None: ...
     def warning(self, text: str) -> None: ...
+    def info(self, text: str) -> None: ...
 
 
 @dataclass
@@ -61,11 +62,12 @@ class RunResult:
     planned: list[PlannedFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     elapsed_ms: int = 0
+    backups: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"command": self.command, "dialect": self.dialect, "dry_run": self.dry_run,
                 "version_before": self.before, "version_after": self.after,
-                "versions": self.versions, "warnings": self.warnings,
+                "versions": self.versions, "warnings": self.warnings, "backups": self.backups,
                 "elapsed_ms": self.elapsed_ms,
                 **({"plan": [p.to_dict() for p in self.planned]} if self.dry_run else {})}
 
@@ -172,8 +174,11 @@ class Migrator:
 
     # -- commands -----------------------------------------------------------------------
     def up(self, target: int | None = None, *, dry_run: bool = False,
-           allow_out_of_order: bool = False) -> RunResult:
+           allow_out_of_order: bool = False, backup: bool | None = None) -> RunResult:
+        """Apply pending versions. backup: True = before the first version, False = never
+        (not even for `backup` directives), None = where a file says `-- migrator: backup`."""
         migrations = self.migrations()  # layout errors before the database is touched
+        backups = self._backup_plan(migrations, backup) if not dry_run else None
         started = time.perf_counter()
         with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
             rows = store.rows()
@@ -193,7 +198,8 @@ class Migrator:
                 store.ensure()
             runner = Runner(dialect, store, self.reporter, self.settings.timeouts,
                             batch_pause_s=self.settings.batch_pause_s,
-                            resume=resume_points(migrations, rows, "up"))
+                            resume=resume_points(migrations, rows, "up"),
+                            before_file=self._backup_hook(backups, backup, result))
             try:
                 runner.run(files)
             finally:
@@ -201,6 +207,28 @@ class Migrator:
             result.after = _current(store.rows()) if files else result.before
             result.elapsed_ms = int((time.perf_counter() - started) * 1000)
             return result
+
+    def _backup_plan(self, migrations: list[Migration], backup: bool | None) -> Any:
+        """Check the dump tool before anything touches the database (SPEC §7)."""
+        if backup is False or not (backup or any(m.up.directives.backup for m in migrations)):
+            return None
+        from migrator.backup import plan_backup
+
+        return plan_backup(self.url, self.settings.backup_dir)
+
+    def _backup_hook(self, plan: Any, backup: bool | None,
+                     result: RunResult) -> Callable[[PreparedFile], None] | None:
+        if plan is None:
+            return None
+        from migrator.backup import take_backup
+
+        def before(pf: PreparedFile) -> None:
+            if pf.file.directives.backup or (backup and not result.backups):
+                path = take_backup(plan, self.url, pf.version)
+                result.backups.append(str(path))
+                self.reporter.info(f"backup before version {pf.version}: {path}")
+
+        return before
 
     def down(self, target: int | None = None, *, steps: int | None = None, dry_run: bool = False,
              confirm: Callable[[list[Migration]], bool] | None = None) -> RunResult:

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from migrator import __version__
 from migrator.errors import MigratorError, UsageError
 
 EXIT_PENDING = 5
@@ -55,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _ArgParser(prog="migrator", description="Plain-SQL migrations for SQLite, "
                         "PostgreSQL and MySQL/MariaDB.")
     _global_options(parser, suppress=False)
+    parser.add_argument("--version", action="version", version=f"migrator {__version__}")
+    parser.add_argument("--env-file", metavar="PATH", help="read MIGRATOR_* and DATABASE_URL "
+                        "from this file (default .env); the real environment wins")
+    parser.add_argument("--no-env-file", action="store_true", help="do not read .env")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgParser)
 
     def command(name: str, help_text: str, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
@@ -68,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     p.add_argument("--allow-out-of-order", action="store_true",
                    help="also apply pending versions lower than the highest applied one")
+    take = p.add_mutually_exclusive_group()
+    take.add_argument("--backup", dest="backup", action="store_true", default=None,
+                      help="back up the database before the first pending version")
+    take.add_argument("--no-backup", dest="backup", action="store_false",
+                      help="take no backup, not even for `-- migrator: backup` files")
+    p.add_argument("--backup-dir", metavar="D", help="where backups go (default backups/)")
 
     p = command("down", "roll back applied versions (default: the last one)", aliases=("rollback",))
     how = p.add_mutually_exclusive_group()
@@ -103,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="create it under sql/<dialect>/ (that dialect only)")
 
     command("hash", "write sql/migrator.sum")
+
+    p = command("wait", "wait until the database accepts connections (exit 0) or time out (exit 4)")
+    p.add_argument("--timeout", type=float, default=60, metavar="SECONDS")
+
+    command("init", "create sql/ with a first migration and a commented migrator.toml")
+
+    p = command("completion", "print a shell completion script")
+    p.add_argument("shell", choices=("bash", "zsh"))
 
     p = command("verify", "prove on a scratch database that each down.sql undoes its up.sql")
     p.add_argument("--from", dest="first", type=_version, metavar="V", help="check versions from V")
@@ -157,6 +176,10 @@ def run(argv: list[str]) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    if not args.no_env_file:
+        from migrator.config import load_env_file
+
+        load_env_file(args.env_file)
     if os.environ.get("MIGRATOR_LOG_LEVEL", "").lower() == "debug":
         args.verbose = True
     from migrator import signals

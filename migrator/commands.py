@@ -12,6 +12,7 @@ from migrator.api import Migrator, RunResult
 from migrator.config import load_settings
 from migrator.errors import UsageError
 from migrator.model import Migration
+from migrator.report import safe_write
 
 EXIT_PENDING = 5
 
@@ -20,17 +21,17 @@ def _migrator(args: argparse.Namespace, reporter: Any = None) -> Migrator:
     """The Migrator for this invocation's one database."""
     flags = {k: getattr(args, k, None) for k in
              ("url", "dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout",
-              "batch_pause")}
+              "batch_pause", "backup_dir")}
     return Migrator(settings=load_settings(flags), reporter=reporter)
 
 
 def _emit_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, default=str, indent=2) + "\n")
+    safe_write(sys.stdout, json.dumps(doc, default=str, indent=2) + "\n")
 
 
 def _say(args: argparse.Namespace, text: str = "") -> None:
     if not args.quiet and not args.json:
-        sys.stdout.write(text + "\n")
+        safe_write(sys.stdout, text + "\n")
 
 
 def _with_reporter(args: argparse.Namespace, action: Callable[[Migrator], Any],
@@ -52,7 +53,8 @@ def _with_reporter(args: argparse.Namespace, action: Callable[[Migrator], Any],
 # -- up / down / redo -------------------------------------------------------------------------
 def cmd_up(args: argparse.Namespace) -> int:
     result = _with_reporter(args, lambda m: m.up(args.to, dry_run=args.dry_run,
-                                                 allow_out_of_order=args.allow_out_of_order))
+                                                 allow_out_of_order=args.allow_out_of_order,
+                                                 backup=args.backup))
     return _print_run(args, result)
 
 
@@ -392,6 +394,42 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return 0 if report.ok else 3
 
 
+# -- wait / init / completion ------------------------------------------------------------------
+def cmd_wait(args: argparse.Namespace) -> int:
+    from migrator.tools import wait_for
+    from migrator.urls import parse_url
+
+    settings = load_settings({"url": getattr(args, "url", None)})
+    url = parse_url(settings.url)
+    seconds = wait_for(url, args.timeout)
+    if args.json:
+        _emit_json({"ok": True, "url": url.masked, "waited_s": round(seconds, 3)})
+    else:
+        _say(args, f"{url.masked} accepts connections (waited {seconds:.1f}s)")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from migrator.tools import init_project
+
+    created = init_project(Path.cwd(), load_settings({"dir": getattr(args, "dir", None)}).dir)
+    for path in created:
+        _say(args, f"created {path}")
+    if not created:
+        _say(args, "nothing to create: sql/ and migrator.toml already exist")
+    return 0
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from migrator.cli import build_parser
+    from migrator.tools import completion_script
+
+    sys.stdout.write(completion_script(args.shell, build_parser()))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "up": cmd_up,
     "down": cmd_down,
@@ -408,6 +446,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify": cmd_verify,
     "schema": cmd_schema,
     "drift": cmd_drift,
+    "wait": cmd_wait,
+    "init": cmd_init,
+    "completion": cmd_completion,
 }
 
 
@@ -454,7 +495,8 @@ def run_on_targets(args: argparse.Namespace) -> int:
 
 def _target_actions(args: argparse.Namespace) -> dict[str, Callable[[Migrator], tuple[int, str, dict[str, Any]]]]:
     def up(m: Migrator) -> tuple[int, str, dict[str, Any]]:
-        r = m.up(args.to, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order)
+        r = m.up(args.to, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order,
+                 backup=args.backup)
         return 0, f"{_v(r.before)} -> {_v(r.after)} ({len(r.versions)} applied)", r.to_dict()
 
     def down(m: Migrator) -> tuple[int, str, dict[str, Any]]:

@@ -71,6 +71,25 @@ def load_settings(flags: dict[str, Any], cwd: Path | None = None) -> Settings:
     return settings
 
 
+def load_env_file(path: str | None) -> None:
+    """Twelve-factor `.env`: MIGRATOR_* and DATABASE_URL lines, never overriding the environment."""
+    env_path = Path(path or ".env")
+    if not env_path.is_file():
+        if path:
+            raise ConfigError(f"--env-file {path}: no such file")
+        return
+    for raw in env_path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip().removeprefix("export ").strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if (key.startswith("MIGRATOR_") or key == "DATABASE_URL") and key not in os.environ:
+            os.environ[key] = value
+
+
 def validate_table(name: str) -> str:
     if not _TABLE.match(name):
         raise ConfigError(

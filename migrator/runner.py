@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Protocol
 
 from migrator.dialects import Dialect, StatementError
@@ -92,7 +93,8 @@ def _is_block(words: tuple[str, ...]) -> bool:
 class Runner:
     def __init__(self, dialect: Dialect, store: VersionStore, reporter: Reporter,
                  timeouts: Timeouts, *, batch_pause_s: float = 0.0,
-                 resume: dict[int, int] | None = None) -> None:
+                 resume: dict[int, int] | None = None,
+                 before_file: Callable[[PreparedFile], None] | None = None) -> None:
         self.d = dialect
         self.store = store
         self.reporter = reporter
@@ -102,12 +104,15 @@ class Runner:
         self._current = 0  # 1-based index of the statement running now
         self.batch_pause_s = batch_pause_s
         self.resume = resume or {}  # version -> rows already done by an interrupted batch run
+        self.before_file = before_file  # e.g. take a backup
 
     def run(self, files: list[PreparedFile]) -> list[int]:
         for pf in files:
             if not self._fresh_session:
                 self.d.reset_session()
             self._fresh_session = False
+            if self.before_file is not None:
+                self.before_file(pf)
             self.reporter.file_started(pf)
             started = time.perf_counter()
             if pf.file.directives.batch:

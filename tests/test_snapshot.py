@@ -209,10 +209,9 @@ def test_foreign_key_that_lost_on_delete_cascade_is_reported(db: Db) -> None:
     assert keys(differences) == [("foreign-key", "scenarios.fk_scenarios_server_id", "changed")]
     assert differences[0].changed_properties() == ["on_delete"]
     no_action = "RESTRICT" if db.dialect == "mysql" else "NO ACTION"  # MariaDB reports its default so
-    assert described(differences) == [
-        f"foreign key fk_scenarios_server_id on scenarios: on delete CASCADE before up, {no_action} after down"]
-    assert str(differences[0]) == (
-        f"foreign key fk_scenarios_server_id on scenarios: on delete {no_action}, was CASCADE")
+    fk = "foreign key fk_scenarios_server_id on scenarios"
+    assert described(differences) == [f"{fk}: on delete CASCADE before up, {no_action} after down"]
+    assert str(differences[0]) == f"{fk}: on delete {no_action}, was CASCADE"
 
 
 def test_view_recreated_with_another_definition_is_reported(db: Db) -> None:
@@ -251,7 +250,8 @@ def test_changed_nullability_is_reported(db: Db) -> None:
 def test_enum_type_with_an_extra_value_is_reported(db: Db) -> None:
     mood = "CREATE TYPE mood AS ENUM ('calm', 'busy')"
     differences = diff(build(db, [mood]), build(db, [mood, "ALTER TYPE mood ADD VALUE 'gone'"]))
-    assert described(differences) == ["enum mood: values (calm, busy) before up, (calm, busy, gone) after down"]
+    assert described(differences) == [
+        "enum mood: values (calm, busy) before up, (calm, busy, gone) after down"]
 
 
 # -- the bundled example ------------------------------------------------------------------------

@@ -9,6 +9,19 @@ import sys
 from typing import Any, TextIO
 
 
+def safe_write(stream: TextIO, text: str) -> None:
+    """Write, but never let a closed pipe (`migrator up | head`) stop a migration half-way:
+    once the reader is gone, further output is dropped."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+
+
 def make_reporter(*, json_mode: bool, quiet: bool, verbose: bool,
                   stream: TextIO | None = None) -> Any:
     stream = stream or sys.stdout

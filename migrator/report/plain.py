@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from migrator.lexer import Statement
+from migrator.report import safe_write
 from migrator.runner import PreparedFile
 
 
@@ -25,8 +26,7 @@ class PlainReporter:
         self.verbose = verbose
 
     def _say(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
+        safe_write(self.out, text + "\n")
 
     def plan_ready(self, command: str, files: list[PreparedFile]) -> None:
         if not files:
@@ -53,3 +53,6 @@ class PlainReporter:
 
     def warning(self, text: str) -> None:
         self._say(f"warning: {text}")
+
+    def info(self, text: str) -> None:
+        self._say(text)

@@ -72,6 +72,9 @@ class TerminalReporter:
     def warning(self, text: str) -> None:
         self.console.print(f"[yellow]warning:[/] {text}", highlight=False)
 
+    def info(self, text: str) -> None:
+        self.console.print(text, highlight=False)
+
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()

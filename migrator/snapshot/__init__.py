@@ -52,6 +52,8 @@ def _excluded(obj: SchemaObject, exclude_tables: set[str] | frozenset[str]) -> b
     for name in exclude_tables:
         # an unqualified name matches in any schema; a qualified one also matches the table
         # listed without its schema because that schema is the current one
-        if table == name or ("." not in name and bare == name) or ("." not in table and name.endswith("." + table)):
+        if table == name or ("." not in name and bare == name):
+            return True
+        if "." not in table and name.endswith("." + table):
             return True
     return False

@@ -22,8 +22,8 @@ KINDS = (
     "procedure", "routine", "event",
 )
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
-_LONG = 60
-_PREPOSITIONS = {"in", "on", "at", "before", "after", "from", "during"}  # longer text values are shown as an excerpt around the first difference
+_LONG = 60  # longer text values are shown as an excerpt around the first difference
+_PREPOSITIONS = {"in", "on", "at", "before", "after", "from", "during"}
 
 
 def _kind_rank(kind: str) -> tuple[int, str]:

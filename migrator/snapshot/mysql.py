@@ -63,15 +63,17 @@ def _tables(d: Any) -> tuple[list[SchemaObject], dict[str, list[str]]]:
         columns.setdefault(table, []).append(column)
         extra = (extra or "").lower()
         generated = next((g for g in ("virtual", "stored", "persistent") if f"{g} generated" in extra), None)
+        if generated:  # MariaDB says PERSISTENT for STORED
+            generated = f"{'virtual' if generated == 'virtual' else 'stored'} {expression}"
         on_update = re.search(r"on update (\S+)", extra)
         if mariadb and default == "NULL":  # MariaDB writes the default as SQL: NULL means none
             default = None
         found.append(SchemaObject.make(
             "column", f"{table}.{column}", table, position=int(position), type=type_,
             nullable=nullable == "YES", default=None if generated else default,
-            generated=f"{'virtual' if generated == 'virtual' else 'stored'} {expression}" if generated else None,
-            identity="auto_increment" if "auto_increment" in extra else None,
-            on_update=on_update.group(1) if on_update else None, collation=collation, comment=comment or None))
+            generated=generated, identity="auto_increment" if "auto_increment" in extra else None,
+            on_update=on_update.group(1) if on_update else None, collation=collation,
+            comment=comment or None))
     return found, columns
 
 
@@ -80,8 +82,9 @@ def _foreign_keys(d: Any) -> tuple[list[SchemaObject], dict[str, set[str]]]:
     for row in _rows(d, "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, "
                         "k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE, r.UPDATE_RULE "
                         f"FROM {_IS}.KEY_COLUMN_USAGE k JOIN {_IS}.REFERENTIAL_CONSTRAINTS r "
-                        "ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
-                        "AND r.TABLE_NAME = k.TABLE_NAME WHERE k.TABLE_SCHEMA = %s "
+                        "ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA "
+                        "AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME "
+                        "WHERE k.TABLE_SCHEMA = %s "
                         "AND k.REFERENCED_TABLE_NAME IS NOT NULL ORDER BY k.ORDINAL_POSITION"):
         groups.setdefault((row[0], row[1]), []).append(row)
     found, names = [], {}
@@ -116,10 +119,11 @@ def _indexes(d: Any, catalog: set[tuple[str, str]], fk_names: dict[str, set[str]
         first = rows[0][3] or ""
         auto = name in fk_names.get(table, set()) or re.fullmatch(rf"{re.escape(first)}(_\d+)?", name)
         key = f"{table}({', '.join(columns)})" if auto else f"{table}.{name}"
+        method = rows[0][6]
         if rows[0][2] == 0:
-            found.append(SchemaObject.make("unique", key, table, columns=columns, method=rows[0][6]))
+            found.append(SchemaObject.make("unique", key, table, columns=columns, method=method))
         else:
-            found.append(SchemaObject.make("index", key, table, columns=columns, unique=False, method=rows[0][6]))
+            found.append(SchemaObject.make("index", key, table, columns=columns, unique=False, method=method))
     return found
 
 
@@ -127,7 +131,8 @@ def _checks(d: Any, catalog: set[tuple[str, str]], columns: dict[str, list[str]]
     if ("CHECK_CONSTRAINTS", "CHECK_CLAUSE") not in catalog:
         return []
     if ("CHECK_CONSTRAINTS", "TABLE_NAME") in catalog:  # MariaDB: check names are per table
-        sql = f"SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM {_IS}.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = %s"
+        sql = (f"SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM {_IS}.CHECK_CONSTRAINTS "
+               "WHERE CONSTRAINT_SCHEMA = %s")
     else:
         sql = (f"SELECT t.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE FROM {_IS}.CHECK_CONSTRAINTS c "
                f"JOIN {_IS}.TABLE_CONSTRAINTS t ON t.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA "
@@ -166,12 +171,13 @@ def _routines_and_events(d: Any) -> list[SchemaObject]:
                f"FROM {_IS}.PARAMETERS WHERE SPECIFIC_SCHEMA = %s AND ORDINAL_POSITION > 0 "
                "ORDER BY ORDINAL_POSITION"):
         parameters.setdefault((name, kind), []).append(f"{mode + ' ' if mode else ''}{parameter} {type_}")
-    found = [SchemaObject.make("routine", name, type=kind, arguments=", ".join(parameters.get((name, kind), [])) or None,
+    found = [SchemaObject.make("routine", name, type=kind,
+                               arguments=", ".join(parameters.get((name, kind), [])) or None,
                                returns=returns, deterministic=deterministic == "YES", data_access=access,
                                security=security, comment=comment or None, body=_text(body))
              for name, kind, returns, body, deterministic, access, security, comment in _rows(
-                 d, "SELECT ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, ROUTINE_DEFINITION, IS_DETERMINISTIC, "
-                    f"SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_COMMENT FROM {_IS}.ROUTINES "
+                 d, "SELECT ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, ROUTINE_DEFINITION, "
+                    f"IS_DETERMINISTIC, SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_COMMENT FROM {_IS}.ROUTINES "
                     "WHERE ROUTINE_SCHEMA = %s")]
     found += [SchemaObject.make("event", name, type=kind, interval=f"{value} {field}" if value else None,
                                 on_completion=completion, status=status, comment=comment or None,

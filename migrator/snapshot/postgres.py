@@ -36,6 +36,8 @@ _REL = (f"WITH rel AS (SELECT c.oid, c.relkind, {_qname('n', 'c.relname')} AS na
 _ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _MATCH = {"f": "FULL", "p": "PARTIAL", "s": "SIMPLE"}
 _AUTO_SUFFIX = {"u": "key", "f": "fkey", "c": "check", "x": "excl", "i": "idx"}
+_EVENTS = ((4, "INSERT"), (16, "UPDATE"), (8, "DELETE"), (32, "TRUNCATE"))  # pg_trigger.tgtype bits
+_VOLATILITY = {"i": "IMMUTABLE", "s": "STABLE", "v": "VOLATILE"}
 _KINDS = {"p": "primary-key", "u": "unique", "f": "foreign-key", "c": "check", "x": "exclusion"}
 
 
@@ -72,8 +74,9 @@ def _tables(d: Any) -> list[SchemaObject]:
             "pg_get_expr(c.relpartbound, c.oid), obj_description(c.oid, 'pg_class') "
             "FROM rel r JOIN pg_class c ON c.oid = r.oid WHERE r.relkind IN ('r', 'p')"):
         found.append(SchemaObject.make(
-            "table", name, persistence="UNLOGGED" if persistence == "u" else None, partition_key=partition_key,
-            partition_of=f"{parent} {bound}" if parent else None, comment=comment))
+            "table", name, persistence="UNLOGGED" if persistence == "u" else None,
+            partition_key=partition_key, partition_of=f"{parent} {bound}" if parent else None,
+            comment=comment))
     for (table, column, position, type_, notnull, default, generated, identity, collation,
          comment) in d.query(
             _REL + "SELECT r.name, a.attname, row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum), "
@@ -104,10 +107,12 @@ def _constraints(d: Any) -> list[SchemaObject]:
             "ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, i) JOIN pg_attribute a "
             "ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i), "
             "k.confdeltype, k.confupdtype, k.confmatchtype, k.condeferrable, k.condeferred "
-            "FROM pg_constraint k JOIN rel r ON r.oid = k.conrelid WHERE k.contype IN ('p', 'u', 'f', 'c', 'x')"):
+            "FROM pg_constraint k JOIN rel r ON r.oid = k.conrelid "
+            "WHERE k.contype IN ('p', 'u', 'f', 'c', 'x')"):
         cols = ", ".join(columns)
         expression = definition.removeprefix("CHECK ")
-        content = {"p": table, "u": f"{table}({cols})", "c": f"{table}{expression}", "x": f"{table} {definition}",
+        content = {"p": table, "u": f"{table}({cols})", "c": f"{table}{expression}",
+                   "x": f"{table}({cols})",
                    "f": f"{table}({cols}) -> {ref}({', '.join(ref_columns)})"}[kind]
         key = table if kind == "p" else content if _auto_named(table, name, kind) else f"{table}.{name}"
         props: dict[str, Any] = {
@@ -137,8 +142,10 @@ def _indexes(d: Any) -> list[SchemaObject]:
         columns = []
         for key, option in zip(keys[:key_count], options, strict=False):
             desc, nulls_first = bool(option & 1), bool(option & 2)
-            columns.append(key + (" DESC" if desc else "") + (
-                " NULLS FIRST" if nulls_first and not desc else " NULLS LAST" if desc and not nulls_first else ""))
+            if desc:  # the default is NULLS LAST ascending, NULLS FIRST descending
+                columns.append(key + " DESC" + ("" if nulls_first else " NULLS LAST"))
+            else:
+                columns.append(key + (" NULLS FIRST" if nulls_first else ""))
         index_key = f"{table}({', '.join(columns)})" if _auto_named(table, name, "i") else f"{table}.{name}"
         found.append(SchemaObject.make(
             "index", index_key, table, columns=tuple(columns), include=tuple(keys[key_count:]) or None,
@@ -155,7 +162,7 @@ def _views_and_triggers(d: Any) -> list[SchemaObject]:
     for table, name, bits, enabled, definition in d.query(
             _REL + "SELECT r.name, t.tgname, t.tgtype, t.tgenabled, pg_get_triggerdef(t.oid, true) "
             "FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid WHERE NOT t.tgisinternal"):
-        events = [e for bit, e in ((4, "INSERT"), (16, "UPDATE"), (8, "DELETE"), (32, "TRUNCATE")) if bits & bit]
+        events = [e for bit, e in _EVENTS if bits & bit]
         found.append(SchemaObject.make(
             "trigger", f"{table}.{name}", table,
             timing="INSTEAD OF" if bits & 64 else "BEFORE" if bits & 2 else "AFTER",
@@ -176,9 +183,9 @@ def _routines(d: Any) -> list[SchemaObject]:
             "p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
             f"JOIN pg_language l ON l.oid = p.prolang WHERE {_where('n', 'pg_proc', 'p.oid')}"):
         found.append(SchemaObject.make(
-            "procedure" if kind == "p" else "function", signature, arguments=arguments or None, returns=result,
-            language=language, volatility={"i": "IMMUTABLE", "s": "STABLE", "v": "VOLATILE"}.get(volatility),
-            strict=strict, security_definer=security_definer, config=tuple(sorted(config)) if config else None,
+            "procedure" if kind == "p" else "function", signature, arguments=arguments or None,
+            returns=result, language=language, volatility=_VOLATILITY.get(volatility), strict=strict,
+            security_definer=security_definer, config=tuple(sorted(config)) if config else None,
             body=_text(body)))
     return found
 
@@ -188,10 +195,12 @@ def _sequences_and_types(d: Any) -> list[SchemaObject]:
     for name, type_, start, increment, minimum, maximum, cache, cycle, owner, column in d.query(
             f"SELECT {_qname('n', 'c.relname')}, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, "
             f"s.seqmin, s.seqmax, s.seqcache, s.seqcycle, {_qname('on_', 'oc.relname')}, oa.attname "
-            "FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "LEFT JOIN pg_depend o ON o.classid = 'pg_class'::regclass AND o.objid = c.oid "
             "AND o.refclassid = 'pg_class'::regclass AND o.deptype = 'a' "
-            "LEFT JOIN pg_class oc ON oc.oid = o.refobjid LEFT JOIN pg_namespace on_ ON on_.oid = oc.relnamespace "
+            "LEFT JOIN pg_class oc ON oc.oid = o.refobjid "
+            "LEFT JOIN pg_namespace on_ ON on_.oid = oc.relnamespace "
             "LEFT JOIN pg_attribute oa ON oa.attrelid = o.refobjid AND oa.attnum = o.refobjsubid "
             f"WHERE {_where('n', 'pg_class', 'c.oid')} AND NOT EXISTS (SELECT 1 FROM pg_depend i "
             # an identity column's sequence is part of the column
@@ -201,15 +210,16 @@ def _sequences_and_types(d: Any) -> list[SchemaObject]:
             maximum=maximum, cache=cache, cycle=cycle, owned_by=f"{owner}.{column}" if owner else None))
     type_where = _where("n", "pg_type", "t.oid")
     found += [SchemaObject.make("enum", name, values=tuple(values)) for name, values in d.query(
-        f"SELECT {_qname('n', 't.typname')}, ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid "
-        "ORDER BY e.enumsortorder) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+        f"SELECT {_qname('n', 't.typname')}, ARRAY(SELECT e.enumlabel FROM pg_enum e "
+        "WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) "
+        "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
         f"WHERE t.typtype = 'e' AND {type_where}")]
     found += [SchemaObject.make("domain", name, type=base, nullable=not notnull, default=default,
                                 checks=tuple(checks))
               for name, base, notnull, default, checks in d.query(
-                  f"SELECT {_qname('n', 't.typname')}, format_type(t.typbasetype, t.typtypmod), t.typnotnull, "
-                  "t.typdefault, ARRAY(SELECT pg_get_constraintdef(k.oid, true) FROM pg_constraint k "
-                  "WHERE k.contypid = t.oid ORDER BY 1) FROM pg_type t "
+                  f"SELECT {_qname('n', 't.typname')}, format_type(t.typbasetype, t.typtypmod), "
+                  "t.typnotnull, t.typdefault, ARRAY(SELECT pg_get_constraintdef(k.oid, true) "
+                  "FROM pg_constraint k WHERE k.contypid = t.oid ORDER BY 1) FROM pg_type t "
                   f"JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd' AND {type_where}")]
     return found
 

@@ -47,7 +47,8 @@ def _column_list(toks: list[Token], at: int) -> tuple[tuple[str, ...], int]:
 
 def _scan_item(item: list[Token], parsed: _Parsed) -> None:
     """One column definition or table constraint: its named and CHECK constraints."""
-    column = None if item[0].is_word("constraint", "primary", "unique", "check", "foreign") else ident(item[0])
+    constraint = item[0].is_word("constraint", "primary", "unique", "check", "foreign")
+    column = None if constraint else ident(item[0])
     name: str | None = None
     i = 0 if column is None else 1
     while i < len(item):
@@ -107,6 +108,10 @@ def _table(d: Any, table: str, sql: str) -> list[SchemaObject]:
                    "ORDER BY cid", (table,))
     pk = [r[0] for r in sorted((r for r in rows if r[4]), key=lambda r: r[4])]
     autoincrement = "autoincrement" in parsed.options and len(pk) == 1
+    # a lone INTEGER PRIMARY KEY is the rowid: never NULL, whatever the pragma's notnull says
+    rowid = next((r[0] for r in rows if r[4] and len(pk) == 1 and str(r[1]).upper() == "INTEGER"), None)
+    if "without rowid" in parsed.options:
+        rowid = None
     position = 0
     for name, ctype, notnull, default, in_pk, hidden in rows:
         if hidden == 1:  # a virtual table's hidden column
@@ -114,15 +119,15 @@ def _table(d: Any, table: str, sql: str) -> list[SchemaObject]:
         position += 1
         expression = parsed.generated.get(name.lower())
         found.append(SchemaObject.make(
-            "column", f"{table}.{name}", table, position=position, type=_text(ctype) or "",
-            nullable=not notnull, default=_text(default),
+            "column", f"{table}.{name}", table, position=position, type=_text(ctype) or None,
+            nullable=not notnull and name != rowid, default=_text(default),
             generated=f"{'stored' if hidden == 3 else 'virtual'} {expression}" if hidden in (2, 3) else None,
             identity="autoincrement" if autoincrement and in_pk else None,
             collation=parsed.collations.get(name.lower())))
     if pk:
         found.append(SchemaObject.make("primary-key", table, table, columns=tuple(pk)))
-    found += [SchemaObject.make("check", f"{table}.{name}" if name else f"{table}({expr})", table, expression=expr)
-              for name, expr in parsed.checks]
+    found += [SchemaObject.make("check", f"{table}.{name}" if name else f"{table}({expr})", table,
+                                expression=expr) for name, expr in parsed.checks]
     return found + _indexes(d, table, parsed) + _foreign_keys(d, table, parsed)
 
 

@@ -23,18 +23,38 @@ class Token:
         return self.kind == "word" and self.text.lower() in words
 
 
+_SQL_STRING = r"'(?:[^']|'')*'"
+_ANSI_IDENT = r'"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]'
+_COMMENT = r"--[^\n]*|/\*.*?\*/"
+
+
+@dataclass(frozen=True)
+class _Rules:
+    strings: str  # quoted text that is a string literal
+    idents: str  # quoted text that is an identifier
+    comments: str
+    dollar_quotes: bool  # $$ ... $$, $tag$ ... $tag$
+    fold: str  # identifier case folding: "all" quoted or not, "unquoted" only, or "none"
+
+
+# MySQL: backslash escapes, "..." is a string (without ANSI_QUOTES), # comments, and table
+# names are case-sensitive; postgres folds unquoted names only; sqlite folds every name.
+_RULES = {
+    "sqlite": _Rules(_SQL_STRING, _ANSI_IDENT, _COMMENT, False, "all"),
+    "postgres": _Rules(_SQL_STRING, _ANSI_IDENT, _COMMENT, True, "unquoted"),
+    "mysql": _Rules(r"'(?:[^'\\]|''|\\.)*'|\"(?:[^\"\\]|\"\"|\\.)*\"", r"`(?:[^`]|``)*`",
+                    _COMMENT + r"|\#[^\n]*", False, "none"),
+}
+
+
 @cache
 def _pattern(dialect: str) -> re.Pattern[str]:
-    mysql = dialect == "mysql"
-    string = r"'(?:[^'\\]|''|\\.)*'" if mysql else r"'(?:[^']|'')*'"
-    if mysql:  # a double-quoted text is a string on MySQL (without ANSI_QUOTES)
-        string += r'|"(?:[^"\\]|""|\\.)*"'
-    ident = r"`(?:[^`]|``)*`" if mysql else r'"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]'
-    comment = r"--[^\n]*|/\*.*?\*/" + (r"|\#[^\n]*" if mysql else "")
-    dollar = r"|(?P<dollar>\$(?P<tag>[A-Za-z_]\w*)?\$.*?\$(?(tag)(?P=tag))\$)" if dialect == "postgres" else ""
+    rules = _RULES[dialect]
+    dollar = r"|(?P<dollar>\$(?P<tag>[A-Za-z_]\w*)?\$.*?\$(?(tag)(?P=tag))\$)" if rules.dollar_quotes else ""
     return re.compile(
-        rf"(?P<space>\s+)|(?P<comment>{comment}){dollar}|(?P<string>[EeNnXxBb]?(?:{string}))"
-        rf"|(?P<ident>{ident})|(?P<word>[^\W\d]\w*(?:\$\w*)*)|(?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)"
+        rf"(?P<space>\s+)|(?P<comment>{rules.comments}){dollar}|(?P<string>[EeNnXxBb]?(?:{rules.strings}))"
+        rf"|(?P<ident>{rules.idents})|(?P<word>[^\W\d]\w*(?:\$\w*)*)"
+        r"|(?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)"
         r"|(?P<op>::|:=|=>|<>|<=|>=|!=|==|<<|>>|\|\||->>|->|#>>|#>|@>|<@|&&|.)",
         re.DOTALL,
     )
@@ -49,11 +69,6 @@ def tokens(text: str, dialect: str) -> list[Token]:
             continue
         found.append(Token("string" if kind == "dollar" else kind, match.group(kind)))
     return found
-
-
-# How each database folds identifier case: sqlite folds every identifier, quoted or not;
-# postgres folds unquoted ones only; mysql none (table names are case-sensitive there).
-_FOLD = {"sqlite": "all", "postgres": "unquoted", "mysql": "none"}
 
 
 def _canonical(token: Token, fold: str) -> str:
@@ -75,7 +90,7 @@ _NO_SPACE_BEFORE = {")", ",", ".", ";", "(", "::"}
 
 def join(toks: list[Token], dialect: str) -> str:
     """One canonical spelling: single spaces, none inside parentheses or around dots and ::."""
-    fold = _FOLD[dialect]
+    fold = _RULES[dialect].fold
     out: list[str] = []
     previous = ""
     for token in toks:
