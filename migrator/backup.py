@@ -167,6 +167,10 @@ def _sqlite_backup(url: DatabaseUrl, target: Path, connection: sqlite3.Connectio
     # The backup API copies a consistent snapshot, WAL included, even while others write; copying the
     # file could catch it mid-transaction. A fresh connection is read-only so that a wrong path fails
     # instead of creating an empty database.
+    if connection is not None and connection.in_transaction:
+        # Backing up from a connection holding its own write lock retries SQLITE_BUSY forever.
+        raise BackupError(f"cannot back up {url.database} from inside an open transaction",
+                          hint="take the backup before the migration's transaction begins")
     try:
         source = connection if connection is not None else sqlite3.connect(
             f"{Path(url.database).resolve().as_uri()}?mode=ro", uri=True)

@@ -80,16 +80,18 @@ class LexError(Exception):
 
 _WS: Final = " \t\n\r\f\v"
 # All three databases treat every non-ASCII character as a letter of an unquoted identifier.
-_IDENT: Final = "A-Za-z0-9_$\x80-\U0010ffff"
-_TAG_START: Final = "A-Za-z_\x80-\U0010ffff"
-_TAG: Final = "A-Za-z0-9_\x80-\U0010ffff"
+# Written as negated ASCII classes: the same sets as [A-Za-z0-9_$\x80-\U0010ffff] etc.,
+# but they compile in a fraction of the time, which keeps `migrator --help` fast.
+_IDENT: Final = r"[^\x00-#%-/:-@\[-^`{-\x7f]"  # letters, digits, _, $, non-ASCII
+_TAG_START: Final = r"[^\x00-@\[-^`{-\x7f]"  # letters, _, non-ASCII
+_TAG: Final = r"[^\x00-/:-@\[-^`{-\x7f]"  # letters, digits, _, non-ASCII
 
 _SPACE_RE: Final = re.compile(f"[{_WS}]+")
 _GAP_SPACE_RE: Final = re.compile(f"[{_WS}\ufeff]*")
-_WORD_RE: Final = re.compile(f"[{_IDENT}]+")
-_IDENT_CHAR_RE: Final = re.compile(f"[{_IDENT}]")
-_DOLLAR_TAG_RE: Final = re.compile(f"\\$(?:[{_TAG_START}][{_TAG}]*)?\\$")
-_DOLLAR_PREFIX_RE: Final = re.compile(f"\\$(?:[{_TAG_START}][{_TAG}]*)?\\Z")
+_WORD_RE: Final = re.compile(f"{_IDENT}+")
+_IDENT_CHAR_RE: Final = re.compile(f"{_IDENT}")
+_DOLLAR_TAG_RE: Final = re.compile(f"\\$(?:{_TAG_START}{_TAG}*)?\\$")
+_DOLLAR_PREFIX_RE: Final = re.compile(f"\\$(?:{_TAG_START}{_TAG}*)?\\Z")
 _DELIMITER_RE: Final = re.compile(r"(?i:delimiter)(?=[ \t\r\n\f\v])")
 
 _MORE, _SPACE, _COMMENT, _CODE, _WORD, _OTHER, _OPEN, _CLOSE, _SEMI = range(9)
@@ -365,7 +367,7 @@ _FAST_QUOTED: Final = {
     ),
     "postgres": (
         # a letter before the quote may make it E'...': left to the slow path
-        f"(?<![{_IDENT}])'(?:[^']++|'')*+'(?=[^'])",
+        f"(?<!{_IDENT})'(?:[^']++|'')*+'(?=[^'])",
         r'"(?:[^"]++|"")*+"(?=[^"])',
     ),
     "mysql": (
@@ -885,7 +887,7 @@ _LEADING_SKIP_RE: Final = re.compile(
     """,
     re.VERBOSE,
 )
-_LEADING_WORD_RE: Final = re.compile(f"[{_TAG_START}][{_IDENT}]*")
+_LEADING_WORD_RE: Final = re.compile(f"{_TAG_START}{_IDENT}*")
 
 
 def leading_keywords(statement_text: str, count: int = 3) -> tuple[str, ...]:

@@ -196,10 +196,10 @@ def diff(before: Schema, after: Schema) -> list[Difference]:
         left, right = before.objects.get(key), after.objects.get(key)
         if left == right:
             continue
-        label = (left or right).label  # type: ignore[union-attr]
+        label = (before.objects.get(key) or after.objects[key]).label
         change = "added" if left is None else "removed" if right is None else "changed"
-        found.append(Difference(key[0], key[1], change, left and left.properties,
-                                right and right.properties, label))
+        found.append(Difference(key[0], key[1], change, left.properties if left else None,
+                                right.properties if right else None, label))
     return found
 
 

@@ -87,7 +87,8 @@ def _foreign_keys(d: Any) -> tuple[list[SchemaObject], dict[str, set[str]]]:
                         "WHERE k.TABLE_SCHEMA = %s "
                         "AND k.REFERENCED_TABLE_NAME IS NOT NULL ORDER BY k.ORDINAL_POSITION"):
         groups.setdefault((row[0], row[1]), []).append(row)
-    found, names = [], {}
+    found: list[SchemaObject] = []
+    names: dict[str, set[str]] = {}
     for (table, name), rows in sorted(groups.items()):
         names.setdefault(table, set()).add(name)
         schema, ref = rows[0][3], rows[0][4]

@@ -158,15 +158,16 @@ def _indexes(d: Any, table: str, parsed: _Parsed) -> list[SchemaObject]:
             continue
         sql = d.query("SELECT sql FROM main.sqlite_master WHERE type = 'index' AND name = ?", (name,))
         expressions, predicate = _index_sql_parts(sql[0][0] if sql else None)
-        columns = []
+        columns, plain = [], []
         for seqno, cid, column, desc, coll in d.query(
                 'SELECT seqno, cid, name, "desc", coll FROM pragma_index_xinfo(?) WHERE key = 1 '
                 "ORDER BY seqno", (name,)):
             text = column if cid >= 0 else (expressions[seqno] if seqno < len(expressions) else "rowid")
+            plain.append(text.lower())
             text += f" COLLATE {coll}" if coll and coll.upper() != "BINARY" else ""
             columns.append(text + (" DESC" if desc else ""))
         if origin == "u":  # sqlite_autoindex_<table>_<n>: numbered in constraint order
-            named = parsed.unique_names.get(tuple(c.lower() for c in columns))
+            named = parsed.unique_names.get(tuple(plain))
             key = f"{table}.{named}" if named else f"{table}({', '.join(columns)})"
             found.append(SchemaObject.make("unique", key, table, columns=tuple(columns)))
         else:
