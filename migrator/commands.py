@@ -493,7 +493,10 @@ def run_on_targets(args: argparse.Namespace) -> int:
     return worst
 
 
-def _target_actions(args: argparse.Namespace) -> dict[str, Callable[[Migrator], tuple[int, str, dict[str, Any]]]]:
+TargetAction = Callable[[Migrator], tuple[int, str, dict[str, Any]]]
+
+
+def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
     def up(m: Migrator) -> tuple[int, str, dict[str, Any]]:
         r = m.up(args.to, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order,
                  backup=args.backup)

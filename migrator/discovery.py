@@ -37,7 +37,8 @@ class Layout:
         self.generic: dict[int, _Folder] = {}
         self.overrides: dict[str, dict[int, _Folder]] = {d: {} for d in DIALECTS}
         if not root.is_dir():
-            self.problems.append(f"migrations folder {root} does not exist (use --dir, or `migrator new NAME` to start one)")
+            self.problems.append(f"migrations folder {root} does not exist "
+                                 "(use --dir, or `migrator init` to start one)")
             return
         self._scan_root()
         self._check_overrides()

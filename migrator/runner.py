@@ -8,8 +8,8 @@ written first, advanced per statement, and left `failed` when a statement fails.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from migrator.dialects import Dialect, StatementError
