@@ -1,0 +1,1 @@
+"""Helpers of scripts/bench (stdlib only): workloads, databases, tools, runner, report."""

@@ -1,0 +1,138 @@
+"""verify (SPEC §6.1), drift and the schema file (SPEC §9), backups (SPEC §7), as the CLI runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Db, write_migration
+
+
+def _scratch_databases(db: Db) -> set[str]:
+    if db.dialect == "postgres":
+        return {r[0] for r in db.query("SELECT datname FROM pg_database "
+                                        "WHERE datname LIKE 'migrator_scratch_%'")}
+    if db.dialect == "mysql":
+        return {r[0] for r in db.query("SHOW DATABASES LIKE 'migrator\\_scratch\\_%'")}
+    return set()
+
+
+def test_example_verifies_clean_and_never_touches_the_target(db: Db, example_sql: Path,
+                                                             cli: Any) -> None:
+    before = _scratch_databases(db)
+    result = cli("verify", "--json", "--url", db.url)
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert [(v["version"], v["outcome"]) for v in doc["versions"]] == [
+        (1, "ok"), (2, "ok"), (3, "ok"), (4, "ok")]
+    assert db.tables() == set()  # the target stays empty
+    assert _scratch_databases(db) == before  # the scratch database was dropped
+
+
+BROKEN_DOWNS = {
+    "forgotten index": ("CREATE INDEX idx_c ON t (c);\n", "SELECT 1;\n", "index idx_c on t"),
+    "forgotten column": ("ALTER TABLE t ADD COLUMN extra INT;\n", "SELECT 1;\n", "column t.extra"),
+}
+
+
+def test_a_down_that_forgets_an_index_or_column_differs(db: Db, sqldir: Path, cli: Any) -> None:
+    for label, (up, down, named) in BROKEN_DOWNS.items():
+        for child in sorted(sqldir.glob("*/*")):
+            child.unlink()
+        for folder in sqldir.glob("*"):
+            folder.rmdir()
+        write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT, c VARCHAR(20));\n",
+                        "DROP TABLE t;\n")
+        write_migration(sqldir, "0002_change", up, down)
+        write_migration(sqldir, "0003_later", "CREATE TABLE later (id INT);\n",
+                        "DROP TABLE later;\n")
+        result = cli("verify", "--url", db.url)
+        assert result.code == 3, (label, result.out, result.err)
+        assert named in result.out, (label, result.out)
+        assert "present after down" in result.out
+        assert "0003_later" not in result.out  # verify stops at the first difference
+
+
+def test_a_down_that_recreates_a_column_with_another_type_differs(db: Db, sqldir: Path,
+                                                                  cli: Any) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT, c VARCHAR(20));\n",
+                    "DROP TABLE t;\n")
+    alter = {"postgres": ("ALTER TABLE t ALTER COLUMN c TYPE VARCHAR(50);\n",
+                          "ALTER TABLE t ALTER COLUMN c TYPE VARCHAR(30);\n"),
+             "mysql": ("ALTER TABLE t MODIFY c VARCHAR(50);\n", "ALTER TABLE t MODIFY c VARCHAR(30);\n"),
+             "sqlite": ("ALTER TABLE t DROP COLUMN c;\nALTER TABLE t ADD COLUMN c VARCHAR(50);\n",
+                        "ALTER TABLE t DROP COLUMN c;\nALTER TABLE t ADD COLUMN c VARCHAR(30);\n")}
+    up, down = alter[db.dialect]
+    write_migration(sqldir, "0002_widen", up, down)
+    result = cli("verify", "--url", db.url)
+    assert result.code == 3
+    assert "column t.c" in result.out and "30" in result.out and "20" in result.out
+
+
+def test_irreversible_versions_are_skipped_not_ok(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n",
+                    "-- migrator: irreversible\nSELECT 1;\n")
+    result = cli("verify", "--json", "--url", db.url)
+    assert result.code == 0
+    assert json.loads(result.out)["versions"] == [
+        {"version": 1, "name": "0001_t", "outcome": "skipped", "differences": []}]
+
+
+def test_verify_exits_1_when_a_file_fails(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "DROP TABLE nope;\n")
+    result = cli("verify", "--url", db.url)
+    assert result.code == 1
+    assert "0001_t/down.sql" in result.err
+
+
+def test_drift_reports_hand_made_changes_once_each(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--url", db.url).code == 0
+    clean = cli("drift", "--url", db.url)
+    assert clean.code == 0, clean.out + clean.err
+    db.execute("CREATE INDEX idx_hotfix ON request_logs (method)")
+    db.execute("DROP TABLE webhook_deliveries")
+    result = cli("drift", "--json", "--url", db.url)
+    assert result.code == 3
+    differences = json.loads(result.out)["differences"]
+    assert sum("idx_hotfix" in d for d in differences) == 1
+    assert any("idx_hotfix" in d and "in the database, not in the migrations" in d
+               for d in differences)
+    assert any(d.startswith("table webhook_deliveries") and "missing from the database" in d
+               for d in differences)
+    ignored = cli("drift", "--ignore", "index:*hotfix", "--ignore", "table:webhook_*",
+                  "--ignore", "*:webhook_deliveries*", "--url", db.url)
+    assert "idx_hotfix" not in ignored.out
+
+
+def test_schema_file_is_written_and_checked(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--url", db.url).code == 0
+    assert cli("schema", "--write", "--url", db.url).code == 0
+    path = example_sql / f"schema.{db.dialect}.txt"
+    first = path.read_bytes()
+    assert b"table request_logs" in first and b"schema_version" not in first
+    assert cli("schema", "--write", "--url", db.url).code == 0
+    assert path.read_bytes() == first  # deterministic
+    assert cli("validate", "--schema-file", "--url", db.url).code == 0
+    path.write_bytes(first.replace(b"request_logs", b"request_log", 1))
+    stale = cli("validate", "--schema-file", "--url", db.url)
+    assert stale.code == 3 and "schema --write" in stale.out
+
+
+def test_backup_before_up_and_missing_tool_stops_before_anything(db: Db, example_sql: Path,
+                                                                 cli: Any, tmp_path: Path) -> None:
+    empty_path = tmp_path / "empty-bin"
+    empty_path.mkdir()
+    if db.dialect != "sqlite":
+        # with no dump tool on PATH the run stops before touching the database
+        env = {"PATH": f"{empty_path}"}
+        refused = cli("up", "--backup", "--url", db.url, env=env)
+        assert refused.code == 2 and "--no-backup" in refused.err
+        assert db.tables() == set()
+        forced = cli("up", "--to", "1", "--backup", "--no-backup", "--url", db.url, env=env)
+        assert forced.code == 2  # the two flags exclude each other
+    result = cli("up", "--backup", "--backup-dir", "bk", "--url", db.url)
+    assert result.code == 0, result.err
+    files = os.listdir(tmp_path / "bk")
+    assert len(files) == 1 and "_v1_" in files[0]
