@@ -25,6 +25,9 @@ from migrator.model import (
     Timeouts,
 )
 
+# Files up to this size may be sent in one round trip (see Dialect.deferred); bigger ones
+# stream statement by statement so memory stays flat.
+_SEND_AT_ONCE_LIMIT = 1_000_000
 _TX_CONTROL = (("BEGIN",), ("START", "TRANSACTION"), ("COMMIT",), ("ROLLBACK",), ("END",))
 
 
@@ -108,41 +111,73 @@ class Runner:
 
     def run(self, files: list[PreparedFile]) -> list[int]:
         for pf in files:
-            if not self._fresh_session:
-                self.d.reset_session()
-            self._fresh_session = False
             if self.before_file is not None:
                 self.before_file(pf)
             self.reporter.file_started(pf)
             started = time.perf_counter()
-            if pf.file.directives.batch:
-                self._run_batches(pf, started)
-            elif pf.transactional:
-                self._run_in_transaction(pf, started)
+            if pf.transactional and self._sent_at_once(pf, started):
+                pass
             else:
-                self._run_bracketed(pf, started)
+                self._reset_session()
+                if pf.file.directives.batch:
+                    self._run_batches(pf, started)
+                elif pf.transactional:
+                    self._run_in_transaction(pf, started)
+                else:
+                    self._run_bracketed(pf, started)
             self.completed.append(pf.version)
             self.reporter.file_done(pf, (time.perf_counter() - started) * 1000)
         return self.completed
 
+    def _reset_session(self) -> None:
+        if not self._fresh_session:
+            self.d.reset_session()
+        self._fresh_session = False
+
     # -- one transaction for the statements and the version write ------------------------
-    def _run_in_transaction(self, pf: PreparedFile, started: float) -> None:
+    def _sent_at_once(self, pf: PreparedFile, started: float) -> bool:
+        """The fast path: the reset, the file and its bookkeeping in one round trip where the
+        dialect can. False when it cannot, or when the file failed: then the caller runs it
+        statement by statement, which rolls back the same way and says exactly where."""
+        if len(pf.text) > _SEND_AT_ONCE_LIMIT or getattr(self.reporter, "times_statements", False):
+            return False
+        try:
+            with self.d.deferred() as deferring:
+                if not deferring:
+                    return False
+                self._reset_session()
+                self._transaction_body(pf, started, report=False)
+        except StatementError:
+            self._rollback()
+            return False
+        except BaseException:
+            self.d.recover()
+            self._rollback()
+            raise
+        for index, statement in enumerate(pf.statements, start=1):
+            self.reporter.statement_done(pf, index, statement, 0.0)
+        return True
+
+    def _transaction_body(self, pf: PreparedFile, started: float, *, report: bool) -> None:
         d = self.d
         d.begin()
+        d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=True)
+        self._execute_all(pf, progress=False, report=report)
+        ms = _ms_since(started)
+        if pf.direction == "up":
+            self.store.insert_row(pf.migration, status=STATUS_APPLIED, operation="up",
+                                  execution_ms=ms, up_text=pf.text,
+                                  down_text=pf.migration.down.read_text(),
+                                  statements_total=len(pf.statements))
+        else:
+            self.store.delete_row(pf.version)
+        self.store.record(pf.direction, "ok", version=pf.version, name=pf.migration.name,
+                          execution_ms=ms, new_checksum=pf.file.checksum)
+        d.commit()
+
+    def _run_in_transaction(self, pf: PreparedFile, started: float) -> None:
         try:
-            d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=True)
-            self._execute_all(pf, progress=False)
-            ms = _ms_since(started)
-            if pf.direction == "up":
-                self.store.insert_row(pf.migration, status=STATUS_APPLIED, operation="up",
-                                      execution_ms=ms, up_text=pf.text,
-                                      down_text=pf.migration.down.read_text(),
-                                      statements_total=len(pf.statements))
-            else:
-                self.store.delete_row(pf.version)
-            self.store.record(pf.direction, "ok", version=pf.version, name=pf.migration.name,
-                              execution_ms=ms, new_checksum=pf.file.checksum)
-            d.commit()
+            self._transaction_body(pf, started, report=True)
         except _Failed as failed:
             self._rollback()
             error = self._failure(pf, failed, committed=0)
@@ -256,7 +291,7 @@ class Runner:
         except Exception:  # noqa: BLE001 - then the row stays `running`: reported as interrupted
             pass
 
-    def _execute_all(self, pf: PreparedFile, *, progress: bool) -> None:
+    def _execute_all(self, pf: PreparedFile, *, progress: bool, report: bool = True) -> None:
         for index, statement in enumerate(pf.statements, start=1):
             self._current = index
             t0 = time.perf_counter()
@@ -266,7 +301,9 @@ class Runner:
                 raise _Failed(index, statement, exc) from None
             if progress:
                 self.store.update_row(pf.version, statements_done=index)
-            self.reporter.statement_done(pf, index, statement, (time.perf_counter() - t0) * 1000)
+            if report:
+                self.reporter.statement_done(pf, index, statement,
+                                             (time.perf_counter() - t0) * 1000)
 
     def _failure(self, pf: PreparedFile, failed: _Failed, committed: int) -> MigrationFailedError:
         s, exc, total = failed.statement, failed.error, len(pf.statements)

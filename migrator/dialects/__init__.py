@@ -8,6 +8,8 @@ Drivers are imported only when a dialect is opened, so `migrator --help` stays f
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +94,14 @@ class Dialect:
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """Run one statement; return rows affected (-1 when unknown). Raises StatementError."""
         raise NotImplementedError
+
+    @contextmanager
+    def deferred(self) -> Iterator[bool]:
+        """Within this block, execute() may queue statements and send them all in one round
+        trip at the end (yields True when it does). A failure then surfaces as StatementError
+        when the block exits, without saying which statement: callers that need to know rerun
+        the statements one by one. Dialects with cheap round trips do nothing here."""
+        yield False
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 from migrator.dialects import APPLICATION_NAME, Dialect, StatementError
@@ -37,6 +40,7 @@ class PostgresDialect(Dialect):
         super().__init__(url)
         self.conn: Any = None
         self._lock_key: int | None = None
+        self._queue: list[str] | None = None  # statements held back by deferred()
         self._schema = "public"
 
     def connect(self, *, read_only: bool = False, connect_timeout_s: float = 10) -> None:
@@ -134,14 +138,47 @@ class PostgresDialect(Dialect):
             self.query("SELECT pg_advisory_unlock(%s)", (key,))
 
     # -- statements ---------------------------------------------------------------------
+    @contextmanager
+    def deferred(self) -> Iterator[bool]:
+        # One simple-protocol query string holds the whole file with its bookkeeping: one
+        # round trip per migration instead of one per statement.
+        import psycopg
+
+        self._queue = []
+        try:
+            yield True
+            text = ";\n".join(self._queue)
+            self._queue = None
+            if text:
+                try:
+                    self.conn.execute(text, prepare=False)
+                except psycopg.Error as exc:
+                    raise _translate(exc) from None
+        finally:
+            self._queue = None
+
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         import psycopg
 
+        if self._queue is not None:
+            self._queue.append(self._inline(sql, params) if params else sql)
+            return -1
         try:
             cursor = self.conn.execute(sql, params or None, prepare=False)
             return cursor.rowcount
         except psycopg.Error as exc:
             raise _translate(exc) from None
+
+    def _inline(self, sql: str, params: tuple[Any, ...]) -> str:
+        from psycopg import sql as pgsql
+
+        literals = [pgsql.Literal(v).as_string(self.conn) for v in params]
+        parts = sql.split("%s")
+        return "".join(part + lit for part, lit in zip(parts, literals + [""], strict=True))
+
+    def timestamp_param(self, value: Any) -> Any:
+        # aware UTC, so the server's TimeZone setting cannot shift applied_at
+        return value.replace(tzinfo=timezone.utc) if isinstance(value, datetime) else value
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         import psycopg

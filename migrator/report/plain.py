@@ -24,6 +24,7 @@ class PlainReporter:
     def __init__(self, stream: TextIO, *, verbose: bool = False) -> None:
         self.out = stream
         self.verbose = verbose
+        self.times_statements = verbose  # -v shows real per-statement durations
 
     def _say(self, text: str) -> None:
         safe_write(self.out, text + "\n")

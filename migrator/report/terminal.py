@@ -24,6 +24,7 @@ class TerminalReporter:
     def __init__(self, *, verbose: bool = False) -> None:
         self.console = Console()
         self.verbose = verbose
+        self.times_statements = verbose  # -v shows real per-statement durations
         self.progress: Progress | None = None
         self.overall: TaskID | None = None
         self.current: TaskID | None = None

@@ -69,7 +69,8 @@ def main():
     if action == "up":
         cur.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (version INTEGER NOT NULL PRIMARY KEY, "
                     "name VARCHAR(255) NOT NULL, checksum CHAR(64) NOT NULL)")
-        commit()
+        if not sqlite:  # sqlite runs it in autocommit mode
+            conn.commit()
         cur.execute(f"SELECT version FROM {TABLE}")
         applied = {row[0] for row in cur.fetchall()}
         done = 0
