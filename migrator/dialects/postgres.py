@@ -6,7 +6,7 @@ import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from migrator.dialects import APPLICATION_NAME, Dialect, StatementError
@@ -178,7 +178,7 @@ class PostgresDialect(Dialect):
 
     def timestamp_param(self, value: Any) -> Any:
         # aware UTC, so the server's TimeZone setting cannot shift applied_at
-        return value.replace(tzinfo=timezone.utc) if isinstance(value, datetime) else value
+        return value.replace(tzinfo=UTC) if isinstance(value, datetime) else value
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         import psycopg
