@@ -103,7 +103,7 @@ class Runner:
         self.reporter = reporter
         self.timeouts = timeouts
         self.completed: list[int] = []
-        self._fresh_session = True
+        self._dirty_session = False  # did the previous file possibly change session state?
         self._current = 0  # 1-based index of the statement running now
         self.batch_pause_s = batch_pause_s
         self.resume = resume or {}  # version -> rows already done by an interrupted batch run
@@ -118,7 +118,7 @@ class Runner:
             if pf.transactional and self._sent_at_once(pf, started):
                 pass
             else:
-                self._reset_session()
+                self._reset_session(pf)
                 if pf.file.directives.batch:
                     self._run_batches(pf, started)
                 elif pf.transactional:
@@ -129,10 +129,10 @@ class Runner:
             self.reporter.file_done(pf, (time.perf_counter() - started) * 1000)
         return self.completed
 
-    def _reset_session(self) -> None:
-        if not self._fresh_session:
+    def _reset_session(self, pf: PreparedFile) -> None:
+        if self._dirty_session:
             self.d.reset_session()
-        self._fresh_session = False
+        self._dirty_session = any(self.d.may_change_session(s.text) for s in pf.statements)
 
     # -- one transaction for the statements and the version write ------------------------
     def _sent_at_once(self, pf: PreparedFile, started: float) -> bool:
@@ -145,7 +145,7 @@ class Runner:
             with self.d.deferred() as deferring:
                 if not deferring:
                     return False
-                self._reset_session()
+                self._reset_session(pf)
                 self._transaction_body(pf, started, report=False)
         except StatementError:
             self._rollback()

@@ -66,6 +66,11 @@ class Dialect:
         """Give the next file a clean session: nothing a previous file SET may leak."""
         raise NotImplementedError
 
+    def may_change_session(self, statement_text: str) -> bool:
+        """Could this statement leave session state behind? If no statement of a file can,
+        the next file needs no reset (where a reset is costly)."""
+        return True
+
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         raise NotImplementedError
 

@@ -77,6 +77,15 @@ class SqliteDialect(Dialect):
         self.conn.close()
         self.connect(read_only=self._read_only)
 
+    def may_change_session(self, statement_text: str) -> bool:
+        # Reconnecting makes sqlite parse the whole schema again, so reset only after a file
+        # that can change connection state: PRAGMAs, ATTACH/DETACH, temporary objects.
+        from migrator.lexer import leading_keywords
+
+        words = leading_keywords(statement_text, 2)
+        return bool(words) and (words[0] in ("PRAGMA", "ATTACH", "DETACH")
+                                or words[:2] in (("CREATE", "TEMP"), ("CREATE", "TEMPORARY")))
+
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         assert self.conn is not None
         busy = timeouts.lock_wait_ms if timeouts.lock_wait_ms is not None else 5000

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,12 +84,18 @@ class Runner:
                                              cwd=self.cwd, env=self.env, start_new_session=True)
                     except OSError as exc:
                         return Outcome(error=f"cannot start: {exc}")
+                    # a blocking wait: Popen.wait(timeout) polls with sleeps of up to 50 ms, which
+                    # would quantise the timings; a timer thread enforces the timeout instead
+                    killed: list[bool] = []
+                    timer = threading.Timer(timeout, lambda: (killed.append(True), _kill(p, wait=False)))
+                    timer.start()
                     try:
-                        rc = p.wait(timeout)
-                    except subprocess.TimeoutExpired:
-                        _kill(p)
-                        return Outcome(error=f"timeout after {timeout:.0f} s")
+                        rc = p.wait()
+                    finally:
+                        timer.cancel()
                     seconds = time.perf_counter() - t0
+                    if killed:
+                        return Outcome(error=f"timeout after {timeout:.0f} s")
                 out = out_path.read_bytes().decode(errors="replace")
                 err = err_path.read_bytes().decode(errors="replace")
         finally:
@@ -134,7 +141,7 @@ class Runner:
                     break
                 tail += data
                 del tail[:-65536]
-            rc = p.wait(max(1.0, deadline - time.perf_counter()))
+            rc = p.wait()
         finally:
             os.close(master)
         seconds = time.perf_counter() - t0
@@ -142,11 +149,13 @@ class Runner:
         return seconds, rc, text, text
 
 
-def _kill(p: subprocess.Popen) -> None:
+def _kill(p: subprocess.Popen, wait: bool = True) -> None:
     try:
         os.killpg(p.pid, signal.SIGKILL)
     except OSError:
         pass
+    if not wait:
+        return
     try:
         p.wait(10)
     except subprocess.TimeoutExpired:
