@@ -187,4 +187,6 @@ def clean_env() -> dict[str, str]:
            if not (k.startswith("MIGRATOR_") or k.startswith("DBMATE_") or k.startswith("PG")
                    or k in ("DATABASE_URL", "VIRTUAL_ENV", "PYTHONPATH"))}
     env.pop("NO_COLOR", None)
+    # bytecode caching on, as for an installed package (this machine sets PYTHONDONTWRITEBYTECODE=1)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env

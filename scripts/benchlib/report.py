@@ -135,7 +135,8 @@ def render(b, sizes: dict, elapsed: float) -> str:
       f"bench took {elapsed / 60:.1f} min")
     w(f"- command: `{a.command}`")
     w(f"- machine: {machine()}")
-    w(f"- runs: W1 and W3 {a.runs}, W2 {a.w2_runs}, start-up {a.startup_runs}"
+    w(f"- runs: W1 and W3 {a.runs}, W2 {a.w2_runs}, start-up {a.startup_runs}; dbmate and yoyo in W1 and W2: "
+      f"the first {a.peer_runs} run(s) only (they are slow here), in W3 and start-up every run"
       + (" (**--quick: smaller workloads, not comparable with the targets**)" if a.quick else ""))
     w(f"- workloads: " + "; ".join(f"{k}: {v}" for k, v in sizes.items()))
     w(f"- peak RSS: {b.runner.rss_method}, of the tool's own process (not the server)")

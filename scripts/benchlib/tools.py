@@ -20,6 +20,8 @@ from .workloads import Workload
 class Tool:
     name = "?"
     version_table: str | None = None
+    peer = False             # dbmate, yoyo: W1 and W2 run them in the first --peer-runs runs only
+    setup_runs_sql = True    # W3 set-up runs the migrations (yoyo only marks them)
     phases: tuple[str, ...] = ()
 
     def __init__(self, runner: Runner) -> None:
@@ -34,6 +36,10 @@ class Tool:
 
     def apply(self, db: Database, wl: Workload, **kw) -> Outcome:
         raise NotImplementedError
+
+    def setup(self, db: Database, wl: Workload, **kw) -> Outcome:
+        """Untimed: bring a fresh database to "every version applied" (W3)."""
+        return self.apply(db, wl, **kw)
 
     def status(self, db: Database, wl: Workload) -> Outcome:
         raise NotImplementedError
@@ -148,6 +154,7 @@ class Client(Tool):
 
 class Dbmate(Tool):
     name = "dbmate"
+    peer = True
     version_table = "schema_migrations"
     phases = ("apply", "status", "rollback")
 
@@ -182,6 +189,8 @@ class Dbmate(Tool):
 
 class Yoyo(Tool):
     name = "yoyo"
+    peer = True
+    setup_runs_sql = False
     version_table = "_yoyo_migration"
     phases = ("apply", "status", "rollback")
 
@@ -197,6 +206,11 @@ class Yoyo(Tool):
 
     def apply(self, db, wl, **kw):
         return self.r.run(self._cmd(db, wl, "apply", "--batch"), **kw)
+
+    def setup(self, db, wl, **kw):
+        # `yoyo mark` records every version as applied without running it: the same rows that
+        # `apply` leaves in _yoyo_migration, in a fifth of the time (W3 set-up only)
+        return self.r.run(self._cmd(db, wl, "mark", "--batch"), **kw)
 
     def status(self, db, wl):
         return self.r.run(self._cmd(db, wl, "list"))
