@@ -173,6 +173,10 @@ class Migrator:
             dialect.close()
 
     # -- commands -----------------------------------------------------------------------
+    def plan(self, target: int | None = None, *, allow_out_of_order: bool = False) -> RunResult:
+        """What `up` would run (files, transaction mode, statements), writing nothing."""
+        return self.up(target, dry_run=True, allow_out_of_order=allow_out_of_order)
+
     def up(self, target: int | None = None, *, dry_run: bool = False,
            allow_out_of_order: bool = False, backup: bool | None = None) -> RunResult:
         """Apply pending versions. backup: True = before the first version, False = never

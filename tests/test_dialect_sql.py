@@ -154,6 +154,9 @@ def test_library_api_runs_and_raises_typed_errors(db: Db, sqldir: Path) -> None:
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
     m = Migrator(db.url, sqldir)
     assert [v.state for v in m.status().versions] == ["pending"]
+    planned = m.plan().planned
+    assert [(p.version, p.file, len(p.statements)) for p in planned] == [(1, "0001_a/up.sql", 1)]
+    assert db.tables() == set()
     result = m.up()
     assert (result.versions, result.after) == ([1], 1)
     write_migration(sqldir, "0002_bad", "SELECT * FROM no_such_table;\n")
