@@ -10,7 +10,9 @@ _TRAILING_BLANKS = re.compile(r"[ \t]+$", re.MULTILINE)
 
 def normalise(text: str) -> str:
     """BOM removed, CRLF/CR -> LF, spaces/tabs stripped at line ends, trailing empty lines dropped."""
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.removeprefix("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _TRAILING_BLANKS.sub("", text)
     return text.rstrip("\n")
 

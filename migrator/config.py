@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,6 +129,8 @@ def _read_config_file(cwd: Path) -> dict[str, Any]:
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a config file exists: it costs start-up time
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

@@ -19,29 +19,35 @@ _FILES = {
 }
 
 
+_ANYWHERE = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
 def parse_directives(text: str, filename: str, rel: str) -> tuple[Directives, list[str]]:
     """Directives of one file and the layout problems found in it (never raises)."""
     directives = Directives()
     problems: list[str] = []
-    in_header = True
-    for lineno, line in enumerate(text.split("\n"), start=1):
+    header_end = 0  # offset where the first statement starts
+    for lineno, line in enumerate(text.split("\n", _HEADER_LINES), start=1):
         stripped = line.strip()
+        if stripped and not stripped.startswith("--"):
+            break
+        header_end += len(line) + 1
         match = _DIRECTIVE.match(line)
-        if in_header and stripped and not stripped.startswith("--"):
-            in_header = False
-        if not match:
-            continue
-        where = f"{rel}:{lineno}"
-        if not in_header:
-            problems.append(
-                f"{where}: directive '{stripped}' comes after the first statement; "
-                "move it to the comment lines at the top of the file"
-            )
-            continue
-        directives, problem = _apply(directives, match.group(1).strip(), filename)
-        if problem:
-            problems.append(f"{where}: {problem}")
+        if match:
+            directives, problem = _apply(directives, match.group(1).strip(), filename)
+            if problem:
+                problems.append(f"{rel}:{lineno}: {problem}")
+    # A directive line further down is a mistake; find any with one regex pass, not per line.
+    for late in _ANYWHERE.finditer(text, min(header_end, len(text))):
+        lineno = text.count("\n", 0, late.start()) + 1
+        line = text[late.start(): text.find("\n", late.start()) % (len(text) + 1)].strip()
+        problems.append(f"{rel}:{lineno}: directive '{line}' comes after the first statement; "
+                        "move it to the comment lines at the top of the file")
     return directives, problems
+
+
+# A header longer than this is treated as ending there (directives come first in practice).
+_HEADER_LINES = 200
 
 
 def _apply(d: Directives, body: str, filename: str) -> tuple[Directives, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -93,24 +92,19 @@ class DriverMissingError(ConfigError):
     kind = "driver-missing"
 
 
-@dataclass
 class StatementFailure:
-    """Where a statement failed and what the database said."""
+    """Where a statement failed and what the database said. (A plain class: this module is
+    imported by `migrator --help`, which must not pay for dataclasses.)"""
 
-    version: int
-    name: str
-    path: str
-    direction: str
-    statement_index: int  # 1-based
-    statement_count: int
-    line: int
-    column: int
-    excerpt: str
-    db_message: str
-    db_code: str
-    committed: str  # human sentence: what stays committed
-    statements_committed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, *, version: int, name: str, path: str, direction: str,
+                 statement_index: int, statement_count: int, line: int, column: int,
+                 excerpt: str, db_message: str, db_code: str, committed: str,
+                 statements_committed: int = 0) -> None:
+        self.version, self.name, self.path, self.direction = version, name, path, direction
+        self.statement_index, self.statement_count = statement_index, statement_count
+        self.line, self.column, self.excerpt = line, column, excerpt
+        self.db_message, self.db_code = db_message, db_code
+        self.committed, self.statements_committed = committed, statements_committed
 
 
 class MigrationFailedError(MigratorError):

@@ -46,6 +46,13 @@ def _cmd(argv: list[str]) -> str:
         return f"unavailable ({type(exc).__name__})"
 
 
+def git_revision(repo) -> str:
+    rev = _cmd(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "migrator"],
+                           capture_output=True, text=True).stdout.strip()
+    return f"git {rev}" + (" + uncommitted changes in migrator/" if dirty else "")
+
+
 def machine() -> str:
     cpu = "?"
     try:
@@ -79,10 +86,9 @@ def versions(b) -> list[tuple[str, str]]:
             out.append((name, v))
     except Exception:  # noqa: BLE001
         pass
-    rev = _cmd(["git", "-C", str(b.args.migrator_repo), "rev-parse", "--short", "HEAD"])
-    dirty = subprocess.run(["git", "-C", str(b.args.migrator_repo), "status", "--porcelain", "--", "migrator"],
-                           capture_output=True, text=True).stdout.strip()
-    out.append(("migrator source", f"git {rev}" + (" + uncommitted changes in migrator/" if dirty else "")))
+    start, end = getattr(b, "rev_start", None), git_revision(b.args.migrator_repo)
+    out.append(("migrator source", end if start in (None, end) else f"{start} at the start, {end} at the end "
+                "(the package changed during the run)"))
     for d in ("postgres", "mysql", "sqlite"):
         out.append((d, server_version(d, b.pg, b.my)))
     if "dbmate" in b.tools:
