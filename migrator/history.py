@@ -88,7 +88,7 @@ class VersionStore:
     # -- writing (each call runs inside whatever transaction the caller holds) ----------
     def insert_row(self, m: Migration, *, status: str, operation: str, execution_ms: int,
                    up_text: str | None, down_text: str | None,
-                   statements_total: int | None = None) -> None:
+                   statements_total: int | None = None, later: bool = False) -> None:
         values: dict[str, Any] = {
             "version": m.version, "name": m.name, "description": m.description[:255],
             "checksum": m.up.checksum, "down_checksum": m.down.checksum, "status": status,
@@ -98,34 +98,43 @@ class VersionStore:
             "statements_total": statements_total,
             "up_sql": keep_text(up_text), "down_sql": keep_text(down_text),
         }
-        self._insert(self.table, values)
+        self._insert(self.table, values, later)
 
-    def update_row(self, version: int, **values: Any) -> None:
+    def update_row(self, version: int, *, later: bool = False, **values: Any) -> None:
+        """later=True: the dialect may send it along with the next statement (piggyback)."""
         if "applied_at" in values:
             values["applied_at"] = self.d.timestamp_param(values["applied_at"])
         p = self.d.placeholder
         assignments = ", ".join(f"{k} = {p}" for k in values)
-        self.d.execute(f"UPDATE {self.table} SET {assignments} WHERE version = {p}",
-                       (*values.values(), version))
+        self._write(later, f"UPDATE {self.table} SET {assignments} WHERE version = {p}",
+                    (*values.values(), version))
 
-    def delete_row(self, version: int) -> None:
-        self.d.execute(f"DELETE FROM {self.table} WHERE version = {self.d.placeholder}", (version,))
+    def delete_row(self, version: int, *, later: bool = False) -> None:
+        self._write(later, f"DELETE FROM {self.table} WHERE version = {self.d.placeholder}",
+                    (version,))
+
+    def _write(self, later: bool, sql: str, params: tuple[Any, ...]) -> None:
+        if later:
+            self.d.piggyback(sql, params)
+        else:
+            self.d.execute(sql, params)
 
     def record(self, action: str, outcome: str, *, version: int | None = None,
                name: str | None = None, execution_ms: int | None = None,
                old_checksum: str | None = None, new_checksum: str | None = None,
-               reason: str | None = None, detail: str | None = None) -> None:
+               reason: str | None = None, detail: str | None = None,
+               later: bool = False) -> None:
         self._insert(self.history, {
             "version": version, "name": name, "action": action, "outcome": outcome,
             "performed_at": self.d.timestamp_param(utc_now()), "performed_by": self.user,
             "execution_ms": execution_ms, "old_checksum": old_checksum,
             "new_checksum": new_checksum, "reason": reason, "detail": detail,
-        })
+        }, later)
 
-    def _insert(self, table: str, values: dict[str, Any]) -> None:
+    def _insert(self, table: str, values: dict[str, Any], later: bool = False) -> None:
         marks = ", ".join([self.d.placeholder] * len(values))
-        self.d.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})",
-                       tuple(values.values()))
+        self._write(later, f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})",
+                    tuple(values.values()))
 
 
 def keep_text(text: str | None) -> str | None:

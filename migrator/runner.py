@@ -201,10 +201,10 @@ class Runner:
         if pf.direction == "up":
             self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
                                   up_text=pf.text, down_text=m.down.read_text(),
-                                  statements_total=total)
+                                  statements_total=total, later=True)
         else:
             self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
-                                  statements_done=0, statements_total=total)
+                                  statements_done=0, statements_total=total, later=True)
         try:
             self._execute_all(pf, progress=True)
         except _Failed as failed:
@@ -222,15 +222,15 @@ class Runner:
 
     def _finish_bracket(self, pf: PreparedFile, started: float, extra: dict[str, int]) -> None:
         m, ms = pf.migration, _ms_since(started)
-        self.d.begin()
+        self.d.piggyback(self.d.begin_sql)
         try:
             if pf.direction == "up":
                 self.store.update_row(m.version, status=STATUS_APPLIED, execution_ms=ms,
-                                      applied_at=utc_now(), **extra)
+                                      applied_at=utc_now(), later=True, **extra)
             else:
-                self.store.delete_row(m.version)
+                self.store.delete_row(m.version, later=True)
             self.store.record(pf.direction, "ok", version=m.version, name=m.name,
-                              execution_ms=ms, new_checksum=pf.file.checksum)
+                              execution_ms=ms, new_checksum=pf.file.checksum, later=True)
             self.d.commit()
         except BaseException:
             self._rollback()
@@ -298,9 +298,11 @@ class Runner:
             try:
                 self.d.execute(statement.text)
             except StatementError as exc:
+                if exc.bookkeeping:
+                    raise
                 raise _Failed(index, statement, exc) from None
             if progress:
-                self.store.update_row(pf.version, statements_done=index)
+                self.store.update_row(pf.version, statements_done=index, later=True)
             if report:
                 self.reporter.statement_done(pf, index, statement,
                                              (time.perf_counter() - t0) * 1000)

@@ -33,6 +33,7 @@ class StatementError(Exception):
     code: str = ""
     position: int | None = None  # 0-based character offset into the statement, when known
     timeout: str = ""  # which session limit fired, when the error is a timeout
+    bookkeeping: bool = False  # it was migrator's own write sent along with the statement
 
     def __str__(self) -> str:
         return self.message
@@ -87,8 +88,15 @@ class Dialect:
         raise NotImplementedError
 
     # -- statements ---------------------------------------------------------------------
+    begin_sql = "BEGIN"
+
     def begin(self) -> None:
-        self.execute("BEGIN")
+        self.execute(self.begin_sql)
+
+    def piggyback(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Run a bookkeeping statement now, or (where round trips are dear) send it in front
+        of the next statement. Anything that reads or executes sends what is waiting first."""
+        self.execute(sql, params)
 
     def commit(self) -> None:
         self.execute("COMMIT")

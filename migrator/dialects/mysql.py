@@ -32,10 +32,12 @@ class MysqlDialect(Dialect):
         self._lock_conn: Any = None
         self._lock_name = ""
         self.is_mariadb = False
+        self._pending: list[str] = []  # bookkeeping to send in front of the next statement
 
     def _open(self, connect_timeout_s: float) -> Any:
         try:
             import mysql.connector
+            from mysql.connector.constants import ClientFlag
         except ImportError:
             raise DriverMissingError("a mysql URL needs mysql-connector-python",
                                      hint="pip install 'migrator[mysql]'") from None
@@ -45,6 +47,7 @@ class MysqlDialect(Dialect):
             database=u.database, autocommit=True, charset="utf8mb4", use_pure=True,
             connection_timeout=max(1, int(connect_timeout_s)),
             conn_attrs={"program_name": APPLICATION_NAME},
+            client_flags=[ClientFlag.MULTI_STATEMENTS],
         )
         options.update(dict(u.params))
         try:
@@ -66,13 +69,19 @@ class MysqlDialect(Dialect):
     def close(self) -> None:
         self.release_lock()
         if self.conn is not None:
+            try:
+                self._flush()
+            except StatementError:
+                pass  # the version row then shows the state before; reported on the next run
             self.conn.close()
             self.conn = None
 
     def reset_session(self) -> None:
-        # COM_RESET_CONNECTION: user variables, sql_mode, FOREIGN_KEY_CHECKS... back to defaults.
+        # COM_RESET_CONNECTION: user variables, sql_mode, FOREIGN_KEY_CHECKS... back to the
+        # global defaults, the character set included, hence SET NAMES again.
+        self._flush()
         self.conn.cmd_reset_connection()
-        self.execute("SET NAMES utf8mb4")
+        self.piggyback("SET NAMES utf8mb4")
 
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         if timeouts.lock_wait_ms is not None:
@@ -140,8 +149,12 @@ class MysqlDialect(Dialect):
                 self._lock_conn = None
 
     # -- statements ---------------------------------------------------------------------
-    def begin(self) -> None:
-        self.execute("START TRANSACTION")
+    begin_sql = "START TRANSACTION"
+
+    def piggyback(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        # Progress rows and session setup travel with the next statement as one
+        # multi-statement query: one round trip per migration statement, not two.
+        self._pending.append(self._bind(sql, params) if params else sql)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         return self._run(sql, params)[0]
@@ -156,17 +169,27 @@ class MysqlDialect(Dialect):
         import mysql.connector
 
         text = self._bind(sql, params) if params else sql
-        affected, rows = -1, []
+        ahead, self._pending = self._pending, []
+        affected, rows, done = -1, [], 0
         try:
-            for result in self.conn.cmd_query_iter(text.encode("utf-8")):
+            for result in self.conn.cmd_query_iter(";\n".join([*ahead, text]).encode("utf-8")):
+                mine = done >= len(ahead)
                 if "columns" in result:
                     fetched = self.conn.get_rows()[0]
-                    rows = rows or [tuple(r) for r in fetched]
-                else:
+                    rows = rows or ([tuple(r) for r in fetched] if mine else [])
+                elif mine:
                     affected = int(result.get("affected_rows", -1))
+                done += 1
         except mysql.connector.Error as exc:
-            raise _translate(exc, sql) from None
+            error = _translate(exc, sql)
+            # results arrive in order: a failure before ours was a piggybacked statement's
+            error.bookkeeping = done < len(ahead)
+            raise error from None
         return affected, rows
+
+    def _flush(self) -> None:
+        if self._pending and self.conn is not None:
+            self._run("DO 0", ())
 
     def _bind(self, sql: str, params: tuple[Any, ...]) -> str:
         conv = self.conn.converter
