@@ -12,10 +12,17 @@ from typing import Any
 from migrator.config import Settings, validate_table
 from migrator.dialects import Dialect, open_dialect
 from migrator.discovery import Layout
-from migrator.errors import ConfigError, DriftError, RefusedError, UsageError
+from migrator.errors import ConfigError, DriftError, LockTimeoutError, RefusedError, UsageError
 from migrator.history import VersionStore
 from migrator.lexer import Statement, leading_keywords
-from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration, Timeouts
+from migrator.model import (
+    STATUS_APPLIED,
+    STATUS_RUNNING,
+    AppliedRow,
+    HistoryEvent,
+    Migration,
+    Timeouts,
+)
 from migrator.plan import Problem, blocking, find_drift, plan_down, plan_up, resume_points
 from migrator.runner import PreparedFile, Runner, prepare
 from migrator.urls import DatabaseUrl, parse_url
@@ -121,7 +128,10 @@ class ValidateResult:
         return not self.errors
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "problems": [p.to_dict() for p in self.problems]}
+        return {"ok": self.ok, "problems": [
+            {**p.to_dict(), "severity": "error"} if self.strict and p.kind == "down-changed"
+            else p.to_dict()
+            for p in self.problems]}
 
 
 class Migrator:
@@ -182,6 +192,7 @@ class Migrator:
         """Apply pending versions. backup: True = before the first version, False = never
         (not even for `backup` directives), None = where a file says `-- migrator: backup`."""
         migrations = self.migrations()  # layout errors before the database is touched
+        self._check_files(migrations, ("up",))
         backups = self._backup_plan(migrations, backup) if not dry_run else None
         started = time.perf_counter()
         with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
@@ -212,6 +223,14 @@ class Migrator:
             result.elapsed_ms = int((time.perf_counter() - started) * 1000)
             return result
 
+    def _check_files(self, migrations: list[Migration], directions: tuple[str, ...]) -> None:
+        """Statements no transaction can hold, unsupported ones, batch files: exit 2 before
+        connecting (the dialect object is not connected; it only knows its rules)."""
+        from migrator.runner import check_files
+
+        files = [m.up if d == "up" else m.down for m in migrations for d in directions]
+        check_files(files, open_dialect(self.url))
+
     def _backup_plan(self, migrations: list[Migration], backup: bool | None) -> Any:
         """Check the dump tool before anything touches the database (SPEC §7)."""
         if backup is False or not (backup or any(m.up.directives.backup for m in migrations)):
@@ -237,6 +256,7 @@ class Migrator:
     def down(self, target: int | None = None, *, steps: int | None = None, dry_run: bool = False,
              confirm: Callable[[list[Migration]], bool] | None = None) -> RunResult:
         migrations = self.migrations()
+        self._check_files(migrations, ("down",))
         started = time.perf_counter()
         with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
             rows = store.rows()
@@ -275,10 +295,23 @@ class Migrator:
         up.before = down.before
         return up
 
-    def status(self) -> StatusResult:
-        migrations = self.migrations()
+    def _read_state(self) -> tuple[dict[int, AppliedRow], bool]:
+        """The rows, and whether another run holds the lock right now (SPEC §2: a `running`
+        row is a killed run only when its lock is free)."""
         with self._session(read_only=True, lock=False) as (dialect, store):
             rows = store.rows()
+            live = False
+            if any(r.status == STATUS_RUNNING for r in rows.values()):
+                try:
+                    dialect.acquire_lock(store.table, 0)
+                    dialect.release_lock()
+                except LockTimeoutError:
+                    live = True
+        return rows, live
+
+    def status(self) -> StatusResult:
+        migrations = self.migrations()
+        rows, live = self._read_state()
         states = []
         by_version = {m.version: m for m in migrations}
         for v in sorted(set(by_version) | set(rows)):
@@ -291,14 +324,12 @@ class Migrator:
                 states.append(VersionState(v, row.name, state, row.applied_at, row.execution_ms,
                                            row.applied_by))
         return StatusResult(self.dialect_name, self.url.masked, _current(rows), states,
-                            find_drift(migrations, rows))
+                            find_drift(migrations, rows, run_in_progress=live))
 
     def validate(self, *, strict: bool = False) -> ValidateResult:
-        layout = self.layout
-        migrations = layout.migrations(self.dialect_name)
-        with self._session(read_only=True, lock=False) as (dialect, store):
-            rows = store.rows()
-        return ValidateResult(find_drift(migrations, rows), strict)
+        migrations = self.layout.migrations(self.dialect_name)
+        rows, live = self._read_state()
+        return ValidateResult(find_drift(migrations, rows, run_in_progress=live), strict)
 
     def history(self) -> list[HistoryEvent]:
         with self._session(read_only=True, lock=False) as (dialect, store):
@@ -347,6 +378,7 @@ class Migrator:
         from migrator.verify import VerifyResult, scratch_database, verify_versions
 
         migrations = self.migrations()
+        self._check_files(migrations, ("up", "down"))
         with scratch_database(self.url, scratch_url) as url:
             scratch = open_dialect(url)
             scratch.connect()
@@ -371,6 +403,7 @@ class Migrator:
         from migrator.verify import scratch_database
 
         migrations = [m for m in self.migrations() if versions is None or m.version in versions]
+        self._check_files(migrations, ("up",))
         with scratch_database(self.url, scratch_url) as url:
             scratch = open_dialect(url)
             scratch.connect()

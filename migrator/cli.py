@@ -18,7 +18,11 @@ EXIT_PENDING = 5
 class _ArgParser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse's own usage errors: exit 2 with a hint
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"error: {message}\nhint: `migrator --help` lists commands and options\n")
+        hint = "`migrator --help` lists commands and options"
+        sys.stderr.write(f"error: {message}\nhint: {hint}\n")
+        if "--json" in sys.argv[1:]:  # one JSON document on stdout, also for a bad command line
+            error = {"kind": "usage", "message": message, "hint": hint}
+            sys.stdout.write(json.dumps({"ok": False, "exit_code": 2, "error": error}) + "\n")
         raise SystemExit(2)
 
 

@@ -66,7 +66,8 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_redo(args: argparse.Namespace) -> int:
-    result = _with_reporter(args, lambda m: m.redo(confirm=_confirmation(args)))
+    # SPEC: `redo` takes no options; it re-applies at once, so it asks nothing
+    result = _with_reporter(args, lambda m: m.redo())
     return _print_run(args, result)
 
 
@@ -214,7 +215,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     **({"schema_file_diff": schema_diff} if args.schema_file else {})})
     else:
         for p in result.problems:
-            _say(args, str(p))
+            strict_error = args.strict and p.kind == "down-changed"
+            _say(args, str(p).replace(": warning: ", ": down-changed: ") if strict_error else str(p))
         if schema_diff:
             _say(args, f"{m.schema_file} does not match what the migrations produce; "
                  "run `migrator schema --write` on a migrated database and commit it:")

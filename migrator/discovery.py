@@ -27,6 +27,7 @@ class _Folder:
     version: int
     name: str
     files: dict[str, SqlFile]
+    unreadable: frozenset[str] = frozenset()  # present but not valid UTF-8 (reported already)
 
 
 class Layout:
@@ -104,14 +105,17 @@ class Layout:
             )
             return
         files: dict[str, SqlFile] = {}
+        unreadable = set()
         for entry in _entries(path):
             if entry.is_file() and entry.name in FILES:
                 sql_file = self._read(Path(entry.path), f"{rel}/{entry.name}")
                 if sql_file:
                     files[entry.name] = sql_file
+                else:
+                    unreadable.add(entry.name)
             else:
                 self.problems.append(_stray(Path(entry.path), rel + "/"))
-        into[version] = _Folder(version, path.name, files)
+        into[version] = _Folder(version, path.name, files, frozenset(unreadable))
 
     def _read(self, path: Path, rel: str) -> SqlFile | None:
         raw = path.read_bytes()
@@ -145,7 +149,7 @@ class Layout:
             generic, override = self.generic.get(version), self.overrides[dialect].get(version)
             if not (generic or override):
                 continue
-            if not any(name in f.files for f in (generic, override) if f):
+            if not any(name in f.files or name in f.unreadable for f in (generic, override) if f):
                 lacking.append(dialect)
         if lacking:
             folder = self.generic.get(version)

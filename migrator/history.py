@@ -114,10 +114,7 @@ class VersionStore:
                     (version,))
 
     def _write(self, later: bool, sql: str, params: tuple[Any, ...]) -> None:
-        if later:
-            self.d.piggyback(sql, params)
-        else:
-            self.d.execute(sql, params)
+        self.d.write_bookkeeping(sql, params, later=later)
 
     def record(self, action: str, outcome: str, *, version: int | None = None,
                name: str | None = None, execution_ms: int | None = None,

@@ -112,6 +112,14 @@ class Timeouts:
         )
 
 
+def committed_phrase(done: int, total: int | None) -> str:
+    """'statements 1-3 of 5', 'statement 1 of 2', 'none of its 4 statements' (+ verb by caller)."""
+    of = f" of {total}" if total is not None else ""
+    if done <= 0:
+        return f"none of its {total} statement{'' if total == 1 else 's'}"
+    return f"statement 1{of}" if done == 1 else f"statements 1-{done}{of}"
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, None: 1000}
 

@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.errors import RefusedError, UsageError
-from migrator.model import STATUS_APPLIED, STATUS_FAILED, STATUS_RUNNING, AppliedRow, Migration
+from migrator.model import (
+    STATUS_APPLIED,
+    STATUS_FAILED,
+    STATUS_RUNNING,
+    AppliedRow,
+    Migration,
+    committed_phrase,
+)
 
 
 @dataclass(frozen=True)
@@ -30,8 +37,10 @@ class Problem:
                 "message": self.message, **self.detail}
 
 
-def find_drift(migrations: list[Migration], rows: dict[int, AppliedRow]) -> list[Problem]:
-    """Every way the database disagrees with the files (SPEC §5), sorted by version."""
+def find_drift(migrations: list[Migration], rows: dict[int, AppliedRow], *,
+               run_in_progress: bool = False) -> list[Problem]:
+    """Every way the database disagrees with the files (SPEC §5), sorted by version.
+    run_in_progress: another run holds the lock, so a `running` row is live, not killed."""
     by_version = {m.version: m for m in migrations}
     problems: list[Problem] = []
     applied = [r for r in rows.values() if r.status == STATUS_APPLIED]
@@ -39,7 +48,7 @@ def find_drift(migrations: list[Migration], rows: dict[int, AppliedRow]) -> list
     for row in rows.values():
         m = by_version.get(row.version)
         if not (m is not None and resumable_batch(row, m)):
-            problems += _row_state(row)
+            problems += _row_state(row, run_in_progress)
         if m is None:
             problems.append(Problem(
                 "missing", row.version, row.name,
@@ -87,13 +96,16 @@ def resume_points(migrations: list[Migration], rows: dict[int, AppliedRow],
             if v in by_version and r.operation == direction and resumable_batch(r, by_version[v])}
 
 
-def _row_state(row: AppliedRow) -> list[Problem]:
+def _row_state(row: AppliedRow, run_in_progress: bool = False) -> list[Problem]:
     if row.status not in (STATUS_FAILED, STATUS_RUNNING):
         return []
+    if row.status == STATUS_RUNNING and run_in_progress:
+        return [Problem("in-progress", row.version, row.name,
+                        f"another run is applying it now ({row.statements_done or 0} of "
+                        f"{row.statements_total} statements done)", warning=True)]
     done = row.statements_done or 0
     total = row.statements_total
-    ran = (f"statements 1-{done} of {total} committed" if done else
-           f"none of its {total} statements committed")
+    ran = f"{committed_phrase(done, total)} committed"
     detail = {"operation": row.operation, "statements_done": done, "statements_total": total,
               "failed_statement": row.failed_statement, "failed_line": row.failed_line,
               "error": row.error}
@@ -134,7 +146,7 @@ def unmet_requires(migrations: list[Migration], rows: dict[int, AppliedRow]) -> 
 def blocking(problems: list[Problem], *, strict: bool = False,
              allow_out_of_order: bool = False) -> list[Problem]:
     return [p for p in problems
-            if (strict or not p.warning)
+            if (not p.warning or (strict and p.kind == "down-changed"))
             and not (allow_out_of_order and p.kind == "out-of-order")]
 
 
@@ -156,10 +168,7 @@ def plan_down(migrations: list[Migration], rows: dict[int, AppliedRow], *,
     resuming = resume_points(migrations, rows, "down")
     applied = sorted((v for v, r in rows.items() if r.status == STATUS_APPLIED or v in resuming),
                      reverse=True)
-    if target is not None:
-        if target != 0 and target not in {m.version for m in migrations} | set(rows):
-            raise UsageError(f"--to {target}: there is no version {target}",
-                             hint="use --to 0 to roll back everything")
+    if target is not None:  # any V: "every applied version above V"
         chosen = [v for v in applied if v > target]
     else:
         if steps is not None and steps < 1:

@@ -7,6 +7,7 @@ written first, advanced per statement, and left `failed` when a statement fails.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from migrator.model import (
     Migration,
     SqlFile,
     Timeouts,
+    committed_phrase,
 )
 
 # Files up to this size may be sent in one round trip (see Dialect.deferred); bigger ones
@@ -57,20 +59,51 @@ def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
     """Read and split one file; a statement its transaction cannot hold is a layout error."""
     sql_file = m.up if direction == "up" else m.down
     text = sql_file.read_text()
+    statements = _split(sql_file, text, dialect)
+    problems = file_problems(sql_file, statements, dialect)
+    if problems:
+        raise LayoutError(problems)
+    transactional = dialect.transactional_ddl and sql_file.directives.transactional
+    return PreparedFile(m, direction, sql_file, text, statements, transactional)
+
+
+def _split(sql_file: SqlFile, text: str, dialect: Dialect) -> list[Statement]:
     try:
-        statements = split_statements(text, dialect.name)
+        return split_statements(text, dialect.name)
     except LexError as exc:
         raise LayoutError([f"{sql_file.rel}:{exc.line}:{exc.column}: {exc.message}"]) from None
+
+
+# Only files with one of these words can break a rule below, so only they are lexed up front.
+_SUSPECT = re.compile(r"\b(?:BEGIN|START|COMMIT|ROLLBACK|END|VACUUM|CONCURRENTLY|DATABASE|PRAGMA|"
+                      r"SYSTEM|TABLESPACE|COPY)\b|^\s*\\", re.IGNORECASE | re.MULTILINE)
+
+
+def check_files(files: list[SqlFile], dialect: Dialect) -> None:
+    """Every rule prepare() enforces, for many files at once and before any database is
+    touched (the dialect object only needs its class facts, not a connection)."""
+    problems: list[str] = []
+    for sql_file in files:
+        text = sql_file.read_text()
+        if not (sql_file.directives.batch or _SUSPECT.search(text)):
+            continue
+        try:
+            problems += file_problems(sql_file, _split(sql_file, text, dialect), dialect)
+        except LayoutError as exc:
+            problems += exc.problems
+    if problems:
+        raise LayoutError(problems)
+
+
+def file_problems(sql_file: SqlFile, statements: list[Statement], dialect: Dialect) -> list[str]:
+    problems = [f"{sql_file.rel}:{s.line}:{s.column}: {reason}"
+                for s in statements if (reason := dialect.unsupported(s.text))]
     if sql_file.directives.batch and len(statements) != 1:
-        raise LayoutError([f"{sql_file.rel}: a `batch` file holds exactly one data statement "
-                           f"(found {len(statements)}); it is repeated until it affects no rows"])
-    transactional = dialect.transactional_ddl and sql_file.directives.transactional
-    if transactional:
-        problems = [_refusal(sql_file, s, dialect) for s in statements]
-        found = [p for p in problems if p]
-        if found:
-            raise LayoutError(found)
-    return PreparedFile(m, direction, sql_file, text, statements, transactional)
+        problems.append(f"{sql_file.rel}: a `batch` file holds exactly one data statement "
+                        f"(found {len(statements)}); it is repeated until it affects no rows")
+    if dialect.transactional_ddl and sql_file.directives.transactional:
+        problems += [p for p in (_refusal(sql_file, s, dialect) for s in statements) if p]
+    return problems
 
 
 def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
@@ -215,13 +248,14 @@ class Runner:
                                   error=error.failure.db_message[:4000])
             self._record_failure(pf, started, error)
             raise error from None
-        except BaseException:
-            self._mark_interrupted(pf)
+        except BaseException as exc:
+            self._mark_interrupted(pf, exc)
             raise
         self._finish_bracket(pf, started, extra={"statements_done": total})
 
     def _finish_bracket(self, pf: PreparedFile, started: float, extra: dict[str, int]) -> None:
         m, ms = pf.migration, _ms_since(started)
+        self.d.end_file()
         self.d.piggyback(self.d.begin_sql)
         try:
             if pf.direction == "up":
@@ -279,15 +313,16 @@ class Runner:
                 time.sleep(self.batch_pause_s)
         self._finish_bracket(pf, started, extra={"statements_done": 1})
 
-    def _mark_interrupted(self, pf: PreparedFile) -> None:
+    def _mark_interrupted(self, pf: PreparedFile, exc: BaseException) -> None:
         index = self._current
+        why = ("interrupted by a signal" if isinstance(exc, KeyboardInterrupt)
+               else f"stopped by an error recording progress ({exc})")
         try:
             self.d.recover()
             self.store.update_row(
                 pf.version, status=STATUS_FAILED, failed_statement=index,
                 failed_line=pf.statements[index - 1].line if index else None,
-                error=f"interrupted by a signal while statement {index} of "
-                      f"{len(pf.statements)} ran; it was cancelled")
+                error=f"{why} while statement {index} of {len(pf.statements)} ran")
         except Exception:  # noqa: BLE001 - then the row stays `running`: reported as interrupted
             pass
 
@@ -313,11 +348,12 @@ class Runner:
         if pf.transactional:
             what = ("nothing of this version was committed: the whole file was rolled back"
                     + (f"; versions applied earlier in this run stay applied: "
-                       f"{', '.join(map(str, self.completed))}" if self.completed else ""))
+                       f"{', '.join(map(str, sorted(set(self.completed))))}"
+                       if self.completed else ""))
         else:
-            what = (f"statements 1-{committed} of {total} were committed and stay (no rollback "
+            what = (f"{committed_phrase(committed, total)} committed and stay (no rollback "
                     "is possible here)" if committed else
-                    f"none of the {total} statements was committed")
+                    f"{committed_phrase(0, total)} committed")
             what += (f"; version {pf.version} is recorded as failed and blocks later runs until "
                      f"you fix the database by hand and run `migrator repair {pf.version}`")
         failure = StatementFailure(

@@ -30,7 +30,8 @@ def new_migration(root: Path, name: str, dialect: str | None = None) -> Path:
     (folder / "up.sql").write_text(UP_TEMPLATE.format(name=slug), encoding="utf-8")
     (folder / "down.sql").write_text(DOWN_TEMPLATE.format(name=slug), encoding="utf-8")
     if (root / SUM_FILE).is_file():
-        from migrator.sumfile import write
+        from migrator.sumfile import add
 
-        write(Layout(root))
+        rel = folder.relative_to(root).as_posix()
+        add(Layout(root), [f"{rel}/up.sql", f"{rel}/down.sql"])
     return folder

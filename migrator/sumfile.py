@@ -23,6 +23,18 @@ def write(layout: Layout) -> Path:
     return path
 
 
+def add(layout: Layout, rels: list[str]) -> Path:
+    """Add these files' lines and leave every other line as it is: `new` must not bless an
+    edit to a shipped migration by rewriting its checksum."""
+    path = layout.root / SUM_FILE
+    entries = read(path) if path.is_file() else {}
+    current = {f.rel: f.checksum for f in layout.files()}
+    entries.update({rel: current[rel] for rel in rels})
+    path.write_text("".join(f"{c}  {r}\n" for r, c in sorted(entries.items())), encoding="utf-8",
+                    newline="\n")
+    return path
+
+
 def read(path: Path) -> dict[str, str]:
     entries: dict[str, str] = {}
     for raw in path.read_text(encoding="utf-8").splitlines():

@@ -84,9 +84,10 @@ def _parse_sqlite(raw: str) -> DatabaseUrl:
     return DatabaseUrl(raw=raw, dialect="sqlite", database=unquote(path))
 
 
-_PASSWORD = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*:)([^@]*)(@)")
+_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^@\s]*)(@)")
+_PASSWORD_PARAM = re.compile(r"([?&;](?:password|passwd|pwd)=)([^&\s]*)", re.IGNORECASE)
 
 
 def mask(text: str) -> str:
-    """The URL with its password replaced by ***."""
-    return _PASSWORD.sub(r"\1***\3", text)
+    """Any URL in the text with its password (user:pw@ or ?password=) replaced by ***."""
+    return _PASSWORD_PARAM.sub(r"\1***", _PASSWORD.sub(r"\1***\3", text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,29 +45,43 @@ class VerifyResult:
 
 @contextmanager
 def scratch_database(url: DatabaseUrl, scratch_url: str | None) -> Iterator[DatabaseUrl]:
-    """A fresh, empty database on the server of `url` (never `url` itself), dropped afterwards."""
-    if scratch_url:
-        given = parse_url(scratch_url)
-        if given.dialect != url.dialect:
-            raise UsageError(f"--scratch-url is {given.dialect}, the target is {url.dialect}")
-        if given.raw == url.raw:
-            raise UsageError("--scratch-url must not be the database at --url")
-        yield given
-        return
+    """A fresh, empty database on the server of `url` (never `url` itself), dropped afterwards.
+    With --scratch-url: that database, created when missing, refused when not empty."""
     admin = open_dialect(url)
-    admin.connect()
+    admin.connect(read_only=True)  # read-only: a missing sqlite file is not created
     try:
-        created = admin.create_scratch(f"migrator_scratch_{uuid.uuid4().hex[:12]}")
-    except BaseException:
-        admin.close()
-        raise
-    try:
-        yield created
-    finally:
+        if scratch_url:
+            created = _given_scratch(admin, url, parse_url(scratch_url))
+        else:
+            created = admin.create_scratch(f"migrator_scratch_{uuid.uuid4().hex[:12]}")
         try:
-            admin.drop_scratch(created)
+            yield created
         finally:
-            admin.close()
+            admin.drop_scratch(created)
+    finally:
+        admin.close()
+
+
+def _given_scratch(admin: Dialect, url: DatabaseUrl, given: DatabaseUrl) -> DatabaseUrl:
+    from migrator.snapshot import take_snapshot
+
+    if given.dialect != url.dialect:
+        raise UsageError(f"--scratch-url is {given.dialect}, the target is {url.dialect}")
+    if (given.host, given.port, given.database) == (url.host, url.port, url.database):
+        raise UsageError("--scratch-url must not be the database at --url")
+    admin.ensure_scratch(given)
+    probe = open_dialect(given)
+    probe.connect()
+    try:
+        found = take_snapshot(probe)
+    finally:
+        probe.close()
+    # a new database already has its schema (public) and extensions (plpgsql)
+    owned = [o for o in found if o.kind not in ("schema", "extension")]
+    if owned:
+        raise UsageError(f"--scratch-url {given.masked} is not empty ({len(owned)} objects); "
+                         "verify needs an empty database it may drop afterwards")
+    return given
 
 
 def verify_versions(migrations: list[Migration], scratch: Dialect, table: str,
@@ -141,11 +156,15 @@ def _say(d: Any, left: str, right: str, *, added: str, removed: str) -> str:
 
 
 def _matches(pattern: str, kind: str, name: str) -> bool:
-    """`kind:name-glob`, e.g. `table:audit_*`, `index:*_tmp`, `extension:*`; a bare glob is any kind."""
+    """`kind:name-glob`, e.g. `table:audit_*`, `index:*_tmp`, `extension:*`; a bare glob is any
+    kind. An ignored table takes its columns, indexes, constraints and triggers with it."""
     from fnmatch import fnmatchcase
 
     want_kind, sep, glob = pattern.partition(":")
     if not sep:
         want_kind, glob = "*", pattern
     bare = name.rpartition(".")[2]
-    return fnmatchcase(kind, want_kind) and (fnmatchcase(name, glob) or fnmatchcase(bare, glob))
+    if fnmatchcase(kind, want_kind) and (fnmatchcase(name, glob) or fnmatchcase(bare, glob)):
+        return True
+    owner = re.split(r"[.(]", name, maxsplit=1)[0] if kind != "table" else ""
+    return bool(owner) and fnmatchcase("table", want_kind) and fnmatchcase(owner, glob)

@@ -165,6 +165,12 @@ def server_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
 
 
 @pytest.fixture
+def mysql_db(tmp_path: Path) -> Iterator[Db]:
+    """For MySQL-only statements (LOCK TABLES, USE)."""
+    yield from _create_scratch("mysql", tmp_path)
+
+
+@pytest.fixture
 def example_sql(tmp_path: Path) -> Path:
     """A private copy of the bundled example migrations."""
     target = tmp_path / "sql"

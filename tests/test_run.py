@@ -74,7 +74,7 @@ def test_syntax_error_in_third_of_five_statements(db: Db, sqldir: Path, cli: Any
         # DDL committed: the version is recorded as failed with what ran
         assert db.versions()[1] == (2, "failed")
         assert "t1" in db.tables()
-        assert "statements 1-2 of 5 were committed" in result.err
+        assert "statements 1-2 of 5 committed and stay" in result.err
         [(done, failed_at, line)] = db.query(
             "SELECT statements_done, failed_statement, failed_line FROM schema_version "
             "WHERE version = 2")
@@ -278,7 +278,7 @@ def test_failed_no_transaction_file_is_recorded_failed_on_every_dialect(db: Db, 
     assert "a" in db.tables()
     blocked = cli("up", "--url", db.url)
     assert blocked.code == 3
-    assert "statements 1-1 of 2 committed" in blocked.err
+    assert "statement 1 of 2 committed" in blocked.err
 
 
 def test_status_json(db: Db, example_sql: Path, cli: Any) -> None:
@@ -345,3 +345,27 @@ def test_custom_version_table_name(db: Db, sqldir: Path, cli: Any) -> None:
     assert cli("up", "--table", "my_versions", "--url", db.url).code == 0
     assert {"my_versions", "my_versions_history", "a"} <= db.tables()
     assert "schema_version" not in db.tables()
+
+
+def test_mysqldump_style_lock_tables_and_use_run_cleanly(mysql_db: Db, sqldir: Path,
+                                                         cli: Any) -> None:
+    db = mysql_db
+    db.execute("DROP DATABASE IF EXISTS mt_other_db")
+    db.execute("CREATE DATABASE mt_other_db")
+    try:
+        write_migration(sqldir, "0001_dump",
+                        "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n"
+                        "CREATE TABLE lt (a INT);\nLOCK TABLES lt WRITE;\n"
+                        "INSERT INTO lt VALUES (1);\nUNLOCK TABLES;\n"
+                        "LOCK TABLES lt WRITE;\nINSERT INTO lt VALUES (2);\n",  # left locked
+                        "DROP TABLE lt;\n")
+        write_migration(sqldir, "0002_use", "USE mt_other_db;\nCREATE TABLE elsewhere (a INT);\n",
+                        "DROP TABLE mt_other_db.elsewhere;\n")
+        write_migration(sqldir, "0003_here", "CREATE TABLE here_t (a INT);\n", "DROP TABLE here_t;\n")
+        result = cli("up", "--url", db.url)
+        assert result.code == 0, result.err
+        assert db.versions() == [(1, "applied"), (2, "applied"), (3, "applied")]
+        assert db.query("SELECT a FROM lt ORDER BY a") == [(1,), (2,)]
+        assert "here_t" in db.tables()  # the USE of 0002 did not leak into 0003
+    finally:
+        db.execute("DROP DATABASE IF EXISTS mt_other_db")

@@ -93,6 +93,20 @@ class Dialect:
     def begin(self) -> None:
         self.execute(self.begin_sql)
 
+    def unsupported(self, statement_text: str) -> str:
+        """Why migrator cannot run this statement at all, or "" (client-side commands)."""
+        return ""
+
+    def write_bookkeeping(self, sql: str, params: tuple[Any, ...], *, later: bool) -> None:
+        """A write to migrator's own tables (later=True: it may travel with the next statement)."""
+        if later:
+            self.piggyback(sql, params)
+        else:
+            self.execute(sql, params)
+
+    def end_file(self) -> None:
+        """A file's statements are done; its bookkeeping comes next (mysql: end LOCK TABLES)."""
+
     def piggyback(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         """Run a bookkeeping statement now, or (where round trips are dear) send it in front
         of the next statement. Anything that reads or executes sends what is waiting first."""
@@ -138,6 +152,10 @@ class Dialect:
 
     def drop_scratch(self, url: DatabaseUrl) -> None:
         self.execute(f"DROP DATABASE IF EXISTS {self.quote_ident(url.database)}")
+
+    def ensure_scratch(self, url: DatabaseUrl) -> None:
+        """A --scratch-url database on this server: create it when it does not exist yet."""
+        self.execute(f"CREATE DATABASE IF NOT EXISTS {self.quote_ident(url.database)}")
 
     def timestamp_param(self, value: Any) -> Any:
         return value

@@ -33,6 +33,7 @@ class MysqlDialect(Dialect):
         self._lock_name = ""
         self.is_mariadb = False
         self._pending: list[str] = []  # bookkeeping to send in front of the next statement
+        self._tables_locked = False  # the running file holds LOCK TABLES
 
     def _open(self, connect_timeout_s: float) -> Any:
         try:
@@ -81,7 +82,10 @@ class MysqlDialect(Dialect):
         # global defaults, the character set included, hence SET NAMES again.
         self._flush()
         self.conn.cmd_reset_connection()
+        self._tables_locked = False
+        # the reset keeps the current database, so a `USE other` in a file would leak
         self.piggyback("SET NAMES utf8mb4")
+        self.piggyback(f"USE {self.quote_ident(self.url.database)}")
 
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         if timeouts.lock_wait_ms is not None:
@@ -156,6 +160,32 @@ class MysqlDialect(Dialect):
         # multi-statement query: one round trip per migration statement, not two.
         self._pending.append(self._bind(sql, params) if params else sql)
 
+    def write_bookkeeping(self, sql: str, params: tuple[Any, ...], *, later: bool) -> None:
+        if self._tables_locked:
+            # Under the file's own LOCK TABLES this session may touch no other table: write
+            # the version row from the lock's connection instead (autocommit there).
+            self._side_run(self._bind(sql, params) if params else sql)
+        else:
+            super().write_bookkeeping(sql, params, later=later)
+
+    def end_file(self) -> None:
+        if self._tables_locked:
+            self.execute("UNLOCK TABLES")
+
+    def _side_run(self, text: str) -> None:
+        import mysql.connector
+
+        if self._lock_conn is None:
+            self._lock_conn = self._open(self._timeout)
+        try:
+            for result in self._lock_conn.cmd_query_iter(text.encode("utf-8")):
+                if "columns" in result:
+                    self._lock_conn.get_rows()
+        except mysql.connector.Error as exc:
+            error = _translate(exc, text)
+            error.bookkeeping = True
+            raise error from None
+
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         return self._run(sql, params)[0]
 
@@ -185,7 +215,17 @@ class MysqlDialect(Dialect):
             # results arrive in order: a failure before ours was a piggybacked statement's
             error.bookkeeping = done < len(ahead)
             raise error from None
+        self._track_table_locks(sql)
         return affected, rows
+
+    def _track_table_locks(self, sql: str) -> None:
+        from migrator.lexer import leading_keywords
+
+        words = leading_keywords(sql, 2)
+        if words[:1] == ("LOCK",) and words[1:2] in (("TABLES",), ("TABLE",)):
+            self._tables_locked = True
+        elif words[:2] in (("UNLOCK", "TABLES"), ("UNLOCK", "TABLE")):
+            self._tables_locked = False
 
     def _flush(self) -> None:
         if self._pending and self.conn is not None:

@@ -103,6 +103,21 @@ class PostgresDialect(Dialect):
         if timeouts.statement_ms is not None:
             self.execute(f"{scope} statement_timeout = {int(timeouts.statement_ms)}")
 
+    def unsupported(self, statement_text: str) -> str:
+        text = statement_text.lstrip()
+        if text.startswith("\\"):
+            return ("psql meta-commands (\\i, \\copy, \\set ...) belong to the psql client, "
+                    "not the server; write plain SQL")
+        words = _words(text)
+        if words[:1] == ("COPY",) and ("STDIN" in words or "STDOUT" in words):
+            return ("COPY ... FROM STDIN needs the psql client's data stream; use INSERT, "
+                    "or COPY from a file the server can read")
+        return ""
+
+    def ensure_scratch(self, url: Any) -> None:
+        if not self.query("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)):
+            self.execute(f"CREATE DATABASE {self.quote_ident(url.database)}")
+
     # -- lock: a session advisory lock, polled so a waiter holds no transaction ----------
     def acquire_lock(self, key: str, timeout_s: float) -> None:
         lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
@@ -207,6 +222,13 @@ class PostgresDialect(Dialect):
 
     def current_user(self) -> str:
         return str(self.query("SELECT current_user")[0][0])
+
+
+def _words(text: str) -> tuple[str, ...]:
+    from migrator.lexer import leading_keywords
+
+    head = " ".join(text.split()[:12]).upper().replace("(", " ").replace(")", " ")
+    return leading_keywords(text, 1) + tuple(head.split()[1:])
 
 
 def _translate(exc: Any) -> StatementError:

@@ -188,7 +188,16 @@ class SqliteDialect(Dialect):
         return parse_url(f"sqlite:///{folder}/{name}.db")
 
     def drop_scratch(self, url: DatabaseUrl) -> None:
-        shutil.rmtree(Path(url.database).parent, ignore_errors=True)
+        path = Path(url.database)
+        for leftover in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm",
+                                                                ".migrator-lock"))):
+            leftover.unlink(missing_ok=True)
+        if path.parent.name.startswith("migrator-") and path.parent.parent == Path(
+                tempfile.gettempdir()):
+            shutil.rmtree(path.parent, ignore_errors=True)  # the folder create_scratch made
+
+    def ensure_scratch(self, url: DatabaseUrl) -> None:
+        pass  # connecting creates the file
 
     def timestamp_param(self, value: Any) -> Any:
         return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
