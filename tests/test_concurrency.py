@@ -132,3 +132,16 @@ def test_sigterm_rolls_back_the_running_file_and_exits_143(db: Db, sqldir: Path)
     else:
         assert db.versions() == [(1, "applied")]
         assert "b" not in db.tables()
+
+
+def test_status_during_a_run_says_in_progress_not_killed(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_slow", "-- migrator: no-transaction\n" + SLEEP[db.dialect])
+    proc = _spawn(["up", "--url", db.url], sqldir.parent)
+    try:
+        _wait_for_running(db, proc)
+        result = cli("validate", "--url", db.url)
+        assert result.code == 0, result.out
+        assert "in-progress" in result.out or "another run is applying it now" in result.out
+    finally:
+        proc.kill()
+        proc.wait()

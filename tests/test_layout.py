@@ -159,3 +159,43 @@ def test_layout_error_exits_2_and_creates_no_database(sqldir: Path, cli: Any) ->
     assert result.code == 2
     assert "sql/stray.txt: unexpected file" in result.err
     assert not (sqldir.parent / "app.db").exists()
+
+
+def test_statement_rules_are_checked_before_connecting(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\nVACUUM;\n")
+    # no server listens there: a layout error must come first, and no sqlite file appears
+    refused = cli("up", "--url", "postgres://u:pw@127.0.0.1:1/nodb")
+    assert refused.code == 2 and "no-transaction" in refused.err
+    assert cli("up", "--url", "sqlite:///app.db").code == 2
+    assert not (sqldir.parent / "app.db").exists()
+
+
+def test_copy_from_stdin_is_reported_as_unsupported(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE cp (a INT);\nCOPY cp (a) FROM stdin;\n1\n\\.\n")
+    result = cli("up", "--url", "postgres://u@127.0.0.1:1/nodb")
+    assert result.code == 2
+    assert "0001_a/up.sql:2:1: COPY ... FROM STDIN" in result.err
+
+
+def test_json_document_for_a_bad_command_line(cli: Any) -> None:
+    import json
+
+    result = cli("up", "--to", "abc", "--json")
+    assert result.code == 2
+    assert json.loads(result.out)["error"]["kind"] == "usage"
+
+
+def test_password_in_a_query_parameter_is_masked(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    result = cli("status", "--url", "postgres://u@127.0.0.1:1/db?password=s3cretPW")
+    assert result.code == 4
+    assert "s3cretPW" not in result.out + result.err and "password=***" in result.err
+
+
+def test_new_does_not_rewrite_existing_sum_lines(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    assert cli("hash").code == 0
+    (sqldir / "0001_a" / "up.sql").write_text("SELECT 2;\n")  # an edit to a shipped file
+    assert cli("new", "second").code == 0
+    result = cli("validate", "--offline")
+    assert result.code == 3 and "0001_a/up.sql: changed" in result.out

@@ -141,3 +141,13 @@ def test_backup_before_up_and_missing_tool_stops_before_anything(db: Db, example
     assert result.code == 0, result.err
     files = os.listdir(tmp_path / "bk")
     assert len(files) == 1 and "_v1_" in files[0]
+
+
+def test_ignoring_a_table_ignores_its_columns_and_indexes(db: Db, example_sql: Path,
+                                                         cli: Any) -> None:
+    assert cli("up", "--url", db.url).code == 0
+    db.execute("CREATE TABLE audit_x (id INT PRIMARY KEY, note VARCHAR(20))")
+    db.execute("CREATE INDEX idx_audit_note ON audit_x (note)")
+    assert cli("drift", "--url", db.url).code == 3
+    ignored = cli("drift", "--ignore", "table:audit_*", "--url", db.url)
+    assert ignored.code == 0, ignored.out
