@@ -214,7 +214,10 @@ class Migrator:
             runner = Runner(dialect, store, self.reporter, self.settings.timeouts,
                             batch_pause_s=self.settings.batch_pause_s,
                             resume=resume_points(migrations, rows, "up"),
-                            before_file=self._backup_hook(backups, backup, result))
+                            before_file=self._backup_hook(backups, backup, result),
+                            notes={m.version: f"applied out of order: version {result.before} "
+                                   "was already applied" for m in todo
+                                   if result.before is not None and m.version < result.before})
             try:
                 runner.run(files)
             finally:
@@ -329,7 +332,8 @@ class Migrator:
     def validate(self, *, strict: bool = False) -> ValidateResult:
         migrations = self.layout.migrations(self.dialect_name)
         rows, live = self._read_state()
-        return ValidateResult(find_drift(migrations, rows, run_in_progress=live), strict)
+        problems = find_drift(migrations, rows, run_in_progress=live)
+        return ValidateResult(explain(problems, migrations, rows), strict)
 
     def history(self) -> list[HistoryEvent]:
         with self._session(read_only=True, lock=False) as (dialect, store):
@@ -464,6 +468,35 @@ class Migrator:
                 problems,
                 hint="run `migrator validate` for details; each problem above says how to fix it",
             )
+
+
+def explain(problems: list[Problem], migrations: list[Migration],
+            rows: dict[int, AppliedRow]) -> list[Problem]:
+    """Show what changed, not just that it changed: a diff from the applied text for each
+    changed file, and a note for files whose edits the checksum ignores (whitespace only)."""
+    from dataclasses import replace as with_fields
+
+    from migrator.checksum import explain_change, text_sha
+
+    by_version = {m.version: m for m in migrations}
+    out = []
+    for p in problems:
+        m, row = by_version.get(p.version), rows.get(p.version)
+        if p.kind in ("changed", "down-changed") and m is not None and row is not None:
+            f, stored = (m.up, row.up_sql) if p.kind == "changed" else (m.down, row.down_sql)
+            diff, spacing = explain_change(stored, f.read_text(), f.rel)
+            note = "; the difference is only whitespace inside lines" if spacing else ""
+            p = with_fields(p, message=p.message + note,
+                            detail={**p.detail, "diff": diff, "whitespace_only": spacing})
+        out.append(p)
+    for v, row in rows.items():
+        m = by_version.get(v)
+        if (m is not None and row.up_sql is not None and row.checksum == m.up.checksum
+                and text_sha(row.up_sql) != m.up.text_sha):
+            out.append(Problem("whitespace-only", v, row.name,
+                               f"{m.up.rel} differs from the applied text only in line endings, "
+                               "a BOM or trailing whitespace: not drift", warning=True))
+    return sorted(out, key=lambda p: (p.version, p.kind))
 
 
 def _current(rows: dict[int, AppliedRow]) -> int | None:

@@ -24,3 +24,23 @@ def checksum_text(text: str) -> str:
 def whitespace_only_difference(a: str, b: str) -> bool:
     """True when two texts differ only in what normalisation ignores (or not at all)."""
     return normalise(a) == normalise(b)
+
+
+def text_sha(text: str) -> str:
+    """sha256 of the text exactly as it is: differs from checksum_text's when only
+    normalised-away whitespace changed."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def explain_change(applied: str | None, current: str, rel: str) -> tuple[str, bool]:
+    """A unified diff from the applied text to the file now, and whether the two differ only
+    in whitespace. ("", False) when the applied text was not stored."""
+    import difflib
+
+    if applied is None:
+        return "", False
+    only_whitespace = "".join(applied.split()) == "".join(current.split())
+    diff = "".join(difflib.unified_diff(
+        applied.splitlines(keepends=True), current.splitlines(keepends=True),
+        fromfile=f"{rel} (applied)", tofile=f"{rel} (now)"))
+    return diff, only_whitespace

@@ -217,6 +217,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for p in result.problems:
             strict_error = args.strict and p.kind == "down-changed"
             _say(args, str(p).replace(": warning: ", ": down-changed: ") if strict_error else str(p))
+            if p.detail.get("diff"):
+                _say(args, "\n".join("    " + line for line in p.detail["diff"].rstrip().splitlines()))
         if schema_diff:
             _say(args, f"{m.schema_file} does not match what the migrations produce; "
                  "run `migrator schema --write` on a migrated database and commit it:")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from migrator.checksum import checksum_text
+from migrator.checksum import checksum_text, text_sha
 from migrator.directives import parse_directives
 from migrator.errors import LayoutError
 from migrator.model import DIALECTS, Migration, SqlFile
@@ -124,9 +124,10 @@ class Layout:
         except UnicodeDecodeError as exc:
             self.problems.append(f"{rel}: invalid UTF-8 at byte offset {exc.start}; save the file as UTF-8")
             return None
-        directives, problems = parse_directives(text.removeprefix("\ufeff"), path.name, rel)
+        text = text.removeprefix("\ufeff")
+        directives, problems = parse_directives(text, path.name, rel)
         self.problems += problems
-        return SqlFile(path, rel, checksum_text(text), directives)
+        return SqlFile(path, rel, checksum_text(text), directives, text_sha(text))
 
     def _check_overrides(self) -> None:
         for dialect, by_version in self.overrides.items():

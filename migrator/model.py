@@ -35,6 +35,7 @@ class SqlFile:
     rel: str  # relative to the migrations folder, with '/' separators
     checksum: str
     directives: Directives
+    text_sha: str = ""  # sha256 of the exact text (no normalising): tells whitespace-only edits
 
     def read_text(self) -> str:
         return self.path.read_bytes().decode("utf-8").removeprefix("\ufeff")

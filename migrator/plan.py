@@ -28,7 +28,8 @@ class Problem:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        label = "warning" if self.warning else self.kind
+        label = "note" if self.kind == "whitespace-only" else (
+            "warning" if self.warning else self.kind)
         return f"version {self.version} ({self.name}): {label}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:

@@ -130,7 +130,8 @@ class Runner:
     def __init__(self, dialect: Dialect, store: VersionStore, reporter: Reporter,
                  timeouts: Timeouts, *, batch_pause_s: float = 0.0,
                  resume: dict[int, int] | None = None,
-                 before_file: Callable[[PreparedFile], None] | None = None) -> None:
+                 before_file: Callable[[PreparedFile], None] | None = None,
+                 notes: dict[int, str] | None = None) -> None:
         self.d = dialect
         self.store = store
         self.reporter = reporter
@@ -141,6 +142,7 @@ class Runner:
         self.batch_pause_s = batch_pause_s
         self.resume = resume or {}  # version -> rows already done by an interrupted batch run
         self.before_file = before_file  # e.g. take a backup
+        self.notes = notes or {}  # version -> remark for its history row (out-of-order)
 
     def run(self, files: list[PreparedFile]) -> list[int]:
         for pf in files:
@@ -205,7 +207,8 @@ class Runner:
         else:
             self.store.delete_row(pf.version)
         self.store.record(pf.direction, "ok", version=pf.version, name=pf.migration.name,
-                          execution_ms=ms, new_checksum=pf.file.checksum)
+                          execution_ms=ms, new_checksum=pf.file.checksum,
+                          detail=self.notes.get(pf.version))
         d.commit()
 
     def _run_in_transaction(self, pf: PreparedFile, started: float) -> None:
@@ -264,7 +267,8 @@ class Runner:
             else:
                 self.store.delete_row(m.version, later=True)
             self.store.record(pf.direction, "ok", version=m.version, name=m.name,
-                              execution_ms=ms, new_checksum=pf.file.checksum, later=True)
+                              execution_ms=ms, new_checksum=pf.file.checksum,
+                              detail=self.notes.get(m.version), later=True)
             self.d.commit()
         except BaseException:
             self._rollback()

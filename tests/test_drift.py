@@ -29,7 +29,9 @@ def test_whitespace_only_edits_are_not_drift(db: Db, sqldir: Path, cli: Any) -> 
     assert cli("up", "--url", db.url).code == 0
     up = sqldir / "0001_a" / "up.sql"
     up.write_bytes(b"\xef\xbb\xbfCREATE TABLE a (id INT);   \r\n\r\n\r\n")
-    assert cli("validate", "--url", db.url).code == 0
+    checked = cli("validate", "--url", db.url)
+    assert checked.code == 0
+    assert "only in line endings, a BOM or trailing whitespace: not drift" in checked.out
     assert cli("up", "--url", db.url).code == 0
 
 
@@ -43,6 +45,7 @@ def test_edited_applied_file_is_drift_and_blocks_up_and_down(db: Db, sqldir: Pat
     doc = json.loads(result.out)
     assert [(p["kind"], p["version"], p["name"]) for p in doc["problems"]] == [
         ("changed", 1, "0001_a")]
+    assert "-CREATE TABLE a (id INT);" in cli("validate", "--url", db.url).out  # the diff
     up = cli("up", "--url", db.url)
     assert up.code == 3
     assert "changed" in up.err and "repair 1" in up.err
@@ -96,6 +99,8 @@ def test_out_of_order_needs_the_flag(db: Db, sqldir: Path, cli: Any) -> None:
     allowed = cli("up", "--allow-out-of-order", "--url", db.url)
     assert allowed.code == 0, allowed.err
     assert [v for v, _ in db.versions()] == [1, 2, 3]
+    [(detail,)] = db.query("SELECT detail FROM schema_version_history WHERE version = 2")
+    assert detail == "applied out of order: version 3 was already applied"
 
 
 def test_unmet_requires_blocks_up(db: Db, sqldir: Path, cli: Any) -> None:
@@ -206,3 +211,23 @@ def test_offline_check_in_a_git_checkout_catches_a_shipped_edit(tmp_path: Path, 
     assert "0002_b/up.sql: changed" in result.out and "migrator hash" in result.out
     git("checkout", "--", "sql/0002_b/up.sql")
     assert cli("validate", "--offline", cwd=repo).code == 0
+
+
+def test_every_drift_kind_at_once(db: Db, sqldir: Path, cli: Any) -> None:
+    _three(sqldir)
+    write_migration(sqldir, "0005_e", "CREATE TABLE e (id INT);\n", "DROP TABLE e;\n")
+    assert cli("up", "--url", db.url).code == 0
+    (sqldir / "0001_a" / "up.sql").write_text("CREATE TABLE a (id INT, x INT);\n")  # changed
+    (sqldir / "0002_b" / "up.sql").write_text("CREATE  TABLE b (id INT);\n")  # spacing only
+    (sqldir / "0003_c" / "down.sql").write_text("DROP TABLE IF EXISTS c;\n")  # down-changed
+    for f in (sqldir / "0005_e").iterdir():
+        f.unlink()
+    (sqldir / "0005_e").rmdir()  # missing
+    write_migration(sqldir, "0004_d", "-- migrator: requires 9\nCREATE TABLE d (id INT);\n")
+    result = cli("validate", "--json", "--url", db.url)
+    assert result.code == 3
+    found = {(p["kind"], p["version"]) for p in json.loads(result.out)["problems"]}
+    assert found == {("changed", 1), ("changed", 2), ("down-changed", 3), ("missing", 5),
+                     ("out-of-order", 4), ("requires", 4)}
+    spacing = [p for p in json.loads(result.out)["problems"] if p["version"] == 2][0]
+    assert spacing["whitespace_only"] is True
