@@ -33,15 +33,17 @@ def _many(sqldir: Path, count: int) -> None:
                         f"INSERT INTO t{v} (id) VALUES ({v});\n", f"DROP TABLE t{v};\n")
 
 
-def test_concurrent_ups_apply_each_version_exactly_once(db: Db, sqldir: Path) -> None:
-    _many(sqldir, 20)
-    procs = [_spawn(["up", "--url", db.url], sqldir.parent) for _ in range(6)]
-    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
-    assert [code for code, _ in results] == [0] * 6, results
-    assert db.versions() == [(v, "applied") for v in range(1, 21)]
+def test_concurrent_ups_apply_each_version_exactly_once(db: Db, example_sql: Path) -> None:
+    for v in range(5, 25):  # the example's four versions plus twenty more
+        write_migration(example_sql, f"{v:04d}_t{v}", f"CREATE TABLE t{v} (id INT);\n"
+                        f"INSERT INTO t{v} (id) VALUES ({v});\n", f"DROP TABLE t{v};\n")
+    procs = [_spawn(["up", "--url", db.url], example_sql.parent) for _ in range(8)]
+    results = [(p.wait(timeout=180), p.stderr.read() if p.stderr else "") for p in procs]
+    assert [code for code, _ in results] == [0] * 8, results
+    assert db.versions() == [(v, "applied") for v in range(1, 25)]
     ups = db.query("SELECT version, count(*) FROM schema_version_history "
                    "WHERE action = 'up' GROUP BY version ORDER BY version")
-    assert [(int(v), int(n)) for v, n in ups] == [(v, 1) for v in range(1, 21)]
+    assert [(int(v), int(n)) for v, n in ups] == [(v, 1) for v in range(1, 25)]
 
 
 def _wait_for_running(db: Db, proc: subprocess.Popen[str], seconds: float = 20) -> None:
@@ -145,3 +147,54 @@ def test_status_during_a_run_says_in_progress_not_killed(db: Db, sqldir: Path, c
     finally:
         proc.kill()
         proc.wait()
+
+
+SHORT_SLEEP = {
+    "postgres": "SELECT pg_sleep(0.3);\n",
+    "mysql": "SELECT SLEEP(0.3);\n",
+    "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+              "WHERE i < 2000000) SELECT count(*) FROM n;\n",
+}
+
+
+def test_kill_9_at_many_points_always_leaves_a_clean_boundary(db: Db, sqldir: Path,
+                                                              cli: Any) -> None:
+    count = 8
+    for v in range(1, count + 1):
+        write_migration(sqldir, f"{v:04d}_k{v}",
+                        f"CREATE TABLE k{v} (id INT);\n{SHORT_SLEEP[db.dialect]}",
+                        f"DROP TABLE k{v};\n")
+    for delay in (0.4, 0.9, 1.5, 2.2, 3.0):
+        proc = _spawn(["up", "--url", db.url], sqldir.parent)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if db.dialect == "mysql":
+            _wait_until_short_sleeps_end(db)
+        rows = dict(db.versions())
+        tables = {t for t in db.tables() if t.startswith("k")}
+        applied = {f"k{v}" for v, s in rows.items() if s == "applied"}
+        if db.dialect == "mysql":
+            # DDL committed at once: a killed file leaves its `running` row and its table
+            unfinished = [v for v, s in rows.items() if s != "applied"]
+            assert len(unfinished) <= 1 and all(rows[v] == "running" for v in unfinished)
+            assert tables == applied | {f"k{v}" for v in unfinished}
+            if unfinished:
+                blocked = cli("up", "--url", db.url)
+                assert blocked.code == 3 and "interrupted" in blocked.err
+                assert cli("repair", "--mark-applied", str(unfinished[0]), "--yes",
+                           "--url", db.url).code == 0
+        else:
+            assert tables == applied  # exactly the versions recorded, nothing half-done
+            assert set(rows.values()) <= {"applied"}
+    final = cli("up", "--lock-timeout", "10", "--url", db.url)
+    assert final.code == 0, final.err
+    assert db.versions() == [(v, "applied") for v in range(1, count + 1)]
+
+
+def _wait_until_short_sleeps_end(db: Db) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and db.query(
+            "SELECT 1 FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(0.3)%' "
+            "AND DB = DATABASE()"):
+        time.sleep(0.1)
