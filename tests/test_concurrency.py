@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Db, write_migration
 
 SLEEP = {
@@ -120,15 +122,16 @@ def _wait_until_gone(db: Db) -> None:
         db.execute(f"KILL {int(pid)}")
 
 
-def test_sigterm_rolls_back_the_running_file_and_exits_143(db: Db, sqldir: Path) -> None:
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_rolls_back_the_running_file_and_exits_143_or_130(db: Db, sqldir: Path,
+                                                                 sig: int, code: int) -> None:
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
     write_migration(sqldir, "0002_slow", "CREATE TABLE b (id INT);\n" + SLEEP[db.dialect],
                     "DROP TABLE b;\n")
     proc = _spawn(["up", "--url", db.url], sqldir.parent)
     _wait_for_running(db, proc)
-    proc.send_signal(signal.SIGTERM)
-    code = proc.wait(timeout=30)
-    assert code == 143, proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(sig)
+    assert proc.wait(timeout=30) == code, proc.stderr.read() if proc.stderr else ""
     if db.dialect == "mysql":
         assert db.versions() == [(1, "applied"), (2, "failed")]
     else:

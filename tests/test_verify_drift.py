@@ -151,3 +151,56 @@ def test_ignoring_a_table_ignores_its_columns_and_indexes(db: Db, example_sql: P
     assert cli("drift", "--url", db.url).code == 3
     ignored = cli("drift", "--ignore", "table:audit_*", "--url", db.url)
     assert ignored.code == 0, ignored.out
+
+
+HAND_MADE = {
+    # change name: (statement per dialect, words the report must contain)
+    "widened column": ({"postgres": "ALTER TABLE mock_servers ALTER COLUMN name TYPE VARCHAR(500)",
+                        "mysql": "ALTER TABLE mock_servers MODIFY name VARCHAR(500) NOT NULL",
+                        "sqlite": None}, "column mock_servers.name"),
+    "changed default": ({"postgres": "ALTER TABLE mock_servers ALTER COLUMN status SET DEFAULT 'x'",
+                         "mysql": "ALTER TABLE mock_servers ALTER COLUMN status SET DEFAULT 'x'",
+                         "sqlite": None}, "column mock_servers.status"),
+    "extra trigger": ({"postgres": "CREATE FUNCTION f_hot() RETURNS trigger LANGUAGE plpgsql AS "
+                                   "$$BEGIN RETURN NEW; END$$; CREATE TRIGGER trg_hot BEFORE "
+                                   "INSERT ON webhooks FOR EACH ROW EXECUTE FUNCTION f_hot()",
+                       "mysql": "CREATE TRIGGER trg_hot BEFORE INSERT ON webhooks FOR EACH ROW "
+                                "SET NEW.name = NEW.name",
+                       "sqlite": "CREATE TRIGGER trg_hot AFTER INSERT ON webhooks BEGIN "
+                                 "SELECT 1; END"}, "trg_hot"),
+    "dropped foreign key": ({"postgres": "ALTER TABLE scenarios DROP CONSTRAINT "
+                                         "fk_scenarios_server_id",
+                             "mysql": "ALTER TABLE scenarios DROP FOREIGN KEY fk_scenarios_server_id",
+                             "sqlite": None}, "fk_scenarios_server_id"),
+}
+
+
+def test_each_hand_made_change_is_reported_once(db: Db, example_sql: Path, cli: Any) -> None:
+    assert cli("up", "--url", db.url).code == 0
+    for change, (statements, named) in HAND_MADE.items():
+        sql = statements[db.dialect]
+        if sql is None:
+            continue  # sqlite cannot ALTER a column in place; the other dialects cover it
+        db.execute(sql)
+        result = cli("drift", "--json", "--url", db.url)
+        assert result.code == 3, change
+        differences = json.loads(result.out)["differences"]
+        assert sum(named in d for d in differences) == 1, (change, differences)
+        assert cli("down", "--to", "0", "--yes", "--url", db.url).code in (0, 1, 3)
+        for table in ("webhook_deliveries", "webhooks", "scenarios", "request_logs",
+                      "mock_servers", "schema_version", "schema_version_history"):
+            db.execute(f"DROP TABLE IF EXISTS {table}")
+        if db.dialect == "postgres":
+            db.execute("DROP FUNCTION IF EXISTS f_hot()")
+        assert cli("up", "--url", db.url).code == 0
+
+
+def test_schema_file_check_fails_after_a_migration_is_added(db: Db, example_sql: Path,
+                                                           cli: Any) -> None:
+    assert cli("up", "--url", db.url).code == 0
+    assert cli("schema", "--write", "--url", db.url).code == 0
+    write_migration(example_sql, "0005_more", "CREATE TABLE more_t (id INT);\n",
+                    "DROP TABLE more_t;\n")
+    stale = cli("validate", "--schema-file", "--url", db.url)
+    assert stale.code == 3
+    assert "+table more_t" in stale.out
