@@ -298,11 +298,11 @@ class Migrator:
         up.before = down.before
         return up
 
-    def _read_state(self) -> tuple[dict[int, AppliedRow], bool]:
+    def _read_state(self, *, with_text: bool = False) -> tuple[dict[int, AppliedRow], bool]:
         """The rows, and whether another run holds the lock right now (SPEC §2: a `running`
         row is a killed run only when its lock is free)."""
         with self._session(read_only=True, lock=False) as (dialect, store):
-            rows = store.rows()
+            rows = store.rows(with_text=with_text)
             live = False
             if any(r.status == STATUS_RUNNING for r in rows.values()):
                 try:
@@ -331,7 +331,7 @@ class Migrator:
 
     def validate(self, *, strict: bool = False) -> ValidateResult:
         migrations = self.layout.migrations(self.dialect_name)
-        rows, live = self._read_state()
+        rows, live = self._read_state(with_text=True)
         problems = find_drift(migrations, rows, run_in_progress=live)
         return ValidateResult(explain(problems, migrations, rows), strict)
 
@@ -339,9 +339,9 @@ class Migrator:
         with self._session(read_only=True, lock=False) as (dialect, store):
             return store.events()
 
-    def applied(self) -> dict[int, AppliedRow]:
+    def applied(self, *, with_text: bool = False) -> dict[int, AppliedRow]:
         with self._session(read_only=True, lock=False) as (dialect, store):
-            return store.rows()
+            return store.rows(with_text=with_text)
 
     def baseline(self, version: int, *, force: bool = False, dry_run: bool = False) -> Any:
         from migrator import admin
@@ -368,7 +368,7 @@ class Migrator:
             raise UsageError(f"show {version}: there is no version {version}",
                              hint="run `migrator status` to see the versions")
         m = by_version[version]
-        row = self.applied().get(version)
+        row = self.applied(with_text=True).get(version)
         up, down = m.up.read_text(), m.down.read_text()
         result = ShowResult(m, up, down, row)
         if row is not None:

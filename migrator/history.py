@@ -73,10 +73,14 @@ class VersionStore:
             )
 
     # -- reading ------------------------------------------------------------------------
-    def rows(self) -> dict[int, AppliedRow]:
+    def rows(self, *, with_text: bool = False) -> dict[int, AppliedRow]:
+        """Every row; the applied SQL texts only when asked (they are what makes a status
+        over thousands of versions slow)."""
         if not self.exists():
             return {}
-        found = self.d.query(f"SELECT {', '.join(_ROW_COLUMNS)} FROM {self.table} ORDER BY version")
+        columns = [c if with_text or c not in ("up_sql", "down_sql") else "NULL"
+                   for c in _ROW_COLUMNS]
+        found = self.d.query(f"SELECT {', '.join(columns)} FROM {self.table} ORDER BY version")
         return {int(r[0]): AppliedRow(int(r[0]), *r[1:7], int(r[7] or 0), *r[8:]) for r in found}
 
     def events(self) -> list[HistoryEvent]:

@@ -19,6 +19,8 @@ from migrator.lexer import Statement
 from migrator.report.plain import describe_file, one_line
 from migrator.runner import PreparedFile
 
+_LINES_UP_TO = 30  # files: beyond this, no line per file and no summary table
+
 
 class TerminalReporter:
     def __init__(self, *, verbose: bool = False) -> None:
@@ -44,16 +46,18 @@ class TerminalReporter:
     def file_started(self, pf: PreparedFile) -> None:
         if self.progress is None:
             return
-        if self.current is not None:
-            self.progress.remove_task(self.current)
-        self.current = self.progress.add_task(
-            f"  {pf.direction} {pf.migration.name}", total=max(1, len(pf.statements)))
+        description = f"  {pf.direction} {pf.migration.name}"
+        if self.current is None:
+            self.current = self.progress.add_task(description, total=max(1, len(pf.statements)))
+        else:  # reuse the row: adding and removing tasks per file costs more
+            self.progress.update(self.current, description=description, completed=0,
+                                 total=max(1, len(pf.statements)))  # no forced redraw
 
     def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
                        elapsed_ms: float) -> None:
         if self.progress is None or self.current is None:
             return
-        self.progress.update(self.current, completed=index)
+        self.progress.update(self.current, completed=index)  # cheap: redraws run on a timer
         if self.verbose:
             self.progress.console.print(
                 f"  [dim][{index}/{len(pf.statements)}] {pf.file.rel}:{statement.line}[/] "
@@ -63,10 +67,14 @@ class TerminalReporter:
         self.done.append((pf, elapsed_ms))
         if self.progress is not None and self.overall is not None:
             self.progress.advance(self.overall)
-            verb = "applied" if pf.direction == "up" else "rolled back"
-            self.progress.console.print(
-                f"[green]✓[/] {verb} [bold]{pf.migration.name}[/] "
-                f"[dim]({describe_file(pf)}) {elapsed_ms:.0f} ms[/]", highlight=False)
+            # A line per file redraws the live display: worth it for a few files or a slow
+            # one, not for hundreds of quick ones (the bar and the summary say it all).
+            if self.progress.tasks[0].total is not None and (
+                    self.progress.tasks[0].total <= _LINES_UP_TO or elapsed_ms >= 1000):
+                verb = "applied" if pf.direction == "up" else "rolled back"
+                self.progress.console.print(
+                    f"[green]✓[/] {verb} [bold]{pf.migration.name}[/] "
+                    f"[dim]({describe_file(pf)}) {elapsed_ms:.0f} ms[/]", highlight=False)
 
     def file_failed(self, pf: PreparedFile, error: Any) -> None: ...
 
@@ -80,7 +88,12 @@ class TerminalReporter:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
-        if self.done:
+        if len(self.done) > _LINES_UP_TO:
+            total = sum(ms for _, ms in self.done)
+            slowest = max(self.done, key=lambda d: d[1])
+            self.console.print(f"{len(self.done)} files in {total / 1000:.1f} s; slowest "
+                               f"{slowest[0].migration.name} ({slowest[1]:.0f} ms)")
+        elif self.done:
             from rich.table import Table
 
             table = Table(title="Summary", show_lines=False)
