@@ -108,7 +108,7 @@ class Layout:
         unreadable = set()
         for entry in _entries(path):
             if entry.is_file() and entry.name in FILES:
-                sql_file = self._read(Path(entry.path), f"{rel}/{entry.name}")
+                sql_file = self._read(entry.path, entry.name, f"{rel}/{entry.name}")
                 if sql_file:
                     files[entry.name] = sql_file
                 else:
@@ -117,17 +117,18 @@ class Layout:
                 self.problems.append(_stray(Path(entry.path), rel + "/"))
         into[version] = _Folder(version, path.name, files, frozenset(unreadable))
 
-    def _read(self, path: Path, rel: str) -> SqlFile | None:
-        raw = path.read_bytes()
+    def _read(self, path: str, name: str, rel: str) -> SqlFile | None:
+        with open(path, "rb") as fh:
+            raw = fh.read()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             self.problems.append(f"{rel}: invalid UTF-8 at byte offset {exc.start}; save the file as UTF-8")
             return None
         text = text.removeprefix("\ufeff")
-        directives, problems = parse_directives(text, path.name, rel)
+        directives, problems = parse_directives(text, name, rel)
         self.problems += problems
-        return SqlFile(path, rel, checksum_text(text), directives, text_sha(text))
+        return SqlFile(Path(path), rel, checksum_text(text), directives, text_sha(text))
 
     def _check_overrides(self) -> None:
         for dialect, by_version in self.overrides.items():
