@@ -86,9 +86,12 @@ def versions(b) -> list[tuple[str, str]]:
             out.append((name, v))
     except Exception:  # noqa: BLE001
         pass
-    start, end = getattr(b, "rev_start", None), git_revision(b.args.migrator_repo)
-    out.append(("migrator source", end if start in (None, end) else f"{start} at the start, {end} at the end "
-                "(the package changed during the run)"))
+    if getattr(b, "pinned", None):
+        out.append(("migrator source", f"{b.pinned}, copied at the start and measured from the copy"))
+    else:
+        start, end = getattr(b, "rev_start", None), git_revision(b.args.migrator_repo)
+        out.append(("migrator source", end if start in (None, end) else f"{start} at the start, {end} at the "
+                    "end (the package changed during the run)"))
     for d in ("postgres", "mysql", "sqlite"):
         out.append((d, server_version(d, b.pg, b.my)))
     if "dbmate" in b.tools:
@@ -372,7 +375,11 @@ METHOD = """
   non-zero exit is reported as `fails: <reason>` and that tool is not run again for that
   workload and dialect.
 - **migrator**: the CLI of the project venv (`--url`, `--dir`; `up`, `status`, `down --to 0
-  --yes`, `validate`), stdout and stderr to files (its plain, non-terminal output).
+  --yes`, `validate`), stdout and stderr to files (its plain, non-terminal output). By default
+  the bench copies `migrator/` when it starts and runs that copy with the venv python (a
+  launcher beside the copy), so edits made to the package during the run do not mix into the
+  results (`--no-pin` runs `.venv/bin/migrator` as it is). Children run in an empty folder with
+  `MIGRATOR_*`, `DATABASE_URL` and `PYTHONDONTWRITEBYTECODE` removed from the environment.
   **migrator (tty)**: the same `up` with stdout and stderr on a 120×40 pseudo-terminal, so the
   rich progress display runs; the bench drains the terminal.
 - **floor**: `benchlib/floor.py`, run with the venv python (imports count like migrator's):
@@ -394,6 +401,13 @@ METHOD = """
 - **dbmate**: the Go binary from the npm package (not the node wrapper), one file per version
   with `-- migrate:up` / `-- migrate:down`; `--no-dump-schema up`, `status`, and `rollback`
   once per version (dbmate rolls back one version per process).
+- **dbmate on W2/mysql fails** with `invalid connection`: dbmate sends the whole 31.6 MB file
+  as one query, larger than MariaDB's `max_allowed_packet` (16 MB by default); the issue's
+  table shows the same.
+- **Peers run less**: dbmate and yoyo take part in the first run of W1 and W2 only
+  (`--peer-runs`; yoyo alone needs over a minute per dialect for W2 here), and in every run of
+  W3 and start-up. Their W3 databases are set up with `dbmate up` and `yoyo mark` (the same
+  version rows as `yoyo apply`, in a fraction of the time).
 - **yoyo**: yoyo-migrations in its own venv with psycopg 3 (`postgresql+psycopg://`) and
   PyMySQL (`mysql://`); `X.sql` + `X.rollback.sql`; `apply --batch`, `list`,
   `rollback --batch --all`.
