@@ -36,7 +36,6 @@ class SilentReporter:
     def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
                        elapsed_ms: float) -> None: ...
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None: ...
-    def file_failed(self, pf: PreparedFile, error: Any) -> None: ...
     def warning(self, text: str) -> None: ...
     def info(self, text: str) -> None: ...
 
@@ -246,13 +245,14 @@ class Migrator:
                      result: RunResult) -> Callable[[PreparedFile], None] | None:
         if plan is None:
             return None
-        from migrator.backup import take_backup
+        from migrator.backup import restore_command, take_backup
 
         def before(pf: PreparedFile) -> None:
             if pf.file.directives.backup or (backup and not result.backups):
                 path = take_backup(plan, self.url, pf.version)
                 result.backups.append(str(path))
-                self.reporter.info(f"backup before version {pf.version}: {path}")
+                self.reporter.info(f"backup before version {pf.version}: {path} "
+                                   f"(restore: {restore_command(path, self.url)})")
 
         return before
 

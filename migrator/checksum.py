@@ -21,11 +21,6 @@ def checksum_text(text: str) -> str:
     return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
 
 
-def whitespace_only_difference(a: str, b: str) -> bool:
-    """True when two texts differ only in what normalisation ignores (or not at all)."""
-    return normalise(a) == normalise(b)
-
-
 def text_sha(text: str) -> str:
     """sha256 of the text exactly as it is: differs from checksum_text's when only
     normalised-away whitespace changed."""

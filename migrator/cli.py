@@ -10,9 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from migrator import __version__
-from migrator.errors import MigratorError, UsageError
-
-EXIT_PENDING = 5
+from migrator.errors import MigratorError
 
 
 class _ArgParser(argparse.ArgumentParser):
@@ -228,7 +226,3 @@ def _fail(args: argparse.Namespace, exc: MigratorError, code: int) -> int:
         doc = {"ok": False, "exit_code": code, "error": exc.to_dict()}
         sys.stdout.write(json.dumps(doc, default=str, indent=2) + "\n")
     return code
-
-
-def usage_error(message: str, hint: str = "") -> UsageError:
-    return UsageError(message, hint=hint)

@@ -175,7 +175,3 @@ def _stray(entry: Path, prefix: str) -> str:
         return (f"sql/{entry.name}: unexpected {kind}; sql/ holds only <digits>_<slug> version folders, "
                 "dialect folders (sqlite/, postgres/, mysql/), migrator.sum and schema.<dialect>.txt")
     return f"{prefix}{entry.name}: unexpected {kind}; a version folder holds only up.sql and down.sql"
-
-
-def discover(root: Path, dialect: str) -> list[Migration]:
-    return Layout(root).migrations(dialect)

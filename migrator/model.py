@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -131,16 +131,3 @@ def parse_duration_ms(text: str) -> int:
     if not m:
         raise ValueError(f"not a duration: {text!r} (use a number with ms, s, min or h)")
     return int(float(m.group(1)) * _UNIT_MS[m.group(2)])
-
-
-@dataclass
-class RunSummary:
-    """What a command did; the reporters and the library both read it."""
-
-    command: str
-    dialect: str
-    applied: list[int] = field(default_factory=list)
-    rolled_back: list[int] = field(default_factory=list)
-    current: int | None = None
-    dry_run: bool = False
-    elapsed_ms: int = 0

@@ -8,8 +8,6 @@ from typing import Any
 
 from migrator.discovery import SUM_FILE, Layout
 
-HEADER = "# migrator.sum: sha256 of each migration file (normalised); `migrator hash` rewrites it\n"
-
 
 def render(layout: Layout) -> str:
     lines = [f"{f.checksum}  {f.rel}\n" for f in layout.files()]

@@ -92,7 +92,6 @@ class SqliteDialect(Dialect):
         assert self.conn is not None
         busy = timeouts.lock_wait_ms if timeouts.lock_wait_ms is not None else 5000
         self.conn.execute(f"PRAGMA busy_timeout = {int(busy)}")
-        self._lock_wait_ms = timeouts.lock_wait_ms
         self._statement_ms = timeouts.statement_ms
 
     def _check_deadline(self) -> int:

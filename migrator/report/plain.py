@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TextIO
 
 from migrator.lexer import Statement
 from migrator.report import safe_write
@@ -50,7 +50,6 @@ class PlainReporter:
         verb = "applied" if pf.direction == "up" else "rolled back"
         self._say(f"{verb} {pf.migration.name} in {elapsed_ms:.0f} ms")
 
-    def file_failed(self, pf: PreparedFile, error: Any) -> None: ...
 
     def warning(self, text: str) -> None:
         self._say(f"warning: {text}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -76,7 +74,6 @@ class TerminalReporter:
                     f"[green]✓[/] {verb} [bold]{pf.migration.name}[/] "
                     f"[dim]({describe_file(pf)}) {elapsed_ms:.0f} ms[/]", highlight=False)
 
-    def file_failed(self, pf: PreparedFile, error: Any) -> None: ...
 
     def warning(self, text: str) -> None:
         self.console.print(f"[yellow]warning:[/] {text}", highlight=False)
