@@ -219,6 +219,9 @@ class Migrator:
                                    if result.before is not None and m.version < result.before})
             try:
                 runner.run(files)
+            except KeyboardInterrupt as stop:
+                stop.completed = (result.command, list(runner.completed))  # type: ignore[attr-defined]
+                raise
             finally:
                 result.versions = list(runner.completed)
             result.after = _current(store.rows()) if files else result.before
@@ -282,6 +285,9 @@ class Migrator:
                             resume=resume_points(migrations, rows, "down"))
             try:
                 runner.run(files)
+            except KeyboardInterrupt as stop:
+                stop.completed = (result.command, list(runner.completed))  # type: ignore[attr-defined]
+                raise
             finally:
                 result.versions = list(runner.completed)
             result.after = _current(store.rows())

@@ -203,11 +203,15 @@ def run(argv: list[str]) -> int:
         err = MigratorError(f"database error while reading or writing the version table: {exc}",
                             hint="check the database user's privileges on the version table")
         return _fail(args, err, 1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         code = signals.exit_code()
         name = "SIGTERM" if code == 143 else "SIGINT"
-        err = MigratorError(f"stopped by {name}; the running file was rolled back or recorded, "
-                            "versions finished before it stay applied")
+        command, done = getattr(stop, "completed", ("up", []))
+        verb = "applied" if command == "up" else "rolled back"
+        finished = (f"{verb} before it: {', '.join(map(str, done))}" if done
+                    else f"nothing was {verb}")
+        err = MigratorError(f"stopped by {name}; the running file was rolled back (or, where "
+                            f"it cannot be, recorded as failed); {finished}")
         return _fail(args, err, code)
 
 

@@ -132,6 +132,7 @@ def test_signal_rolls_back_the_running_file_and_exits_143_or_130(db: Db, sqldir:
     _wait_for_running(db, proc)
     proc.send_signal(sig)
     assert proc.wait(timeout=30) == code, proc.stderr.read() if proc.stderr else ""
+    assert "applied before it: 1" in (proc.stderr.read() if proc.stderr else "")
     if db.dialect == "mysql":
         assert db.versions() == [(1, "applied"), (2, "failed")]
     else:
