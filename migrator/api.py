@@ -23,7 +23,15 @@ from migrator.model import (
     Migration,
     Timeouts,
 )
-from migrator.plan import Problem, blocking, find_drift, plan_down, plan_up, resume_points
+from migrator.plan import (
+    Problem,
+    blocking,
+    find_drift,
+    plan_down,
+    plan_up,
+    resumable_batch,
+    resume_points,
+)
 from migrator.runner import PreparedFile, Runner, prepare
 from migrator.urls import DatabaseUrl, parse_url
 
@@ -330,6 +338,8 @@ class Migrator:
                 states.append(VersionState(v, m.name, "pending"))
             else:
                 state = row.status if m is not None or row.status != STATUS_APPLIED else "missing"
+                if m is not None and resumable_batch(row, m):
+                    state = f"backfilling, {row.rows_done or 0} rows so far"
                 states.append(VersionState(v, row.name, state, row.applied_at, row.execution_ms,
                                            row.applied_by))
         return StatusResult(self.dialect_name, self.url.masked, _current(rows), states,

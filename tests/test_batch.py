@@ -69,6 +69,7 @@ def test_killed_batch_resumes_on_the_next_up(db: Db, sqldir: Path, cli: Any) -> 
     assert db.versions() == [(1, "applied"), (2, "running")]
     status = cli("validate", "--url", db.url)
     assert status.code == 0, status.out  # an interrupted batch does not block
+    assert "backfilling, 1000 rows so far" in cli("status", "--url", db.url).out
     again = cli("up", "--url", db.url)
     assert again.code == 0, again.err
     assert db.versions() == [(1, "applied"), (2, "applied")]
