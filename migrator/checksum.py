@@ -13,7 +13,9 @@ def normalise(text: str) -> str:
     text = text.removeprefix("\ufeff")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _TRAILING_BLANKS.sub("", text)
+    # the regex is slow on big files: run it only when a line really ends in a blank
+    if " \n" in text or "\t\n" in text or text.endswith((" ", "\t")):
+        text = _TRAILING_BLANKS.sub("", text)
     return text.rstrip("\n")
 
 

@@ -323,11 +323,11 @@ def targets(b) -> list[str]:
         v, t = per_dialect("W1", "rollback", lambda m, o: (m <= 1.1 * o, f"{m / o:.2f}× floor"),
                            lambda d: ("W1", "rollback", d, "floor"))
         out.append(f"**{v}** W1 rollback ≤ 1.1× floor: {t}")
-        v, t = per_dialect("W1", "status", lambda m, o: (m <= 0.20, f"{fmt_s(m)} s"))
+        v, t = per_dialect("W1", "status", lambda m, o: (m <= 0.20, f"{m:.3f} s"))
         out.append(f"**{v}** W1 status ≤ 0.20 s: {t}")
     if "W3" in b.args.workloads:
         for ph in ("status", "validate"):
-            v, t = per_dialect("W3", ph, lambda m, o: (m <= 0.35, f"{fmt_s(m)} s"))
+            v, t = per_dialect("W3", ph, lambda m, o: (m <= 0.35, f"{m:.3f} s"))
             out.append(f"**{v}** W3 {ph} ≤ 0.35 s: {t}")
     if "W2" in b.args.workloads:
         v, t = per_dialect("W2", "apply", lambda m, o: (m <= 1.1 * o, f"{m / o:.2f}× floor"),
