@@ -70,13 +70,35 @@ class Database:
             pass
 
     def _admin_pg(self, sql: str) -> None:
-        subprocess.run(["psql", "-XqAt", "-h", self.pg.host, "-p", str(self.pg.port), "-U", self.pg.user,
-                        "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                "psql",
+                "-XqAt",
+                "-h",
+                self.pg.host,
+                "-p",
+                str(self.pg.port),
+                "-U",
+                self.pg.user,
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     def _admin_my(self, sql: str) -> None:
-        subprocess.run([mysql_client(), "-h", self.my.host, "-P", str(self.my.port), "-u", self.my.user,
-                        "-e", sql], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [mysql_client(), "-h", self.my.host, "-P", str(self.my.port), "-u", self.my.user, "-e", sql],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     # --- URLs in every tool's spelling ---------------------------------------------------------
     def migrator_url(self) -> str:
@@ -110,15 +132,36 @@ class Database:
     def client_cmd(self, sql_file: Path) -> tuple[list[str], bytes | None, str | None]:
         """The database's own client applying one file in one transaction: argv, stdin bytes, stdin file."""
         if self.dialect == "postgres":
-            return (["psql", "-Xq", "-1", "-v", "ON_ERROR_STOP=1", "-h", self.pg.host, "-p", str(self.pg.port),
-                     "-U", self.pg.user, "-d", self.name, "-f", str(sql_file)], None, None)
+            return (
+                [
+                    "psql",
+                    "-Xq",
+                    "-1",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-h",
+                    self.pg.host,
+                    "-p",
+                    str(self.pg.port),
+                    "-U",
+                    self.pg.user,
+                    "-d",
+                    self.name,
+                    "-f",
+                    str(sql_file),
+                ],
+                None,
+                None,
+            )
         if self.dialect == "mysql":
             # `mariadb db < file`, with autocommit off and a COMMIT at the end (one transaction for
             # the data; DDL still commits implicitly, as on every mysql tool)
-            return ([mysql_client(), "-h", self.my.host, "-P", str(self.my.port), "-u", self.my.user, self.name],
-                    f"SET autocommit=0;\nsource {sql_file}\nCOMMIT;\n".encode(), None)
-        return (["sqlite3", "-bail", str(self.path)],
-                f"BEGIN;\n.read '{sql_file}'\nCOMMIT;\n".encode(), None)
+            return (
+                [mysql_client(), "-h", self.my.host, "-P", str(self.my.port), "-u", self.my.user, self.name],
+                f"SET autocommit=0;\nsource {sql_file}\nCOMMIT;\n".encode(),
+                None,
+            )
+        return (["sqlite3", "-bail", str(self.path)], f"BEGIN;\n.read '{sql_file}'\nCOMMIT;\n".encode(), None)
 
     # --- queries for verification ----------------------------------------------------------------
     def query_row(self, sql: str) -> list[str]:
@@ -136,11 +179,39 @@ class Database:
                 raise VerifyError(str(exc)) from None
             return ["" if v is None else str(v) for v in row]
         if self.dialect == "postgres":
-            argv = ["psql", "-XqAt", "-F", "\t", "-h", self.pg.host, "-p", str(self.pg.port), "-U", self.pg.user,
-                    "-d", self.name, "-v", "ON_ERROR_STOP=1", "-c", sql]
+            argv = [
+                "psql",
+                "-XqAt",
+                "-F",
+                "\t",
+                "-h",
+                self.pg.host,
+                "-p",
+                str(self.pg.port),
+                "-U",
+                self.pg.user,
+                "-d",
+                self.name,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ]
         else:
-            argv = [mysql_client(), "-N", "-B", "-h", self.my.host, "-P", str(self.my.port), "-u", self.my.user,
-                    "-e", sql, self.name]
+            argv = [
+                mysql_client(),
+                "-N",
+                "-B",
+                "-h",
+                self.my.host,
+                "-P",
+                str(self.my.port),
+                "-u",
+                self.my.user,
+                "-e",
+                sql,
+                self.name,
+            ]
         p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         if p.returncode != 0:
             msg = (p.stderr.strip().splitlines() or ["query failed"])[-1]
@@ -150,23 +221,60 @@ class Database:
 
     def count_tables(self, regex: str, glob: str) -> str:
         if self.dialect == "postgres":
-            return ("(SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
-                    f"AND table_name ~ '{regex}')")
+            return (
+                "(SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+                f"AND table_name ~ '{regex}')"
+            )
         if self.dialect == "mysql":
-            return ("(SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
-                    f"AND table_name REGEXP '{regex}')")
+            return (
+                "(SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
+                f"AND table_name REGEXP '{regex}')"
+            )
         return f"(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name GLOB '{glob}')"
 
 
 def server_version(dialect: str, pg: Server, my: Server) -> str:
     try:
         if dialect == "postgres":
-            p = subprocess.run(["psql", "-XqAt", "-h", pg.host, "-p", str(pg.port), "-U", pg.user, "-d", "postgres",
-                                "-c", "SHOW server_version"], capture_output=True, text=True, timeout=30)
+            p = subprocess.run(
+                [
+                    "psql",
+                    "-XqAt",
+                    "-h",
+                    pg.host,
+                    "-p",
+                    str(pg.port),
+                    "-U",
+                    pg.user,
+                    "-d",
+                    "postgres",
+                    "-c",
+                    "SHOW server_version",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             return "PostgreSQL " + p.stdout.strip() if p.returncode == 0 else "unreachable"
         if dialect == "mysql":
-            p = subprocess.run([mysql_client(), "-N", "-B", "-h", my.host, "-P", str(my.port), "-u", my.user,
-                                "-e", "SELECT VERSION()"], capture_output=True, text=True, timeout=30)
+            p = subprocess.run(
+                [
+                    mysql_client(),
+                    "-N",
+                    "-B",
+                    "-h",
+                    my.host,
+                    "-P",
+                    str(my.port),
+                    "-u",
+                    my.user,
+                    "-e",
+                    "SELECT VERSION()",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             return p.stdout.strip() if p.returncode == 0 else "unreachable"
         cli = subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split()
         return f"{sqlite3.sqlite_version} (python module); sqlite3 CLI {cli[0] if cli else '?'}"
@@ -183,9 +291,16 @@ def reachable(dialect: str, pg: Server, my: Server) -> str | None:
 
 
 def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not (k.startswith("MIGRATOR_") or k.startswith("DBMATE_") or k.startswith("PG")
-                   or k in ("DATABASE_URL", "VIRTUAL_ENV", "PYTHONPATH"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not (
+            k.startswith("MIGRATOR_")
+            or k.startswith("DBMATE_")
+            or k.startswith("PG")
+            or k in ("DATABASE_URL", "VIRTUAL_ENV", "PYTHONPATH")
+        )
+    }
     env.pop("NO_COLOR", None)
     # bytecode caching on, as for an installed package (this machine sets PYTHONDONTWRITEBYTECODE=1)
     env.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -22,14 +22,18 @@ TABLE = "floor_version"
 def connect(dialect, target):
     if dialect == "sqlite":
         import sqlite3
+
         return sqlite3.connect(target, isolation_level=None), "?"
     if dialect == "postgres":
         import psycopg
+
         return psycopg.connect(target), "%s"
     import mysql.connector
+
     host, port, user, db = target.split(":")
-    return mysql.connector.connect(host=host, port=int(port), user=user, database=db,
-                                   charset="utf8mb4", use_pure=True), "%s"
+    return mysql.connector.connect(
+        host=host, port=int(port), user=user, database=db, charset="utf8mb4", use_pure=True
+    ), "%s"
 
 
 def folders(mdir):
@@ -67,8 +71,10 @@ def main():
         return data
 
     if action == "up":
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (version INTEGER NOT NULL PRIMARY KEY, "
-                    "name VARCHAR(255) NOT NULL, checksum CHAR(64) NOT NULL)")
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (version INTEGER NOT NULL PRIMARY KEY, "
+            "name VARCHAR(255) NOT NULL, checksum CHAR(64) NOT NULL)"
+        )
         if not sqlite:  # sqlite runs it in autocommit mode
             conn.commit()
         cur.execute(f"SELECT version FROM {TABLE}")
@@ -79,8 +85,10 @@ def main():
                 continue
             begin()
             data = run_file(os.path.join(mdir, name, "up.sql"))
-            cur.execute(f"INSERT INTO {TABLE} (version, name, checksum) VALUES ({ph}, {ph}, {ph})",
-                        (version, name, hashlib.sha256(data).hexdigest()))
+            cur.execute(
+                f"INSERT INTO {TABLE} (version, name, checksum) VALUES ({ph}, {ph}, {ph})",
+                (version, name, hashlib.sha256(data).hexdigest()),
+            )
             commit()
             done += 1
         print(f"applied {done}")

@@ -10,18 +10,33 @@ import subprocess
 
 from .dbs import SHORT, server_version
 
-COLUMNS = [("W1", "apply"), ("W1", "status"), ("W1", "rollback"), ("W2", "apply"), ("W3", "status"),
-           ("W3", "validate")]
+COLUMNS = [
+    ("W1", "apply"),
+    ("W1", "status"),
+    ("W1", "rollback"),
+    ("W2", "apply"),
+    ("W3", "status"),
+    ("W3", "validate"),
+]
 ROWS = ["client", "floor", "migrator", "migrator (tty)", "dbmate", "yoyo"]
 
-ISSUE_TARGETS = """\
-| | W1 apply | W1 status | W1 rollback all | W2 apply (peak RSS MB) | W3 status |
-|---|---|---|---|---|---|
-| database client, 1 transaction | 0.73 / 1.59 / 0.037 | — | 0.19 / 0.31 / 0.033 | 2.31 / 1.40 / 0.55 (10) | — |
-| floor | 0.74 / 2.11 / 0.31 | 0.20 / 0.09 / 0.03 | 0.49 / 0.59 / 0.32 | 1.83 / 1.58 / 0.57 (182/113/76) | 0.18 / 0.13 / 0.05 |
-| dbmate (Go) | 0.79 / 1.87 / 0.28 | 0.021 / 0.011 / 0.012 | 9.25 / 4.32 / 3.75 | 2.71 / fails / 4.22 | 0.024 / 0.020 / 0.019 |
-| yoyo (Python) | 3.36 / 12.6 / 1.50 | 0.76 / 0.76 / 0.71 | 4.43 / 11.6 / 1.53 | 29.5 / 30.6 / 28.9 | 2.11 / 2.03 / 1.99 |
-"""
+ISSUE_TARGETS = (
+    "\n".join(
+        [
+            "| | W1 apply | W1 status | W1 rollback all | W2 apply (peak RSS MB) | W3 status |",
+            "|---|---|---|---|---|---|",
+            "| database client, 1 transaction | 0.73 / 1.59 / 0.037 | — | 0.19 / 0.31 / 0.033 "
+            "| 2.31 / 1.40 / 0.55 (10) | — |",
+            "| floor | 0.74 / 2.11 / 0.31 | 0.20 / 0.09 / 0.03 | 0.49 / 0.59 / 0.32 "
+            "| 1.83 / 1.58 / 0.57 (182/113/76) | 0.18 / 0.13 / 0.05 |",
+            "| dbmate (Go) | 0.79 / 1.87 / 0.28 | 0.021 / 0.011 / 0.012 | 9.25 / 4.32 / 3.75 "
+            "| 2.71 / fails / 4.22 | 0.024 / 0.020 / 0.019 |",
+            "| yoyo (Python) | 3.36 / 12.6 / 1.50 | 0.76 / 0.76 / 0.71 | 4.43 / 11.6 / 1.53 "
+            "| 29.5 / 30.6 / 28.9 | 2.11 / 2.03 / 1.99 |",
+        ]
+    )
+    + "\n"
+)
 
 
 def fmt_s(x: float | None) -> str:
@@ -48,8 +63,9 @@ def _cmd(argv: list[str]) -> str:
 
 def git_revision(repo) -> str:
     rev = _cmd(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"])
-    dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "migrator"],
-                           capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(repo), "status", "--porcelain", "--", "migrator"], capture_output=True, text=True
+    ).stdout.strip()
     return f"git {rev}" + (" + uncommitted changes in migrator/" if dirty else "")
 
 
@@ -74,10 +90,12 @@ def machine() -> str:
 
 def versions(b) -> list[tuple[str, str]]:
     py = b.args.python
-    meta = ("import importlib.metadata as m\n"
-            "for p in ('migrator', 'psycopg', 'mysql-connector-python', 'rich'):\n"
-            "    try: print(p, m.version(p))\n"
-            "    except Exception: print(p, 'not installed')\n")
+    meta = (
+        "import importlib.metadata as m\n"
+        "for p in ('migrator', 'psycopg', 'mysql-connector-python', 'rich'):\n"
+        "    try: print(p, m.version(p))\n"
+        "    except Exception: print(p, 'not installed')\n"
+    )
     out = [("python (venv)", _cmd([py, "-VV"]))]
     try:
         p = subprocess.run([py, "-c", meta], capture_output=True, text=True, timeout=30)
@@ -90,17 +108,34 @@ def versions(b) -> list[tuple[str, str]]:
         out.append(("migrator source", f"{b.pinned}, copied at the start and measured from the copy"))
     else:
         start, end = getattr(b, "rev_start", None), git_revision(b.args.migrator_repo)
-        out.append(("migrator source", end if start in (None, end) else f"{start} at the start, {end} at the "
-                    "end (the package changed during the run)"))
+        out.append(
+            (
+                "migrator source",
+                end
+                if start in (None, end)
+                else f"{start} at the start, {end} at the end (the package changed during the run)",
+            )
+        )
     for d in ("postgres", "mysql", "sqlite"):
         out.append((d, server_version(d, b.pg, b.my)))
     if "dbmate" in b.tools:
         out.append(("dbmate", _cmd([b.tools["dbmate"].exe, "--version"])))
     if "yoyo" in b.tools:
         ypy = os.path.join(os.path.dirname(b.tools["yoyo"].exe), "python")
-        out.append(("yoyo-migrations", _cmd([ypy, "-c", "import importlib.metadata as m; print(m.version("
-                                             "'yoyo-migrations'), '(drivers: psycopg', m.version('psycopg'), "
-                                             "', PyMySQL', m.version('PyMySQL') + ')')"])))
+        out.append(
+            (
+                "yoyo-migrations",
+                _cmd(
+                    [
+                        ypy,
+                        "-c",
+                        "import importlib.metadata as m; print(m.version("
+                        "'yoyo-migrations'), '(drivers: psycopg', m.version('psycopg'), "
+                        "', PyMySQL', m.version('PyMySQL') + ')')",
+                    ]
+                ),
+            )
+        )
     return out
 
 
@@ -134,20 +169,27 @@ def render(b, sizes: dict, elapsed: float) -> str:
     w = L.append
     w("# migrator benchmarks")
     w("")
-    w("Generated by `scripts/bench` (issue 6). Reproduce with `scripts/bench --install-peers` once, then "
-      "`scripts/bench --write docs/benchmarks.md` (about 20 minutes on the 2-core machine); "
-      "`scripts/bench --quick` is a 2-minute smoke check. Times are wall-clock medians in seconds; "
-      "every tool ran interleaved with the others in the same run, so compare ratios, not absolute times "
-      "across runs (this machine swings up to 2×).")
+    w(
+        "Generated by `scripts/bench` (issue 6). Reproduce with `scripts/bench --install-peers` once, then "
+        "`scripts/bench --write docs/benchmarks.md` (about 20 minutes on the 2-core machine); "
+        "`scripts/bench --quick` is a 2-minute smoke check. Times are wall-clock medians in seconds; "
+        "every tool ran interleaved with the others in the same run, so compare ratios, not absolute times "
+        "across runs (this machine swings up to 2×)."
+    )
     w("")
-    w(f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}, "
-      f"bench took {elapsed / 60:.1f} min")
+    w(
+        f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}, "
+        f"bench took {elapsed / 60:.1f} min"
+    )
     w(f"- command: `{a.command}`")
     w(f"- machine: {machine()}")
-    w(f"- runs: W1 and W3 {a.runs}, W2 {a.w2_runs}, start-up {a.startup_runs}; dbmate and yoyo in W1 and W2: "
-      f"the first {a.peer_runs} run(s) only (they are slow here), in W3 and start-up every run"
-      + (" (**--quick: smaller workloads, not comparable with the targets**)" if a.quick else ""))
-    w(f"- workloads: " + "; ".join(f"{k}: {v}" for k, v in sizes.items()))
+    w(
+        f"- runs: W1 and W3 {a.runs}, W2 {a.w2_runs}, start-up {a.startup_runs}; "
+        "dbmate and yoyo in W1 and W2: "
+        f"the first {a.peer_runs} run(s) only (they are slow here), in W3 and start-up every run"
+        + (" (**--quick: smaller workloads, not comparable with the targets**)" if a.quick else "")
+    )
+    w("- workloads: " + "; ".join(f"{k}: {v}" for k, v in sizes.items()))
     w(f"- peak RSS: {b.runner.rss_method}, of the tool's own process (not the server)")
     w("")
     w("| component | version |")
@@ -183,9 +225,13 @@ def render(b, sizes: dict, elapsed: float) -> str:
         w("")
         w("| ratio | " + " | ".join(f"{wl} {ph}" for wl, ph in cols) + " |")
         w("|---" * (len(cols) + 1) + "|")
-        pairs = [("migrator / floor", "migrator", "floor"), ("migrator / client", "migrator", "client"),
-                 ("migrator / dbmate", "migrator", "dbmate"), ("migrator / yoyo", "migrator", "yoyo"),
-                 ("migrator (tty) / migrator", "migrator (tty)", "migrator")]
+        pairs = [
+            ("migrator / floor", "migrator", "floor"),
+            ("migrator / client", "migrator", "client"),
+            ("migrator / dbmate", "migrator", "dbmate"),
+            ("migrator / yoyo", "migrator", "yoyo"),
+            ("migrator (tty) / migrator", "migrator (tty)", "migrator"),
+        ]
         for label, x, y in pairs:
             if x not in b.tools or y not in b.tools:
                 continue
@@ -203,8 +249,10 @@ def render(b, sizes: dict, elapsed: float) -> str:
                 w(f"| {label} | " + " | ".join(cells) + " |")
         if ("W3", "validate") in cols:
             w("")
-            w("(W3 validate is compared with the floor's status, which already checksums every file and "
-              "compares it with the version table.)")
+            w(
+                "(W3 validate is compared with the floor's status, which already checksums every file and "
+                "compares it with the version table.)"
+            )
         if ("W2", "apply") in cols:
             w("")
             w(f"Peak RSS in W2 (MB, median of runs; {dl}):")
@@ -226,23 +274,30 @@ def render(b, sizes: dict, elapsed: float) -> str:
         w("")
         w("| command | median ms | min ms |")
         w("|---|---|---|")
-        for (wl, name, d, t), times in sorted(res.times.items(), key=lambda kv: kv[0][1]):
-            if wl == "startup" and (wl, name, d, t) not in res.errors:
+        for (wl, name, _d, _t), times in sorted(res.times.items(), key=lambda kv: kv[0][1]):
+            if wl == "startup" and (wl, name, _d, _t) not in res.errors:
                 w(f"| `{name}` | {statistics.median(times) * 1000:.0f} | {min(times) * 1000:.0f} |")
-        for (wl, name, d, t), err in res.errors.items():
+        for (wl, name, _d, _t), err in res.errors.items():
             if wl == "startup":
                 w(f"| `{name}` | fails: {err} | |")
 
     # --- extra one-off timings -----------------------------------------------------------------------------
     if res.extra:
         w("")
-        w(f"W3 set-up, applying {sizes.get('W3', '')} once per tool (1 run, not interleaved; for information):")
+        w(
+            f"W3 set-up, applying {sizes.get('W3', '')} once per tool "
+            "(1 run, not interleaved; for information):"
+        )
         w("")
         tools = [t for t in ROWS if any(k[2] == t for k in res.extra)]
         w("| tool | " + dl + " |")
         w("|---|---|")
         for t in tools:
-            w(f"| {t} | " + " / ".join(fmt_s(res.extra.get(("W3 apply (set-up, 1 run)", d, t))) for d in ds) + " |")
+            w(
+                f"| {t} | "
+                + " / ".join(fmt_s(res.extra.get(("W3 apply (set-up, 1 run)", d, t))) for d in ds)
+                + " |"
+            )
 
     # --- targets -----------------------------------------------------------------------------------------
     w("")
@@ -264,10 +319,14 @@ def render(b, sizes: dict, elapsed: float) -> str:
     w("")
     w("| workload | dialect | tool | median s | min s | max s | runs | × floor | peak RSS MB |")
     w("|---|---|---|---|---|---|---|---|---|")
-    keys = sorted(set(res.times) | set(res.errors) | set(res.skipped),
-                  key=lambda k: ([c[0] + c[1] for c in COLUMNS].index(k[0] + k[1])
-                                 if (k[0], k[1]) in COLUMNS else 99, ds.index(k[2]) if k[2] in ds else 9,
-                                 ROWS.index(k[3]) if k[3] in ROWS else 9))
+    keys = sorted(
+        set(res.times) | set(res.errors) | set(res.skipped),
+        key=lambda k: (
+            [c[0] + c[1] for c in COLUMNS].index(k[0] + k[1]) if (k[0], k[1]) in COLUMNS else 99,
+            ds.index(k[2]) if k[2] in ds else 9,
+            ROWS.index(k[3]) if k[3] in ROWS else 9,
+        ),
+    )
     for k in keys:
         wl, ph, d, t = k
         if wl == "startup":
@@ -279,9 +338,11 @@ def render(b, sizes: dict, elapsed: float) -> str:
         fph = "status" if (wl, ph) == ("W3", "validate") else ph
         r = ratio(res, k, (wl, fph, d, "floor"))
         rss = res.rss_mb(k)
-        w(f"| {wl} {ph} | {SHORT[d]} | {t} | {fmt_s(statistics.median(times))} | {fmt_s(min(times))} | "
-          f"{fmt_s(max(times))} | {len(times)} | {fmt_ratio(r) if t != 'floor' else ''} | "
-          f"{'' if rss is None else f'{rss:.0f}'} |")
+        w(
+            f"| {wl} {ph} | {SHORT[d]} | {t} | {fmt_s(statistics.median(times))} | {fmt_s(min(times))} | "
+            f"{fmt_s(max(times))} | {len(times)} | {fmt_ratio(r) if t != 'floor' else ''} | "
+            f"{'' if rss is None else f'{rss:.0f}'} |"
+        )
 
     # --- method ------------------------------------------------------------------------------------------
     w("")
@@ -308,20 +369,32 @@ def targets(b) -> list[str]:
             ok, text = test(m, o)
             verdicts.append(ok)
             parts.append(f"{SHORT[d]} {text} {'met' if ok else 'MISSED'}")
-        overall = "MET" if verdicts and all(verdicts) and len(verdicts) == len(ds) else (
-            "MISSED" if verdicts and not all(verdicts) else "partly measured")
+        overall = (
+            "MET"
+            if verdicts and all(verdicts) and len(verdicts) == len(ds)
+            else ("MISSED" if verdicts and not all(verdicts) else "partly measured")
+        )
         return overall, "; ".join(parts)
 
     if "W1" in b.args.workloads:
         if "dbmate" in b.tools:
-            v, t = per_dialect("W1", "apply", lambda m, o: (m < o, f"{fmt_s(m)} s vs dbmate {fmt_s(o)} s ({m / o:.2f}×)"),
-                               lambda d: ("W1", "apply", d, "dbmate"))
+            v, t = per_dialect(
+                "W1",
+                "apply",
+                lambda m, o: (m < o, f"{fmt_s(m)} s vs dbmate {fmt_s(o)} s ({m / o:.2f}×)"),
+                lambda d: ("W1", "apply", d, "dbmate"),
+            )
             out.append(f"**{v}** W1 apply faster than dbmate: {t}")
-        v, t = per_dialect("W1", "apply", lambda m, o: (m <= o, f"{m / o:.2f}× floor"),
-                           lambda d: ("W1", "apply", d, "floor"))
+        v, t = per_dialect(
+            "W1", "apply", lambda m, o: (m <= o, f"{m / o:.2f}× floor"), lambda d: ("W1", "apply", d, "floor")
+        )
         out.append(f"**{v}** W1 apply below the floor (implied by beating dbmate): {t}")
-        v, t = per_dialect("W1", "rollback", lambda m, o: (m <= 1.1 * o, f"{m / o:.2f}× floor"),
-                           lambda d: ("W1", "rollback", d, "floor"))
+        v, t = per_dialect(
+            "W1",
+            "rollback",
+            lambda m, o: (m <= 1.1 * o, f"{m / o:.2f}× floor"),
+            lambda d: ("W1", "rollback", d, "floor"),
+        )
         out.append(f"**{v}** W1 rollback ≤ 1.1× floor: {t}")
         v, t = per_dialect("W1", "status", lambda m, o: (m <= 0.20, f"{m:.3f} s"))
         out.append(f"**{v}** W1 status ≤ 0.20 s: {t}")
@@ -330,8 +403,12 @@ def targets(b) -> list[str]:
             v, t = per_dialect("W3", ph, lambda m, o: (m <= 0.35, f"{m:.3f} s"))
             out.append(f"**{v}** W3 {ph} ≤ 0.35 s: {t}")
     if "W2" in b.args.workloads:
-        v, t = per_dialect("W2", "apply", lambda m, o: (m <= 1.1 * o, f"{m / o:.2f}× floor"),
-                           lambda d: ("W2", "apply", d, "floor"))
+        v, t = per_dialect(
+            "W2",
+            "apply",
+            lambda m, o: (m <= 1.1 * o, f"{m / o:.2f}× floor"),
+            lambda d: ("W2", "apply", d, "floor"),
+        )
         out.append(f"**{v}** W2 apply ≤ 1.1× floor: {t}")
         parts, oks = [], []
         for d in ds:
@@ -341,12 +418,19 @@ def targets(b) -> list[str]:
             else:
                 oks.append(r <= 80)
                 parts.append(f"{SHORT[d]} {r:.0f} MB {'met' if r <= 80 else 'MISSED'}")
-        verdict = "MET" if oks and all(oks) and len(oks) == len(ds) else ("MISSED" if oks and not all(oks) else "partly measured")
+        verdict = (
+            "MET"
+            if oks and all(oks) and len(oks) == len(ds)
+            else ("MISSED" if oks and not all(oks) else "partly measured")
+        )
         out.append(f"**{verdict}** W2 peak RSS ≤ 80 MB: " + "; ".join(parts))
     if "startup" in b.args.workloads:
         m = res.median(("startup", "migrator --help", "sqlite", "migrator --help"))
         if m is not None:
-            out.append(f"**{'MET' if m <= 0.100 else 'MISSED'}** start-up `migrator --help` ≤ 100 ms: {m * 1000:.0f} ms")
+            out.append(
+                f"**{'MET' if m <= 0.100 else 'MISSED'}** start-up `migrator --help` ≤ 100 ms: "
+                f"{m * 1000:.0f} ms"
+            )
         s = res.median(("startup", "migrator status", "sqlite", "migrator status"))
         if s is not None:
             out.append(f"(no target) `migrator status` on an empty sqlite database: {s * 1000:.0f} ms")
@@ -354,11 +438,19 @@ def targets(b) -> list[str]:
         for wl in ("W1", "W2"):
             if wl not in b.args.workloads:
                 continue
-            v, t = per_dialect(wl, "apply", lambda m, o: (o <= 1.03 * m, f"{(o / m - 1) * 100:+.0f}%"),
-                               lambda d, wl=wl: (wl, "apply", d, "migrator (tty)"))
-            out.append(f"**{v}** progress display costs ≤ 3% on {wl} apply (tty vs plain; noise is a few %): {t}")
-    out.append("not measured here: a 300 MB W2 file (`scripts/bench --workloads W2 --w2-rows 3000000 "
-               "--tools migrator,floor` checks that peak RSS does not grow with the file)")
+            v, t = per_dialect(
+                wl,
+                "apply",
+                lambda m, o: (o <= 1.03 * m, f"{(o / m - 1) * 100:+.0f}%"),
+                lambda d, wl=wl: (wl, "apply", d, "migrator (tty)"),
+            )
+            out.append(
+                f"**{v}** progress display costs ≤ 3% on {wl} apply (tty vs plain; noise is a few %): {t}"
+            )
+    out.append(
+        "not measured here: a 300 MB W2 file (`scripts/bench --workloads W2 --w2-rows 3000000 "
+        "--tools migrator,floor` checks that peak RSS does not grow with the file)"
+    )
     return out
 
 

@@ -54,11 +54,21 @@ class Runner:
         self.env = env
         self.timeout = timeout
         self.time_bin = _gnu_time()
-        self.rss_method = ("GNU time %M (`/usr/bin/time -v` \"Maximum resident set size\")" if self.time_bin
-                           else "getrusage(RUSAGE_CHILDREN).ru_maxrss of a helper running the command alone")
+        self.rss_method = (
+            'GNU time %M (`/usr/bin/time -v` "Maximum resident set size")'
+            if self.time_bin
+            else "getrusage(RUSAGE_CHILDREN).ru_maxrss of a helper running the command alone"
+        )
 
-    def run(self, argv: list[str], *, stdin: bytes | None = None, rss: bool = False, tty: bool = False,
-            timeout: float | None = None) -> Outcome:
+    def run(
+        self,
+        argv: list[str],
+        *,
+        stdin: bytes | None = None,
+        rss: bool = False,
+        tty: bool = False,
+        timeout: float | None = None,
+    ) -> Outcome:
         timeout = timeout or self.timeout
         out_path, err_path = self.scratch / "stdout.txt", self.scratch / "stderr.txt"
         rss_path = self.scratch / "rss.txt"
@@ -80,8 +90,15 @@ class Runner:
                 with open(out_path, "wb") as fo, open(err_path, "wb") as fe:
                     t0 = time.perf_counter()
                     try:
-                        p = subprocess.Popen(argv, stdin=stdin_f or subprocess.DEVNULL, stdout=fo, stderr=fe,
-                                             cwd=self.cwd, env=self.env, start_new_session=True)
+                        p = subprocess.Popen(
+                            argv,
+                            stdin=stdin_f or subprocess.DEVNULL,
+                            stdout=fo,
+                            stderr=fe,
+                            cwd=self.cwd,
+                            env=self.env,
+                            start_new_session=True,
+                        )
                     except OSError as exc:
                         return Outcome(error=f"cannot start: {exc}")
                     # a blocking wait: Popen.wait(timeout) polls with sleeps of up to 50 ms, which
@@ -107,7 +124,9 @@ class Runner:
             if lines and lines[-1].strip().isdigit():
                 rss_kb = int(lines[-1].strip())
         if rc != 0:
-            return Outcome(seconds, rss_kb, f"exit {rc}: {last_line(err) or last_line(out) or 'no output'}", out)
+            return Outcome(
+                seconds, rss_kb, f"exit {rc}: {last_line(err) or last_line(out) or 'no output'}", out
+            )
         return Outcome(seconds, rss_kb, None, out)
 
     def _run_tty(self, argv: list[str], stdin_f, timeout: float) -> tuple[float, int, str, str]:
@@ -115,13 +134,21 @@ class Runner:
         import pty
         import struct
         import termios
+
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         env = dict(self.env, TERM="xterm-256color", COLUMNS="120", LINES="40")
         tail = bytearray()
         t0 = time.perf_counter()
-        p = subprocess.Popen(argv, stdin=stdin_f or slave, stdout=slave, stderr=slave, cwd=self.cwd, env=env,
-                             start_new_session=True)
+        p = subprocess.Popen(
+            argv,
+            stdin=stdin_f or slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=self.cwd,
+            env=env,
+            start_new_session=True,
+        )
         os.close(slave)
         deadline = t0 + timeout
         try:
@@ -164,6 +191,7 @@ def _kill(p: subprocess.Popen, wait: bool = True) -> None:
 
 def last_line(text: str) -> str:
     import re
+
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     # prefer a line that reads like an error

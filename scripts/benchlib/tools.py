@@ -20,8 +20,8 @@ from .workloads import Workload
 class Tool:
     name = "?"
     version_table: str | None = None
-    peer = False             # dbmate, yoyo: W1 and W2 run them in the first --peer-runs runs only
-    setup_runs_sql = True    # W3 set-up runs the migrations (yoyo only marks them)
+    peer = False  # dbmate, yoyo: W1 and W2 run them in the first --peer-runs runs only
+    setup_runs_sql = True  # W3 set-up runs the migrations (yoyo only marks them)
     phases: tuple[str, ...] = ()
 
     def __init__(self, runner: Runner) -> None:
@@ -87,6 +87,7 @@ class Migrator(Tool):
 
 class MigratorTty(Migrator):
     """migrator with its progress display: stdout and stderr on a pseudo-terminal (120x40)."""
+
     name = "migrator (tty)"
     phases = ("apply",)
 
@@ -124,6 +125,7 @@ class Floor(Tool):
 
 class Client(Tool):
     """psql -1 -f / mariadb < / sqlite3 with BEGIN ... COMMIT around `.read`."""
+
     name = "client"
     phases = ("apply", "rollback")
 
@@ -166,7 +168,15 @@ class Dbmate(Tool):
         return None if self.exe else "not installed (run scripts/bench --install-peers)"
 
     def _cmd(self, db, wl, *args):
-        return [self.exe, "--url", db.dbmate_url(), "--migrations-dir", str(wl.dbmate), "--no-dump-schema", *args]
+        return [
+            self.exe,
+            "--url",
+            db.dbmate_url(),
+            "--migrations-dir",
+            str(wl.dbmate),
+            "--no-dump-schema",
+            *args,
+        ]
 
     def apply(self, db, wl, **kw):
         return self.r.run(self._cmd(db, wl, "up"), **kw)
@@ -249,8 +259,12 @@ def install_peers(cache: Path, python: str) -> list[str]:
     if not npm:
         notes.append("dbmate: npm not found")
     else:
-        p = subprocess.run([npm, "install", "--no-audit", "--no-fund", "dbmate@latest"], cwd=d,
-                           capture_output=True, text=True)
+        p = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "dbmate@latest"],
+            cwd=d,
+            capture_output=True,
+            text=True,
+        )
         if p.returncode != 0 or not find_dbmate(cache):
             notes.append(f"dbmate: npm install failed: {(p.stderr or p.stdout).strip()[-300:]}")
     y = cache / "yoyo"
@@ -260,8 +274,21 @@ def install_peers(cache: Path, python: str) -> list[str]:
             notes.append(f"yoyo: venv failed: {p.stderr.strip()[-300:]}")
             return notes
     # psycopg (3) and PyMySQL: yoyo's drivers for postgresql+psycopg:// and mysql://
-    p = subprocess.run([str(y / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "yoyo-migrations", "psycopg[binary]", "pymysql"], capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            str(y / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "yoyo-migrations",
+            "psycopg[binary]",
+            "pymysql",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if p.returncode != 0 or not find_yoyo(cache):
         notes.append(f"yoyo: pip install failed: {p.stderr.strip()[-300:]}")
     return notes

@@ -21,16 +21,18 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike "
-         "november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu "
-         "O''Brien d''Artagnan").split()
+WORDS = (
+    "alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike "
+    "november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu "
+    "O''Brien d''Artagnan"
+).split()
 
 
 @dataclass
 class Workload:
     name: str
     root: Path
-    versions: int                      # number of version folders
+    versions: int  # number of version folders
     expect: dict = field(default_factory=dict)
 
     @property
@@ -72,11 +74,14 @@ W1_ROWS = 5
 def w1_up(n: int, rng: random.Random) -> str:
     rows = ",\n".join(
         f"({i}, 'name {n}-{i}', {rng.randrange(1000)}, {rng.randrange(100000) / 100:.2f}, '{_text(rng, 4)}')"
-        for i in range(1, W1_ROWS + 1))
-    return (f"CREATE TABLE t{n} (\n  id INTEGER NOT NULL PRIMARY KEY,\n  name VARCHAR(64) NOT NULL,\n"
-            f"  qty INTEGER NOT NULL,\n  price DECIMAL(10,2),\n  note VARCHAR(200)\n);\n"
-            f"CREATE INDEX t{n}_name ON t{n} (name);\n"
-            f"INSERT INTO t{n} (id, name, qty, price, note) VALUES\n{rows};\n")
+        for i in range(1, W1_ROWS + 1)
+    )
+    return (
+        f"CREATE TABLE t{n} (\n  id INTEGER NOT NULL PRIMARY KEY,\n  name VARCHAR(64) NOT NULL,\n"
+        f"  qty INTEGER NOT NULL,\n  price DECIMAL(10,2),\n  note VARCHAR(200)\n);\n"
+        f"CREATE INDEX t{n}_name ON t{n} (name);\n"
+        f"INSERT INTO t{n} (id, name, qty, price, note) VALUES\n{rows};\n"
+    )
 
 
 def gen_w1(root: Path, migrations: int) -> Workload:
@@ -94,8 +99,10 @@ def gen_w1(root: Path, migrations: int) -> Workload:
 
 # --- W2: one big data migration ------------------------------------------------------------------
 W2_PER_INSERT = 1000
-W2_TABLE = ("CREATE TABLE big (\n  id INTEGER NOT NULL PRIMARY KEY,\n  name VARCHAR(64) NOT NULL,\n"
-            "  qty INTEGER NOT NULL,\n  price DECIMAL(12,2) NOT NULL,\n  note VARCHAR(200) NOT NULL\n);\n")
+W2_TABLE = (
+    "CREATE TABLE big (\n  id INTEGER NOT NULL PRIMARY KEY,\n  name VARCHAR(64) NOT NULL,\n"
+    "  qty INTEGER NOT NULL,\n  price DECIMAL(12,2) NOT NULL,\n  note VARCHAR(200) NOT NULL\n);\n"
+)
 
 
 def gen_w2(root: Path, rows: int) -> Workload:
@@ -113,8 +120,10 @@ def gen_w2(root: Path, rows: int) -> Workload:
             for i in range(start, min(start + W2_PER_INSERT, rows + 1)):
                 q = rng.randrange(100000)
                 qty_sum += q
-                vals.append(f"({i}, 'product number {i:07d}', {q}, {rng.randrange(10000000) / 100:.2f}, "
-                            f"'{_text(rng, 6 + rng.randrange(4))}')")
+                vals.append(
+                    f"({i}, 'product number {i:07d}', {q}, {rng.randrange(10000000) / 100:.2f}, "
+                    f"'{_text(rng, 6 + rng.randrange(4))}')"
+                )
             f.write("INSERT INTO big (id, name, qty, price, note) VALUES\n")
             f.write(",\n".join(vals))
             f.write(";\n")
@@ -136,6 +145,7 @@ def gen_w2(root: Path, rows: int) -> Workload:
 def gen_w3(root: Path, versions: int) -> Workload:
     _write_version(root, "0001_w3", "CREATE TABLE w3 (v INTEGER NOT NULL);\n", "DROP TABLE w3;\n")
     for n in range(2, versions + 1):
-        _write_version(root, f"{n:04d}_v{n}", f"INSERT INTO w3 (v) VALUES ({n});\n",
-                       f"DELETE FROM w3 WHERE v = {n};\n")
+        _write_version(
+            root, f"{n:04d}_v{n}", f"INSERT INTO w3 (v) VALUES ({n});\n", f"DELETE FROM w3 WHERE v = {n};\n"
+        )
     return Workload("W3", root, versions, {"rows": versions - 1})
