@@ -51,6 +51,7 @@ class VersionStore:
         """Create both tables on first use (called under the migration lock)."""
         d = self.d
         if not d.table_exists(self.table_name):
+            d.prepare_namespace(self.table_name)
             d.execute(
                 f"CREATE TABLE {self.table} ("
                 f"version {d.bigint} NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, "

@@ -369,3 +369,14 @@ def test_mysqldump_style_lock_tables_and_use_run_cleanly(mysql_db: Db, sqldir: P
         assert "here_t" in db.tables()  # the USE of 0002 did not leak into 0003
     finally:
         db.execute("DROP DATABASE IF EXISTS mt_other_db")
+
+
+def test_schema_qualified_version_table(server_db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    result = cli("up", "--table", "mig_ns.versions", "--url", server_db.url)
+    if server_db.dialect == "mysql":
+        assert result.code == 2 and "only for postgres" in result.err
+        return
+    assert result.code == 0, result.err  # the schema is created with the table
+    assert server_db.query("SELECT version, status FROM mig_ns.versions") == [(1, "applied")]
+    assert "versions" not in server_db.tables()  # not in public

@@ -141,6 +141,9 @@ class Dialect:
     def table_exists(self, table: str) -> bool:
         raise NotImplementedError
 
+    def prepare_namespace(self, table: str) -> None:
+        """Make the place the version table lives in exist (postgres: its schema)."""
+
     def current_user(self) -> str:
         raise NotImplementedError
 

@@ -212,6 +212,10 @@ class PostgresDialect(Dialect):
         schema, name = self._split(table)
         return f"{self.quote_ident(schema)}.{self.quote_ident(name)}"
 
+    def prepare_namespace(self, table: str) -> None:
+        schema, _ = self._split(table)
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.quote_ident(schema)}")
+
     def table_exists(self, table: str) -> bool:
         schema, name = self._split(table)
         rows = self.query(
