@@ -128,7 +128,8 @@ class Layout:
         text = text.removeprefix("\ufeff")
         directives, problems = parse_directives(text, name, rel)
         self.problems += problems
-        return SqlFile(Path(path), rel, checksum_text(text), directives, text_sha(text))
+        return SqlFile(Path(path), rel, checksum_text(text), directives, text_sha(text),
+                       directives.batch or _may_break_statement_rules(text))
 
     def _check_overrides(self) -> None:
         for dialect, by_version in self.overrides.items():
@@ -160,6 +161,19 @@ class Layout:
             scope = "" if folder is None or len(lacking) == len(DIALECTS) else \
                 f" (no effective {name} for {', '.join(lacking)})"
             self.problems.append(f"{where}: missing {name}{scope}")
+
+
+# The words the statement rules (runner.file_problems: transaction control, statements no
+# transaction can hold, COPY FROM STDIN, psql meta-commands) look for. A file with none of
+# them is never lexed before running; this is decided here, while the text is in memory.
+_RULE_WORDS = ("BEGIN", "START", "COMMIT", "ROLLBACK", "END", "VACUUM", "CONCURRENTLY",
+               "DATABASE", "PRAGMA", "SYSTEM", "TABLESPACE", "COPY")
+
+
+def _may_break_statement_rules(text: str) -> bool:
+    # plain substring searches: a case-insensitive regex takes seconds on a 30 MB data file
+    upper = text.upper()
+    return "\\" in text or any(word in upper for word in _RULE_WORDS)
 
 
 def _entries(folder: Path) -> list[os.DirEntry[str]]:

@@ -36,6 +36,7 @@ class SqlFile:
     checksum: str
     directives: Directives
     text_sha: str = ""  # sha256 of the exact text (no normalising): tells whitespace-only edits
+    needs_statement_check: bool = True  # could a statement break a rule runner.check_files knows?
 
     def read_text(self) -> str:
         return self.path.read_bytes().decode("utf-8").removeprefix("\ufeff")

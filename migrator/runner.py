@@ -72,25 +72,14 @@ def _split(sql_file: SqlFile, text: str, dialect: Dialect) -> list[Statement]:
         raise LayoutError([f"{sql_file.rel}:{exc.line}:{exc.column}: {exc.message}"]) from None
 
 
-# Only files with one of these words can break a rule below, so only they are lexed up front.
-_SUSPECT_WORDS = ("BEGIN", "START", "COMMIT", "ROLLBACK", "END", "VACUUM", "CONCURRENTLY",
-                  "DATABASE", "PRAGMA", "SYSTEM", "TABLESPACE", "COPY")
-
-
-def _suspect(text: str) -> bool:
-    # plain substring searches: a case-insensitive regex takes seconds on a 30 MB data file
-    upper = text.upper()
-    return "\\" in text or any(word in upper for word in _SUSPECT_WORDS)
-
-
 def check_files(files: list[SqlFile], dialect: Dialect) -> None:
     """Every rule prepare() enforces, for many files at once and before any database is
     touched (the dialect object only needs its class facts, not a connection)."""
     problems: list[str] = []
     for sql_file in files:
-        text = sql_file.read_text()
-        if not (sql_file.directives.batch or _suspect(text)):
+        if not sql_file.needs_statement_check:  # decided at discovery, without re-reading
             continue
+        text = sql_file.read_text()
         try:
             problems += file_problems(sql_file, _split(sql_file, text, dialect), dialect)
         except LayoutError as exc:
