@@ -30,9 +30,21 @@ def parse_directives(text: str, filename: str, rel: str) -> tuple[Directives, li
     """Directives of one file and the layout problems found in it (never raises)."""
     if not any(word in text for word in _SPELLINGS):
         return _NONE, []  # the common case, decided by plain substring searches
+    directives, problems, header_end = parse_header(text, filename, rel)
+    # A directive line further down is a mistake; find any with one regex pass, not per line.
+    for late in _ANYWHERE.finditer(text, min(header_end, len(text))):
+        lineno = text.count("\n", 0, late.start()) + 1
+        line = text[late.start(): text.find("\n", late.start()) % (len(text) + 1)]
+        problems.append(late_directive_problem(rel, lineno, line))
+    return directives, problems
+
+
+def parse_header(text: str, filename: str, rel: str) -> tuple[Directives, list[str], int]:
+    """Directives of the comment lines at the top of `text`, their problems, and the offset
+    where the first statement starts."""
     directives = Directives()
     problems: list[str] = []
-    header_end = 0  # offset where the first statement starts
+    header_end = 0
     for lineno, line in enumerate(text.split("\n", _HEADER_LINES), start=1):
         stripped = line.strip()
         if stripped and not stripped.startswith("--"):
@@ -43,13 +55,16 @@ def parse_directives(text: str, filename: str, rel: str) -> tuple[Directives, li
             directives, problem = _apply(directives, match.group(1).strip(), filename)
             if problem:
                 problems.append(f"{rel}:{lineno}: {problem}")
-    # A directive line further down is a mistake; find any with one regex pass, not per line.
-    for late in _ANYWHERE.finditer(text, min(header_end, len(text))):
-        lineno = text.count("\n", 0, late.start()) + 1
-        line = text[late.start(): text.find("\n", late.start()) % (len(text) + 1)].strip()
-        problems.append(f"{rel}:{lineno}: directive '{line}' comes after the first statement; "
-                        "move it to the comment lines at the top of the file")
-    return directives, problems
+    return directives, problems, header_end
+
+
+def is_directive_line(line: str) -> bool:
+    return _ANYWHERE.match(line) is not None
+
+
+def late_directive_problem(rel: str, lineno: int, line: str) -> str:
+    return (f"{rel}:{lineno}: directive '{line.strip()}' comes after the first statement; "
+            "move it to the comment lines at the top of the file")
 
 
 # A header longer than this is treated as ending there (directives come first in practice).

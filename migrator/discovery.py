@@ -6,10 +6,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from migrator.checksum import checksum_text, text_sha
-from migrator.directives import parse_directives
+from migrator.directives import is_directive_line, late_directive_problem, parse_directives, parse_header
 from migrator.errors import LayoutError
+from migrator.filescan import CHUNK, scan_big_file
 from migrator.model import DIALECTS, Migration, SqlFile
 
 _VERSION_FOLDER = re.compile(r"^(\d+)_(.+)$")
@@ -119,17 +121,33 @@ class Layout:
 
     def _read(self, path: str, name: str, rel: str) -> SqlFile | None:
         with open(path, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read(CHUNK)
+            if len(raw) == CHUNK:  # a big file: streamed, never held whole
+                return self._read_big(fh, raw, path, name, rel)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self.problems.append(f"{rel}: invalid UTF-8 at byte offset {exc.start}; save the file as UTF-8")
+            self.problems.append(_invalid_utf8(rel, exc.start))
             return None
         text = text.removeprefix("\ufeff")
         directives, problems = parse_directives(text, name, rel)
         self.problems += problems
         return SqlFile(Path(path), rel, checksum_text(text), directives, text_sha(text),
-                       directives.batch or _may_break_statement_rules(text))
+                       directives.batch or _may_break_statement_rules(text), len(raw))
+
+    def _read_big(self, fh: BinaryIO, first: bytes, path: str, name: str, rel: str) -> SqlFile | None:
+        scan = scan_big_file(fh, first, _RULE_WORDS)
+        if scan.invalid_utf8_at is not None:
+            self.problems.append(_invalid_utf8(rel, scan.invalid_utf8_at))
+            return None
+        directives, problems, header_end = parse_header(scan.head, name, rel)
+        header_bytes = len(scan.head[:header_end].encode("utf-8"))
+        problems += [late_directive_problem(rel, number, line)
+                     for number, offset, line in scan.late_directive_lines
+                     if offset >= header_bytes and is_directive_line(line)]
+        self.problems += problems
+        return SqlFile(Path(path), rel, scan.checksum, directives, scan.text_sha,
+                       directives.batch or scan.may_break_rules, fh.tell())
 
     def _check_overrides(self) -> None:
         for dialect, by_version in self.overrides.items():
@@ -167,13 +185,17 @@ class Layout:
 # transaction can hold, COPY FROM STDIN, psql meta-commands) look for. A file with none of
 # them is never lexed before running; this is decided here, while the text is in memory.
 _RULE_WORDS = ("BEGIN", "START", "COMMIT", "ROLLBACK", "END", "VACUUM", "CONCURRENTLY",
-               "DATABASE", "PRAGMA", "SYSTEM", "TABLESPACE", "COPY")
+               "DATABASE", "PRAGMA", "SYSTEM", "TABLESPACE", "COPY", "DELIMITER")
 
 
 def _may_break_statement_rules(text: str) -> bool:
     # plain substring searches: a case-insensitive regex takes seconds on a 30 MB data file
     upper = text.upper()
     return "\\" in text or any(word in upper for word in _RULE_WORDS)
+
+
+def _invalid_utf8(rel: str, offset: int) -> str:
+    return f"{rel}: invalid UTF-8 at byte offset {offset}; save the file as UTF-8"
 
 
 def _entries(folder: Path) -> list[os.DirEntry[str]]:

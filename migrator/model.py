@@ -9,6 +9,10 @@ from pathlib import Path
 
 DIALECTS = ("sqlite", "postgres", "mysql")
 
+# Files above this size are streamed (statements read as they run) and their text is not
+# stored in the version table; smaller ones are read whole, and may be sent in one round trip.
+BIG_FILE_BYTES = 1_000_000
+
 STATUS_APPLIED = "applied"
 STATUS_RUNNING = "running"
 STATUS_FAILED = "failed"
@@ -37,6 +41,12 @@ class SqlFile:
     directives: Directives
     text_sha: str = ""  # sha256 of the exact text (no normalising): tells whitespace-only edits
     needs_statement_check: bool = True  # could a statement break a rule runner.check_files knows?
+    size: int = -1  # bytes on disk when discovered
+
+    @property
+    def is_big(self) -> bool:
+        """Too big to hold whole: run and check it as a stream of statements."""
+        return self.size > BIG_FILE_BYTES
 
     def read_text(self) -> str:
         return self.path.read_bytes().decode("utf-8").removeprefix("\ufeff")

@@ -7,7 +7,7 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from migrator.checksum import checksum_text, normalise
+from migrator.checksum import ChecksumStream, checksum_text, normalise, text_sha
 
 BASE = "CREATE TABLE t (\n  id INT\n);\n-- a comment\nINSERT INTO t VALUES (1);"
 
@@ -40,3 +40,25 @@ def test_normalise_is_idempotent(text: str) -> None:
     once = normalise(text)
     assert normalise(once) == once
     assert "\r" not in once and not once.endswith("\n")
+
+
+_TRICKY = st.text(alphabet=st.sampled_from(["a", "é", ";", " ", "\t", "\r", "\n", "\ufeff", "\x0c"]),
+                  max_size=60)
+
+
+@given(_TRICKY, st.lists(st.integers(min_value=1, max_value=9), max_size=12))
+def test_streamed_checksums_equal_the_whole_text_ones(text: str, cuts: list[int]) -> None:
+    """Big files are checksummed in byte chunks: the result must be exactly what the whole-text
+    functions give (a changed checksum would flag every applied big file as edited)."""
+    raw = text.encode("utf-8")
+    stream = ChecksumStream()
+    first = 6 + (cuts[0] if cuts else 0)  # the first chunk holds the BOM, as discovery's does
+    chunks, at = [raw[:first]], first
+    for cut in cuts[1:]:
+        chunks.append(raw[at:at + cut])
+        at += cut
+    chunks.append(raw[at:])
+    for chunk in chunks:
+        stream.feed(chunk)
+    decoded = text.removeprefix("\ufeff")
+    assert stream.digests() == (checksum_text(decoded), text_sha(decoded))
