@@ -188,8 +188,9 @@ class Result:
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
             input_text: str | None = None, timeout: float = 120) -> Result:
     """Run `migrator` as users do: a subprocess, checking status, stdout and stderr."""
+    # the caller's database and colour settings must not leak into what a test asserts
     full_env = {k: v for k, v in os.environ.items()
-                if k not in ("MIGRATOR_URL", "DATABASE_URL")}
+                if k not in ("MIGRATOR_URL", "DATABASE_URL", "FORCE_COLOR", "NO_COLOR")}
     full_env.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "migrator", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, input=input_text, timeout=timeout)

@@ -5,6 +5,7 @@ Only `terminal` imports rich; picking a reporter imports nothing heavy.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, TextIO
 
@@ -29,7 +30,9 @@ def make_reporter(*, json_mode: bool, quiet: bool, verbose: bool,
         from migrator.api import SilentReporter
 
         return SilentReporter()
-    if stream.isatty():
+    # Live progress only on a terminal that can redraw (TERM=dumb: Emacs shells). FORCE_COLOR
+    # off a terminal (CI logs) colours the plain lines and never draws progress bars.
+    if stream.isatty() and os.environ.get("TERM", "").lower() not in ("dumb", "unknown"):
         from migrator.report.terminal import TerminalReporter
 
         return TerminalReporter(verbose=verbose)

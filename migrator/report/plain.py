@@ -1,7 +1,9 @@
-"""One plain line per event: for logs, pipes and CI (no colour, no spinners)."""
+"""One plain line per event: for logs, pipes and CI (no spinners; colour only with FORCE_COLOR)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import TextIO
 
 from migrator.lexer import Statement
@@ -20,39 +22,58 @@ def one_line(sql: str, width: int = 100) -> str:
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
+def color_forced(environ: Mapping[str, str] = os.environ) -> bool:
+    """Colour for lines that are not going to a terminal (a CI log): FORCE_COLOR set to any
+    non-empty value, as rich and force-color.org read it; NO_COLOR (no-color.org) wins."""
+    return bool(environ.get("FORCE_COLOR")) and not environ.get("NO_COLOR")
+
+
+_GREEN, _YELLOW, _BOLD, _DIM = "32", "33", "1", "2"
+
+
 class PlainReporter:
-    def __init__(self, stream: TextIO, *, verbose: bool = False) -> None:
+    """The same lines with or without colour: a log is grepped, so colour never changes the text."""
+
+    def __init__(self, stream: TextIO, *, verbose: bool = False, color: bool | None = None) -> None:
         self.out = stream
         self.verbose = verbose
         self.times_statements = verbose  # -v shows real per-statement durations
+        self.color = color_forced() if color is None else color
 
     def _say(self, text: str) -> None:
         safe_write(self.out, text + "\n")
+
+    def _paint(self, text: str, sgr: str) -> str:
+        return f"\x1b[{sgr}m{text}\x1b[0m" if self.color else text
 
     def plan_ready(self, command: str, files: list[PreparedFile]) -> None:
         if not files:
             return
         versions = ", ".join(str(pf.version) for pf in files)
         verb = "applying" if command == "up" else "rolling back"
-        self._say(f"{verb} {len(files)} version{'s' if len(files) != 1 else ''}: {versions}")
+        self._say(self._paint(f"{verb} {len(files)} version{'s' if len(files) != 1 else ''}", _BOLD)
+                  + f": {versions}")
 
     def file_started(self, pf: PreparedFile) -> None:
         verb = "up" if pf.direction == "up" else "down"
-        self._say(f"{verb} {pf.migration.name} ({describe_file(pf)})")
+        self._say(f"{verb} {self._paint(pf.migration.name, _BOLD)} "
+                  + self._paint(f"({describe_file(pf)})", _DIM))
 
     def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
                        elapsed_ms: float) -> None:
         if self.verbose:
-            self._say(f"  [{index}/{len(pf.statements)}] {pf.file.rel}:{statement.line} "
-                      f"{one_line(statement.text)} ({elapsed_ms:.1f} ms)")
+            where = self._paint(f"[{index}/{len(pf.statements)}] {pf.file.rel}:{statement.line}", _DIM)
+            self._say(f"  {where} {one_line(statement.text)} "
+                      + self._paint(f"({elapsed_ms:.1f} ms)", _DIM))
 
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None:
         verb = "applied" if pf.direction == "up" else "rolled back"
-        self._say(f"{verb} {pf.migration.name} in {elapsed_ms:.0f} ms")
+        self._say(f"{self._paint(verb, _GREEN)} {self._paint(pf.migration.name, _BOLD)} "
+                  f"in {elapsed_ms:.0f} ms")
 
 
     def warning(self, text: str) -> None:
-        self._say(f"warning: {text}")
+        self._say(f"{self._paint('warning:', _YELLOW)} {text}")
 
     def info(self, text: str) -> None:
         self._say(text)

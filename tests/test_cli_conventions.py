@@ -1,0 +1,294 @@
+"""The conventions a shell user and a CI log expect: NO_COLOR, FORCE_COLOR, TERM=dumb, --json,
+--quiet, and shell completion. Each runs `migrator` in a subprocess, on a pipe or on a pty."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_SQL, write_migration
+
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+_CURSOR = re.compile(r"\x1b\[(\?25[lh]|[0-9]*[ABCDEFGHJK])")  # hide/show cursor, move, erase
+
+
+def colour_codes(text: str) -> list[str]:
+    """SGR sequences that set a colour (30-49, 90-107, 38/48 extended); bold or dim are not colour."""
+    found = []
+    for match in _SGR.finditer(text):
+        params = [int(p) for p in match.group(1).split(";") if p]
+        if any(30 <= p <= 49 or 90 <= p <= 107 for p in params):
+            found.append(match.group(0))
+    return found
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def _env(overrides: dict[str, str | None]) -> dict[str, str]:
+    drop = ("MIGRATOR_URL", "DATABASE_URL", "MIGRATOR_DIR", "NO_COLOR", "FORCE_COLOR",
+            "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update({k: v for k, v in overrides.items() if v is not None})
+    return env
+
+
+def run(*args: str, cwd: Path, **env: str | None) -> Run:
+    """stdout on a pipe, as in CI or `| tee`."""
+    proc = subprocess.run([sys.executable, "-m", "migrator", *args], cwd=cwd, env=_env(env),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_on_terminal(*args: str, cwd: Path, **env: str | None) -> Run:
+    """stdout on a pseudo-terminal, as in an interactive shell; stderr stays a pipe."""
+    master, slave = pty.openpty()
+    env = {"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", **env}
+    proc = subprocess.Popen([sys.executable, "-m", "migrator", *args], cwd=cwd, env=_env(env),
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed its end of the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        err = proc.communicate(timeout=max(1, deadline - time.monotonic()))[1]
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    return Run(proc.returncode, b"".join(chunks).decode(errors="replace").replace("\r\n", "\n"),
+               err.decode(errors="replace"))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A folder with the example migrations in sql/ and a sqlite database beside them."""
+    shutil.copytree(EXAMPLE_SQL, tmp_path / "sql")
+    return tmp_path
+
+
+def _failing(tmp_path: Path) -> Path:
+    write_migration(tmp_path / "sql", "0001_broken", "CREATE TABLE t (id INT);\nTHIS IS NOT SQL;\n")
+    return tmp_path
+
+
+def _without_timings(text: str) -> str:
+    return re.sub(r"\d+(\.\d+)? ms", "N ms", text)
+
+
+# -- colour -----------------------------------------------------------------------------------
+def test_plain_lines_off_a_terminal_carry_no_escape_codes(project: Path) -> None:
+    result = run("up", cwd=project)
+    assert result.code == 0, result.err
+    assert "applied 0001_initial_schema in" in result.out
+    assert "\x1b" not in result.out + result.err
+
+
+def test_force_color_colours_the_same_plain_lines_without_progress_bars(
+        project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    plain = run("up", "-v", cwd=project)
+    other = tmp_path_factory.mktemp("coloured")
+    shutil.copytree(EXAMPLE_SQL, other / "sql")
+    coloured = run("up", "-v", cwd=other, FORCE_COLOR="1")  # what a CI job with FORCE_COLOR sees
+    assert coloured.code == 0, coloured.err
+    assert colour_codes(coloured.out), coloured.out
+    assert not _CURSOR.search(coloured.out)  # a log: no redraws, no spinner, no live bar
+    assert _without_timings(_SGR.sub("", coloured.out)) == _without_timings(plain.out)
+    assert "\x1b" not in coloured.err
+
+
+def test_no_color_wins_over_force_color(project: Path) -> None:
+    result = run("up", cwd=project, FORCE_COLOR="1", NO_COLOR="1")
+    assert result.code == 0, result.err
+    assert "applied 0001_initial_schema in" in result.out
+    assert "\x1b" not in result.out + result.err
+
+
+def test_terminal_output_is_coloured_unless_no_color(project: Path,
+                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
+    coloured = run_on_terminal("up", cwd=project)
+    assert coloured.code == 0, coloured.err
+    assert colour_codes(coloured.out), coloured.out  # the rich display: the check can see colour
+
+    other = tmp_path_factory.mktemp("no-color")
+    shutil.copytree(EXAMPLE_SQL, other / "sql")
+    for value in ("1", "0", "false"):  # no-color.org: any non-empty value
+        (other / "migrator.db").unlink(missing_ok=True)
+        result = run_on_terminal("up", cwd=other, NO_COLOR=value)
+        assert result.code == 0, result.err
+        assert "0004_parse_request_log_json" in result.out  # still the rich summary
+        assert colour_codes(result.out) == [], result.out
+
+
+def test_dumb_terminal_gets_plain_lines(project: Path) -> None:
+    result = run_on_terminal("up", cwd=project, TERM="dumb")
+    assert result.code == 0, result.err
+    assert "applied 0001_initial_schema in" in result.out
+    assert "\x1b" not in result.out
+
+
+@pytest.mark.parametrize("where", ["pipe", "terminal"])
+def test_json_never_carries_escape_codes_even_with_force_color(project: Path, where: str) -> None:
+    call = run if where == "pipe" else run_on_terminal
+    for args in (("up", "--json", "-v"), ("status", "--json"), ("up", "--json", "--to", "abc"),
+                 ("show", "2", "--json")):
+        result = call(*args, cwd=project, FORCE_COLOR="1")
+        assert "\x1b" not in result.out, (args, result.out)
+        assert json.loads(result.out)["ok"] is (result.code == 0), (args, result.out)
+    broken = _failing(project / "broken")
+    failed = call("--dir", str(broken / "sql"), "--url", f"sqlite:///{broken / 'b.db'}", "up", "--json",
+                  cwd=project, FORCE_COLOR="1")
+    assert failed.code == 1
+    assert "\x1b" not in failed.out + failed.err
+    assert json.loads(failed.out)["ok"] is False
+
+
+# -- --quiet ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("where", ["pipe", "terminal"])
+@pytest.mark.parametrize("args", [("-q", "up"), ("up", "--quiet")])
+def test_quiet_prints_nothing_when_all_goes_well(project: Path, where: str, args: tuple[str, ...]) -> None:
+    call = run if where == "pipe" else run_on_terminal
+    result = call(*args, cwd=project, FORCE_COLOR="1")
+    assert result.code == 0, result.err
+    assert (result.out, result.err) == ("", "")
+    status = call("status", "-q", "--exit-code", cwd=project)
+    assert (status.code, status.out, status.err) == (0, "", "")
+
+
+def test_quiet_prints_the_error_only(tmp_path: Path) -> None:
+    result = run("-q", "up", cwd=_failing(tmp_path))
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err.startswith("error: ") and "0001_broken" in result.err
+    assert "\x1b" not in result.err
+
+
+# -- shell completion -------------------------------------------------------------------------
+_BASH_DRIVER = r"""
+eval "$("$MIGRATOR_PYTHON" -m migrator completion bash)" || exit 3
+complete -p migrator | grep -q -- '-F _migrator' || exit 4
+COMP_WORDS=("$@")
+COMP_CWORD=$(( $# - 1 ))
+COMP_LINE="$*"
+COMP_POINT=${#COMP_LINE}
+_migrator migrator "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+printf '%s\n' "${COMPREPLY[@]}"
+"""
+
+
+def bash_complete(*words: str, cwd: Path, **env: str | None) -> list[str]:
+    """COMPREPLY for a command line whose last word is the one being completed, as bash calls
+    the function on TAB (COMP_WORDBREAKS splits `--dir=x` into `--dir`, `=`, `x`)."""
+    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", _BASH_DRIVER, "bash", "migrator", *words],
+                          cwd=cwd, env=_env({"MIGRATOR_PYTHON": sys.executable, **env}),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    return [w for w in proc.stdout.splitlines() if w]
+
+
+@pytest.fixture
+def folders(project: Path) -> Path:
+    """sql/ holds versions 1-4; other/ holds 7, 42 and a postgres-only 100, plus things that are
+    not version folders."""
+    for folder in ("other/0007_b", "other/0042_a", "other/postgres/0100_pg", "other/notes",
+                   "other/12x_not_a_version"):
+        (project / folder).mkdir(parents=True)
+    (project / "other" / "0099_a_file.sql").write_text("SELECT 1;\n")
+    return project
+
+
+def test_completion_offers_commands_then_their_options(folders: Path) -> None:
+    commands = bash_complete("", cwd=folders)
+    assert {"up", "down", "status", "show", "verify", "completion"} <= set(commands)
+    assert not [c for c in commands if c.startswith("-")]
+    assert bash_complete("st", cwd=folders) == ["status"]
+    assert "--dry-run" in bash_complete("up", "", cwd=folders)
+    assert set(bash_complete("up", "--d", cwd=folders)) == {"--dir", "--dry-run"}
+    assert "--json" in bash_complete("-", cwd=folders)
+    # an option's value is not the command: `--dir sql up`
+    assert set(bash_complete("--dir", "sql", "up", "--d", cwd=folders)) == {"--dir", "--dry-run"}
+    assert "--exit-code" in bash_complete("--url", "sqlite:///x.db", "status", "--", cwd=folders)
+
+
+@pytest.mark.parametrize("words", [("up", "--to"), ("down", "--to"), ("show",), ("migrate", "--version"),
+                                   ("verify", "--from"), ("baseline",), ("repair", "1"),
+                                   ("repair", "--reason", "hotfix")])
+def test_completion_offers_the_versions_in_sql(folders: Path, words: tuple[str, ...]) -> None:
+    assert bash_complete(*words, "", cwd=folders) == ["1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("words", [("--dir", "other", "show"), ("show", "--dir", "other"),
+                                   ("--dir", "=", "other", "up", "--to"), ("--dir=other", "up", "--to")])
+def test_completion_reads_versions_from_the_dir_option(folders: Path, words: tuple[str, ...]) -> None:
+    assert bash_complete(*words, "", cwd=folders) == ["7", "42", "100"]
+    assert bash_complete(*words, "4", cwd=folders) == ["42"]
+
+
+def test_completion_finds_the_folder_as_migrator_does(folders: Path) -> None:
+    assert bash_complete("show", "", cwd=folders, MIGRATOR_DIR="other") == ["7", "42", "100"]
+    (folders / "pyproject.toml").write_text('[project]\nname = "app"\n\n[tool.migrator]\ndir = "other"\n')
+    assert bash_complete("show", "", cwd=folders) == ["7", "42", "100"]
+    (folders / "migrator.toml").write_text('dir = "sql"\n')  # migrator.toml wins over pyproject
+    assert bash_complete("show", "", cwd=folders) == ["1", "2", "3", "4"]
+    assert bash_complete("show", "", cwd=folders / "other") == []  # no sql/ here: nothing, no error
+
+
+def test_completion_of_option_values(folders: Path) -> None:
+    assert bash_complete("completion", "", cwd=folders) == ["bash", "zsh"]
+    assert bash_complete("new", "--dialect", "p", cwd=folders) == ["postgres"]
+    assert bash_complete("--dir", "ot", cwd=folders) == ["other"]
+    assert bash_complete("show", "1", "", cwd=folders)[0].startswith("-")  # one version only
+    assert bash_complete("up", "--url", "", cwd=folders) == []
+
+
+def test_zsh_script_is_the_bash_one_behind_bashcompinit(folders: Path) -> None:
+    bash = run("completion", "bash", cwd=folders).out
+    zsh = run("completion", "zsh", cwd=folders).out
+    assert "bashcompinit" in zsh and zsh.rstrip().endswith("complete -F _migrator migrator")
+    assert zsh.split("\n", 2)[2].replace("completion zsh", "completion bash") == bash
+    if not shutil.which("zsh"):
+        pytest.skip("zsh is not installed: only the script's shape was checked")
+    syntax = subprocess.run(["zsh", "-n"], input=zsh, capture_output=True, text=True, timeout=30)
+    assert syntax.returncode == 0, syntax.stderr
+    # bashcompinit's compgen -F runs the function in sh emulation (0-based arrays); zsh filters
+    # the words itself, so the function's whole list comes back
+    driver = ('eval "$("$MIGRATOR_PYTHON" -m migrator completion zsh)" || exit 3\n'
+              'COMP_WORDS=(migrator "$@"); COMP_CWORD=$#; words=("${COMP_WORDS[@]}"); '
+              'CURRENT=$(( $# + 1 ))\ncompgen -F _migrator -- "${@[-1]}"\n')
+
+    def zsh_complete(*words: str) -> list[str]:
+        proc = subprocess.run(["zsh", "-f", "-c", driver, "zsh", *words], cwd=folders, capture_output=True,
+                              text=True, timeout=60, env=_env({"MIGRATOR_PYTHON": sys.executable}))
+        assert proc.returncode == 0 and not proc.stderr, proc.stderr
+        return [w for w in proc.stdout.splitlines() if w]
+
+    assert zsh_complete("--dir", "other", "show", "") == ["7", "42", "100"]
+    assert "--dry-run" in zsh_complete("up", "")
+    assert "status" in zsh_complete("")
