@@ -195,9 +195,11 @@ class Migrator:
         return self.up(target, dry_run=True, allow_out_of_order=allow_out_of_order)
 
     def up(self, target: int | None = None, *, dry_run: bool = False,
-           allow_out_of_order: bool = False, backup: bool | None = None) -> RunResult:
+           allow_out_of_order: bool = False, backup: bool | None = None,
+           should_stop: Callable[[], bool] | None = None) -> RunResult:
         """Apply pending versions. backup: True = before the first version, False = never
-        (not even for `backup` directives), None = where a file says `-- migrator: backup`."""
+        (not even for `backup` directives), None = where a file says `-- migrator: backup`.
+        should_stop: asked between files; once true, StoppedError after the file in flight."""
         migrations = self.migrations()  # layout errors before the database is touched
         self._check_files(migrations, ("up",))
         backups = self._backup_plan(migrations, backup) if not dry_run else None
@@ -224,7 +226,8 @@ class Migrator:
                             before_file=self._backup_hook(backups, backup, result),
                             notes={m.version: f"applied out of order: version {result.before} "
                                    "was already applied" for m in todo
-                                   if result.before is not None and m.version < result.before})
+                                   if result.before is not None and m.version < result.before},
+                            should_stop=should_stop)
             try:
                 runner.run(files)
             except KeyboardInterrupt as stop:
@@ -268,7 +271,8 @@ class Migrator:
         return before
 
     def down(self, target: int | None = None, *, steps: int | None = None, dry_run: bool = False,
-             confirm: Callable[[list[Migration]], bool] | None = None) -> RunResult:
+             confirm: Callable[[list[Migration]], bool] | None = None,
+             should_stop: Callable[[], bool] | None = None) -> RunResult:
         migrations = self.migrations()
         self._check_files(migrations, ("down",))
         started = time.perf_counter()
@@ -290,7 +294,8 @@ class Migrator:
             self.reporter.plan_ready("down", files)
             runner = Runner(dialect, store, self.reporter, self.settings.timeouts,
                             batch_pause_s=self.settings.batch_pause_s,
-                            resume=resume_points(migrations, rows, "down"))
+                            resume=resume_points(migrations, rows, "down"),
+                            should_stop=should_stop)
             try:
                 runner.run(files)
             except KeyboardInterrupt as stop:
@@ -530,8 +535,8 @@ _DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
 
 def atomicity_warnings(pf: PreparedFile) -> list[str]:
     """A non-transactional file with DDL and more than one statement cannot be undone as a whole."""
-    if pf.transactional or len(pf.statements) < 2:
-        return []
+    if pf.transactional or pf.file.is_big or len(pf.statements) < 2:
+        return []  # (a big file is a data load: not read ahead just for this warning)
     if not any(leading_keywords(s.text, 1)[:1] and leading_keywords(s.text, 1)[0] in _DDL
                for s in pf.statements):
         return []

@@ -92,6 +92,28 @@ class DriverMissingError(ConfigError):
     kind = "driver-missing"
 
 
+class StoppedError(MigratorError):
+    """The run stopped between two files because its caller asked it to (with several targets:
+    another target failed). Every file that ran is complete with its version row; none was cut
+    short. Exit 1, the lowest failure status: the run did not do all it was asked to."""
+
+    exit_code = 1
+    kind = "stopped"
+
+    def __init__(self, direction: str, done: list[tuple[int, str]],
+                 left: list[tuple[int, str]]) -> None:
+        self.direction, self.done, self.left = direction, done, left
+        self.where = f"after {done[-1][1]}" if done else "before its first file"
+        verb = "applied" if direction == "up" else "rolled back"
+        super().__init__(f"stopped {self.where} on request: {len(done)} version(s) {verb}, "
+                         f"{len(left)} not run ({', '.join(str(v) for v, _ in left)})",
+                         hint="nothing is half-done; run the command again to go on")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "direction": self.direction,
+                "completed": [v for v, _ in self.done], "not_run": [v for v, _ in self.left]}
+
+
 class StatementFailure:
     """Where a statement failed and what the database said. (A plain class: this module is
     imported by `migrator --help`, which must not pay for dataclasses.)"""

@@ -93,11 +93,13 @@ class VersionStore:
     # -- writing (each call runs inside whatever transaction the caller holds) ----------
     def insert_row(self, m: Migration, *, status: str, operation: str, execution_ms: int,
                    up_text: str | None, down_text: str | None,
-                   statements_total: int | None = None, later: bool = False) -> None:
+                   statements_total: int | None = None, later: bool = False,
+                   applied_at: Any = None) -> None:
         values: dict[str, Any] = {
             "version": m.version, "name": m.name, "description": m.description[:255],
             "checksum": m.up.checksum, "down_checksum": m.down.checksum, "status": status,
-            "applied_at": self.d.timestamp_param(utc_now()), "execution_ms": execution_ms,
+            "applied_at": self.d.timestamp_param(utc_now() if applied_at is None else applied_at),
+            "execution_ms": execution_ms,
             "applied_by": self.user, "operation": operation,
             "statements_done": 0 if status != STATUS_APPLIED else statements_total,
             "statements_total": statements_total,

@@ -8,14 +8,15 @@ written first, advanced per statement, and left `failed` when a statement fails.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from migrator.dialects import Dialect, StatementError
-from migrator.errors import LayoutError, MigrationFailedError, StatementFailure
+from migrator.dialects import ELAPSED_MS, NOW_UTC, Dialect, StatementError
+from migrator.errors import LayoutError, MigrationFailedError, StatementFailure, StoppedError
 from migrator.history import VersionStore, utc_now
-from migrator.lexer import LexError, Statement, leading_keywords, split_statements
+from migrator.lexer import LexError, Statement, StatementSplitter, leading_keywords, split_statements
 from migrator.model import (
     STATUS_APPLIED,
     STATUS_FAILED,
@@ -26,9 +27,7 @@ from migrator.model import (
     committed_phrase,
 )
 
-# Files up to this size may be sent in one round trip (see Dialect.deferred); bigger ones
-# stream statement by statement so memory stays flat.
-_SEND_AT_ONCE_LIMIT = 1_000_000
+_CHUNK_CHARS = 1 << 18  # a big file is read and split this many characters at a time
 _TX_CONTROL = (("BEGIN",), ("START", "TRANSACTION"), ("COMMIT",), ("ROLLBACK",), ("END",))
 
 
@@ -39,30 +38,90 @@ class Reporter(Protocol):
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None: ...
 
 
+class FileStatements(Sequence[Statement]):
+    """The statements of a big file, split from disk each time they are iterated: memory
+    stays flat whatever the file's size. The count is known once a pass has run to the end
+    (running the file is such a pass); len() before that costs a pass of its own."""
+
+    def __init__(self, sql_file: SqlFile, dialect: str) -> None:
+        self.file, self.dialect = sql_file, dialect
+        self.count: int | None = None
+
+    def __iter__(self) -> Iterator[Statement]:
+        splitter = StatementSplitter(self.dialect)
+        count = 0
+        try:
+            with open(self.file.path, encoding="utf-8", newline="") as fh:
+                first = True
+                while chunk := fh.read(_CHUNK_CHARS):
+                    if first:
+                        chunk, first = chunk.removeprefix("\ufeff"), False
+                    for statement in splitter.feed(chunk):
+                        count += 1
+                        yield statement
+            for statement in splitter.finish():
+                count += 1
+                yield statement
+        except LexError as exc:
+            raise LayoutError([f"{self.file.rel}:{exc.line}:{exc.column}: {exc.message}"]) from None
+        self.count = count
+
+    def __len__(self) -> int:
+        if self.count is None:
+            for _ in self:
+                pass
+        assert self.count is not None
+        return self.count
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        if isinstance(index, slice) or index < 0:
+            return list(self)[index]
+        for i, statement in enumerate(self):
+            if i == index:
+                return statement
+        raise IndexError(index)
+
+
 @dataclass
 class PreparedFile:
     migration: Migration
     direction: str  # "up" or "down"
     file: SqlFile
-    text: str
-    statements: list[Statement]
+    text: str | None  # None for a big file, which is never held whole
+    statements: Sequence[Statement]  # a list, or FileStatements for a big file
     transactional: bool
 
     @property
     def version(self) -> int:
         return self.migration.version
 
+    @property
+    def statement_count(self) -> int | None:
+        """How many statements, when known without reading a big file again."""
+        if isinstance(self.statements, FileStatements):
+            return self.statements.count
+        return len(self.statements)
+
 
 def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
-    """Read and split one file; a statement its transaction cannot hold is a layout error."""
+    """Read and split one file; a statement its transaction cannot hold is a layout error.
+    A big file is only opened when it runs (check_files has looked at it already)."""
     sql_file = m.up if direction == "up" else m.down
+    transactional = dialect.transactional_ddl and sql_file.directives.transactional
+    if sql_file.is_big:
+        return PreparedFile(m, direction, sql_file, None, FileStatements(sql_file, dialect.name),
+                            transactional)
     text = sql_file.read_text()
     statements = _split(sql_file, text, dialect)
     problems = file_problems(sql_file, statements, dialect)
     if problems:
         raise LayoutError(problems)
-    transactional = dialect.transactional_ddl and sql_file.directives.transactional
     return PreparedFile(m, direction, sql_file, text, statements, transactional)
+
+
+def stored_text(sql_file: SqlFile) -> str | None:
+    """The text kept in the version table for diffs; a big file keeps only its checksum."""
+    return None if sql_file.is_big else sql_file.read_text()
 
 
 def _split(sql_file: SqlFile, text: str, dialect: Dialect) -> list[Statement]:
@@ -79,23 +138,31 @@ def check_files(files: list[SqlFile], dialect: Dialect) -> None:
     for sql_file in files:
         if not sql_file.needs_statement_check:  # decided at discovery, without re-reading
             continue
-        text = sql_file.read_text()
         try:
-            problems += file_problems(sql_file, _split(sql_file, text, dialect), dialect)
+            statements: Iterable[Statement] = (
+                FileStatements(sql_file, dialect.name) if sql_file.is_big
+                else _split(sql_file, sql_file.read_text(), dialect))
+            problems += file_problems(sql_file, statements, dialect)
         except LayoutError as exc:
             problems += exc.problems
     if problems:
         raise LayoutError(problems)
 
 
-def file_problems(sql_file: SqlFile, statements: list[Statement], dialect: Dialect) -> list[str]:
-    problems = [f"{sql_file.rel}:{s.line}:{s.column}: {reason}"
-                for s in statements if (reason := dialect.unsupported(s.text))]
-    if sql_file.directives.batch and len(statements) != 1:
+def file_problems(sql_file: SqlFile, statements: Iterable[Statement], dialect: Dialect) -> list[str]:
+    """Every statement rule, in one pass over the statements (a big file streams through)."""
+    problems: list[str] = []
+    in_transaction = dialect.transactional_ddl and sql_file.directives.transactional
+    count = 0
+    for s in statements:
+        count += 1
+        if reason := dialect.unsupported(s.text):
+            problems.append(f"{sql_file.rel}:{s.line}:{s.column}: {reason}")
+        if in_transaction and (refusal := _refusal(sql_file, s, dialect)):
+            problems.append(refusal)
+    if sql_file.directives.batch and count != 1:
         problems.append(f"{sql_file.rel}: a `batch` file holds exactly one data statement "
-                        f"(found {len(statements)}); it is repeated until it affects no rows")
-    if dialect.transactional_ddl and sql_file.directives.transactional:
-        problems += [p for p in (_refusal(sql_file, s, dialect) for s in statements) if p]
+                        f"(found {count}); it is repeated until it affects no rows")
     return problems
 
 
@@ -124,7 +191,8 @@ class Runner:
                  timeouts: Timeouts, *, batch_pause_s: float = 0.0,
                  resume: dict[int, int] | None = None,
                  before_file: Callable[[PreparedFile], None] | None = None,
-                 notes: dict[int, str] | None = None) -> None:
+                 notes: dict[int, str] | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> None:
         self.d = dialect
         self.store = store
         self.reporter = reporter
@@ -132,13 +200,19 @@ class Runner:
         self.completed: list[int] = []
         self._dirty_session = False  # did the previous file possibly change session state?
         self._current = 0  # 1-based index of the statement running now
+        self._current_statement: Statement | None = None
         self.batch_pause_s = batch_pause_s
         self.resume = resume or {}  # version -> rows already done by an interrupted batch run
         self.before_file = before_file  # e.g. take a backup
         self.notes = notes or {}  # version -> remark for its history row (out-of-order)
+        self.should_stop = should_stop  # many targets: asked between files, never inside one
 
     def run(self, files: list[PreparedFile]) -> list[int]:
-        for pf in files:
+        for i, pf in enumerate(files):
+            # stop requests (another target failed) are honoured between files only
+            if self.should_stop is not None and self.should_stop():
+                raise StoppedError(pf.direction, [(f.version, f.migration.name) for f in files[:i]],
+                                   [(f.version, f.migration.name) for f in files[i:]])
             if self.before_file is not None:
                 self.before_file(pf)
             self.reporter.file_started(pf)
@@ -160,21 +234,23 @@ class Runner:
     def _reset_session(self, pf: PreparedFile) -> None:
         if self._dirty_session:
             self.d.reset_session()
-        self._dirty_session = any(self.d.may_change_session(s.text) for s in pf.statements)
+        # a big file is not read ahead: _execute_all marks the session as its statements run
+        self._dirty_session = not isinstance(pf.statements, FileStatements) and any(
+            self.d.may_change_session(s.text) for s in pf.statements)
 
     # -- one transaction for the statements and the version write ------------------------
     def _sent_at_once(self, pf: PreparedFile, started: float) -> bool:
         """The fast path: the reset, the file and its bookkeeping in one round trip where the
         dialect can. False when it cannot, or when the file failed: then the caller runs it
         statement by statement, which rolls back the same way and says exactly where."""
-        if len(pf.text) > _SEND_AT_ONCE_LIMIT or getattr(self.reporter, "times_statements", False):
+        if pf.file.is_big or getattr(self.reporter, "times_statements", False):
             return False
         try:
             with self.d.deferred() as deferring:
                 if not deferring:
                     return False
                 self._reset_session(pf)
-                self._transaction_body(pf, started, report=False)
+                self._transaction_body(pf, started, report=False, timed_by_server=True)
         except StatementError:
             self._rollback()
             return False
@@ -186,17 +262,20 @@ class Runner:
             self.reporter.statement_done(pf, index, statement, 0.0)
         return True
 
-    def _transaction_body(self, pf: PreparedFile, started: float, *, report: bool) -> None:
+    def _transaction_body(self, pf: PreparedFile, started: float, *, report: bool,
+                          timed_by_server: bool = False) -> None:
+        """timed_by_server: the body is sent at once, before its time is known."""
         d = self.d
         d.begin()
         d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=True)
         self._execute_all(pf, progress=False, report=report)
-        ms = _ms_since(started)
+        ms: Any = ELAPSED_MS if timed_by_server else _ms_since(started)
         if pf.direction == "up":
             self.store.insert_row(pf.migration, status=STATUS_APPLIED, operation="up",
                                   execution_ms=ms, up_text=pf.text,
-                                  down_text=pf.migration.down.read_text(),
-                                  statements_total=len(pf.statements))
+                                  down_text=stored_text(pf.migration.down),
+                                  statements_total=pf.statement_count,
+                                  applied_at=NOW_UTC if timed_by_server else None)
         else:
             self.store.delete_row(pf.version)
         self.store.record(pf.direction, "ok", version=pf.version, name=pf.migration.name,
@@ -225,38 +304,81 @@ class Runner:
 
     # -- the dirty bracket: mark, run statement by statement, unmark ----------------------
     def _run_bracketed(self, pf: PreparedFile, started: float) -> None:
-        m, total = pf.migration, len(pf.statements)
+        m, total = pf.migration, pf.statement_count  # None: a big file, counted as it runs
         self.d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=False)
-        if pf.direction == "up":
-            self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
-                                  up_text=pf.text, down_text=m.down.read_text(),
-                                  statements_total=total, later=True)
-        else:
-            self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
-                                  statements_done=0, statements_total=total, later=True)
+        at_once = self._bracket_at_once(pf)
+        if at_once:
+            _ = self.store.user  # a read: done before the script starts collecting writes
+        deferring = False
         try:
-            self._execute_all(pf, progress=True)
+            with self.d.deferred() if at_once else nullcontext(False) as deferring:
+                if pf.direction == "up":
+                    self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
+                                          up_text=pf.text, down_text=stored_text(m.down),
+                                          statements_total=total, later=True)
+                else:
+                    self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
+                                          statements_done=0, statements_total=total, later=True)
+                self._execute_all(pf, progress=True, report=not deferring)
+                if deferring:  # the closing writes travel in the same script, after the last statement
+                    self._finish_bracket(pf, started, extra={"statements_done": total or 0},
+                                         timed_by_server=True)
+        except StatementError as exc:  # from a script sent at once: which statement failed?
+            index = exc.statements_before + 1
+            if exc.bookkeeping or index > len(pf.statements):
+                raise
+            self._bracket_failed(pf, started, _Failed(index, pf.statements[index - 1], exc))
         except _Failed as failed:
-            error = self._failure(pf, failed, committed=failed.index - 1)
-            self.store.update_row(m.version, status=STATUS_FAILED,
-                                  failed_statement=failed.index,
-                                  failed_line=failed.statement.line,
-                                  error=error.failure.db_message[:4000])
-            self._record_failure(pf, started, error)
-            raise error from None
+            self._bracket_failed(pf, started, failed)
         except BaseException as exc:
+            if deferring:
+                self.d.recover()
+                self._current = self._statements_done(pf.version) + 1
+                self._current_statement = pf.statements[min(self._current, len(pf.statements)) - 1]
             self._mark_interrupted(pf, exc)
             raise
-        self._finish_bracket(pf, started, extra={"statements_done": total})
+        if deferring:
+            for index, statement in enumerate(pf.statements, start=1):
+                self.reporter.statement_done(pf, index, statement, 0.0)
+            return
+        total = pf.statement_count
+        self._finish_bracket(pf, started, extra={"statements_done": total, "statements_total": total})
 
-    def _finish_bracket(self, pf: PreparedFile, started: float, extra: dict[str, int]) -> None:
-        m, ms = pf.migration, _ms_since(started)
+    def _bracket_at_once(self, pf: PreparedFile) -> bool:
+        """Send the file with its progress rows in one round trip? Only where the dialect can
+        (its server stops at the first error), for a small file of statements that leave no
+        session state behind (no LOCK TABLES, SET or procedures in the way of the row writes)."""
+        return (self.d.sends_bracketed_file_at_once and not pf.file.is_big
+                and not getattr(self.reporter, "times_statements", False)
+                and not any(self.d.may_change_session(s.text) for s in pf.statements))
+
+    def _statements_done(self, version: int) -> int:
+        try:
+            row = self.store.rows().get(version)
+        except Exception:  # noqa: BLE001 - then the row itself tells the next run
+            return 0
+        return (row.statements_done or 0) if row else 0
+
+    def _bracket_failed(self, pf: PreparedFile, started: float, failed: _Failed) -> None:
+        error = self._failure(pf, failed, committed=failed.index - 1)
+        self.store.update_row(pf.version, status=STATUS_FAILED,
+                              failed_statement=failed.index,
+                              failed_line=failed.statement.line,
+                              error=error.failure.db_message[:4000])
+        self._record_failure(pf, started, error)
+        raise error from None
+
+    def _finish_bracket(self, pf: PreparedFile, started: float, extra: dict[str, int], *,
+                        timed_by_server: bool = False) -> None:
+        m = pf.migration
+        ms: Any = ELAPSED_MS if timed_by_server else _ms_since(started)
         self.d.end_file()
         self.d.piggyback(self.d.begin_sql)
         try:
             if pf.direction == "up":
                 self.store.update_row(m.version, status=STATUS_APPLIED, execution_ms=ms,
-                                      applied_at=utc_now(), later=True, **extra)
+                                      applied_at=NOW_UTC if timed_by_server else utc_now(),
+                                      later=True, **extra)
             else:
                 self.store.delete_row(m.version, later=True)
             self.store.record(pf.direction, "ok", version=m.version, name=m.name,
@@ -269,14 +391,14 @@ class Runner:
 
     # -- batch: one data statement repeated, each run in its own transaction (SPEC §10) ------
     def _run_batches(self, pf: PreparedFile, started: float) -> None:
-        m, statement = pf.migration, pf.statements[0]
+        m, statement = pf.migration, next(iter(pf.statements))
         self.d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=False)
         rows = self.resume.get(m.version)
         if rows is None:
             rows = 0
             if pf.direction == "up":
                 self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
-                                      up_text=pf.text, down_text=m.down.read_text(),
+                                      up_text=pf.text, down_text=stored_text(m.down),
                                       statements_total=1)
             else:
                 self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
@@ -313,19 +435,26 @@ class Runner:
     def _mark_interrupted(self, pf: PreparedFile, exc: BaseException) -> None:
         index = self._current
         why = ("interrupted by a signal" if isinstance(exc, KeyboardInterrupt)
+               else f"stopped: the rest of the file cannot be split into statements ({exc})"
+               if isinstance(exc, LayoutError)
                else f"stopped by an error recording progress ({exc})")
         try:
             self.d.recover()
+            statement = self._current_statement
+            of = f" of {pf.statement_count}" if pf.statement_count is not None else ""
             self.store.update_row(
                 pf.version, status=STATUS_FAILED, failed_statement=index,
-                failed_line=pf.statements[index - 1].line if index else None,
-                error=f"{why} while statement {index} of {len(pf.statements)} ran")
+                failed_line=statement.line if index and statement else None,
+                error=f"{why} while statement {index}{of} ran")
         except Exception:  # noqa: BLE001 - then the row stays `running`: reported as interrupted
             pass
 
     def _execute_all(self, pf: PreparedFile, *, progress: bool, report: bool = True) -> None:
+        streamed = isinstance(pf.statements, FileStatements)
         for index, statement in enumerate(pf.statements, start=1):
-            self._current = index
+            self._current, self._current_statement = index, statement
+            if streamed and not self._dirty_session:
+                self._dirty_session = self.d.may_change_session(statement.text)
             t0 = time.perf_counter()
             try:
                 self.d.execute(statement.text)
@@ -333,14 +462,19 @@ class Runner:
                 if exc.bookkeeping:
                     raise
                 raise _Failed(index, statement, exc) from None
-            if progress:
+            if progress and index != pf.statement_count:  # the last: the closing write says it
                 self.store.update_row(pf.version, statements_done=index, later=True)
             if report:
                 self.reporter.statement_done(pf, index, statement,
                                              (time.perf_counter() - t0) * 1000)
 
     def _failure(self, pf: PreparedFile, failed: _Failed, committed: int) -> MigrationFailedError:
-        s, exc, total = failed.statement, failed.error, len(pf.statements)
+        s, exc = failed.statement, failed.error
+        try:
+            total = len(pf.statements)  # a big file: counted here, only when it failed
+        except LayoutError:
+            total = failed.index  # the rest cannot be split; at least this many
+
         line, column = position_in_file(s, exc.position)
         if pf.transactional:
             what = ("nothing of this version was committed: the whole file was rolled back"

@@ -380,3 +380,23 @@ def test_schema_qualified_version_table(server_db: Db, sqldir: Path, cli: Any) -
     assert result.code == 0, result.err  # the schema is created with the table
     assert server_db.query("SELECT version, status FROM mig_ns.versions") == [(1, "applied")]
     assert "versions" not in server_db.tables()  # not in public
+
+
+_SLOW_INSERT = {
+    "postgres": "INSERT INTO slow (a) SELECT 1 FROM pg_sleep(0.3);\n",
+    "mysql": "INSERT INTO slow (a) SELECT SLEEP(0.3);\n",  # a plain file: sent in one round trip
+}
+
+
+def test_execution_time_and_applied_at_cover_the_statements(server_db: Db, sqldir: Path,
+                                                             cli: Any) -> None:
+    """A file sent with its bookkeeping in one round trip still records how long its
+    statements took (the server measures it) and when they finished."""
+    db = server_db
+    write_migration(sqldir, "0001_slow", "CREATE TABLE slow (a INT);\n" + _SLOW_INSERT[db.dialect],
+                    "DROP TABLE slow;\n")
+    assert cli("up", "--url", db.url).code == 0
+    (ms, applied_at), = db.query("SELECT execution_ms, applied_at FROM schema_version")
+    (logged, started), = db.query("SELECT execution_ms, performed_at FROM schema_version_history")
+    assert ms >= 280 and logged >= 280, (ms, logged)
+    assert (applied_at - started).total_seconds() >= 0.28, (started, applied_at)  # when it finished

@@ -25,6 +25,18 @@ _REGISTRY = {
 }
 
 
+class ServerValue:
+    """A bookkeeping value the database computes as the statement runs: a script sent in one
+    round trip (deferred()) is written before anyone knows when its statements will finish."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+ELAPSED_MS = ServerValue("milliseconds since the deferred script began")
+NOW_UTC = ServerValue("the current UTC time")
+
+
 @dataclass
 class StatementError(Exception):
     """A statement the database refused, translated out of the driver's own exception."""
@@ -34,6 +46,7 @@ class StatementError(Exception):
     position: int | None = None  # 0-based character offset into the statement, when known
     timeout: str = ""  # which session limit fired, when the error is a timeout
     bookkeeping: bool = False  # it was migrator's own write sent along with the statement
+    statements_before: int = 0  # deferred(): how many execute()d statements completed first
 
     def __str__(self) -> str:
         return self.message
@@ -52,6 +65,11 @@ class Dialect:
     identity_pk = "BIGINT PRIMARY KEY"
     # Statements (leading keywords) the database refuses inside a transaction.
     refused_in_transaction: tuple[tuple[str, ...], ...] = ()
+    # deferred() may hold a no-transaction file and its progress rows: true only where the
+    # server runs a multi-statement query outside any transaction and stops at the first
+    # error (mysql). postgres wraps such a query in one transaction, which CONCURRENTLY and
+    # VACUUM refuse.
+    sends_bracketed_file_at_once = False
 
     def __init__(self, url: DatabaseUrl) -> None:
         self.url = url

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from migrator.dialects import APPLICATION_NAME, Dialect, StatementError
+from migrator.dialects import APPLICATION_NAME, ELAPSED_MS, NOW_UTC, Dialect, ServerValue, StatementError
 from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
 from migrator.model import Timeouts
 
 # errno -> which session limit fired
 _TIMEOUT_ERRNOS = {1205: "lock-wait-timeout", 3024: "statement-timeout", 1969: "statement-timeout"}
 _NEAR = re.compile(r"near '(.*)' at line (\d+)", re.DOTALL)
+_SERVER_VALUES = {
+    ELAPSED_MS: "ROUND(TIMESTAMPDIFF(MICROSECOND, @migrator_started, NOW(6)) / 1000)",
+    NOW_UTC: "UTC_TIMESTAMP(6)",
+}
+# Statements that leave no session state behind (leading keywords; see may_change_session).
+_SESSION_SAFE = {
+    ("INSERT",), ("UPDATE",), ("DELETE",), ("REPLACE",), ("TRUNCATE",), ("RENAME",),
+    ("CREATE", "TABLE"), ("CREATE", "INDEX"), ("CREATE", "UNIQUE"), ("CREATE", "FULLTEXT"),
+    ("CREATE", "SPATIAL"), ("CREATE", "VIEW"), ("ALTER", "TABLE"), ("DROP", "TABLE"),
+    ("DROP", "INDEX"), ("DROP", "VIEW"),
+}
 
 
 class MysqlDialect(Dialect):
@@ -20,6 +33,7 @@ class MysqlDialect(Dialect):
     # DDL commits implicitly on MySQL/MariaDB: a file can never be rolled back as a whole,
     # so the runner brackets it with a `running` row instead of a transaction.
     transactional_ddl = False
+    sends_bracketed_file_at_once = True  # MULTI_STATEMENTS stops at the first error
     placeholder = "%s"
     text_type = "LONGTEXT"
     timestamp_type = "DATETIME(6)"
@@ -34,6 +48,7 @@ class MysqlDialect(Dialect):
         self.is_mariadb = False
         self._pending: list[str] = []  # bookkeeping to send in front of the next statement
         self._tables_locked = False  # the running file holds LOCK TABLES
+        self._script: list[tuple[str, bool]] | None = None  # deferred(): (sql, is a statement)
 
     def _open(self, connect_timeout_s: float) -> Any:
         try:
@@ -76,6 +91,17 @@ class MysqlDialect(Dialect):
                 pass  # the version row then shows the state before; reported on the next run
             self.conn.close()
             self.conn = None
+
+    def may_change_session(self, statement_text: str) -> bool:
+        # A reset costs three round trips per file here, so skip it after files made only of
+        # plain DDL/DML that cannot leave session state behind. Anything else (SET, USE,
+        # CALL, LOCK TABLES, temporary tables, @user variables anywhere) resets.
+        from migrator.lexer import leading_keywords
+
+        if "@" in statement_text:
+            return True
+        words = leading_keywords(statement_text, 2)
+        return not (words[:1] in _SESSION_SAFE or words[:2] in _SESSION_SAFE)
 
     def reset_session(self) -> None:
         # COM_RESET_CONNECTION: user variables, sql_mode, FOREIGN_KEY_CHECKS... back to the
@@ -186,7 +212,43 @@ class MysqlDialect(Dialect):
             error.bookkeeping = True
             raise error from None
 
+    @contextmanager
+    def deferred(self) -> Iterator[bool]:
+        # A file of plain statements with its progress rows as one multi-statement query: the
+        # server stops at the first error, so the rows written before it are exactly what ran.
+        self._script = [("SET @migrator_started = NOW(6)", False)]
+        try:
+            yield True
+            script, self._script = self._script, None
+            script += [(sql, False) for sql in self._pending]
+            self._pending = []
+            if script:
+                self._run_script(script)
+        finally:
+            self._script = None
+
+    def _run_script(self, script: list[tuple[str, bool]]) -> None:
+        import mysql.connector
+
+        done = 0  # results read so far, one per item
+        try:
+            for result in self.conn.cmd_query_iter(";\n".join(sql for sql, _ in script).encode("utf-8")):
+                if "columns" in result:
+                    self.conn.get_rows()
+                done += 1
+        except mysql.connector.Error as exc:
+            sql, is_statement = script[done]
+            error = _translate(exc, sql)
+            error.bookkeeping = not is_statement
+            error.statements_before = sum(1 for _, s in script[:done] if s)
+            raise error from None
+
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        if self._script is not None:
+            self._script += [(text, False) for text in self._pending]
+            self._pending = []
+            self._script.append((self._bind(sql, params) if params else sql, True))
+            return -1
         return self._run(sql, params)[0]
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -233,7 +295,8 @@ class MysqlDialect(Dialect):
 
     def _bind(self, sql: str, params: tuple[Any, ...]) -> str:
         conv = self.conn.converter
-        literals = [bytes(conv.quote(conv.escape(conv.to_mysql(v)))).decode("utf-8") for v in params]
+        literals = [_SERVER_VALUES[v] if isinstance(v, ServerValue)
+                    else bytes(conv.quote(conv.escape(conv.to_mysql(v)))).decode("utf-8") for v in params]
         parts = sql.split("%s")
         if len(parts) != len(literals) + 1:
             raise ValueError(f"{len(literals)} parameters for {len(parts) - 1} placeholders")
@@ -274,6 +337,8 @@ def _position(message: str, sql: str) -> int | None:
     if not match:
         return None
     near, line = match.group(1), int(match.group(2))
+    # in a multi-statement query the quoted text runs on into what was sent after this one
+    near = near.split(";\n", 1)[0]
     start = 0
     for _ in range(line - 1):
         nl = sql.find("\n", start)

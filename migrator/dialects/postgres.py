@@ -9,12 +9,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from migrator.dialects import APPLICATION_NAME, Dialect, StatementError
+from migrator.dialects import APPLICATION_NAME, ELAPSED_MS, NOW_UTC, Dialect, ServerValue, StatementError
 from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
 from migrator.model import Timeouts
 
 _TIMEOUT_CODES = {"55P03": "lock-wait-timeout", "57014": "statement-timeout"}
 
+# statement_timestamp() is when the query message arrived: the start of a deferred script
+_SERVER_VALUES = {
+    ELAPSED_MS: "(EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint",
+    NOW_UTC: "clock_timestamp()",
+}
 
 class PostgresDialect(Dialect):
     name = "postgres"
@@ -187,7 +192,8 @@ class PostgresDialect(Dialect):
     def _inline(self, sql: str, params: tuple[Any, ...]) -> str:
         from psycopg import sql as pgsql
 
-        literals = [pgsql.Literal(v).as_string(self.conn) for v in params]
+        literals = [_SERVER_VALUES[v] if isinstance(v, ServerValue)
+                    else pgsql.Literal(v).as_string(self.conn) for v in params]
         parts = sql.split("%s")
         return "".join(part + lit for part, lit in zip(parts, literals + [""], strict=True))
 

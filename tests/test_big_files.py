@@ -1,0 +1,142 @@
+"""Big data files (above 1 MB) are streamed: checked, checksummed and run without ever being
+held whole, so memory does not grow with the file; every rule still holds for them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, Db, write_migration
+
+from migrator.checksum import checksum_text, text_sha
+from migrator.discovery import Layout
+from migrator.model import BIG_FILE_BYTES
+
+ROWS_PER_INSERT = 500
+
+
+def _inserts(table: str, statements: int, *, bad_at: int | None = None) -> str:
+    """`statements` multi-row INSERTs of about 50 kB each, portable to all three dialects."""
+    out = []
+    for k in range(statements):
+        target = "no_such_table" if k + 1 == bad_at else table
+        rows = ",\n".join(f"({k * ROWS_PER_INSERT + i}, 'row {k}-{i} lima O''Brien foxtrot "
+                          f"xray zulu victor tango bravo sierra')" for i in range(ROWS_PER_INSERT))
+        out.append(f"INSERT INTO {target} (id, note) VALUES\n{rows};\n")
+    return "".join(out)
+
+
+def _big_migration(root: Path, table: str, statements: int, **kw: int | None) -> Path:
+    create = f"CREATE TABLE {table} (id INTEGER NOT NULL PRIMARY KEY, note VARCHAR(120) NOT NULL);\n"
+    write_migration(root, "0001_create", create, f"DROP TABLE {table};\n")
+    folder = write_migration(root, "0002_load", _inserts(table, statements, **kw), f"DELETE FROM {table};\n")
+    assert (folder / "up.sql").stat().st_size > BIG_FILE_BYTES
+    return folder
+
+
+_MEASURE = ("import resource, subprocess, sys\n"
+            "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+            "sys.exit(code)\n")
+
+
+def _run_measured(*args: str, cwd: Path) -> tuple[int, str, int]:
+    """Run the CLI; exit status, stderr and its peak RSS in kB. A small python starts it: a
+    child forked from the test process would count the test's memory as its own."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "migrator", *args],
+                       cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return r.returncode, r.stderr, int(r.stdout.split()[-1])
+
+
+def test_memory_does_not_grow_with_the_file(db: Db, tmp_path: Path) -> None:
+    peaks = {}
+    for name, statements in (("small", 50), ("large", 300)):  # about 2.7 MB and 16 MB
+        root = tmp_path / name
+        _big_migration(root, f"big_{name}", statements)
+        code, err, peaks[name] = _run_measured("--url", db.url, "--dir", str(root), "--table",
+                                               f"sv_{name}", "up", cwd=tmp_path)
+        assert code == 0, err
+        assert db.query(f"SELECT COUNT(*) FROM big_{name}") == [(statements * ROWS_PER_INSERT,)]
+        row = db.query(f"SELECT status, statements_total, up_sql FROM sv_{name} WHERE version = 2")
+        assert row == [("applied", statements, None)]  # counted while it ran; text not stored
+    # Holding the 13 MB of extra text whole would cost at least 26 MB more (bytes and str).
+    assert peaks["large"] - peaks["small"] < 10_000, peaks
+
+
+def test_a_failure_deep_in_a_big_file_names_the_statement_and_its_line(db: Db, tmp_path: Path,
+                                                                        cli) -> None:  # noqa: ANN001
+    root = tmp_path / "sql"
+    _big_migration(root, "big", 60, bad_at=41)
+    r = cli("--url", db.url, "--dir", str(root), "up")
+    assert r.code == 1, r.err
+    line = 1 + 40 * (ROWS_PER_INSERT + 1)  # each INSERT is a header line and one line per row
+    assert "statement: 41 of 60" in r.err
+    assert f"0002_load/up.sql:{line}:" in r.err
+    if db.dialect == "mysql":  # no rollback there: the first 40 INSERTs stay, the row says so
+        assert db.query("SELECT COUNT(*) FROM big") == [(40 * ROWS_PER_INSERT,)]
+        assert db.query("SELECT status, failed_statement, failed_line FROM schema_version "
+                        "WHERE version = 2") == [("failed", 41, line)]
+    else:  # the whole file rolled back
+        assert db.query("SELECT COUNT(*) FROM big") == [(0,)]
+        assert db.versions() == [(1, "applied")]
+
+
+def test_transaction_control_deep_in_a_big_file_is_a_layout_error(db: Db, tmp_path: Path,
+                                                                   cli) -> None:  # noqa: ANN001
+    root = tmp_path / "sql"
+    folder = _big_migration(root, "big", 40)
+    text = (folder / "up.sql").read_text()
+    cut = text.index("INSERT", len(text) // 2)
+    (folder / "up.sql").write_text(text[:cut] + "-- load the rest on its own\nCOMMIT;\n" + text[cut:])
+    r = cli("--url", db.url, "--dir", str(root), "up")
+    if db.dialect == "mysql":  # every mysql file runs statement by statement: COMMIT is allowed
+        assert r.code == 0, r.err
+        return
+    assert r.code == 2, r.err
+    line = text[:cut].count("\n") + 2
+    assert f"0002_load/up.sql:{line}:1: the file manages its own transaction (COMMIT)" in r.err
+    assert db.tables() == set()  # nothing ran, not even version 1
+
+
+def test_big_file_checksums_equal_the_whole_text_ones(tmp_path: Path) -> None:
+    folder = _big_migration(tmp_path, "big", 40)
+    path = folder / "up.sql"
+    # CRLF line ends, trailing blanks, a BOM and final blank lines: everything normalising touches
+    text = "\ufeff" + path.read_text().replace(";\n", "; \t\r\n") + "\n  \n\n"
+    path.write_bytes(text.encode("utf-8"))
+    up = Layout(tmp_path).migrations("sqlite")[1].up
+    assert up.is_big
+    assert (up.checksum, up.text_sha) == (checksum_text(text[1:]), text_sha(text[1:]))
+
+
+def test_directive_and_utf8_problems_deep_in_a_big_file_are_found(tmp_path: Path) -> None:
+    folder = _big_migration(tmp_path, "big", 40)
+    raw = (folder / "up.sql").read_bytes()
+    cut = raw.index(b"INSERT", len(raw) // 2)
+    late = b"-- Migrator: no-transaction\n"
+    (folder / "up.sql").write_bytes(raw[:cut] + late + raw[cut:])
+    problems = Layout(tmp_path).problems
+    line = raw[:cut].count(b"\n") + 1
+    assert problems == [f"0002_load/up.sql:{line}: directive '-- Migrator: no-transaction' comes "
+                        "after the first statement; move it to the comment lines at the top of the file"]
+
+    bad = raw[:cut] + b"'\xff'" + raw[cut:]
+    (folder / "up.sql").write_bytes(bad)
+    assert Layout(tmp_path).problems == [
+        f"0002_load/up.sql: invalid UTF-8 at byte offset {cut + 1}; save the file as UTF-8"]
+
+
+@pytest.mark.parametrize("words", ["  \n/* a long comment */ -- and another\n  VACUUM",
+                                   "\nDELIMITER //", "\n\\copy big from 'x.csv'"])
+def test_a_rule_word_after_any_statement_makes_the_file_checked(tmp_path: Path, words: str) -> None:
+    folder = _big_migration(tmp_path, "big", 40)
+    text = (folder / "up.sql").read_text()
+    cut = text.index(";\n", len(text) // 2) + 1
+    (folder / "up.sql").write_text(text[:cut] + words + ";\n" + text[cut + 1:])
+    assert Layout(tmp_path).migrations("sqlite")[1].up.needs_statement_check
+    (folder / "up.sql").write_text(text)
+    assert not Layout(tmp_path).migrations("sqlite")[1].up.needs_statement_check
