@@ -6,12 +6,13 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrator.errors import ConfigError, MigratorError
+from migrator.dialects import StatementError
+from migrator.errors import ConfigError, MigratorError, StoppedError
 from migrator.urls import mask
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -75,29 +76,81 @@ def _expand(line: str, where: str) -> str:
     return _VAR.sub(value, line)
 
 
-def run_targets(targets: list[Target], action: Callable[[Target], TargetResult], *,
+StopCheck = Callable[[], bool]
+# A target that stopped, or never started, because another one failed: exit 1, the lowest
+# failure status (SPEC §6), so the run's overall status stays that of the target that failed.
+EXIT_NOT_RUN = 1
+
+
+def run_targets(targets: list[Target], action: Callable[[int, Target, StopCheck], TargetResult], *,
                 parallel: int, continue_on_error: bool,
-                on_done: Callable[[TargetResult], None]) -> list[TargetResult]:
-    """Run `action` on every target, `parallel` at once. After a failure, no new target starts
-    unless `continue_on_error`; the ones already running finish."""
-    failed = threading.Event()
-    results: dict[int, TargetResult] = {}
+                on_done: Callable[[int, TargetResult], None]) -> list[TargetResult]:
+    """Run `action` on every target, `parallel` at once. After a failure no new target starts
+    and the running ones stop after their current file (the action passes the StopCheck on to
+    the runner), unless `continue_on_error`. On KeyboardInterrupt (SIGINT/SIGTERM) nothing new
+    starts and every running target stops: after its current file, or with that file rolled back
+    where the dialect sees the signal (sqlite); the interrupt is re-raised with `.results`."""
+    failed, interrupted = threading.Event(), threading.Event()
+
+    def stop() -> bool:
+        return interrupted.is_set() or (failed.is_set() and not continue_on_error)
 
     def guarded(index: int, target: Target) -> TargetResult:
-        if failed.is_set() and not continue_on_error:
-            return TargetResult(target, 0, "not started: an earlier target failed")
+        if stop():
+            why = "interrupted" if interrupted.is_set() else "an earlier target failed"
+            return TargetResult(target, EXIT_NOT_RUN, f"not started: {why}")
         try:
-            result = action(target)
+            result = action(index, target, stop)
+        except StoppedError as exc:
+            why = "interrupted" if interrupted.is_set() else "another target failed"
+            result = TargetResult(target, exc.exit_code, f"stopped {exc.where}: {why} "
+                                  f"({len(exc.done)} done, {len(exc.left)} not run)",
+                                  {"error": exc.to_dict()})
         except MigratorError as exc:
             result = TargetResult(target, exc.exit_code, mask(exc.message), {"error": exc.to_dict()})
+        except StatementError as exc:  # outside any file: the lock or the version table (as cli.py)
+            message = mask(f"database error while reading or writing the version table: {exc}")
+            result = TargetResult(target, 1, message, {"error": {"kind": "error", "message": message}})
+        except KeyboardInterrupt as exc:  # the signal cut a statement short here (sqlite checks)
+            result = _interrupted(target, exc)
         if result.exit_code not in (0, 5):
             failed.set()
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = {pool.submit(guarded, i, t): i for i, t in enumerate(targets)}
+    results: dict[int, TargetResult] = {}
+
+    def collect(future: Future[TargetResult], index: int) -> None:
+        results[index] = future.result()
+        on_done(index, results[index])
+
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel))
+    futures = {pool.submit(guarded, i, t): i for i, t in enumerate(targets)}
+    try:
         for future in as_completed(futures):
-            result = future.result()
-            results[futures[future]] = result
-            on_done(result)
+            collect(future, futures[future])
+    except KeyboardInterrupt as exc:
+        interrupted.set()  # each running target finishes its file, then stops; none starts
+        pool.shutdown(wait=True)
+        for future, index in futures.items():
+            if index not in results:
+                collect(future, index)
+        exc.results = [results[i] for i in range(len(targets))]  # type: ignore[attr-defined]
+        raise
+    except BaseException:
+        interrupted.set()  # a bug in one target: the others stop after their file, then it shows
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return [results[i] for i in range(len(targets))]
+
+
+def _interrupted(target: Target, exc: KeyboardInterrupt) -> TargetResult:
+    from migrator import signals
+
+    command, done = getattr(exc, "completed", ("up", []))
+    verb = "applied" if command == "up" else "rolled back"
+    before = f"{verb} before it: {', '.join(map(str, done))}" if done else f"nothing was {verb}"
+    summary = (f"interrupted: the running file was rolled back (or, where it cannot be, recorded "
+               f"as failed); {before}")
+    return TargetResult(target, signals.exit_code(), summary,
+                        {"error": {"kind": "interrupted", "message": summary, "completed": done}})

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import select
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from migrator import Migrator
+from migrator.errors import StoppedError
 from tests.conftest import Db, write_migration
 
 
@@ -68,3 +78,215 @@ def test_undefined_variable_in_targets_file_is_a_config_error(sqldir: Path, cli:
     result = cli("--targets", "t.txt", "status")
     assert result.code == 2
     assert "NOT_SET_ANYWHERE" in result.err
+
+
+# -- stop request: after a failure the running targets stop after their current file ----------
+_SLOW = {"postgres": "SELECT pg_sleep({s});\n", "mysql": "DO SLEEP({s});\n",
+         # no sleep in sqlite: count through a recursive CTE (about 0.14 s per million here)
+         "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                   "WHERE x < {n}) SELECT count(*) FROM c;\n"}
+
+
+def _slow_files(sqldir: Path, dialect: str, count: int, seconds: float = 0.3) -> None:
+    for v in range(1, count + 1):
+        write_migration(sqldir, f"{v:04d}_slow_{v}", f"CREATE TABLE t{v} (id INT);\n"
+                        + _SLOW[dialect].format(s=seconds, n=int(seconds * 7_000_000)),
+                        f"DROP TABLE t{v};\n")
+
+
+def _history(db: Db) -> list[tuple[int, str, str]]:
+    rows = db.query("SELECT version, action, outcome FROM schema_version_history ORDER BY id")
+    return [(int(v), a, o) for v, a, o in rows]
+
+
+def _true_from_call(n: int) -> Callable[[], bool]:
+    calls: list[None] = []
+
+    def should_stop() -> bool:
+        calls.append(None)
+        return len(calls) >= n
+
+    return should_stop
+
+
+def test_runner_stops_between_files_when_asked(db: Db, sqldir: Path) -> None:
+    for v in (1, 2, 3, 4):
+        write_migration(sqldir, f"{v:04d}_t{v}", f"CREATE TABLE t{v} (id INT);\n"
+                        f"INSERT INTO t{v} VALUES ({v});\n", f"DROP TABLE t{v};\n")
+    m = Migrator(db.url, directory=sqldir)
+    with pytest.raises(StoppedError) as stopped:
+        m.up(should_stop=_true_from_call(3))  # asked before each file: stops before the third
+    assert stopped.value.exit_code == 1
+    assert stopped.value.where == "after 0002_t2"
+    assert stopped.value.to_dict()["completed"] == [1, 2]
+    assert stopped.value.to_dict()["not_run"] == [3, 4]
+    # both files complete with their version rows, nothing of the third one, no `running` row
+    assert db.versions() == [(1, "applied"), (2, "applied")]
+    assert {"t1", "t2"} <= db.tables() and not {"t3", "t4"} & db.tables()
+    assert _history(db) == [(1, "up", "ok"), (2, "up", "ok")]
+    # nothing blocks the next run, which applies the rest
+    assert m.up().versions == [3, 4]
+    # down honours it the same way
+    with pytest.raises(StoppedError) as stopped:
+        m.down(0, should_stop=_true_from_call(3))
+    assert stopped.value.to_dict()["completed"] == [4, 3]
+    assert str(stopped.value).startswith("stopped after 0003_t3 on request: 2 version(s) "
+                                         "rolled back, 2 not run (2, 1)")
+    assert db.versions() == [(1, "applied"), (2, "applied")]
+
+
+def test_a_failed_target_stops_the_running_ones_after_their_current_file(
+        db: Db, sqldir: Path, cli: Any) -> None:
+    # Two targets on one database, so one fails while the other is mid-run, without any race:
+    # the second waits for the lock the first holds and times out (exit 4) after 1 s, while the
+    # first is in its third or fourth slow file of eight.
+    _slow_files(sqldir, db.dialect, 8)
+    result = cli("up", "--url", db.url, "--url", db.url, "--parallel", "2", "--lock-timeout", "1",
+                 "--json")
+    assert result.code == 4, result.out + result.err  # the highest: the lock timeout
+    doc = json.loads(result.out)
+    assert doc["exit_code"] == 4
+    timed_out, stopped = sorted(doc["targets"], key=lambda t: -t["exit_code"])
+    assert timed_out["exit_code"] == 4 and timed_out["result"]["error"]["kind"] == "lock-timeout"
+    assert stopped["exit_code"] == 1 and stopped["result"]["error"]["kind"] == "stopped"
+    done = stopped["result"]["error"]["completed"]
+    assert 1 <= len(done) < 8, "the run stopped neither too early nor never"
+    assert re.fullmatch(rf"stopped after {len(done):04d}_slow_{len(done)}: another target failed "
+                        rf"\({len(done)} done, {8 - len(done)} not run\)", stopped["summary"])
+    # consistent: every file that ran is complete and applied, nothing after it
+    assert db.versions() == [(v, "applied") for v in done]
+    assert _history(db) == [(v, "up", "ok") for v in done]
+    tables = {t for t in db.tables() if re.fullmatch(r"t\d+", t)}
+    assert tables == {f"t{v}" for v in done}
+
+
+def test_continue_on_error_stops_nothing(db: Db, sqldir: Path, cli: Any) -> None:
+    _slow_files(sqldir, db.dialect, 6, seconds=0.25)
+    result = cli("up", "--url", db.url, "--url", db.url, "--parallel", "2", "--lock-timeout", "1",
+                 "--continue-on-error")
+    assert result.code == 4, result.out + result.err
+    assert "stopped" not in result.out
+    assert db.versions() == [(v, "applied") for v in range(1, 7)]
+
+
+# -- output: plain lines off a terminal, a live table on one ----------------------------------
+def _three_sqlite_targets(sqldir: Path, tmp_path: Path) -> list[str]:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    write_migration(sqldir, "0002_b", "CREATE TABLE b (id INT);\n", "DROP TABLE b;\n")
+    import sqlite3
+
+    clash = sqlite3.connect(tmp_path / "clash.db")  # 0002_b fails here: b already exists
+    clash.execute("CREATE TABLE b (id INT)")
+    clash.close()
+    return ["--url", "sqlite:///one.db", "--url", "sqlite:///clash.db", "--url", "sqlite:///two.db",
+            "--continue-on-error", "up"]
+
+
+def test_plain_lines_off_a_terminal(sqldir: Path, cli: Any, tmp_path: Path) -> None:
+    result = cli(*_three_sqlite_targets(sqldir, tmp_path), "--parallel", "1")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == "sqlite:///one.db: ok: none (empty) -> 2 (2 applied)"
+    assert lines[1].startswith("sqlite:///clash.db: exit 1: version 2 (0002_b) failed in ")
+    assert lines[2] == "sqlite:///two.db: ok: none (empty) -> 2 (2 applied)"
+    assert lines[3:] == ["3 target(s), 1 not ok; exit 1"]
+    assert "\x1b[" not in result.out
+
+
+def _on_a_terminal(args: list[str], cwd: Path, timeout: float = 60) -> tuple[int, str]:
+    """Run the CLI with stdout and stderr on a pseudo-terminal (100x40); its whole output."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MIGRATOR_URL", "DATABASE_URL", "NO_COLOR", "COLUMNS", "LINES")}
+    env["TERM"] = "xterm-256color"
+    proc = subprocess.Popen([sys.executable, "-m", "migrator", *args], cwd=cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = bytearray()
+    try:
+        while select.select([master], [], [], timeout)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        code = proc.wait(timeout)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    return code, out.decode("utf-8", "replace")
+
+
+def test_live_table_on_a_terminal(sqldir: Path, tmp_path: Path) -> None:
+    code, raw = _on_a_terminal(_three_sqlite_targets(sqldir, tmp_path), tmp_path)
+    assert code == 1
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw).replace("\r", "")
+    # the table left on the screen at the end: one row per target with its outcome
+    final = screen[screen.rindex("from → to"):]
+    rows = {m.group(1): m.group(2) for m in
+            re.finditer(r"(sqlite:///\w+\.db)\s*│([^\n]*)", final)}
+    assert set(rows) == {"sqlite:///one.db", "sqlite:///clash.db", "sqlite:///two.db"}
+    for ok in ("sqlite:///one.db", "sqlite:///two.db"):
+        assert re.search(r"none → 2\s*│.*│\s*[\d.]+s\s*│\s*ok\b", rows[ok]), rows[ok]
+    assert re.search(r"│\s*failed \(exit 1\)", rows["sqlite:///clash.db"])
+    # the failure's message under the table, the summary line last
+    assert "sqlite:///clash.db: version 2 (0002_b) failed" in final
+    assert final.rstrip().endswith("3 target(s), 1 not ok; exit 1")
+    assert "\x1b[32m" in raw and "\x1b[31m" in raw  # green ok, red failed
+
+
+@pytest.mark.dialect_only("sqlite")
+def test_sigint_stops_every_target_and_says_where_each_is(sqldir: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    _slow_files(sqldir, "sqlite", 6)
+    urls = ["sqlite:///a.db", "sqlite:///b.db", "sqlite:///c.db"]
+    env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
+    proc = subprocess.Popen([sys.executable, "-m", "migrator", "--parallel", "2", "up",
+                             *[x for u in urls for x in ("--url", u)]], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "a.db").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # a and b are inside a file now; c waits for a free slot
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    lines = out.splitlines()
+    assert lines[-1] == "3 target(s), 3 not ok; exit 130"
+    assert "sqlite:///c.db: exit 1: not started: interrupted" in lines
+    for name in ("a", "b"):  # sqlite checks for the signal: the running file is rolled back
+        line = next(x for x in lines if x.startswith(f"sqlite:///{name}.db: "))
+        assert ": exit 130: interrupted: the running file was rolled back" in line, line
+        done = Db("sqlite", f"sqlite:///{tmp_path / f'{name}.db'}", tmp_path).versions()
+        assert all(status == "applied" for _, status in done) and len(done) < 6
+    assert not (tmp_path / "c.db").exists()
+
+
+def test_a_database_error_outside_any_file_is_that_targets_result(sqldir: Path, cli: Any,
+                                                                  tmp_path: Path) -> None:
+    import sqlite3
+
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    odd = sqlite3.connect(tmp_path / "odd.db")  # a table of that name, not migrator's
+    odd.execute("CREATE TABLE schema_version (x INT)")
+    odd.close()
+    result = cli("up", "--parallel", "1", "--json", "--url", "sqlite:///odd.db",
+                 "--url", "sqlite:///after.db")
+    assert result.code == 1, result.out + result.err
+    doc = json.loads(result.out)
+    odd_result, after = doc["targets"]
+    assert odd_result["exit_code"] == 1
+    assert odd_result["summary"].startswith("database error while reading or writing the version "
+                                            "table: ")
+    assert (after["exit_code"], after["summary"]) == (1, "not started: an earlier target failed")
