@@ -115,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dialect", choices=("sqlite", "postgres", "mysql"),
                    help="create it under sql/<dialect>/ (that dialect only)")
 
+    p = command("import", "convert a dbmate, golang-migrate, flyway or goose folder into version "
+                "folders under --dir (a new or empty folder)")
+    p.add_argument("--from", dest="source_format", required=True,
+                   choices=("dbmate", "golang-migrate", "flyway", "goose"),
+                   help="the tool the folder was written for")
+    p.add_argument("source", metavar="SRC_DIR", help="the folder holding its migration files")
+    p.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing")
+    p.add_argument("--skip-unsupported", action="store_true",
+                   help="import the rest when some files cannot be (flyway repeatable migrations "
+                   "and callbacks, goose Go migrations) and list them as skipped")
+
     command("hash", "write sql/migrator.sum")
 
     p = command("wait", "wait until the database accepts connections (exit 0) or time out (exit 4)")

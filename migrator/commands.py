@@ -173,7 +173,7 @@ def cmd_history(args: argparse.Namespace) -> int:
              e.reason or "")
             for e in events]
     _table(args, ("#", "when (UTC)", "action", "version", "name", "outcome", "by", "time",
-                  "reason"), rows)
+                  "reason"), rows, shrink=("reason", "name"))
     if not events:
         _say(args, "no history yet")
     return 0
@@ -187,14 +187,68 @@ def _when(value: Any) -> str:
     return str(value)[:19]
 
 
-def _table(args: argparse.Namespace, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(args: argparse.Namespace, head: tuple[str, ...], rows: list[tuple[str, ...]],
+           *, shrink: tuple[str, ...] = ("name",)) -> None:
+    """Columns two spaces apart. On a terminal the table fits its width (columns empty in
+    every row go, then the `shrink` columns give way with an ellipsis) and states are
+    coloured; piped or redirected, the text is complete (coloured only with FORCE_COLOR)."""
     if not rows:
         return
+    tty = sys.stdout.isatty()
+    if tty:
+        import shutil
+
+        head, rows = _fit_table(head, rows, shutil.get_terminal_size().columns, shrink)
+    colour = _colour_ok(tty)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     _say(args, fmt.format(*head).rstrip())
+    painted = [i for i, h in enumerate(head) if h in _PAINTED_COLUMNS] if colour else []
     for r in rows:
-        _say(args, fmt.format(*r).rstrip())
+        cells = [r[i].ljust(widths[i]) for i in range(len(r))]
+        for i in painted:
+            code = _STATE_COLOURS.get(r[i].split(",")[0])
+            if code:
+                cells[i] = f"\033[{code}m{r[i]}\033[0m" + " " * (widths[i] - len(r[i]))
+        _say(args, "  ".join(cells).rstrip())
+
+
+# One meaning per colour, as in the progress display: green applied, yellow pending (or on
+# its way), red failed or drift.
+_PAINTED_COLUMNS = ("state", "outcome")
+_STATE_COLOURS = {"applied": "32", "ok": "32", "pending": "33", "backfilling": "33",
+                  "failed": "31", "running": "31", "missing": "31"}
+
+
+def _colour_ok(tty: bool) -> bool:
+    """On a terminal unless NO_COLOR or TERM=dumb; off one (a CI log) only with FORCE_COLOR."""
+    import os
+
+    env = os.environ
+    if env.get("NO_COLOR"):
+        return False
+    return bool(env.get("FORCE_COLOR")) or (tty and env.get("TERM", "").lower() not in
+                                            ("dumb", "unknown"))
+
+
+def _fit_table(head: tuple[str, ...], rows: list[tuple[str, ...]], width: int,
+               shrink: tuple[str, ...]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    keep = [i for i in range(len(head)) if any(r[i] for r in rows)]
+    head = tuple(head[i] for i in keep)
+    rows = [tuple(r[i] for i in keep) for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    for name in shrink:
+        if excess <= 0 or name not in head:
+            continue
+        i = head.index(name)
+        new = max(widths[i] - excess, len(name), 12)
+        if new < widths[i]:
+            excess -= widths[i] - new
+            rows = [r[:i] + (r[i] if len(r[i]) <= new else r[i][: new - 1] + "…",) + r[i + 1:]
+                    for r in rows]
+            widths[i] = new
+    return head, rows
 
 
 # -- validate / hash ------------------------------------------------------------------------
@@ -294,6 +348,42 @@ def cmd_new(args: argparse.Namespace) -> int:
         _emit_json({"ok": True, "folder": str(folder)})
     else:
         _say(args, f"created {folder}/up.sql and {folder}/down.sql")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from migrator.importer import import_folder
+
+    r = import_folder(args.source_format, Path(args.source),
+                      load_settings({"dir": getattr(args, "dir", None)}).dir,
+                      dry_run=args.dry_run, skip_unsupported=args.skip_unsupported)
+    if args.json:
+        _emit_json({"ok": True, **r.to_dict()})
+        return 0
+    verb = "dry run: would write" if r.dry_run else "wrote"
+    _say(args, f"{verb} {len(r.migrations)} version(s) from {r.source_format} folder {r.source} "
+         f"into {r.dir}")
+    for m in r.migrations:
+        shown = m.source_version if m.source_version == str(m.version) else \
+            f"{m.source_version} -> {m.version}"
+        _say(args, f"  {shown:>16}  {m.folder}  <- {', '.join(m.sources)}")
+        for note in m.notes:
+            _say(args, f"{'':>20}{note}")
+        if r.dry_run:
+            for name, text in (("up.sql", m.up), ("down.sql", m.down)):
+                _say(args, f"\n-- {r.dir / m.folder / name}\n{text.rstrip()}\n")
+    for s in r.skipped:
+        if s.unsupported:
+            safe_write(sys.stderr, f"warning: {s.file}: not imported: {s.reason}\n")
+        else:
+            _say(args, f"skipped {s.file}: {s.reason}")
+    for warning in r.warnings:
+        safe_write(sys.stderr, f"warning: {warning}\n")
+    if not r.dry_run:
+        _say(args, "next: read the notes above, run `migrator hash`, and on a database the old tool "
+             "already migrated, `migrator baseline V` (see docs/migrating.md)")
     return 0
 
 
@@ -445,6 +535,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "hash": cmd_hash,
     "show": cmd_show,
     "new": cmd_new,
+    "import": cmd_import,
     "baseline": cmd_baseline,
     "repair": cmd_repair,
     "verify": cmd_verify,
@@ -460,7 +551,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def run_on_targets(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from migrator.targets import Target, TargetResult, read_targets, run_targets
+    from migrator.report.targets import make_board
+    from migrator.targets import StopCheck, Target, TargetResult, read_targets, run_targets
 
     command = {"migrate": "up", "rollback": "down"}.get(args.command, args.command)
     actions = _target_actions(args)
@@ -472,22 +564,33 @@ def run_on_targets(args: argparse.Namespace) -> int:
     targets = (read_targets(Path(args.targets)) if args.targets
                else [Target(u) for u in args.url])
 
-    def action(target: Target) -> TargetResult:
+    # a live table on a terminal, a line per target otherwise, nothing under --json / -q
+    board = make_board(targets, json_mode=args.json, quiet=args.quiet, stream=sys.stdout)
+
+    def action(index: int, target: Target, stop: StopCheck) -> TargetResult:
+        board.started(index)
         flags = {k: getattr(args, k, None) for k in
                  ("dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout",
                   "batch_pause")}
         settings = load_settings({**flags, "url": target.url})
         settings.schema = target.schema or ""
-        code, summary, doc = actions[command](Migrator(settings=settings))
+        migrator = Migrator(settings=settings, reporter=board.reporter(index))
+        code, summary, doc = actions[command](migrator, stop)
         return TargetResult(target, code, summary, doc)
 
-    def done(r: TargetResult) -> None:
-        _say(args, f"{r.target.label}: {'ok' if r.exit_code == 0 else f'exit {r.exit_code}'}: "
-             f"{r.summary}")
+    signal_code = 0
+    try:
+        results = run_targets(targets, action, parallel=args.parallel or 4,
+                              continue_on_error=args.continue_on_error, on_done=board.done)
+    except KeyboardInterrupt as stop:  # every target stopped after its file: say where each is
+        if not hasattr(stop, "results"):
+            raise
+        from migrator import signals
 
-    results = run_targets(targets, action, parallel=args.parallel or 4,
-                          continue_on_error=args.continue_on_error, on_done=done)
-    worst = max(r.exit_code for r in results)
+        results, signal_code = stop.results, signals.exit_code()  # type: ignore[attr-defined]
+    finally:
+        board.close()
+    worst = max([signal_code] + [r.exit_code for r in results])
     if args.json:
         _emit_json({"ok": worst == 0, "exit_code": worst,
                     "targets": [r.to_dict() for r in results]})
@@ -497,33 +600,35 @@ def run_on_targets(args: argparse.Namespace) -> int:
     return worst
 
 
-TargetAction = Callable[[Migrator], tuple[int, str, dict[str, Any]]]
+# (migrator, stop check) -> (exit status, one-line summary, JSON document). up and down pass
+# the stop check to the runner, which asks it between files; the others finish quickly anyway.
+TargetAction = Callable[[Migrator, Callable[[], bool]], tuple[int, str, dict[str, Any]]]
 
 
 def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
-    def up(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+    def up(m: Migrator, stop: Callable[[], bool]) -> tuple[int, str, dict[str, Any]]:
         r = m.up(args.to, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order,
-                 backup=args.backup)
+                 backup=args.backup, should_stop=stop)
         return 0, f"{_v(r.before)} -> {_v(r.after)} ({len(r.versions)} applied)", r.to_dict()
 
-    def down(m: Migrator) -> tuple[int, str, dict[str, Any]]:
-        r = m.down(args.to, steps=args.steps, dry_run=args.dry_run)
+    def down(m: Migrator, stop: Callable[[], bool]) -> tuple[int, str, dict[str, Any]]:
+        r = m.down(args.to, steps=args.steps, dry_run=args.dry_run, should_stop=stop)
         return 0, f"{_v(r.before)} -> {_v(r.after)} ({len(r.versions)} rolled back)", r.to_dict()
 
-    def status(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+    def status(m: Migrator, stop: Callable[[], bool]) -> tuple[int, str, dict[str, Any]]:
         s = m.status()
         code = EXIT_PENDING if getattr(args, "exit_code", False) and s.pending else 0
         return code, f"version {_v(s.current)}, {len(s.pending)} pending", s.to_dict()
 
-    def validate(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+    def validate(m: Migrator, stop: Callable[[], bool]) -> tuple[int, str, dict[str, Any]]:
         r = m.validate(strict=args.strict)
         return (0 if r.ok else 3), ("clean" if r.ok else f"{len(r.errors)} problem(s)"), r.to_dict()
 
-    def drift(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+    def drift(m: Migrator, stop: Callable[[], bool]) -> tuple[int, str, dict[str, Any]]:
         r = m.drift(ignore=args.ignore, scratch_url=args.scratch_url)
         return (0 if r.ok else 3), ("no drift" if r.ok else "; ".join(r.differences)), r.to_dict()
 
-    def verify(m: Migrator) -> tuple[int, str, dict[str, Any]]:
+    def verify(m: Migrator, stop: Callable[[], bool]) -> tuple[int, str, dict[str, Any]]:
         r = m.verify(first=args.first, last=args.last, scratch_url=args.scratch_url)
         return (0 if r.ok else 3), ("ok" if r.ok else "a down.sql does not undo its up.sql"), \
             r.to_dict()
