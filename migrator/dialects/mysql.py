@@ -139,14 +139,26 @@ class MysqlDialect(Dialect):
 
     # -- lock: GET_LOCK on a dedicated connection; it dies with that connection ----------
     def acquire_lock(self, key: str, timeout_s: float) -> None:
+        import mysql.connector
+
         name = "migrator:" + hashlib.sha256(f"{self.url.database}/{key}".encode()).hexdigest()[:40]
         self._lock_conn = self._open(self._timeout)
         cursor = self._lock_conn.cursor()
-        cursor.execute("SELECT GET_LOCK(%s, %s)", (name, max(0, round(timeout_s))))
-        (got,) = cursor.fetchone()
+        try:
+            cursor.execute("SELECT GET_LOCK(%s, %s)", (name, max(0, round(timeout_s))))
+            (got,) = cursor.fetchone()
+            holder = None
+            if got != 1:
+                cursor.execute("SELECT IS_USED_LOCK(%s)", (name,))
+                (holder,) = cursor.fetchone()
+        except mysql.connector.Error as exc:  # e.g. TiDB before 6.1 has no GET_LOCK
+            self._lock_conn.close()
+            self._lock_conn = None
+            error = _translate(exc, "SELECT GET_LOCK(...)")
+            error.message = (f"the server refused migrator's lock (GET_LOCK): {error.message}; "
+                             "without it two runs could apply one version twice, so nothing ran")
+            raise error from None
         if got != 1:
-            cursor.execute("SELECT IS_USED_LOCK(%s)", (name,))
-            (holder,) = cursor.fetchone()
             self._lock_conn.close()
             self._lock_conn = None
             raise LockTimeoutError(
