@@ -140,3 +140,14 @@ def test_a_rule_word_after_any_statement_makes_the_file_checked(tmp_path: Path, 
     assert Layout(tmp_path).migrations("sqlite")[1].up.needs_statement_check
     (folder / "up.sql").write_text(text)
     assert not Layout(tmp_path).migrations("sqlite")[1].up.needs_statement_check
+
+
+def test_verbose_progress_on_a_big_file_counts_it_once(db: Db, tmp_path: Path,
+                                                       cli) -> None:  # noqa: ANN001
+    root = tmp_path / "sql"
+    _big_migration(root, "big", 40)
+    r = cli("--url", db.url, "--dir", str(root), "up", "-v")
+    assert r.code == 0, r.err
+    assert "statements)\n  [1/40] 0002_load/up.sql:1 INSERT INTO big" in r.out
+    line = 1 + 39 * (ROWS_PER_INSERT + 1)
+    assert f"  [40/40] 0002_load/up.sql:{line} INSERT INTO big" in r.out

@@ -62,7 +62,8 @@ class PlainReporter:
     def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
                        elapsed_ms: float) -> None:
         if self.verbose:
-            where = self._paint(f"[{index}/{len(pf.statements)}] {pf.file.rel}:{statement.line}", _DIM)
+            of = pf.statement_count if pf.statement_count is not None else "?"  # big: not yet counted
+            where = self._paint(f"[{index}/{of}] {pf.file.rel}:{statement.line}", _DIM)
             self._say(f"  {where} {one_line(statement.text)} "
                       + self._paint(f"({elapsed_ms:.1f} ms)", _DIM))
 

@@ -1,8 +1,15 @@
-"""Rich progress on a terminal: an overall bar, the running version with its statements and time."""
+"""Rich progress on a terminal: an overall bar, the running version with its statements and time.
+
+Every line is fitted to the terminal width: a long migration name is cut with an ellipsis, so
+the bar, the counts and the times stay on screen. Colours mean one thing everywhere: green
+applied, yellow pending (a version just rolled back is pending again), red failed or drift.
+"""
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -12,12 +19,40 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Column, Table
 
 from migrator.lexer import Statement
-from migrator.report.plain import describe_file, one_line
+from migrator.report.plain import one_line
 from migrator.runner import PreparedFile
 
 _LINES_UP_TO = 30  # files: beyond this, no line per file and no summary table
+# What the bar, the M/N count and the elapsed time need beside the description.
+_BESIDE_DESCRIPTION = 46
+
+
+def fit(text: str, width: int) -> str:
+    """`text`, cut to `width` characters with an ellipsis when longer."""
+    width = max(width, 1)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def short_file(pf: PreparedFile) -> str:
+    """The file without its version folder, which the name beside it already says:
+    `up.sql` for the generic file, `sqlite/…/up.sql` for a dialect override."""
+    rel = pf.file.rel
+    prefix = rel.split("/", 1)[0]
+    return rel.rsplit("/", 1)[-1] if prefix == pf.migration.name else f"{prefix}/…/{rel.rsplit('/', 1)[-1]}"
+
+
+def _details(pf: PreparedFile) -> list[str]:
+    """What to say about the file, longest first: the shorter ones are for narrow terminals."""
+    mode = "transaction" if pf.transactional else "no transaction"
+    count = _plural(len(pf.statements), "statement")
+    return [f"{short_file(pf)}, {mode}, {count}", f"{mode}, {count}", count]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 class TerminalReporter:
@@ -29,27 +64,53 @@ class TerminalReporter:
         self.overall: TaskID | None = None
         self.current: TaskID | None = None
         self.done: list[tuple[PreparedFile, float]] = []
+        # verify and drift run files on a scratch database without a plan: a spinner, no table
+        self.planned = False
+
+    def _start(self) -> None:
+        self._stop()  # redo plans twice (down, then up): one live display at a time
+        description = Column(no_wrap=True, overflow="ellipsis",
+                             max_width=max(20, self.console.width - _BESIDE_DESCRIPTION))
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}", table_column=description),
+            BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
+            transient=True,
+        )
+        self.progress.start()
+
+    def _stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        self.progress, self.overall, self.current = None, None, None
 
     def plan_ready(self, command: str, files: list[PreparedFile]) -> None:
         if not files:
             return
-        self.progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=True,
-        )
-        self.progress.start()
+        self._start()
+        assert self.progress is not None
+        self.planned = True
         verb = "Applying" if command == "up" else "Rolling back"
-        self.overall = self.progress.add_task(f"{verb} {len(files)} versions", total=len(files))
+        self.overall = self.progress.add_task(f"{verb} {_plural(len(files), 'version')}",
+                                              total=len(files))
 
     def file_started(self, pf: PreparedFile) -> None:
         if self.progress is None:
-            return
-        description = f"  {pf.direction} {pf.migration.name}"
+            self._start()
+        assert self.progress is not None
+        batch = pf.file.directives.batch
+        description = escape(f"  {pf.direction} {pf.migration.name}" + (" (batches)" if batch else ""))
+        known = pf.statement_count  # None for a big file until it has run: no end shown
+        total = max(1, known) if known is not None else None
         if self.current is None:
-            self.current = self.progress.add_task(description, total=max(1, len(pf.statements)))
+            self.current = self.progress.add_task(description, total=total)
         else:  # reuse the row: adding and removing tasks per file costs more
             self.progress.update(self.current, description=description, completed=0,
-                                 total=max(1, len(pf.statements)))  # no forced redraw
+                                 total=total)  # no forced redraw
+        task = next(t for t in self.progress.tasks if t.id == self.current)
+        # the elapsed time on this row is the running version's, not the run's so far
+        task.start_time = self.progress.get_time()
+        if batch:  # repeated until a batch affects no rows: no end known, the clock runs on
+            task.total = None
 
     def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
                        elapsed_ms: float) -> None:
@@ -57,9 +118,14 @@ class TerminalReporter:
             return
         self.progress.update(self.current, completed=index)  # cheap: redraws run on a timer
         if self.verbose:
+            of = pf.statement_count if pf.statement_count is not None else "?"
+            step = f"batch {index}" if pf.file.directives.batch else f"{index}/{of}"
+            where = f"  [{step}] {pf.file.rel}:{statement.line} "
+            took = f" ({elapsed_ms:.1f} ms)"
+            room = self.console.width - len(where) - len(took)
             self.progress.console.print(
-                f"  [dim][{index}/{len(pf.statements)}] {pf.file.rel}:{statement.line}[/] "
-                f"{one_line(statement.text)} [dim]({elapsed_ms:.1f} ms)[/]", highlight=False)
+                f"[dim]{escape(where)}[/]{escape(one_line(statement.text, max(room, 20)))}"
+                f"[dim]{took}[/]", highlight=False, no_wrap=True, overflow="ellipsis")
 
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None:
         self.done.append((pf, elapsed_ms))
@@ -69,34 +135,56 @@ class TerminalReporter:
             # one, not for hundreds of quick ones (the bar and the summary say it all).
             if self.progress.tasks[0].total is not None and (
                     self.progress.tasks[0].total <= _LINES_UP_TO or elapsed_ms >= 1000):
-                verb = "applied" if pf.direction == "up" else "rolled back"
-                self.progress.console.print(
-                    f"[green]✓[/] {verb} [bold]{pf.migration.name}[/] "
-                    f"[dim]({describe_file(pf)}) {elapsed_ms:.0f} ms[/]", highlight=False)
+                self.progress.console.print(self._done_line(pf, elapsed_ms), highlight=False,
+                                            no_wrap=True, overflow="ellipsis")
 
+    def _done_line(self, pf: PreparedFile, elapsed_ms: float) -> str:
+        """`✓ applied NAME (file, mode, statements) 12 ms`, never wider than the terminal:
+        the details give way first, then the name; the time always stays."""
+        mark, colour = ("✓ applied", "green") if pf.direction == "up" else ("↓ rolled back", "yellow")
+        took = f" {elapsed_ms:.0f} ms"
+        name = pf.migration.name
+        room = self.console.width - len(mark) - 1 - len(took)
+        details = next((f" ({d})" for d in _details(pf) if len(name) + len(d) + 3 <= room), "")
+        name = fit(name, room - len(details))
+        return (f"[{colour}]{mark}[/] [bold]{escape(name)}[/]"
+                f"[dim]{escape(details)}{took}[/]")
 
     def warning(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {text}", highlight=False)
+        self.console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
 
     def info(self, text: str) -> None:
-        self.console.print(text, highlight=False)
+        self.console.print(escape(text), highlight=False)
 
     def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
+        self._stop()
+        if not self.planned:
+            return  # files run on a scratch database (verify, drift): the command reports
         if len(self.done) > _LINES_UP_TO:
             total = sum(ms for _, ms in self.done)
             slowest = max(self.done, key=lambda d: d[1])
-            self.console.print(f"{len(self.done)} files in {total / 1000:.1f} s; slowest "
-                               f"{slowest[0].migration.name} ({slowest[1]:.0f} ms)")
+            head = f"{len(self.done)} files in {total / 1000:.1f} s; slowest "
+            took = f" ({slowest[1]:.0f} ms)"
+            name = fit(slowest[0].migration.name, self.console.width - len(head) - len(took))
+            self.console.print(escape(head + name + took), highlight=False)
         elif self.done:
-            from rich.table import Table
+            self.console.print(self._summary())
 
-            table = Table(title="Summary", show_lines=False)
-            for col in ("version", "name", "direction", "file", "statements", "time"):
-                table.add_column(col)
-            for pf, ms in self.done:
-                table.add_row(str(pf.version), pf.migration.name, pf.direction, pf.file.rel,
-                              str(len(pf.statements)), f"{ms:.0f} ms")
-            self.console.print(table)
+    def _summary(self) -> Table:
+        """Version, name, file (which says the direction), statements, time. The name is cut
+        with an ellipsis so that a row never wraps."""
+        rows = [(str(pf.version), pf.migration.name, short_file(pf), str(len(pf.statements)),
+                 f"{ms:.0f} ms", "green" if pf.direction == "up" else "yellow")
+                for pf, ms in self.done]
+        head = ("version", "name", "file", "statements", "time")
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+        # columns are 3 apart (padding, separator, padding); no edges
+        room = self.console.width - sum(widths) + widths[1] - 3 * (len(head) - 1)
+        table = Table(title="Summary", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for h in head:
+            table.add_column(h, no_wrap=True, justify="right" if h in ("version", "statements",
+                                                                      "time") else "left")
+        for version, name, file, count, took, colour in rows:
+            table.add_row(version, f"[{colour}]{escape(fit(name, max(room, 12)))}[/]",
+                          escape(file), count, took)
+        return table
