@@ -352,6 +352,9 @@ class Migrator:
 
     def validate(self, *, strict: bool = False) -> ValidateResult:
         migrations = self.layout.migrations(self.dialect_name)
+        # a down.sql that could never run (CONCURRENTLY without no-transaction...) is found
+        # now, in CI, not during an emergency rollback
+        self._check_files(migrations, ("up", "down"))
         rows, live = self._read_state(with_text=True)
         problems = find_drift(migrations, rows, run_in_progress=live)
         return ValidateResult(explain(problems, migrations, rows), strict)

@@ -192,7 +192,10 @@ def run(argv: list[str]) -> int:
     if not args.no_env_file:
         from migrator.config import load_env_file
 
-        load_env_file(args.env_file)
+        try:
+            load_env_file(args.env_file)
+        except MigratorError as exc:
+            return _fail(args, exc, exc.exit_code)
     if os.environ.get("MIGRATOR_LOG_LEVEL", "").lower() == "debug":
         args.verbose = True
     from migrator import signals

@@ -120,11 +120,11 @@ def _duration(value: Any, flag: str) -> int | None:
 def _read_config_file(cwd: Path) -> dict[str, Any]:
     toml_path = cwd / "migrator.toml"
     if toml_path.is_file():
-        return _normalise_keys(_load_toml(toml_path))
+        return _normalise_keys(_load_toml(toml_path), toml_path)
     pyproject = cwd / "pyproject.toml"
     if pyproject.is_file():
         data = _load_toml(pyproject)
-        return _normalise_keys(data.get("tool", {}).get("migrator", {}))
+        return _normalise_keys(data.get("tool", {}).get("migrator", {}), pyproject)
     return {}
 
 
@@ -138,5 +138,15 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
-def _normalise_keys(data: dict[str, Any]) -> dict[str, Any]:
-    return {str(k).replace("-", "_"): v for k, v in data.items()}
+# Every key the config file may hold; anything else is a typo that would be silently ignored.
+KNOWN_KEYS = ("url", "dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout",
+              "backup_dir", "batch_pause", "write_schema", "ignore")
+
+
+def _normalise_keys(data: dict[str, Any], where: Path) -> dict[str, Any]:
+    values = {str(k).replace("-", "_"): v for k, v in data.items()}
+    unknown = sorted(k for k in values if k not in KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join(unknown)}", hint=f"known settings: {', '.join(KNOWN_KEYS)}")
+    return values

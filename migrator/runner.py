@@ -181,6 +181,16 @@ def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
     return ""
 
 
+def _transaction_control(s: Statement, index: int, open_since: int) -> int:
+    """The statement index where the file's own transaction began (0: none open) after `s`."""
+    words = leading_keywords(s.text, 2)
+    if words[:2] == ("START", "TRANSACTION") or (words[:1] == ("BEGIN",) and not _is_block(words)):
+        return open_since or index
+    if words[:1] in (("COMMIT",), ("ROLLBACK",), ("END",)):
+        return 0
+    return open_since
+
+
 def _is_block(words: tuple[str, ...]) -> bool:
     # BEGIN ATOMIC / a lone plpgsql-style block is not transaction control
     return len(words) > 1 and words[1] == "ATOMIC"
@@ -201,6 +211,7 @@ class Runner:
         self._dirty_session = False  # did the previous file possibly change session state?
         self._current = 0  # 1-based index of the statement running now
         self._current_statement: Statement | None = None
+        self._own_transaction_from = 0  # a no-transaction file opened its own: at this statement
         self.batch_pause_s = batch_pause_s
         self.resume = resume or {}  # version -> rows already done by an interrupted batch run
         self.before_file = before_file  # e.g. take a backup
@@ -217,6 +228,7 @@ class Runner:
                 self.before_file(pf)
             self.reporter.file_started(pf)
             started = time.perf_counter()
+            self._own_transaction_from = 0
             if pf.transactional and self._sent_at_once(pf, started):
                 pass
             else:
@@ -324,6 +336,7 @@ class Runner:
                     self._finish_bracket(pf, started, extra={"statements_done": total or 0},
                                          timed_by_server=True)
         except StatementError as exc:  # from a script sent at once: which statement failed?
+            self._rollback()  # the script may have left a transaction open at the failure
             index = exc.statements_before + 1
             if exc.bookkeeping or index > len(pf.statements):
                 raise
@@ -360,7 +373,11 @@ class Runner:
         return (row.statements_done or 0) if row else 0
 
     def _bracket_failed(self, pf: PreparedFile, started: float, failed: _Failed) -> None:
-        error = self._failure(pf, failed, committed=failed.index - 1)
+        opened = self._own_transaction_from
+        if opened:  # end the file's own transaction, or the failed mark would be written in it
+            self._rollback()
+        error = self._failure(pf, failed, committed=(opened or failed.index) - 1,
+                              own_transaction_from=opened)
         self.store.update_row(pf.version, status=STATUS_FAILED,
                               failed_statement=failed.index,
                               failed_line=failed.statement.line,
@@ -440,6 +457,8 @@ class Runner:
                else f"stopped by an error recording progress ({exc})")
         try:
             self.d.recover()
+            if self._own_transaction_from:
+                self._rollback()
             statement = self._current_statement
             of = f" of {pf.statement_count}" if pf.statement_count is not None else ""
             self.store.update_row(
@@ -455,6 +474,9 @@ class Runner:
             self._current, self._current_statement = index, statement
             if streamed and not self._dirty_session:
                 self._dirty_session = self.d.may_change_session(statement.text)
+            if progress:  # no-transaction: does the file open (or end) a transaction of its own?
+                self._own_transaction_from = _transaction_control(statement, index,
+                                                                  self._own_transaction_from)
             t0 = time.perf_counter()
             try:
                 self.d.execute(statement.text)
@@ -468,7 +490,8 @@ class Runner:
                 self.reporter.statement_done(pf, index, statement,
                                              (time.perf_counter() - t0) * 1000)
 
-    def _failure(self, pf: PreparedFile, failed: _Failed, committed: int) -> MigrationFailedError:
+    def _failure(self, pf: PreparedFile, failed: _Failed, committed: int, *,
+                 own_transaction_from: int = 0) -> MigrationFailedError:
         s, exc = failed.statement, failed.error
         try:
             total = len(pf.statements)  # a big file: counted here, only when it failed
@@ -485,6 +508,11 @@ class Runner:
             what = (f"{committed_phrase(committed, total)} committed and stay (no rollback "
                     "is possible here)" if committed else
                     f"{committed_phrase(0, total)} committed")
+            if own_transaction_from:
+                what += (f"; the transaction the file opened itself (statement "
+                         f"{own_transaction_from}) was rolled back"
+                         + ("" if self.d.transactional_ddl else
+                            f", but {self.d.name} had already committed any DDL inside it"))
             what += (f"; version {pf.version} is recorded as failed and blocks later runs until "
                      f"you fix the database by hand and run `migrator repair {pf.version}`")
         failure = StatementFailure(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_SQL, write_migration
+from tests.conftest import EXAMPLE_SQL, run_cli, write_migration
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 _CURSOR = re.compile(r"\x1b\[(\?25[lh]|[0-9]*[ABCDEFGHJK])")  # hide/show cursor, move, erase
@@ -292,3 +292,10 @@ def test_zsh_script_is_the_bash_one_behind_bashcompinit(folders: Path) -> None:
     assert zsh_complete("--dir", "other", "show", "") == ["7", "42", "100"]
     assert "--dry-run" in zsh_complete("up", "")
     assert "status" in zsh_complete("")
+
+
+def test_a_missing_env_file_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
+    r = run_cli("--env-file", str(tmp_path / "nope.env"), "status", cwd=tmp_path)
+    assert r.code == 2
+    assert r.err.startswith(f"error: --env-file {tmp_path / 'nope.env'}: no such file")
+    assert "Traceback" not in r.err

@@ -180,3 +180,15 @@ def test_settings_come_from_migrator_toml_and_env(db: Db, sqldir: Path, cli: Any
     env_table = cli("status", "--json", env={"MIGRATOR_TABLE": "other_table"})
     assert '"pending": [\n    1\n  ]' in env_table.out  # env beats the file
     assert "other_table" not in db.tables()  # status creates nothing
+
+
+def test_an_unknown_setting_in_migrator_toml_is_refused(db: Db, sqldir: Path, cli: Any,
+                                                         tmp_path: Path) -> None:
+    """A typo such as lock_timout must not be silently ignored."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    (tmp_path / "migrator.toml").write_text(f'url = "{db.url}"\nlock-timout = 5\n')
+    r = cli("up")
+    assert r.code == 2
+    assert "migrator.toml: unknown setting lock_timout" in r.err
+    assert "known settings: url, dir, table, lock_timeout" in r.err
+    assert "a" not in db.tables()

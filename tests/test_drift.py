@@ -231,3 +231,16 @@ def test_every_drift_kind_at_once(db: Db, sqldir: Path, cli: Any) -> None:
                      ("out-of-order", 4), ("requires", 4)}
     spacing = [p for p in json.loads(result.out)["problems"] if p["version"] == 2][0]
     assert spacing["whitespace_only"] is True
+
+
+def test_validate_finds_a_down_file_that_could_never_run(db: Db, sqldir: Path, cli: Any) -> None:
+    refused = {"postgres": "DROP INDEX CONCURRENTLY IF EXISTS t_a;\n",
+               "sqlite": "VACUUM;\n", "mysql": "COMMIT;\n"}
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (a INT);\n", refused[db.dialect] + "DROP TABLE t;\n")
+    assert cli("up", "--url", db.url).code == 0
+    r = cli("validate", "--url", db.url)
+    if db.dialect == "mysql":  # every mysql file runs statement by statement: nothing refused
+        assert r.code == 0, r.err
+        return
+    assert r.code == 2, r.err
+    assert "0001_t/down.sql:1:1:" in r.err and "no-transaction" in r.err

@@ -199,3 +199,9 @@ def test_new_does_not_rewrite_existing_sum_lines(sqldir: Path, cli: Any) -> None
     assert cli("new", "second").code == 0
     result = cli("validate", "--offline")
     assert result.code == 3 and "0001_a/up.sql: changed" in result.out
+
+
+def test_a_directive_in_any_letter_case_is_read(tmp_path: Path) -> None:
+    write_migration(tmp_path, "0001_a", "-- MiGrAtOr: no-transaction\nSELECT 1;\n")
+    up = Layout(tmp_path).migrations("sqlite")[0].up
+    assert up.directives.no_transaction

@@ -400,3 +400,24 @@ def test_execution_time_and_applied_at_cover_the_statements(server_db: Db, sqldi
     (logged, started), = db.query("SELECT execution_ms, performed_at FROM schema_version_history")
     assert ms >= 280 and logged >= 280, (ms, logged)
     assert (applied_at - started).total_seconds() >= 0.28, (started, applied_at)  # when it finished
+
+
+def test_a_no_transaction_file_that_opens_its_own_transaction_fails_cleanly(db: Db, sqldir: Path,
+                                                                             cli: Any) -> None:
+    """The file's own transaction is rolled back before the failure is recorded: the row says
+    `failed` (not an interrupted `running`), and the message says what was undone."""
+    begin = "START TRANSACTION" if db.dialect == "mysql" else "BEGIN"
+    write_migration(sqldir, "0001_own_tx", "-- migrator: no-transaction\n"
+                    "CREATE TABLE own (a INT);\n"
+                    f"{begin};\n"
+                    "INSERT INTO own (a) VALUES (1);\n"
+                    "INSERT INTO no_such_table (a) VALUES (2);\n"
+                    "COMMIT;\n", "DROP TABLE own;\n")
+    r = cli("up", "--url", db.url)
+    assert r.code == 1, r.err
+    assert "statement: 4 of 5" in r.err
+    assert "statement 1 of 5 committed and stay" in r.err
+    assert "the transaction the file opened itself (statement 2) was rolled back" in r.err
+    assert db.query("SELECT COUNT(*) FROM own") == [(0,)]
+    assert db.query("SELECT status, failed_statement FROM schema_version") == [("failed", 4)]
+    assert db.query("SELECT action, outcome FROM schema_version_history") == [("up", "failed")]

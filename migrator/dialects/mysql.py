@@ -235,7 +235,7 @@ class MysqlDialect(Dialect):
             script += [(sql, False) for sql in self._pending]
             self._pending = []
             if script:
-                self._run_script(script)
+                self._run_script(_transactions_around_data_changes(script))
         finally:
             self._script = None
 
@@ -330,6 +330,35 @@ class MysqlDialect(Dialect):
 
     def current_user(self) -> str:
         return str(self.query("SELECT CURRENT_USER()")[0][0])
+
+
+def _transactions_around_data_changes(script: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Each INSERT/UPDATE/DELETE of the file commits together with the progress row written
+    after it (one commit instead of two, and the row can never lag behind it); the last one
+    commits with the closing writes. DDL commits on its own whatever we do."""
+    out: list[tuple[str, bool]] = []
+    i = 0
+    while i < len(script):
+        sql, is_statement = script[i]
+        out.append(script[i])
+        i += 1
+        if not (is_statement and _changes_data(sql)):
+            continue
+        out.insert(len(out) - 1, ("START TRANSACTION", False))
+        while i < len(script) and not script[i][1] and script[i][0] != "START TRANSACTION":
+            out.append(script[i])  # its progress row
+            i += 1
+        if i < len(script) and script[i][0] == "START TRANSACTION":
+            i += 1  # the closing writes follow: they join this transaction and commit it
+        else:
+            out.append(("COMMIT", False))
+    return out
+
+
+def _changes_data(sql: str) -> bool:
+    from migrator.lexer import leading_keywords
+
+    return leading_keywords(sql, 1)[:1] in (("INSERT",), ("UPDATE",), ("DELETE",), ("REPLACE",))
 
 
 def _translate(exc: Any, sql: str) -> StatementError:
