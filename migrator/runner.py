@@ -35,7 +35,21 @@ class Reporter(Protocol):
     def file_started(self, pf: PreparedFile) -> None: ...
     def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
                        elapsed_ms: float) -> None: ...
+    def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None: ...
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Where a `batch` file stands after one more batch committed."""
+
+    batches: int  # in this run
+    rows: int  # rows so far, an interrupted earlier run's included
+    rows_per_s: float  # in this run
+
+    def describe(self) -> str:
+        return (f"{self.batches:,} batch{'es' if self.batches != 1 else ''}, {self.rows:,} rows, "
+                f"{self.rows_per_s:,.0f} rows/s")
 
 
 class FileStatements(Sequence[Statement]):
@@ -420,10 +434,9 @@ class Runner:
             else:
                 self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
                                       statements_done=0, statements_total=1, rows_done=0)
-        batches = 0
+        batches, rows_before, first_batch = 0, rows, time.perf_counter()
         while True:
             self._current = 1
-            t0 = time.perf_counter()
             self.d.begin()
             try:
                 affected = self.d.execute(statement.text)
@@ -442,7 +455,9 @@ class Runner:
                 self.d.recover()
                 self._rollback()
                 raise  # the row stays `running` with its row count: the next up resumes
-            self.reporter.statement_done(pf, batches, statement, (time.perf_counter() - t0) * 1000)
+            now = time.perf_counter()
+            self.reporter.batch_done(pf, BatchProgress(
+                batches, rows, (rows - rows_before) / max(now - first_batch, 1e-6)))
             if affected <= 0:
                 break
             if self.batch_pause_s:

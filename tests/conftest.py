@@ -227,3 +227,21 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for container in _started:
         container.stop()
+
+
+_MEASURE = ("import resource, subprocess, sys\n"
+            "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+            "sys.stderr.write(r.stderr)\n"
+            "print(r.stdout, end='')\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+            "sys.exit(r.returncode)\n")
+
+
+def run_measured(*args: str, cwd: Path) -> tuple[int, str, str, int]:
+    """Run the CLI; exit status, stdout, stderr and its peak RSS in kB. A small python starts
+    it: a child forked from the test process would count the test's memory as its own."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "migrator", *args],
+                       cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    out, _, peak = r.stdout.rstrip("\n").rpartition("\n")
+    return r.returncode, out, r.stderr, int(peak)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Db, write_migration
+from tests.conftest import Db, run_measured, write_migration
 from tests.test_concurrency import _spawn
 
 SETUP = ("CREATE TABLE items (id INT PRIMARY KEY, price INT, doubled INT);\n"
@@ -39,7 +40,11 @@ def test_batch_file_repeats_until_no_rows_are_affected(db: Db, sqldir: Path, cli
     assert db.query("SELECT count(*) FROM items WHERE doubled = price * 2") == [(2500,)]
     assert db.query("SELECT rows_done, status FROM schema_version WHERE version = 2") == [
         (2500, "applied")]
-    assert result.out.count("0002_backfill/up.sql:2") == 4  # 3 batches with rows, 1 empty
+    # -v: a line per batch (3 with rows, 1 empty), then the file's line with the totals
+    assert result.out.count("  0002_backfill/up.sql: ") == 4
+    assert "  0002_backfill/up.sql: 3 batches, 2,500 rows, " in result.out
+    assert re.search(r"applied 0002_backfill in \d+ ms \(4 batches, 2,500 rows, [\d,]+ rows/s\)",
+                     result.out)
     down = cli("down", "--yes", "--url", db.url)
     assert down.code == 0, down.err
     assert db.query("SELECT count(*) FROM items WHERE doubled IS NULL") == [(2500,)]
@@ -75,3 +80,63 @@ def test_killed_batch_resumes_on_the_next_up(db: Db, sqldir: Path, cli: Any) -> 
     assert db.versions() == [(1, "applied"), (2, "applied")]
     assert db.query("SELECT rows_done FROM schema_version WHERE version = 2") == [(2500,)]
     assert db.query("SELECT count(*) FROM items WHERE doubled IS NULL") == [(0,)]
+
+
+def _big_setup(db: Db, sqldir: Path, rows: int) -> None:
+    setup = SETUP.replace("i < 2500", f"i < {rows}")
+    if db.dialect == "mysql":
+        setup = f"SET SESSION max_recursive_iterations = {rows + 1};\n" + setup
+    write_migration(sqldir, "0001_items", setup, "DROP TABLE items;\n")
+    write_migration(sqldir, "0002_backfill", "-- migrator: batch\n" + BATCH[db.dialect],
+                    "-- migrator: batch\nUPDATE items SET doubled = NULL WHERE doubled IS NOT NULL;\n")
+
+
+def test_a_100k_row_backfill_in_batches_of_1000_with_flat_memory(db: Db, tmp_path: Path) -> None:
+    """SPEC §10 / issue 9: the right result, progress with rows and rate, and a peak RSS that
+    does not grow with the number of rows or batches."""
+    peaks, outs = {}, {}
+    for rows in (10_000, 100_000):
+        sqldir = tmp_path / f"sql{rows}"
+        _big_setup(db, sqldir, rows)
+        table = f"sv_{rows}"
+        code, out, err, peaks[rows] = run_measured("--url", db.url, "--dir", str(sqldir),
+                                                    "--table", table, "up", cwd=tmp_path)
+        assert code == 0, err
+        outs[rows] = out
+        assert db.query("SELECT COUNT(*) FROM items WHERE doubled = price * 2") == [(rows,)]
+        assert db.query(f"SELECT status, rows_done FROM {table} WHERE version = 2") == [
+            ("applied", rows)]
+        db.execute("DROP TABLE items")
+    assert re.search(r"applied 0002_backfill in \d+ ms \(101 batches, 100,000 rows, [\d,]+ rows/s\)",
+                     outs[100_000]), outs[100_000]
+    assert peaks[100_000] - peaks[10_000] < 5_000, peaks  # kB: ten times the rows, same memory
+
+
+def test_a_killed_100k_row_backfill_resumes_to_the_right_result(db: Db, sqldir: Path,
+                                                                  cli: Any) -> None:
+    _big_setup(db, sqldir, 100_000)
+    proc = _spawn(["up", "--batch-pause", "50ms", "--url", db.url], sqldir.parent)
+    deadline = time.monotonic() + 60
+    done: list[tuple[Any, ...]] = []
+    while time.monotonic() < deadline:
+        if "schema_version" in db.tables():
+            done = db.query("SELECT rows_done FROM schema_version WHERE version = 2 "
+                            "AND status = 'running'")
+        if done and (done[0][0] or 0) >= 20_000:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"the backfill never got going: {done}")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    (so_far,), = db.query("SELECT rows_done FROM schema_version WHERE version = 2")
+    assert 20_000 <= so_far < 100_000
+    # what the row says is exactly what committed: each batch wrote its rows and the count together
+    assert db.query("SELECT COUNT(*) FROM items WHERE doubled IS NOT NULL") == [(so_far,)]
+    assert f"backfilling, {so_far:,} rows so far".replace(",", "") in \
+        cli("status", "--url", db.url).out.replace(",", "")
+    again = cli("up", "--url", db.url)
+    assert again.code == 0, again.err
+    assert db.query("SELECT COUNT(*) FROM items WHERE doubled = price * 2") == [(100_000,)]
+    assert db.query("SELECT status, rows_done FROM schema_version WHERE version = 2") == [
+        ("applied", 100_000)]

@@ -3,17 +3,14 @@ held whole, so memory does not grow with the file; every rule still holds for th
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Db, write_migration
 
 from migrator.checksum import checksum_text, text_sha
 from migrator.discovery import Layout
 from migrator.model import BIG_FILE_BYTES
+from tests.conftest import Db, run_measured, write_migration
 
 ROWS_PER_INSERT = 500
 
@@ -37,27 +34,12 @@ def _big_migration(root: Path, table: str, statements: int, **kw: int | None) ->
     return folder
 
 
-_MEASURE = ("import resource, subprocess, sys\n"
-            "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-            "sys.exit(code)\n")
-
-
-def _run_measured(*args: str, cwd: Path) -> tuple[int, str, int]:
-    """Run the CLI; exit status, stderr and its peak RSS in kB. A small python starts it: a
-    child forked from the test process would count the test's memory as its own."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "migrator", *args],
-                       cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    return r.returncode, r.stderr, int(r.stdout.split()[-1])
-
-
 def test_memory_does_not_grow_with_the_file(db: Db, tmp_path: Path) -> None:
     peaks = {}
     for name, statements in (("small", 50), ("large", 300)):  # about 2.7 MB and 16 MB
         root = tmp_path / name
         _big_migration(root, f"big_{name}", statements)
-        code, err, peaks[name] = _run_measured("--url", db.url, "--dir", str(root), "--table",
+        code, _, err, peaks[name] = run_measured("--url", db.url, "--dir", str(root), "--table",
                                                f"sv_{name}", "up", cwd=tmp_path)
         assert code == 0, err
         assert db.query(f"SELECT COUNT(*) FROM big_{name}") == [(statements * ROWS_PER_INSERT,)]

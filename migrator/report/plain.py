@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import TextIO
 
 from migrator.lexer import Statement
 from migrator.report import safe_write
-from migrator.runner import PreparedFile
+from migrator.runner import BatchProgress, PreparedFile
 
 
 def describe_file(pf: PreparedFile) -> str:
@@ -29,6 +30,7 @@ def color_forced(environ: Mapping[str, str] = os.environ) -> bool:
 
 
 _GREEN, _YELLOW, _BOLD, _DIM = "32", "33", "1", "2"
+_BATCH_LINE_EVERY_S = 5.0
 
 
 class PlainReporter:
@@ -39,6 +41,8 @@ class PlainReporter:
         self.verbose = verbose
         self.times_statements = verbose  # -v shows real per-statement durations
         self.color = color_forced() if color is None else color
+        self._batches: BatchProgress | None = None  # the running batch file's progress
+        self._batch_said = 0.0  # when a progress line last went out
 
     def _say(self, text: str) -> None:
         safe_write(self.out, text + "\n")
@@ -67,10 +71,21 @@ class PlainReporter:
             self._say(f"  {where} {one_line(statement.text)} "
                       + self._paint(f"({elapsed_ms:.1f} ms)", _DIM))
 
+    def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None:
+        """A line per batch with -v; otherwise one every few seconds, so a log shows a long
+        backfill moving without a line per batch."""
+        self._batches = progress
+        now = time.monotonic()
+        if self.verbose or now - self._batch_said >= _BATCH_LINE_EVERY_S:
+            self._batch_said = now
+            self._say(f"  {self._paint(pf.file.rel, _DIM)}: {progress.describe()} so far")
+
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None:
         verb = "applied" if pf.direction == "up" else "rolled back"
-        self._say(f"{self._paint(verb, _GREEN)} {self._paint(pf.migration.name, _BOLD)} "
-                  f"in {elapsed_ms:.0f} ms")
+        batches, self._batches = self._batches, None
+        self._say(f"{self._paint(verb, _GREEN if pf.direction == 'up' else _YELLOW)} "
+                  f"{self._paint(pf.migration.name, _BOLD)} in {elapsed_ms:.0f} ms"
+                  + (f" ({batches.describe()})" if batches else ""))
 
 
     def warning(self, text: str) -> None:

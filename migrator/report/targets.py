@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from migrator.lexer import Statement
 from migrator.report import safe_write
-from migrator.runner import PreparedFile
+from migrator.runner import BatchProgress, PreparedFile
 from migrator.targets import Target, TargetResult
 
 _FULL_TABLE_UP_TO = 50  # targets: beyond this the final table lists only those not ok
@@ -91,11 +91,14 @@ class RowReporter:
                      last_planned=files[-1].version if files else None)
 
     def file_started(self, pf: PreparedFile) -> None:
-        self._update(current=pf.migration.name, statement=(0, len(pf.statements)))
+        self._update(current=pf.migration.name, statement=(0, pf.statement_count or 0))
 
     def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
                        elapsed_ms: float) -> None:
-        self._update(statement=(index, len(pf.statements)))
+        self._update(statement=(index, pf.statement_count or 0))
+
+    def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None:
+        self._update(current=f"{pf.migration.name} ({progress.rows:,} rows)")
 
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None:
         self.board.file_done(self.index)

@@ -23,7 +23,7 @@ from rich.table import Column, Table
 
 from migrator.lexer import Statement
 from migrator.report.plain import one_line
-from migrator.runner import PreparedFile
+from migrator.runner import BatchProgress, PreparedFile
 
 _LINES_UP_TO = 30  # files: beyond this, no line per file and no summary table
 # What the bar, the M/N count and the elapsed time need beside the description.
@@ -64,6 +64,7 @@ class TerminalReporter:
         self.overall: TaskID | None = None
         self.current: TaskID | None = None
         self.done: list[tuple[PreparedFile, float]] = []
+        self.batches: dict[int, BatchProgress] = {}  # version -> a batch file's last progress
         # verify and drift run files on a scratch database without a plan: a spinner, no table
         self.planned = False
 
@@ -127,6 +128,13 @@ class TerminalReporter:
                 f"[dim]{escape(where)}[/]{escape(one_line(statement.text, max(room, 20)))}"
                 f"[dim]{took}[/]", highlight=False, no_wrap=True, overflow="ellipsis")
 
+    def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None:
+        if self.progress is None or self.current is None:
+            return
+        self.batches[pf.version] = progress
+        description = escape(f"  {pf.direction} {pf.migration.name} ({progress.describe()})")
+        self.progress.update(self.current, completed=progress.batches, description=description)
+
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None:
         self.done.append((pf, elapsed_ms))
         if self.progress is not None and self.overall is not None:
@@ -145,7 +153,9 @@ class TerminalReporter:
         took = f" {elapsed_ms:.0f} ms"
         name = pf.migration.name
         room = self.console.width - len(mark) - 1 - len(took)
-        details = next((f" ({d})" for d in _details(pf) if len(name) + len(d) + 3 <= room), "")
+        batches = self.batches.get(pf.version)
+        options = [batches.describe()] if batches else _details(pf)
+        details = next((f" ({d})" for d in options if len(name) + len(d) + 3 <= room), "")
         name = fit(name, room - len(details))
         return (f"[{colour}]{mark}[/] [bold]{escape(name)}[/]"
                 f"[dim]{escape(details)}{took}[/]")
