@@ -12,7 +12,7 @@ from migrator.api import Migrator, RunResult
 from migrator.config import load_settings
 from migrator.errors import UsageError
 from migrator.model import Migration
-from migrator.report import safe_write
+from migrator.report import colour_wanted, safe_write
 
 EXIT_PENDING = 5
 
@@ -118,7 +118,8 @@ def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
         return
     _say(args, f"dry run: {len(r.planned)} version(s) would run on {r.dialect}; nothing was written")
     for p in r.planned:
-        _say(args, f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {len(p.statements)} statements)")
+        n = len(p.statements)
+        _say(args, f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {n} statement{'s' if n != 1 else ''})")
         for w in p.warnings:
             _say(args, f"-- warning: {w}")
         for s in p.statements:
@@ -199,7 +200,7 @@ def _table(args: argparse.Namespace, head: tuple[str, ...], rows: list[tuple[str
         import shutil
 
         head, rows = _fit_table(head, rows, shutil.get_terminal_size().columns, shrink)
-    colour = _colour_ok(tty)
+    colour = colour_wanted(tty)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     _say(args, fmt.format(*head).rstrip())
@@ -218,17 +219,6 @@ def _table(args: argparse.Namespace, head: tuple[str, ...], rows: list[tuple[str
 _PAINTED_COLUMNS = ("state", "outcome")
 _STATE_COLOURS = {"applied": "32", "ok": "32", "pending": "33", "backfilling": "33",
                   "failed": "31", "running": "31", "missing": "31"}
-
-
-def _colour_ok(tty: bool) -> bool:
-    """On a terminal unless NO_COLOR or TERM=dumb; off one (a CI log) only with FORCE_COLOR."""
-    import os
-
-    env = os.environ
-    if env.get("NO_COLOR"):
-        return False
-    return bool(env.get("FORCE_COLOR")) or (tty and env.get("TERM", "").lower() not in
-                                            ("dumb", "unknown"))
 
 
 def _fit_table(head: tuple[str, ...], rows: list[tuple[str, ...]], width: int,

@@ -528,6 +528,8 @@ class Runner:
                          f"{own_transaction_from}) was rolled back"
                          + ("" if self.d.transactional_ddl else
                             f", but {self.d.name} had already committed any DDL inside it"))
+            if note := self.d.after_failure(s.text):
+                what += f"; {note}"
             what += (f"; version {pf.version} is recorded as failed and blocks later runs until "
                      f"you fix the database by hand and run `migrator repair {pf.version}`")
         failure = StatementFailure(

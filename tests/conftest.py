@@ -171,6 +171,12 @@ def mysql_db(tmp_path: Path) -> Iterator[Db]:
 
 
 @pytest.fixture
+def postgres_db(tmp_path: Path) -> Iterator[Db]:
+    """For PostgreSQL-only statements (CONCURRENTLY) and the postgres driver extra."""
+    yield from _create_scratch("postgres", tmp_path)
+
+
+@pytest.fixture
 def example_sql(tmp_path: Path) -> Path:
     """A private copy of the bundled example migrations."""
     target = tmp_path / "sql"

@@ -16,14 +16,13 @@ import sys
 import tarfile
 import venv
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from migrator import __version__
-from tests.conftest import EXAMPLE_SQL, ROOT, Db, _create_scratch
+from tests.conftest import EXAMPLE_SQL, ROOT, Db
 
 pytestmark = pytest.mark.packaging
 
@@ -166,11 +165,6 @@ def test_installed_wheel_runs_and_names_the_extra_a_postgres_url_needs(dists: Di
     assert "error: a postgres URL needs the psycopg driver" in status.stderr
     assert "hint: pip install 'migrator[postgres]'" in status.stderr
     assert "Traceback" not in status.stderr
-
-
-@pytest.fixture
-def postgres_db(tmp_path: Path) -> Iterator[Db]:
-    yield from _create_scratch("postgres", tmp_path)
 
 
 def test_installed_wheel_with_the_postgres_extra_reaches_postgres(dists: Dists, fresh_venv: Venv,

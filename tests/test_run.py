@@ -421,3 +421,19 @@ def test_a_no_transaction_file_that_opens_its_own_transaction_fails_cleanly(db: 
     assert db.query("SELECT COUNT(*) FROM own") == [(0,)]
     assert db.query("SELECT status, failed_statement FROM schema_version") == [("failed", 4)]
     assert db.query("SELECT action, outcome FROM schema_version_history") == [("up", "failed")]
+
+
+def test_a_failed_create_index_concurrently_names_the_invalid_index_to_drop(
+        postgres_db: Db, sqldir: Path, cli: Any) -> None:
+    """postgres only: CONCURRENTLY exists nowhere else. Its failure is not rolled back."""
+    db = postgres_db
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1), (1);\n",
+                    "DROP TABLE t;\n")
+    write_migration(sqldir, "0002_idx", "-- migrator: no-transaction\n"
+                    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a);\n",
+                    "-- migrator: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS t_a;\n")
+    r = cli("up", "--url", db.url)
+    assert r.code == 1
+    assert ("a failed CREATE INDEX CONCURRENTLY leaves the index t_a behind, INVALID; drop it "
+            "(DROP INDEX CONCURRENTLY IF EXISTS t_a) before running the file again") in r.err
+    assert db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a'::regclass") == [(False,)]

@@ -111,6 +111,10 @@ class Dialect:
     def begin(self) -> None:
         self.execute(self.begin_sql)
 
+    def after_failure(self, statement_text: str) -> str:
+        """What a failure of this statement may leave behind that the user must clean up."""
+        return ""
+
     def unsupported(self, statement_text: str) -> str:
         """Why migrator cannot run this statement at all, or "" (client-side commands)."""
         return ""

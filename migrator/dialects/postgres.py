@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,9 @@ from migrator.model import Timeouts
 
 _TIMEOUT_CODES = {"55P03": "lock-wait-timeout", "57014": "statement-timeout"}
 
+_CONCURRENT_INDEX = re.compile(
+    r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"((?:\"[^\"]+\"|[\w$]+)(?:\.(?:\"[^\"]+\"|[\w$]+))?)", re.IGNORECASE)
 # statement_timestamp() is when the query message arrived: the start of a deferred script
 _SERVER_VALUES = {
     ELAPSED_MS: "(EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint",
@@ -107,6 +111,14 @@ class PostgresDialect(Dialect):
             self.execute(f"{scope} lock_timeout = {int(timeouts.lock_wait_ms)}")
         if timeouts.statement_ms is not None:
             self.execute(f"{scope} statement_timeout = {int(timeouts.statement_ms)}")
+
+    def after_failure(self, statement_text: str) -> str:
+        match = _CONCURRENT_INDEX.match(statement_text)
+        if not match:
+            return ""
+        return (f"a failed CREATE INDEX CONCURRENTLY leaves the index {match.group(1)} behind, "
+                f"INVALID; drop it (DROP INDEX CONCURRENTLY IF EXISTS {match.group(1)}) before "
+                "running the file again")
 
     def unsupported(self, statement_text: str) -> str:
         text = statement_text.lstrip()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 
@@ -23,6 +24,20 @@ def safe_write(stream: TextIO, text: str) -> None:
         os.dup2(devnull, stream.fileno())
 
 
+def redraws(stream: TextIO) -> bool:
+    """Can live progress be drawn here? A terminal that can redraw (not TERM=dumb: Emacs)."""
+    return stream.isatty() and os.environ.get("TERM", "").lower() not in ("dumb", "unknown")
+
+
+def colour_wanted(tty: bool, environ: Mapping[str, str] = os.environ) -> bool:
+    """NO_COLOR (no-color.org) always wins; FORCE_COLOR colours output that is not going to a
+    terminal (a CI log), as rich and force-color.org read it; else colour on a terminal only."""
+    if environ.get("NO_COLOR"):
+        return False
+    return bool(environ.get("FORCE_COLOR")) or (
+        tty and environ.get("TERM", "").lower() not in ("dumb", "unknown"))
+
+
 def make_reporter(*, json_mode: bool, quiet: bool, verbose: bool,
                   stream: TextIO | None = None) -> Any:
     stream = stream or sys.stdout
@@ -32,7 +47,7 @@ def make_reporter(*, json_mode: bool, quiet: bool, verbose: bool,
         return SilentReporter()
     # Live progress only on a terminal that can redraw (TERM=dumb: Emacs shells). FORCE_COLOR
     # off a terminal (CI logs) colours the plain lines and never draws progress bars.
-    if stream.isatty() and os.environ.get("TERM", "").lower() not in ("dumb", "unknown"):
+    if redraws(stream):
         from migrator.report.terminal import TerminalReporter
 
         return TerminalReporter(verbose=verbose)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Mapping
 from typing import TextIO
 
 from migrator.lexer import Statement
-from migrator.report import safe_write
+from migrator.report import colour_wanted, safe_write
 from migrator.runner import BatchProgress, PreparedFile
 
 
@@ -23,12 +21,6 @@ def one_line(sql: str, width: int = 100) -> str:
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
-def color_forced(environ: Mapping[str, str] = os.environ) -> bool:
-    """Colour for lines that are not going to a terminal (a CI log): FORCE_COLOR set to any
-    non-empty value, as rich and force-color.org read it; NO_COLOR (no-color.org) wins."""
-    return bool(environ.get("FORCE_COLOR")) and not environ.get("NO_COLOR")
-
-
 _GREEN, _YELLOW, _BOLD, _DIM = "32", "33", "1", "2"
 _BATCH_LINE_EVERY_S = 5.0
 
@@ -40,7 +32,7 @@ class PlainReporter:
         self.out = stream
         self.verbose = verbose
         self.times_statements = verbose  # -v shows real per-statement durations
-        self.color = color_forced() if color is None else color
+        self.color = colour_wanted(tty=False) if color is None else color
         self._batches: BatchProgress | None = None  # the running batch file's progress
         self._batch_said = 0.0  # when a progress line last went out
 

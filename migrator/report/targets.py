@@ -7,14 +7,13 @@ table under a lock, and rich's Live redraws it on its own timer. Only LiveBoard 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from migrator.lexer import Statement
-from migrator.report import safe_write
+from migrator.report import redraws, safe_write
 from migrator.runner import BatchProgress, PreparedFile
 from migrator.targets import Target, TargetResult
 
@@ -25,7 +24,7 @@ def make_board(targets: list[Target], *, json_mode: bool, quiet: bool,
                stream: TextIO) -> Any:
     if json_mode or quiet:
         return SilentBoard()
-    if stream.isatty() and os.environ.get("TERM", "").lower() not in ("dumb", "unknown"):
+    if redraws(stream):
         return LiveBoard(targets)
     return PlainBoard(stream)
 
