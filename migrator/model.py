@@ -35,7 +35,7 @@ class Directives:
 
 @dataclass(frozen=True, slots=True)
 class SqlFile:
-    path: Path  # on disk
+    location: str  # the path on disk
     rel: str  # relative to the migrations folder, with '/' separators
     checksum: str
     directives: Directives
@@ -48,8 +48,13 @@ class SqlFile:
         """Too big to hold whole: run and check it as a stream of statements."""
         return self.size > BIG_FILE_BYTES
 
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
+
     def read_text(self) -> str:
-        return self.path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+        with open(self.location, "rb") as fh:
+            return fh.read().decode("utf-8").removeprefix("\ufeff")
 
 
 @dataclass(frozen=True, slots=True)

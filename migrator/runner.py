@@ -65,7 +65,7 @@ class FileStatements(Sequence[Statement]):
         splitter = StatementSplitter(self.dialect)
         count = 0
         try:
-            with open(self.file.path, encoding="utf-8", newline="") as fh:
+            with open(self.file.location, encoding="utf-8", newline="") as fh:
                 first = True
                 while chunk := fh.read(_CHUNK_CHARS):
                     if first:

@@ -37,6 +37,7 @@ class SqliteDialect(Dialect):
     def __init__(self, url: Any) -> None:
         super().__init__(url)
         self.conn: sqlite3.Connection | None = None
+        self._busy_ms: int | None = None  # the busy_timeout set on the current connection
         self._lock_file: IO[str] | None = None
         self._deadline: float | None = None
         self._read_only = False
@@ -47,6 +48,7 @@ class SqliteDialect(Dialect):
 
     def connect(self, *, read_only: bool = False, connect_timeout_s: float = 10) -> None:
         self._read_only = read_only
+        self._busy_ms = None
         try:
             if read_only and (self.path == ":memory:" or not Path(self.path).exists()):
                 # Reading a database that does not exist yet must not create its file.
@@ -93,8 +95,10 @@ class SqliteDialect(Dialect):
 
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         assert self.conn is not None
-        busy = timeouts.lock_wait_ms if timeouts.lock_wait_ms is not None else 5000
-        self.conn.execute(f"PRAGMA busy_timeout = {int(busy)}")
+        busy = int(timeouts.lock_wait_ms if timeouts.lock_wait_ms is not None else 5000)
+        if busy != self._busy_ms:  # set once per connection, and again when it changes
+            self.conn.execute(f"PRAGMA busy_timeout = {busy}")
+            self._busy_ms = busy
         self._statement_ms = timeouts.statement_ms
 
     def _check_deadline(self) -> int:
