@@ -68,8 +68,9 @@ class ChecksumStream:
         self._carry = data[end:]
         if not end:
             return
+        # (one-byte searches are memchr-fast; two-byte ones are not, so a tab is looked for first)
         changes = (data.find(b"\r", 0, end) != -1, data.find(b" \n", 0, end) != -1
-                   or data.find(b"\t\n", 0, end) != -1)
+                   or (data.find(b"\t", 0, end) != -1 and data.find(b"\t\n", 0, end) != -1))
         if not any(changes):  # the usual case: hash the bytes as they are, no copy
             self._normalised.update(memoryview(data)[:end])
             return

@@ -8,7 +8,7 @@ written first, advanced per statement, and left `failed` when a statement fails.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from migrator.dialects import ELAPSED_MS, NOW_UTC, Dialect, StatementError
 from migrator.errors import LayoutError, MigrationFailedError, StatementFailure, StoppedError
 from migrator.history import VersionStore, utc_now
-from migrator.lexer import LexError, Statement, StatementSplitter, leading_keywords, split_statements
+from migrator.lexer import LexError, Statement, leading_keywords, split_statements
 from migrator.model import (
     STATUS_APPLIED,
     STATUS_FAILED,
@@ -26,8 +26,8 @@ from migrator.model import (
     Timeouts,
     committed_phrase,
 )
+from migrator.streaming import FileStatements
 
-_CHUNK_CHARS = 1 << 18  # a big file is read and split this many characters at a time
 _TX_CONTROL = (("BEGIN",), ("START", "TRANSACTION"), ("COMMIT",), ("ROLLBACK",), ("END",))
 
 
@@ -50,50 +50,6 @@ class BatchProgress:
     def describe(self) -> str:
         return (f"{self.batches:,} batch{'es' if self.batches != 1 else ''}, {self.rows:,} rows, "
                 f"{self.rows_per_s:,.0f} rows/s")
-
-
-class FileStatements(Sequence[Statement]):
-    """The statements of a big file, split from disk each time they are iterated: memory
-    stays flat whatever the file's size. The count is known once a pass has run to the end
-    (running the file is such a pass); len() before that costs a pass of its own."""
-
-    def __init__(self, sql_file: SqlFile, dialect: str) -> None:
-        self.file, self.dialect = sql_file, dialect
-        self.count: int | None = None
-
-    def __iter__(self) -> Iterator[Statement]:
-        splitter = StatementSplitter(self.dialect)
-        count = 0
-        try:
-            with open(self.file.location, encoding="utf-8", newline="") as fh:
-                first = True
-                while chunk := fh.read(_CHUNK_CHARS):
-                    if first:
-                        chunk, first = chunk.removeprefix("\ufeff"), False
-                    for statement in splitter.feed(chunk):
-                        count += 1
-                        yield statement
-            for statement in splitter.finish():
-                count += 1
-                yield statement
-        except LexError as exc:
-            raise LayoutError([f"{self.file.rel}:{exc.line}:{exc.column}: {exc.message}"]) from None
-        self.count = count
-
-    def __len__(self) -> int:
-        if self.count is None:
-            for _ in self:
-                pass
-        assert self.count is not None
-        return self.count
-
-    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
-        if isinstance(index, slice) or index < 0:
-            return list(self)[index]
-        for i, statement in enumerate(self):
-            if i == index:
-                return statement
-        raise IndexError(index)
 
 
 @dataclass
