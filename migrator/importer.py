@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,22 @@ _DBMATE_UP = re.compile(r"^--\s*migrate:up(?:\s+(.*))?$")
 _DBMATE_DOWN = re.compile(r"^--\s*migrate:down(?:\s+(.*))?$")
 
 
+def _one_file_source(scan: _Scan, path: Path, match: re.Match[str],
+                     sections: Callable[[str, _Source, _Scan], str]) -> _Source | None:
+    """A tool that keeps up and down in one file (dbmate, goose): version and name from the
+    file name (`match` groups 1 and 2), the two sections from its text."""
+    text = scan.text(path)
+    if text is None:
+        return None
+    source = _Source(int(match.group(1)), match.group(1), str(int(match.group(1))),
+                     match.group(2), [scan.rel(path)])
+    problem = sections(text, source, scan)
+    if problem:
+        scan.problems.append(f"{scan.rel(path)}: {problem}")
+        return None
+    return source
+
+
 def _read_dbmate(scan: _Scan) -> list[_Source]:
     found = []
     for path in scan.files():
@@ -254,15 +271,7 @@ def _read_dbmate(scan: _Scan) -> list[_Source]:
         if not match:
             scan.skip(path, "not named <version>_<name>.sql; dbmate ignores it too")
             continue
-        text = scan.text(path)
-        if text is None:
-            continue
-        source = _Source(int(match.group(1)), match.group(1), str(int(match.group(1))),
-                         match.group(2), [scan.rel(path)])
-        problem = _dbmate_sections(text, source, scan)
-        if problem:
-            scan.problems.append(f"{scan.rel(path)}: {problem}")
-        else:
+        if source := _one_file_source(scan, path, match, _dbmate_sections):
             found.append(source)
     by_name = [s.files[0] for s in found]
     by_version = [s.files[0] for s in sorted(found, key=lambda s: s.version)]
@@ -522,15 +531,7 @@ def _read_goose(scan: _Scan) -> list[_Source]:
                              "an SQL file with the same version in a copy of the folder and import "
                              "the copy")
             continue
-        text = scan.text(path)
-        if text is None:
-            continue
-        source = _Source(int(match.group(1)), match.group(1), str(int(match.group(1))),
-                         match.group(2), [scan.rel(path)])
-        problem = _goose_sections(text, source, scan)
-        if problem:
-            scan.problems.append(f"{scan.rel(path)}: {problem}")
-        else:
+        if source := _one_file_source(scan, path, match, _goose_sections):
             found.append(source)
     return found
 

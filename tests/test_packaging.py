@@ -182,3 +182,21 @@ def test_installed_wheel_with_the_postgres_extra_reaches_postgres(dists: Dists, 
 def test_installed_sdist_runs(dists: Dists, fresh_venv: Venv) -> None:
     fresh_venv.install(str(dists.sdist))  # pip builds the wheel from the sdist: it must build
     _runs_from_its_venv_and_migrates_sqlite(fresh_venv)
+
+
+def test_pipx_install_gives_a_working_migrator(dists: Dists, fresh_venv: Venv, tmp_path: Path) -> None:
+    """README: `pipx install .` works as well as `pip install .` (pipx comes from PyPI here)."""
+    fresh_venv.install("pipx")
+    home, bin_dir = tmp_path / "pipx-home", tmp_path / "pipx-bin"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MIGRATOR_", "PIPX_")) and k not in ("DATABASE_URL", "PYTHONPATH")}
+    env.update(PIPX_HOME=str(home), PIPX_BIN_DIR=str(bin_dir), PIPX_MAN_DIR=str(tmp_path / "man"))
+    done = subprocess.run([str(fresh_venv.path / "bin" / "pipx"), "install", str(dists.wheel)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    shutil.copytree(EXAMPLE_SQL, fresh_venv.home / "sql")
+    db = fresh_venv.home / "app.db"
+    up = subprocess.run([str(bin_dir / "migrator"), "--url", f"sqlite:///{db}", "up"],
+                        cwd=fresh_venv.home, env=env, capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "database is at version 4" in up.stdout
