@@ -60,14 +60,18 @@ class SqliteDialect(Dialect):
                 # No statement cache: migration statements never repeat, and a cache of 128
                 # big INSERTs holds their compiled programs (60 MB for the 31 MB benchmark
                 # file) and makes the run slower.
-                self.conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=0)
+                self.conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=0,
+                                            timeout=0)
             self.conn.execute("PRAGMA schema_version").fetchone()
         except sqlite3.Error as exc:
-            if "locked" not in str(exc):  # a locked file is a database; waiting is the lock's job
+            # A locked file is a database: the probe does not wait (timeout=0), so waiting is
+            # left to the migration lock and --lock-timeout, not a hidden 5 s here.
+            if "locked" not in str(exc):
                 raise ConnectError(f"cannot open SQLite database {self.path}: {exc}",
                                    hint="check the path in the URL and that the file is a "
                                    "SQLite database") from None
         assert self.conn is not None
+        self.conn.execute("PRAGMA busy_timeout = 5000")  # sqlite3's own default, after the probe
         # Lets Ctrl-C and --statement-timeout stop a long statement. Every 200k VM steps is a
         # few milliseconds apart: responsive, and rare enough not to slow big inserts.
         self.conn.set_progress_handler(self._check_deadline, 200_000)
