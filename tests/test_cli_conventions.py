@@ -299,3 +299,55 @@ def test_a_missing_env_file_is_a_usage_error_not_a_traceback(tmp_path: Path) -> 
     assert r.code == 2
     assert r.err.startswith(f"error: --env-file {tmp_path / 'nope.env'}: no such file")
     assert "Traceback" not in r.err
+
+
+def test_a_quick_run_on_a_terminal_draws_no_progress_and_never_imports_rich(tmp_path: Path) -> None:
+    """A bar that would flash for a fraction of a second is not drawn (rich alone takes 30 ms
+    to import): the run leaves the line the display would have left."""
+    for v in range(1, 32):
+        write_migration(tmp_path / "sql", f"{v:04d}_t{v}", f"CREATE TABLE t{v} (id INT);\n",
+                        f"DROP TABLE t{v};\n")
+    r = run_on_terminal("up", cwd=tmp_path, PYTHONPROFILEIMPORTTIME="1")
+    assert r.code == 0, r.err
+    first, rest = r.out.strip().split("\n", 1)
+    assert re.fullmatch(r"31 files in [\d.]+ s; slowest \d{4}_t\d+ \(\d+ ms\)", first), r.out
+    assert rest == "applied 31 version(s) in" + rest.split(" in", 1)[1] and "\x1b" not in r.out
+    imported = {line.rsplit("|", 1)[-1].strip() for line in r.err.splitlines()
+                if line.startswith("import time:")}
+    assert "migrator.cli" in imported and not {m for m in imported if m.startswith("rich")}
+
+
+def test_a_slow_file_on_a_terminal_gets_its_progress_display(tmp_path: Path) -> None:
+    """The display starts while the file runs (a timer), not only once it is done."""
+    slow = ("CREATE TABLE slow AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+            "WHERE i < 12000000) SELECT count(*) AS c FROM n;\n")  # a second or more
+    write_migration(tmp_path / "sql", "0001_slow", slow, "DROP TABLE slow;\n")
+    master, slave = pty.openpty()
+    env = _env({"TERM": "xterm-256color", "COLUMNS": "120"})
+    proc = subprocess.Popen([sys.executable, "-m", "migrator", "up"], cwd=tmp_path, env=env,
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    seen: list[tuple[float, bytes]] = []
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 1)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            seen.append((time.monotonic(), data))
+        proc.wait(timeout=60)
+    finally:
+        os.close(master)
+    ended = time.monotonic()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(d for _, d in seen).decode(errors="replace"))
+    assert proc.returncode == 0
+    assert "✓ applied 0001_slow" in text
+    first = next(t for t, d in seen if b"Applying 1 version" in d)
+    assert ended - first > 0.3, ended - first  # on screen well before the run ended

@@ -48,9 +48,9 @@ def make_reporter(*, json_mode: bool, quiet: bool, verbose: bool,
     # Live progress only on a terminal that can redraw (TERM=dumb: Emacs shells). FORCE_COLOR
     # off a terminal (CI logs) colours the plain lines and never draws progress bars.
     if redraws(stream):
-        from migrator.report.terminal import TerminalReporter
+        from migrator.report.delayed import DelayedTerminalReporter
 
-        return TerminalReporter(verbose=verbose)
+        return DelayedTerminalReporter(verbose=verbose)
     from migrator.report.plain import PlainReporter
 
     return PlainReporter(stream, verbose=verbose)

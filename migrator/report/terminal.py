@@ -22,18 +22,12 @@ from rich.progress import (
 from rich.table import Column, Table
 
 from migrator.lexer import Statement
+from migrator.report.delayed import LINES_UP_TO, fit, summary_line
 from migrator.report.plain import one_line
 from migrator.runner import BatchProgress, PreparedFile
 
-_LINES_UP_TO = 30  # files: beyond this, no line per file and no summary table
 # What the bar, the M/N count and the elapsed time need beside the description.
 _BESIDE_DESCRIPTION = 46
-
-
-def fit(text: str, width: int) -> str:
-    """`text`, cut to `width` characters with an ellipsis when longer."""
-    width = max(width, 1)
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def short_file(pf: PreparedFile) -> str:
@@ -142,7 +136,7 @@ class TerminalReporter:
             # A line per file redraws the live display: worth it for a few files or a slow
             # one, not for hundreds of quick ones (the bar and the summary say it all).
             if self.progress.tasks[0].total is not None and (
-                    self.progress.tasks[0].total <= _LINES_UP_TO or elapsed_ms >= 1000):
+                    self.progress.tasks[0].total <= LINES_UP_TO or elapsed_ms >= 1000):
                 self.progress.console.print(self._done_line(pf, elapsed_ms), highlight=False,
                                             no_wrap=True, overflow="ellipsis")
 
@@ -170,13 +164,8 @@ class TerminalReporter:
         self._stop()
         if not self.planned:
             return  # files run on a scratch database (verify, drift): the command reports
-        if len(self.done) > _LINES_UP_TO:
-            total = sum(ms for _, ms in self.done)
-            slowest = max(self.done, key=lambda d: d[1])
-            head = f"{len(self.done)} files in {total / 1000:.1f} s; slowest "
-            took = f" ({slowest[1]:.0f} ms)"
-            name = fit(slowest[0].migration.name, self.console.width - len(head) - len(took))
-            self.console.print(escape(head + name + took), highlight=False)
+        if len(self.done) > LINES_UP_TO:
+            self.console.print(escape(summary_line(self.done, self.console.width)), highlight=False)
         elif self.done:
             self.console.print(self._summary())
 
