@@ -34,6 +34,20 @@ def _say(args: argparse.Namespace, text: str = "") -> None:
         safe_write(sys.stdout, text + "\n")
 
 
+def _say_prose(args: argparse.Namespace, text: str, indent: str = "  ") -> None:
+    """A sentence for people: on a terminal it wraps between words at the terminal's width,
+    the lines after the first indented; piped, it stays one line (logs are grepped)."""
+    if sys.stdout.isatty():
+        import shutil
+        import textwrap
+
+        width = shutil.get_terminal_size().columns
+        text = "\n".join(textwrap.fill(line, width, subsequent_indent=indent,
+                                        break_long_words=False, break_on_hyphens=False)
+                         for line in text.splitlines() or [""])
+    _say(args, text)
+
+
 def _with_reporter(args: argparse.Namespace, action: Callable[[Migrator], Any],
                    *, per_file_lines: bool = True) -> Any:
     """Run with progress output. Off a terminal, commands whose files are an implementation
@@ -144,7 +158,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows = [(str(v.version), v.name, v.state, _when(v.applied_at)) for v in s.versions]
         _table(args, ("version", "name", "state", "applied at (UTC)"), rows)
         for p in s.problems:
-            _say(args, f"{'warning' if p.warning else 'drift'}: {p}")
+            _say_prose(args, f"{'warning' if p.warning else 'drift'}: {p}")
     if getattr(args, "exit_code", False) and s.pending:
         return EXIT_PENDING
     return 3 if any(not p.warning for p in s.problems) and getattr(args, "exit_code", False) else 0
@@ -260,12 +274,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         for p in result.problems:
             strict_error = args.strict and p.kind == "down-changed"
-            _say(args, str(p).replace(": warning: ", ": down-changed: ") if strict_error else str(p))
+            _say_prose(args, str(p).replace(": warning: ", ": down-changed: ") if strict_error
+                       else str(p))
             if p.detail.get("diff"):
                 _say(args, "\n".join("    " + line for line in p.detail["diff"].rstrip().splitlines()))
         if schema_diff:
-            _say(args, f"{m.schema_file} does not match what the migrations produce; "
-                 "run `migrator schema --write` on a migrated database and commit it:")
+            _say_prose(args, f"{m.schema_file} does not match what the migrations produce; "
+                       "run `migrator schema --write` on a migrated database and commit it:")
             _say(args, schema_diff.rstrip())
         _say(args, "ok: the database matches the migration files" if ok else
              f"drift: {len(result.errors) + bool(schema_diff)} problem(s)")
@@ -435,15 +450,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 0 if result.ok else 3
     for c in result.checks:
         label = {"ok": "ok", "differs": "DIFFERS", "skipped": "skipped (irreversible)"}[c.outcome]
-        _say(args, f"{c.version:>6}  {c.name}: {label}")
+        _say_prose(args, f"{c.version:>6}  {c.name}: {label}", indent=" " * 8)
         for d in c.differences:
-            _say(args, f"        - {d}")
+            _say_prose(args, f"        - {d}", indent=" " * 10)
     if result.ok:
         _say(args, f"verify: every down.sql restores the schema ({len(result.checks)} checked)")
     else:
         bad = next(c for c in result.checks if c.outcome == "differs")
-        _say(args, f"verify: version {bad.version} ({bad.name}): down.sql does not restore the "
-             "schema before up; later versions were not checked")
+        _say_prose(args, f"verify: version {bad.version} ({bad.name}): down.sql does not restore "
+                   "the schema before up; later versions were not checked")
     return 0 if result.ok else 3
 
 

@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import write_migration
 from rich.console import Console
 
 from migrator import Migrator
 from migrator.commands import _fit_table
 from migrator.report.terminal import TerminalReporter
+from tests.conftest import write_migration
 
 LONG = ("add_customer_loyalty_points_ledger_with_monthly_expiry_and_audit_trail_for_the_"
         "finance_team_reconciliation_reports_v2")
@@ -97,3 +97,28 @@ def test_table_is_untouched_when_it_fits() -> None:
     head = ("version", "name", "state")
     rows = [("1", "0001_a", "applied")]
     assert _fit_table(head, rows, 80, ("name",)) == (head, rows)
+
+
+def test_validate_problems_wrap_between_words_on_a_narrow_terminal(tmp_path: Path) -> None:
+    """At 60 columns a drift line wraps at a space with an indent; piped, it is one line."""
+    from tests.test_cli_conventions import run, run_on_terminal
+
+    write_migration(tmp_path / "sql", "0001_a_rather_long_migration_name_for_wrapping",
+                    "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    assert run("up", cwd=tmp_path).code == 0
+    (tmp_path / "sql" / "0001_a_rather_long_migration_name_for_wrapping" / "up.sql").write_text(
+        "CREATE TABLE a (id INT, b INT);\n")
+    piped = run("validate", cwd=tmp_path)
+    assert piped.code == 3
+    long_line = next(x for x in piped.out.splitlines() if x.startswith("version 1 "))
+    assert len(long_line) > 60
+    shown = run_on_terminal("validate", cwd=tmp_path, COLUMNS="60")
+    lines = [x for x in shown.out.splitlines() if x.strip()]
+    start = next(i for i, x in enumerate(lines) if x.startswith("version 1 "))
+    wrapped = [lines[start]]
+    for x in lines[start + 1:]:
+        if not x.startswith("  ") or x.startswith("    "):  # the diff below is indented by 4
+            break
+        wrapped.append(x)
+    assert len(wrapped) > 1 and all(len(x) <= 60 for x in wrapped), wrapped
+    assert " ".join(x.strip() for x in wrapped) == long_line  # the same words, cut at spaces
