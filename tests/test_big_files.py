@@ -3,6 +3,7 @@ held whole, so memory does not grow with the file; every rule still holds for th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -124,12 +125,14 @@ def test_a_rule_word_after_any_statement_makes_the_file_checked(tmp_path: Path, 
     assert not Layout(tmp_path).migrations("sqlite")[1].up.needs_statement_check
 
 
-def test_verbose_progress_on_a_big_file_counts_it_once(db: Db, tmp_path: Path,
+def test_verbose_progress_on_a_big_file_does_not_read_it_ahead(db: Db, tmp_path: Path,
                                                        cli) -> None:  # noqa: ANN001
     root = tmp_path / "sql"
     _big_migration(root, "big", 40)
     r = cli("--url", db.url, "--dir", str(root), "up", "-v")
     assert r.code == 0, r.err
-    assert "statements)\n  [1/40] 0002_load/up.sql:1 INSERT INTO big" in r.out
+    # not read ahead to count: the total is unknown until the file has run
+    assert "MB streamed)\n  [1/?] 0002_load/up.sql:1 INSERT INTO big" in r.out
     line = 1 + 39 * (ROWS_PER_INSERT + 1)
-    assert f"  [40/40] 0002_load/up.sql:{line} INSERT INTO big" in r.out
+    # (once the splitter, a chunk ahead, has reached the end, the total shows)
+    assert re.search(rf"  \[40/(\?|40)\] 0002_load/up.sql:{line} INSERT INTO big", r.out), r.out

@@ -12,7 +12,9 @@ from migrator.runner import BatchProgress, PreparedFile
 
 def describe_file(pf: PreparedFile) -> str:
     mode = "transaction" if pf.transactional else "no transaction"
-    n = len(pf.statements)
+    n = pf.statement_count
+    if n is None:  # a big file is not read ahead just to count its statements
+        return f"{pf.file.rel}, {mode}, {pf.file.size / 1e6:.1f} MB streamed"
     return f"{pf.file.rel}, {mode}, {n} statement{'s' if n != 1 else ''}"
 
 
