@@ -217,7 +217,7 @@ class Migrator:
                 result.after = max([_current(rows) or 0] + [m.version for m in todo]) or None
                 return result
             self.reporter.plan_ready("up", files)
-            for w in result.warnings:
+            for w in shown_warnings(files):
                 self.reporter.warning(w)
             if files:
                 store.ensure()
@@ -535,6 +535,18 @@ def _planned(pf: PreparedFile) -> PlannedFile:
 
 
 _DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
+
+
+def shown_warnings(files: list[PreparedFile], at_most: int = 3) -> list[str]:
+    """The atomicity warnings as a person reads them: one line each for a few files, one line
+    for many (a mysql run of 300 files said the same thing 300 times). JSON keeps them all."""
+    flagged = [pf for pf in files if atomicity_warnings(pf)]
+    if len(flagged) <= at_most:
+        return [w for pf in flagged for w in atomicity_warnings(pf)]
+    named = ", ".join(pf.file.rel for pf in flagged[:at_most])
+    return [f"{len(flagged)} files are not atomic: their statements run one by one and DDL "
+            f"commits at once, so if one fails the ones before it stay applied ({named} and "
+            f"{len(flagged) - at_most} more; `up --dry-run` names each)"]
 
 
 def atomicity_warnings(pf: PreparedFile) -> list[str]:

@@ -437,3 +437,20 @@ def test_a_failed_create_index_concurrently_names_the_invalid_index_to_drop(
     assert ("a failed CREATE INDEX CONCURRENTLY leaves the index t_a behind, INVALID; drop it "
             "(DROP INDEX CONCURRENTLY IF EXISTS t_a) before running the file again") in r.err
     assert db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a'::regclass") == [(False,)]
+
+
+def test_many_non_atomic_files_get_one_warning_line_not_one_each(db: Db, sqldir: Path,
+                                                                  cli: Any) -> None:
+    for v in range(1, 6):
+        write_migration(sqldir, f"000{v}_t{v}", f"-- migrator: no-transaction\nCREATE TABLE t{v} (a INT);\n"
+                        f"CREATE INDEX t{v}_a ON t{v} (a);\n", f"DROP TABLE t{v};\n")
+    dry = cli("up", "--dry-run", "--json", "--url", db.url)
+    assert dry.code == 0
+    assert len(json.loads(dry.out)["warnings"]) == 5  # JSON keeps one per file
+    r = cli("up", "--url", db.url)
+    assert r.code == 0, r.err
+    warnings = [x for x in r.out.splitlines() if x.startswith("warning:")]
+    assert warnings == ["warning: 5 files are not atomic: their statements run one by one and DDL "
+                        "commits at once, so if one fails the ones before it stay applied "
+                        "(0001_t1/up.sql, 0002_t2/up.sql, 0003_t3/up.sql and 2 more; "
+                        "`up --dry-run` names each)"]

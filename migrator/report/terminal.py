@@ -69,6 +69,7 @@ class TerminalReporter:
         self.progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}", table_column=description),
             BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
+            refresh_per_second=4,
             transient=True,
         )
         self.progress.start()
