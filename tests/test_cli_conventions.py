@@ -57,12 +57,20 @@ def run(*args: str, cwd: Path, **env: str | None) -> Run:
 
 def run_on_terminal(*args: str, cwd: Path, **env: str | None) -> Run:
     """stdout on a pseudo-terminal, as in an interactive shell; stderr stays a pipe."""
+    code, chunks, err = _run_on_pty(args, cwd, env)
+    return Run(code, b"".join(data for _, data in chunks).decode(errors="replace").replace("\r\n", "\n"),
+               err)
+
+
+def _run_on_pty(args: tuple[str, ...], cwd: Path,
+                env: dict[str, str | None]) -> tuple[int, list[tuple[float, bytes]], str]:
+    """Exit status, what reached the terminal (each read with the time it arrived), stderr."""
     master, slave = pty.openpty()
     env = {"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", **env}
     proc = subprocess.Popen([sys.executable, "-m", "migrator", *args], cwd=cwd, env=_env(env),
                             stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
     os.close(slave)
-    chunks: list[bytes] = []
+    chunks: list[tuple[float, bytes]] = []
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
@@ -77,14 +85,13 @@ def run_on_terminal(*args: str, cwd: Path, **env: str | None) -> Run:
                 break
             if not data:
                 break
-            chunks.append(data)
+            chunks.append((time.monotonic(), data))
         err = proc.communicate(timeout=max(1, deadline - time.monotonic()))[1]
     finally:
         os.close(master)
         if proc.poll() is None:
             proc.kill()
-    return Run(proc.returncode, b"".join(chunks).decode(errors="replace").replace("\r\n", "\n"),
-               err.decode(errors="replace"))
+    return proc.returncode, chunks, err.decode(errors="replace")
 
 
 @pytest.fixture
@@ -322,32 +329,10 @@ def test_a_slow_file_on_a_terminal_gets_its_progress_display(tmp_path: Path) -> 
     slow = ("CREATE TABLE slow AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
             "WHERE i < 12000000) SELECT count(*) AS c FROM n;\n")  # a second or more
     write_migration(tmp_path / "sql", "0001_slow", slow, "DROP TABLE slow;\n")
-    master, slave = pty.openpty()
-    env = _env({"TERM": "xterm-256color", "COLUMNS": "120"})
-    proc = subprocess.Popen([sys.executable, "-m", "migrator", "up"], cwd=tmp_path, env=env,
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
-    os.close(slave)
-    seen: list[tuple[float, bytes]] = []
-    try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 1)
-            if not ready:
-                if proc.poll() is not None:
-                    break
-                continue
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            seen.append((time.monotonic(), data))
-        proc.wait(timeout=60)
-    finally:
-        os.close(master)
-    ended = time.monotonic()
+    code, seen, err = _run_on_pty(("up",), tmp_path, {})
+    ended = seen[-1][0]  # the last output: the summary, once the file was done
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(d for _, d in seen).decode(errors="replace"))
-    assert proc.returncode == 0
+    assert code == 0, err
     assert "✓ applied 0001_slow" in text
     first = next(t for t, d in seen if b"Applying 1 version" in d)
     assert ended - first > 0.3, ended - first  # on screen well before the run ended
