@@ -39,7 +39,8 @@ from migrator.urls import DatabaseUrl, parse_url
 class SilentReporter:
     """The library default: events go nowhere."""
 
-    def plan_ready(self, command: str, files: list[PreparedFile]) -> None: ...
+    def plan_ready(self, command: str, files: list[PreparedFile],
+                   current: int | None = None) -> None: ...  # current: the version before
     def file_started(self, pf: PreparedFile) -> None: ...
     def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
                        elapsed_ms: float) -> None: ...
@@ -216,7 +217,7 @@ class Migrator:
                 result.planned = [_planned(pf) for pf in files]
                 result.after = max([_current(rows) or 0] + [m.version for m in todo]) or None
                 return result
-            self.reporter.plan_ready("up", files)
+            self.reporter.plan_ready("up", files, _current(rows))
             for w in shown_warnings(files):
                 self.reporter.warning(w)
             if files:
@@ -292,7 +293,7 @@ class Migrator:
                 return result
             if files and confirm is not None and not confirm(todo):
                 raise RefusedError("rollback cancelled; nothing was changed")
-            self.reporter.plan_ready("down", files)
+            self.reporter.plan_ready("down", files, _current(rows))
             runner = Runner(dialect, store, self.reporter, self.settings.timeouts,
                             batch_pause_s=self.settings.batch_pause_s,
                             resume=resume_points(migrations, rows, "down"),

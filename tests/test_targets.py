@@ -292,3 +292,20 @@ def test_a_database_error_outside_any_file_is_that_targets_result(sqldir: Path, 
     assert odd_result["summary"].startswith("database error while reading or writing the version "
                                             "table: ")
     assert (after["exit_code"], after["summary"]) == (1, "not started: an earlier target failed")
+
+
+def test_the_live_table_shows_from_and_to_while_a_target_runs() -> None:
+    """Pure: what a running target's row says before its result is known."""
+    from types import SimpleNamespace
+
+    from migrator.report.targets import LiveBoard, _plan
+    from migrator.targets import Target
+
+    board = LiveBoard([Target("sqlite:///a.db"), Target("sqlite:///b.db")])
+    try:
+        files = [SimpleNamespace(version=v) for v in (3, 4)]
+        board.reporter(0).plan_ready("up", files, 2)
+        board.reporter(1).plan_ready("down", files, 4)
+        assert [_plan(r) for r in board.rows] == ["2 → 4", "4 ↓ 2 version(s)"]
+    finally:
+        board.close()

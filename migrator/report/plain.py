@@ -44,7 +44,7 @@ class PlainReporter:
     def _paint(self, text: str, sgr: str) -> str:
         return f"\x1b[{sgr}m{text}\x1b[0m" if self.color else text
 
-    def plan_ready(self, command: str, files: list[PreparedFile]) -> None:
+    def plan_ready(self, command: str, files: list[PreparedFile], current: int | None = None) -> None:
         if not files:
             return
         versions = ", ".join(str(pf.version) for pf in files)

@@ -62,6 +62,7 @@ class Row:
     state: str = "pending"  # pending, running, ok, failed, stopped, not started
     command: str = ""
     last_planned: int | None = None
+    version_before: int | None = None
     files_total: int = 0
     files_done: int = 0
     current: str = ""
@@ -85,8 +86,8 @@ class RowReporter:
     def _update(self, **fields: Any) -> None:
         self.board.update(self.index, **fields)
 
-    def plan_ready(self, command: str, files: list[PreparedFile]) -> None:
-        self._update(command=command, files_total=len(files),
+    def plan_ready(self, command: str, files: list[PreparedFile], current: int | None = None) -> None:
+        self._update(command=command, files_total=len(files), version_before=current,
                      last_planned=files[-1].version if files else None)
 
     def file_started(self, pf: PreparedFile) -> None:
@@ -228,7 +229,9 @@ def _outcome(r: Row) -> str:
 def _plan(r: Row) -> str:
     if r.last_planned is None:
         return ""
-    return f"→ {r.last_planned}" if r.command == "up" else f"↓ {r.files_total} version(s)"
+    before = _v(r.version_before)
+    return (f"{before} → {r.last_planned}" if r.command == "up"
+            else f"{before} ↓ {r.files_total} version(s)")
 
 
 def _current(r: Row) -> str:

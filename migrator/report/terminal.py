@@ -79,7 +79,7 @@ class TerminalReporter:
             self.progress.stop()
         self.progress, self.overall, self.current = None, None, None
 
-    def plan_ready(self, command: str, files: list[PreparedFile]) -> None:
+    def plan_ready(self, command: str, files: list[PreparedFile], current: int | None = None) -> None:
         if not files:
             return
         self._start()
