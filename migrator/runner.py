@@ -344,8 +344,9 @@ class Runner:
 
     def _bracket_failed(self, pf: PreparedFile, started: float, failed: _Failed) -> None:
         opened = self._own_transaction_from
-        if opened:  # end the file's own transaction, or the failed mark would be written in it
-            self._rollback()
+        # end the file's own transaction (or the one a statement and its progress row share),
+        # or the failed mark would be written inside it and vanish with it
+        self._rollback()
         error = self._failure(pf, failed, committed=(opened or failed.index) - 1,
                               own_transaction_from=opened)
         self.store.update_row(pf.version, status=STATUS_FAILED,
@@ -448,15 +449,20 @@ class Runner:
             if progress:  # no-transaction: does the file open (or end) a transaction of its own?
                 self._own_transaction_from = _transaction_control(statement, index,
                                                                   self._own_transaction_from)
+            # A big file on mysql: each statement travels with its own progress row (a data
+            # change commits together with it) while the session is still a plain one.
+            together = (progress and streamed and self.d.sends_bracketed_file_at_once
+                        and not self._dirty_session)
             t0 = time.perf_counter()
             try:
-                self.d.execute(statement.text)
+                with self.d.deferred() if together else nullcontext():
+                    self.d.execute(statement.text)
+                    if progress and index != pf.statement_count:  # the last: the closing write
+                        self.store.update_row(pf.version, statements_done=index, later=True)
             except StatementError as exc:
                 if exc.bookkeeping:
                     raise
                 raise _Failed(index, statement, exc) from None
-            if progress and index != pf.statement_count:  # the last: the closing write says it
-                self.store.update_row(pf.version, statements_done=index, later=True)
             if report:
                 self.reporter.statement_done(pf, index, statement,
                                              (time.perf_counter() - t0) * 1000)
