@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from migrator import signals
 from migrator.config import Settings, validate_table
 from migrator.dialects import Dialect, open_dialect
 from migrator.discovery import Layout
@@ -183,11 +185,15 @@ class Migrator:
     def _session(self, *, read_only: bool, lock: bool) -> Iterator[tuple[Dialect, VersionStore]]:
         dialect = open_dialect(self.url)
         dialect.connect(read_only=read_only)
+        # in a worker thread (several targets) a signal reaches the statement through cancel()
+        on_signal = (signals.cancellable(dialect.cancel)
+                     if threading.current_thread() is not threading.main_thread() else nullcontext())
         try:
             store = VersionStore(dialect, self.settings.table)
             if lock:
                 dialect.acquire_lock(store.table, self.settings.lock_timeout_s)
-            yield dialect, store
+            with on_signal:
+                yield dialect, store
         finally:
             dialect.close()
 

@@ -309,3 +309,49 @@ def test_the_live_table_shows_from_and_to_while_a_target_runs() -> None:
         assert [_plan(r) for r in board.rows] == ["2 → 4", "4 ↓ 2 version(s)"]
     finally:
         board.close()
+
+
+def test_sigint_cancels_the_running_statement_on_every_server_target(server_db: Db, sqldir: Path,
+                                                                      tmp_path: Path) -> None:
+    """SPEC §6: exit 130 after rolling back the running file, also when the file runs in a
+    worker thread (several targets), which the signal itself never reaches."""
+    import signal
+    import time
+
+    from tests.conftest import _create_scratch
+
+    db = server_db
+    (tmp_path / "second").mkdir()
+    scratch = _create_scratch(db.dialect, tmp_path / "second")
+    other = next(scratch)
+    try:
+        write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+        sleep = {"postgres": "SELECT pg_sleep(30);\n", "mysql": "DO SLEEP(30);\n"}[db.dialect]
+        write_migration(sqldir, "0002_slow", "CREATE TABLE b (id INT);\n" + sleep, "DROP TABLE b;\n")
+        env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
+        proc = subprocess.Popen([sys.executable, "-m", "migrator", "--parallel", "2", "up",
+                                 "--url", db.url, "--url", other.url], cwd=sqldir.parent, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        running = ("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
+                   "AND pid <> pg_backend_pid()" if db.dialect == "postgres" else
+                   "SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(30)%'")
+        deadline = time.monotonic() + 30
+        while db.query(running)[0][0] < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, "the sleeps never started"
+            time.sleep(0.1)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, out + err
+        assert time.monotonic() - started < 15  # the sleeps were cancelled, not waited for
+        assert out.splitlines()[-1] == "2 target(s), 2 not ok; exit 130", out
+        for target in (db, other):
+            if db.dialect == "postgres":  # the file rolled back whole
+                assert target.versions() == [(1, "applied")]
+                assert "b" not in target.tables()
+            else:  # mysql cannot roll back: the row is failed, and says why
+                assert target.versions() == [(1, "applied"), (2, "failed")]
+                (error,), = target.query("SELECT error FROM schema_version WHERE version = 2")
+                assert "interrupted by a signal" in error
+    finally:
+        next(scratch, None)

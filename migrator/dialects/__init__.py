@@ -93,6 +93,10 @@ class Dialect:
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         raise NotImplementedError
 
+    def cancel(self) -> None:
+        """Stop the statement running on this connection, from another thread (a signal in a
+        run over several targets). Its execute() then raises KeyboardInterrupt."""
+
     def recover(self) -> None:
         """After a statement was interrupted (Ctrl-C, SIGTERM): stop it on the server and leave
         a usable connection. Drivers that cancel on KeyboardInterrupt need nothing here."""

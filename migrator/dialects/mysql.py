@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from migrator import signals
 from migrator.dialects import APPLICATION_NAME, ELAPSED_MS, NOW_UTC, Dialect, ServerValue, StatementError
 from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
 from migrator.model import Timeouts
@@ -48,6 +49,7 @@ class MysqlDialect(Dialect):
         self.is_mariadb = False
         self._pending: list[str] = []  # bookkeeping to send in front of the next statement
         self._tables_locked = False  # the running file holds LOCK TABLES
+        self._cancelled = False  # cancel() ran (a signal, several targets)
         self._script: list[tuple[str, bool]] | None = None  # deferred(): (sql, is a statement)
 
     def _open(self, connect_timeout_s: float) -> Any:
@@ -124,10 +126,23 @@ class MysqlDialect(Dialect):
             else:
                 self.execute(f"SET SESSION max_execution_time = {int(timeouts.statement_ms)}")
 
+    def cancel(self) -> None:
+        if self.conn is None:
+            return
+        # a killed SLEEP() or a statement between two reads may end without an error: the
+        # next read sees the flag
+        self._cancelled = True
+        killer = self._open(self._timeout)
+        try:
+            killer.cmd_query(f"KILL QUERY {int(self.conn.connection_id)}".encode())
+        finally:
+            killer.close()
+
     def recover(self) -> None:
         # The pure-Python driver was interrupted mid-read: its socket is unusable and the server
         # would go on running the statement. Kill the statement from a new connection, keep that.
         old, self.conn = self.conn, self._open(self._timeout)
+        self._cancelled = False  # a cancel was for the old connection
         try:
             self.execute(f"KILL QUERY {int(old.connection_id)}")
         except StatementError:
@@ -289,6 +304,9 @@ class MysqlDialect(Dialect):
             # results arrive in order: a failure before ours was a piggybacked statement's
             error.bookkeeping = done < len(ahead)
             raise error from None
+        if self._cancelled and signals.received:
+            self._cancelled = False  # once: the writes that record the stop must go through
+            raise KeyboardInterrupt
         self._track_table_locks(sql)
         return affected, rows
 
@@ -363,6 +381,8 @@ def _changes_data(sql: str) -> bool:
 
 def _translate(exc: Any, sql: str) -> StatementError:
     errno = getattr(exc, "errno", None)
+    if errno == 1317 and signals.received:  # query interrupted: cancel() on a signal
+        raise KeyboardInterrupt
     sqlstate = getattr(exc, "sqlstate", None) or ""
     message = str(getattr(exc, "msg", None) or exc)
     code = f"{errno}" + (f"/{sqlstate}" if sqlstate else "") if errno else sqlstate

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from migrator import signals
 from migrator.dialects import APPLICATION_NAME, ELAPSED_MS, NOW_UTC, Dialect, ServerValue, StatementError
 from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
 from migrator.model import Timeouts
@@ -111,6 +112,10 @@ class PostgresDialect(Dialect):
             self.execute(f"{scope} lock_timeout = {int(timeouts.lock_wait_ms)}")
         if timeouts.statement_ms is not None:
             self.execute(f"{scope} statement_timeout = {int(timeouts.statement_ms)}")
+
+    def cancel(self) -> None:
+        if self.conn is not None and not self.conn.closed:
+            self.conn.cancel_safe(timeout=5)
 
     def after_failure(self, statement_text: str) -> str:
         match = _CONCURRENT_INDEX.match(statement_text)
@@ -256,6 +261,8 @@ def _words(text: str) -> tuple[str, ...]:
 def _translate(exc: Any) -> StatementError:
     diag = getattr(exc, "diag", None)
     code = getattr(exc, "sqlstate", None) or ""
+    if code == "57014" and signals.received:  # query_canceled: cancel() on a signal
+        raise KeyboardInterrupt
     message = (getattr(diag, "message_primary", None) or str(exc)).strip()
     detail = getattr(diag, "message_detail", None)
     hint = getattr(diag, "message_hint", None)
