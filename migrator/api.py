@@ -190,9 +190,9 @@ class Migrator:
                      if threading.current_thread() is not threading.main_thread() else nullcontext())
         try:
             store = VersionStore(dialect, self.settings.table)
-            if lock:
-                dialect.acquire_lock(store.table, self.settings.lock_timeout_s)
             with on_signal:
+                if lock:
+                    dialect.acquire_lock(store.table, self.settings.lock_timeout_s)
                 yield dialect, store
         finally:
             dialect.close()

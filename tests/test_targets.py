@@ -355,3 +355,37 @@ def test_sigint_cancels_the_running_statement_on_every_server_target(server_db: 
                 assert "interrupted by a signal" in error
     finally:
         next(scratch, None)
+
+
+def test_sigint_also_stops_targets_waiting_for_the_lock(db: Db, sqldir: Path, tmp_path: Path) -> None:
+    """Another run holds the database's lock; two targets of this run wait for it (60 s
+    allowed). Ctrl-C ends this run at once; the other run is not disturbed."""
+    import signal
+    import time
+
+    long = {"postgres": "SELECT pg_sleep(30);\n", "mysql": "DO SLEEP(30);\n",
+            "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                      "WHERE x < 300000000) SELECT count(*) FROM c;\n"}[db.dialect]
+    write_migration(sqldir, "0001_long", "CREATE TABLE a (id INT);\n" + long, "DROP TABLE a;\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "migrator", *args], cwd=sqldir.parent,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    holder = start("up", "--url", db.url)
+    try:
+        time.sleep(2)  # the holder is inside the long statement, with the lock
+        waiting = start("--parallel", "2", "--lock-timeout", "60", "up", "--url", db.url,
+                        "--url", db.url)
+        time.sleep(2)  # both of its targets poll for the lock
+        assert waiting.poll() is None and holder.poll() is None
+        started = time.monotonic()
+        waiting.send_signal(signal.SIGINT)
+        out, err = waiting.communicate(timeout=90)
+        assert waiting.returncode == 130, out + err
+        assert time.monotonic() - started < 10, out  # it did not wait out the lock timeout
+        assert holder.poll() is None  # the other run goes on
+    finally:
+        holder.kill()
+        holder.wait()

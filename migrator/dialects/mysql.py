@@ -134,7 +134,9 @@ class MysqlDialect(Dialect):
         self._cancelled = True
         killer = self._open(self._timeout)
         try:
-            killer.cmd_query(f"KILL QUERY {int(self.conn.connection_id)}".encode())
+            for waiting in (self.conn, self._lock_conn):  # a statement, or GET_LOCK's wait
+                if waiting is not None:
+                    killer.cmd_query(f"KILL QUERY {int(waiting.connection_id)}".encode())
         finally:
             killer.close()
 
@@ -162,6 +164,10 @@ class MysqlDialect(Dialect):
         try:
             cursor.execute("SELECT GET_LOCK(%s, %s)", (name, max(0, round(timeout_s))))
             (got,) = cursor.fetchone()
+            if got != 1 and self._cancelled and signals.received:  # killed while it waited
+                self._lock_conn.close()
+                self._lock_conn = None
+                raise KeyboardInterrupt
             holder = None
             if got != 1:
                 cursor.execute("SELECT IS_USED_LOCK(%s)", (name,))

@@ -145,6 +145,8 @@ class PostgresDialect(Dialect):
         lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
         deadline = time.monotonic() + timeout_s
         while not self.query("SELECT pg_try_advisory_lock(%s)", (lock_id,))[0][0]:
+            if signals.received:  # a worker thread (several targets): stop waiting
+                raise KeyboardInterrupt
             if time.monotonic() >= deadline:
                 raise LockTimeoutError(
                     f"could not get the migration lock within {timeout_s:g}s; "

@@ -122,6 +122,9 @@ class SqliteDialect(Dialect):
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if signals.received:  # a worker thread (several targets): stop waiting
+                    handle.close()
+                    raise KeyboardInterrupt from None
                 if time.monotonic() >= deadline:
                     handle.seek(0)
                     holder = handle.read().strip() or "another process"
