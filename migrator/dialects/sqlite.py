@@ -5,10 +5,7 @@ from __future__ import annotations
 import fcntl
 import getpass
 import os
-import shutil
-import socket
 import sqlite3
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,7 +135,7 @@ class SqliteDialect(Dialect):
         handle.seek(0)
         handle.truncate()
         since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {since}\n")
+        handle.write(f"pid {os.getpid()} on {os.uname().nodename} since {since}\n")
         handle.flush()
         self._lock_file = handle
 
@@ -199,10 +196,15 @@ class SqliteDialect(Dialect):
 
     def create_scratch(self, name: str) -> DatabaseUrl:
         # sqlite's scratch database is a file in a private temporary folder
+        import tempfile  # scratch databases only (verify, drift): not for every run
+
         folder = tempfile.mkdtemp(prefix="migrator-")
         return parse_url(f"sqlite:///{folder}/{name}.db")
 
     def drop_scratch(self, url: DatabaseUrl) -> None:
+        import shutil
+        import tempfile
+
         path = Path(url.database)
         for leftover in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm",
                                                                 ".migrator-lock"))):

@@ -6,7 +6,6 @@ would have left behind, without importing rich where that is one line."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 from typing import Any
@@ -98,6 +97,8 @@ class DelayedTerminalReporter:
                 if not self._done or not planned:
                     return  # nothing ran, or only scratch runs (verify, drift): nothing to say
                 if len(self._done) > LINES_UP_TO:  # what the display leaves: one line
+                    import shutil
+
                     width = shutil.get_terminal_size().columns
                     safe_write(sys.stdout, summary_line(self._done, width) + "\n")
                     return
