@@ -297,8 +297,11 @@ class Migrator:
                              and v not in {m.version for m in todo}]
                 result.after = max(remaining, default=None)
                 return result
-            if files and confirm is not None and not confirm(todo):
-                raise RefusedError("rollback cancelled; nothing was changed")
+            if files and confirm is not None:
+                asked = time.perf_counter()
+                if not confirm(todo):
+                    raise RefusedError("rollback cancelled; nothing was changed")
+                started += time.perf_counter() - asked  # the time a person took to answer is not the run's
             self.reporter.plan_ready("down", files, _current(rows))
             runner = Runner(dialect, store, self.reporter, self.settings.timeouts,
                             batch_pause_s=self.settings.batch_pause_s,

@@ -454,3 +454,21 @@ def test_many_non_atomic_files_get_one_warning_line_not_one_each(db: Db, sqldir:
                         "commits at once, so if one fails the ones before it stay applied "
                         "(0001_t1/up.sql, 0002_t2/up.sql, 0003_t3/up.sql and 2 more; "
                         "`up --dry-run` names each)"]
+
+
+def test_the_time_a_person_takes_to_confirm_a_rollback_is_not_the_runs(db: Db, sqldir: Path) -> None:
+    import time
+
+    from migrator import Migrator
+
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    m = Migrator(db.url, sqldir)
+    m.up()
+
+    def slow_yes(todo: list[Any]) -> bool:
+        time.sleep(1.5)
+        return True
+
+    result = m.down(confirm=slow_yes)
+    assert result.versions == [1]
+    assert result.elapsed_ms < 1000, result.elapsed_ms
