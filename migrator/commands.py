@@ -513,9 +513,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     from migrator.tools import init_project
 
-    created = init_project(Path.cwd(), load_settings({"dir": getattr(args, "dir", None)}).dir)
+    here = Path.cwd()
+    created = init_project(here, load_settings({"dir": getattr(args, "dir", None)}).dir)
     for path in created:
-        _say(args, f"created {path}")
+        shown = path.relative_to(here) if path.is_absolute() and path.is_relative_to(here) else path
+        _say(args, f"created {shown}")
     if not created:
         _say(args, "nothing to create: sql/ and migrator.toml already exist")
     return 0

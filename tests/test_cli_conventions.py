@@ -336,3 +336,19 @@ def test_a_slow_file_on_a_terminal_gets_its_progress_display(tmp_path: Path) -> 
     assert "✓ applied 0001_slow" in text
     first = next(t for t, d in seen if b"Applying 1 version" in d)
     assert ended - first > 0.3, ended - first  # on screen well before the run ended
+
+
+def test_init_creates_a_project_that_validates_and_never_overwrites(tmp_path: Path) -> None:
+    first = run("init", cwd=tmp_path)
+    assert first.code == 0, first.err
+    assert first.out.splitlines() == ["created sql/0001_initial_schema", "created migrator.toml"]
+    assert (tmp_path / "sql" / "0001_initial_schema" / "up.sql").is_file()
+    assert 'dir = "sql"' in (tmp_path / "migrator.toml").read_text()
+    (tmp_path / "migrator.toml").write_text((tmp_path / "migrator.toml").read_text() + "# mine\n")
+    again = run("init", cwd=tmp_path)
+    assert again.code == 0
+    assert again.out.strip() == "nothing to create: sql/ and migrator.toml already exist"
+    assert (tmp_path / "migrator.toml").read_text().endswith("# mine\n")  # not overwritten
+    assert run("hash", cwd=tmp_path).code == 0  # a layout migrator reads without a problem
+    assert run("validate", "--offline", cwd=tmp_path).code == 0
+    assert run("status", cwd=tmp_path).code == 0  # its toml has only known settings
