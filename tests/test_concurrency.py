@@ -234,3 +234,29 @@ def test_sqlite_lock_timeout_is_not_preceded_by_a_hidden_busy_wait(tmp_path: Pat
     writer.close()
     assert r.code == 4, r.err
     assert took < 4, took  # 1 s of lock timeout and a process start; it was over 6 s
+
+
+def test_kill_9_during_a_mysql_file_sent_at_once_leaves_a_consistent_record(mysql_db: Db, sqldir: Path,
+                                                                           cli: Any) -> None:
+    """mysql only (its one-round-trip scripts): a plain file goes as one multi-statement query.
+    Killed while it runs, the rows say exactly what ran: either the file finished (applied) or
+    the row is `running` at the statement the server had reached, and its last INSERT, which
+    commits with the closing writes, is not there."""
+    db = mysql_db
+    write_migration(sqldir, "0001_slow", "CREATE TABLE b (id INT);\n"
+                    "INSERT INTO b (id) SELECT SLEEP(3);\n", "DROP TABLE b;\n")
+    proc = _spawn(["up", "--url", db.url], sqldir.parent)
+    deadline = time.monotonic() + 20
+    while not db.query("SELECT 1 FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                       "'%SELECT SLEEP(3)%' AND DB = DATABASE() AND ID <> CONNECTION_ID()"):
+        assert time.monotonic() < deadline and proc.poll() is None, "the script never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(4)  # whatever the server still runs of the script ends
+    (status, done), = db.query("SELECT status, statements_done FROM schema_version")
+    rows = db.query("SELECT COUNT(*) FROM b")[0][0]
+    assert (status, done, rows) in (("running", 1, 0), ("applied", 2, 1)), (status, done, rows)
+    if status == "running":  # reported, and blocks until a person looks
+        r = cli("up", "--url", db.url)
+        assert r.code == 3 and "interrupted" in r.err
