@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator.checksum import checksum_text, text_sha
 from migrator.discovery import Layout
@@ -136,3 +138,33 @@ def test_verbose_progress_on_a_big_file_does_not_read_it_ahead(db: Db, tmp_path:
     line = 1 + 39 * (ROWS_PER_INSERT + 1)
     # (once the splitter, a chunk ahead, has reached the end, the total shows)
     assert re.search(rf"  \[40/(\?|40)\] 0002_load/up.sql:{line} INSERT INTO big", r.out), r.out
+
+
+_PIECES = ["INSERT INTO t VALUES (1);\n", "-- a comment; with a semicolon\n", "/* block; */ ",
+           "SELECT 'a;b', \"q;\";\n", "BEGIN;\n", "COMMIT;\n", "VACUUM;\n", "\n\n   ",
+           "CREATE INDEX CONCURRENTLY i ON t (a);\n", "COPY t FROM STDIN;\n", "/* x */ START TRANSACTION;\n"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12),
+       st.integers(min_value=0, max_value=12), st.integers(min_value=0, max_value=70_000))
+def test_the_big_file_filter_never_misses_a_statement_the_rules_refuse(
+        tmp_path_factory: pytest.TempPathFactory, pieces: list[str], at: int, shift: int) -> None:
+    """Whatever the chunk boundaries, a big file whose statements break a rule (as the lexer
+    sees them) is marked for the full check: the cheap filter may only err on the safe side."""
+    from migrator.dialects import open_dialect
+    from migrator.filescan import CHUNK
+    from migrator.runner import file_problems
+    from migrator.streaming import FileStatements
+    from migrator.urls import parse_url
+
+    filler = "INSERT INTO t VALUES " + ",".join(["(1)"] * ((CHUNK + shift) // 4)) + ";\n"
+    text = "".join(pieces[:at] + [filler] + pieces[at:])
+    root = tmp_path_factory.mktemp("filter")
+    write_migration(root, "0001_x", text, "SELECT 1;\n")
+    up = Layout(root).migrations("postgres")[0].up
+    assert up.size > CHUNK
+    problems = file_problems(up, FileStatements(up, "postgres"),
+                             open_dialect(parse_url("postgres://u@h/d")))
+    if problems:
+        assert up.needs_statement_check, problems
