@@ -8,7 +8,7 @@ from typing import Any
 
 from migrator.dialects import Dialect
 from migrator.errors import RefusedError, UsageError
-from migrator.history import VersionStore, keep_text
+from migrator.history import VersionStore
 from migrator.model import STATUS_APPLIED, AppliedRow, Migration
 
 
@@ -61,7 +61,7 @@ def baseline(migrations: list[Migration], dialect: Dialect, store: VersionStore,
     try:
         for m in todo:
             store.insert_row(m, status=STATUS_APPLIED, operation="baseline", execution_ms=0,
-                             up_text=m.up.read_text(), down_text=m.down.read_text())
+                             up_text=m.up.stored_text(), down_text=m.down.stored_text())
             store.record("baseline", "ok", version=m.version, name=m.name,
                          new_checksum=m.up.checksum)
         dialect.commit()
@@ -135,10 +135,10 @@ def _apply_change(store: VersionStore, c: Change, m: Migration, row: AppliedRow 
         if row is not None:
             store.delete_row(c.version)
         store.insert_row(m, status=STATUS_APPLIED, operation="manual", execution_ms=0,
-                         up_text=m.up.read_text(), down_text=m.down.read_text())
+                         up_text=m.up.stored_text(), down_text=m.down.stored_text())
     else:
         store.update_row(c.version, checksum=m.up.checksum, down_checksum=m.down.checksum,
-                         up_sql=keep_text(m.up.read_text()), down_sql=keep_text(m.down.read_text()))
+                         up_sql=m.up.stored_text(), down_sql=m.down.stored_text())
     store.record("repair" if c.action != "mark-applied" else "mark-applied", "ok",
                  version=c.version, name=c.name, old_checksum=c.old_checksum,
                  new_checksum=c.new_checksum, reason=reason, detail=c.description)

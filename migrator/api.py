@@ -218,13 +218,14 @@ class Migrator:
             todo = plan_up(migrations, rows, target)
             files = [prepare(m, "up", dialect) for m in todo]
             result = RunResult("up", dialect.name, dry_run, _current(rows), None, [])
-            result.warnings = [w for pf in files for w in atomicity_warnings(pf)]
+            flagged = [(pf.file.rel, w) for pf in files for w in atomicity_warnings(pf)]
+            result.warnings = [w for _, w in flagged]
             if dry_run:
                 result.planned = [_planned(pf) for pf in files]
                 result.after = max([_current(rows) or 0] + [m.version for m in todo]) or None
                 return result
             self.reporter.plan_ready("up", files, _current(rows))
-            for w in shown_warnings(files):
+            for w in shown_warnings(flagged):
                 self.reporter.warning(w)
             if files:
                 store.ensure()
@@ -547,13 +548,13 @@ def _planned(pf: PreparedFile) -> PlannedFile:
 _DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
 
 
-def shown_warnings(files: list[PreparedFile], at_most: int = 3) -> list[str]:
-    """The atomicity warnings as a person reads them: one line each for a few files, one line
-    for many (a mysql run of 300 files said the same thing 300 times). JSON keeps them all."""
-    flagged = [pf for pf in files if atomicity_warnings(pf)]
+def shown_warnings(flagged: list[tuple[str, str]], at_most: int = 3) -> list[str]:
+    """The atomicity warnings, (file, warning), as a person reads them: one line each for a
+    few files, one line for many (a mysql run of 300 files said the same thing 300 times).
+    JSON keeps them all."""
     if len(flagged) <= at_most:
-        return [w for pf in flagged for w in atomicity_warnings(pf)]
-    named = ", ".join(pf.file.rel for pf in flagged[:at_most])
+        return [w for _, w in flagged]
+    named = ", ".join(rel for rel, _ in flagged[:at_most])
     return [f"{len(flagged)} files are not atomic: their statements run one by one and DDL "
             f"commits at once, so if one fails the ones before it stay applied ({named} and "
             f"{len(flagged) - at_most} more; `up --dry-run` names each)"]

@@ -8,10 +8,6 @@ from typing import Any
 from migrator.dialects import Dialect
 from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration
 
-# Applied text is kept for diffs (`validate`, `show`) up to this size; bigger data files store
-# only their checksum so that a 300 MB backfill is not written twice.
-MAX_STORED_TEXT = 1_000_000
-
 _ROW_COLUMNS = (
     "version", "name", "description", "checksum", "down_checksum", "status", "applied_at",
     "execution_ms", "applied_by", "operation", "statements_done", "statements_total",
@@ -103,7 +99,7 @@ class VersionStore:
             "applied_by": self.user, "operation": operation,
             "statements_done": 0 if status != STATUS_APPLIED else statements_total,
             "statements_total": statements_total,
-            "up_sql": keep_text(up_text), "down_sql": keep_text(down_text),
+            "up_sql": up_text, "down_sql": down_text,  # None for a big file (stored_text)
         }
         self._insert(self.table, values, later)
 
@@ -139,7 +135,3 @@ class VersionStore:
         marks = ", ".join([self.d.placeholder] * len(values))
         self._write(later, f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})",
                     tuple(values.values()))
-
-
-def keep_text(text: str | None) -> str | None:
-    return text if text is not None and len(text) <= MAX_STORED_TEXT else None

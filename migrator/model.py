@@ -10,7 +10,8 @@ from pathlib import Path
 DIALECTS = ("sqlite", "postgres", "mysql")
 
 # Files above this size are streamed (statements read as they run) and their text is not
-# stored in the version table; smaller ones are read whole, and may be sent in one round trip.
+# stored in the version table (SqlFile.stored_text); smaller ones are read whole, and may be
+# sent in one round trip.
 BIG_FILE_BYTES = 1_000_000
 
 STATUS_APPLIED = "applied"
@@ -55,6 +56,11 @@ class SqlFile:
     def read_text(self) -> str:
         with open(self.location, "rb") as fh:
             return fh.read().decode("utf-8").removeprefix("\ufeff")
+
+    def stored_text(self) -> str | None:
+        """The text the version table keeps for diffs (`validate`, `show`); a big data file
+        keeps only its checksum, so a 300 MB backfill is neither read nor written twice."""
+        return None if self.is_big else self.read_text()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ written first, advanced per statement, and left `failed` when a statement fails.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -58,7 +58,7 @@ class PreparedFile:
     direction: str  # "up" or "down"
     file: SqlFile
     text: str | None  # None for a big file, which is never held whole
-    statements: Sequence[Statement]  # a list, or FileStatements for a big file
+    statements: list[Statement] | FileStatements  # FileStatements: a big file, read as it runs
     transactional: bool
 
     @property
@@ -87,11 +87,6 @@ def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
     if problems:
         raise LayoutError(problems)
     return PreparedFile(m, direction, sql_file, text, statements, transactional)
-
-
-def stored_text(sql_file: SqlFile) -> str | None:
-    """The text kept in the version table for diffs; a big file keeps only its checksum."""
-    return None if sql_file.is_big else sql_file.read_text()
 
 
 def _split(sql_file: SqlFile, text: str, dialect: Dialect) -> list[Statement]:
@@ -255,7 +250,7 @@ class Runner:
         if pf.direction == "up":
             self.store.insert_row(pf.migration, status=STATUS_APPLIED, operation="up",
                                   execution_ms=ms, up_text=pf.text,
-                                  down_text=stored_text(pf.migration.down),
+                                  down_text=pf.migration.down.stored_text(),
                                   statements_total=pf.statement_count,
                                   applied_at=NOW_UTC if timed_by_server else None)
         else:
@@ -296,7 +291,7 @@ class Runner:
             with self.d.deferred() if at_once else nullcontext(False) as deferring:
                 if pf.direction == "up":
                     self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
-                                          up_text=pf.text, down_text=stored_text(m.down),
+                                          up_text=pf.text, down_text=m.down.stored_text(),
                                           statements_total=total, later=True)
                 else:
                     self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
@@ -386,7 +381,7 @@ class Runner:
             rows = 0
             if pf.direction == "up":
                 self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
-                                      up_text=pf.text, down_text=stored_text(m.down),
+                                      up_text=pf.text, down_text=m.down.stored_text(),
                                       statements_total=1)
             else:
                 self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",

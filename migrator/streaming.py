@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from migrator.errors import LayoutError
@@ -18,7 +18,7 @@ _CHUNKS_AHEAD = 4  # split chunks waiting for the runner: a few hundred kB, neve
 _END = object()
 
 
-class FileStatements(Sequence[Statement]):
+class FileStatements:
     """Iterating splits the file again; the count is known once a pass has run to the end
     (running the file is such a pass), and len() before that costs a pass of its own."""
 
@@ -86,11 +86,3 @@ class FileStatements(Sequence[Statement]):
                 pass
         assert self.count is not None
         return self.count
-
-    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
-        if isinstance(index, slice) or index < 0:
-            return list(self)[index]
-        for i, statement in enumerate(self):
-            if i == index:
-                return statement
-        raise IndexError(index)
