@@ -380,6 +380,11 @@ def targets(b) -> list[str]:
         )
         return overall, "; ".join(parts)
 
+    def within_floor(wl, ph, limit):
+        """migrator's median at most `limit` × the floor's, per dialect."""
+        return per_dialect(wl, ph, lambda m, o: (m <= limit * o, f"{m / o:.2f}× floor"),
+                           lambda d: (wl, ph, d, "floor"))
+
     if "W1" in b.args.workloads:
         if "dbmate" in b.tools:
             v, t = per_dialect(
@@ -389,16 +394,9 @@ def targets(b) -> list[str]:
                 lambda d: ("W1", "apply", d, "dbmate"),
             )
             out.append(f"**{v}** W1 apply faster than dbmate: {t}")
-        v, t = per_dialect(
-            "W1", "apply", lambda m, o: (m <= o, f"{m / o:.2f}× floor"), lambda d: ("W1", "apply", d, "floor")
-        )
+        v, t = within_floor("W1", "apply", 1.0)
         out.append(f"**{v}** W1 apply below the floor (implied by beating dbmate): {t}")
-        v, t = per_dialect(
-            "W1",
-            "rollback",
-            lambda m, o: (m <= 1.1 * o, f"{m / o:.2f}× floor"),
-            lambda d: ("W1", "rollback", d, "floor"),
-        )
+        v, t = within_floor("W1", "rollback", 1.1)
         out.append(f"**{v}** W1 rollback ≤ 1.1× floor: {t}")
         v, t = per_dialect("W1", "status", lambda m, o: (m <= 0.20, f"{m:.3f} s"))
         out.append(f"**{v}** W1 status ≤ 0.20 s: {t}")
@@ -407,12 +405,7 @@ def targets(b) -> list[str]:
             v, t = per_dialect("W3", ph, lambda m, o: (m <= 0.35, f"{m:.3f} s"))
             out.append(f"**{v}** W3 {ph} ≤ 0.35 s: {t}")
     if "W2" in b.args.workloads:
-        v, t = per_dialect(
-            "W2",
-            "apply",
-            lambda m, o: (m <= 1.1 * o, f"{m / o:.2f}× floor"),
-            lambda d: ("W2", "apply", d, "floor"),
-        )
+        v, t = within_floor("W2", "apply", 1.1)
         out.append(f"**{v}** W2 apply ≤ 1.1× floor: {t}")
         parts, oks = [], []
         for d in ds:

@@ -154,10 +154,10 @@ class Client(Tool):
         return self.r.run(argv, stdin=stdin)
 
 
-class Dbmate(Tool):
-    name = "dbmate"
+class Peer(Tool):
+    """Another migration tool, run from its executable when --install-peers put it there."""
+
     peer = True
-    version_table = "schema_migrations"
     phases = ("apply", "status", "rollback")
 
     def __init__(self, runner: Runner, exe: str | None) -> None:
@@ -166,6 +166,11 @@ class Dbmate(Tool):
 
     def missing(self):
         return None if self.exe else "not installed (run scripts/bench --install-peers)"
+
+
+class Dbmate(Peer):
+    name = "dbmate"
+    version_table = "schema_migrations"
 
     def _cmd(self, db, wl, *args):
         return [
@@ -197,19 +202,10 @@ class Dbmate(Tool):
         return f"Applied: {applied}" in out and "Pending: 0" in out
 
 
-class Yoyo(Tool):
+class Yoyo(Peer):
     name = "yoyo"
-    peer = True
     setup_runs_sql = False
     version_table = "_yoyo_migration"
-    phases = ("apply", "status", "rollback")
-
-    def __init__(self, runner: Runner, exe: str | None) -> None:
-        super().__init__(runner)
-        self.exe = exe
-
-    def missing(self):
-        return None if self.exe else "not installed (run scripts/bench --install-peers)"
 
     def _cmd(self, db, wl, command, *args):
         return [self.exe, command, *args, "--no-config-file", "--database", db.yoyo_url(), str(wl.yoyo)]
