@@ -92,17 +92,38 @@ def _mysql_dump_argv(tool: str, url: DatabaseUrl) -> list[str]:
     return [*argv, "--", url.database]
 
 
+def _pg_restore(path: Path, url: DatabaseUrl) -> str:
+    # psql in one transaction, stopping at the first error (objects a later migration made to
+    # depend on the dumped ones can block the drops; then restore into a freshly created database)
+    parts = ["psql", f"--host={url.host}"]
+    parts += [f"--port={url.port}"] if url.port else []
+    parts += [f"--username={url.user}"] if url.user else []
+    parts += [f"--dbname={_pg_dbname(url)}", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+              f"--file={path}"]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _mysql_restore(path: Path, url: DatabaseUrl) -> str:
+    # the client prompts for the password
+    client = "mariadb" if shutil.which("mariadb") else "mysql"
+    parts = [client, f"--host={url.host}", f"--port={url.port or 3306}", f"--user={url.user or 'root'}"]
+    parts += ["--password"] if url.password else []
+    return " ".join(shlex.quote(p) for p in [*parts, url.database]) + f" < {shlex.quote(str(path))}"
+
+
 @dataclass(frozen=True)
 class _Dumper:
     tools: tuple[str, ...]  # in order of preference
     package: str  # the Debian/Ubuntu package that ships them
     password_env: str  # the tool reads the password here; argv is visible to every user in `ps`
     argv: Callable[[str, DatabaseUrl], list[str]]
+    restore: Callable[[Path, DatabaseUrl], str]  # the command that loads the dump back
 
 
 _DUMPERS = {
-    "postgres": _Dumper(("pg_dump",), "postgresql-client", "PGPASSWORD", _pg_dump_argv),
-    "mysql": _Dumper(("mariadb-dump", "mysqldump"), "mariadb-client", "MYSQL_PWD", _mysql_dump_argv),
+    "postgres": _Dumper(("pg_dump",), "postgresql-client", "PGPASSWORD", _pg_dump_argv, _pg_restore),
+    "mysql": _Dumper(("mariadb-dump", "mysqldump"), "mariadb-client", "MYSQL_PWD", _mysql_dump_argv,
+                     _mysql_restore),
 }
 
 
@@ -230,22 +251,9 @@ def _fsync_directory(directory: Path) -> None:
 
 def restore_command(path: Path, url: DatabaseUrl) -> str:
     """The shell command a DBA runs to restore `path` into the database at `url`; no password in it.
+    sqlite: copy the file back while nothing has the database open."""
+    dumper = _DUMPERS.get(url.dialect)
+    if dumper is None:
+        return f"cp -- {shlex.quote(str(path))} {shlex.quote(url.database)}"
+    return dumper.restore(path, url)
 
-    sqlite: copy the file back while nothing has the database open. postgres: psql in one transaction,
-    stopping at the first error (objects a later migration made to depend on the dumped ones can block
-    the drops; then restore into a freshly created database). mysql: the client prompts for the password.
-    """
-    q = shlex.quote
-    if url.dialect == "postgres":
-        parts = ["psql", f"--host={url.host}"]
-        parts += [f"--port={url.port}"] if url.port else []
-        parts += [f"--username={url.user}"] if url.user else []
-        parts += [f"--dbname={_pg_dbname(url)}", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-                  f"--file={path}"]
-        return " ".join(q(p) for p in parts)
-    if url.dialect == "mysql":
-        client = "mariadb" if shutil.which("mariadb") else "mysql"
-        parts = [client, f"--host={url.host}", f"--port={url.port or 3306}", f"--user={url.user or 'root'}"]
-        parts += ["--password"] if url.password else []
-        return " ".join(q(p) for p in [*parts, url.database]) + f" < {q(str(path))}"
-    return f"cp -- {q(str(path))} {q(url.database)}"
