@@ -28,7 +28,9 @@ from migrator.model import (
 )
 from migrator.streaming import FileStatements
 
-_TX_CONTROL = (("BEGIN",), ("START", "TRANSACTION"), ("COMMIT",), ("ROLLBACK",), ("END",))
+_TX_OPEN = (("BEGIN",), ("START", "TRANSACTION"))
+_TX_CLOSE = (("COMMIT",), ("ROLLBACK",), ("END",))
+_TX_CONTROL = _TX_OPEN + _TX_CLOSE
 
 
 class Reporter(Protocol):
@@ -149,9 +151,9 @@ def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
 def _transaction_control(s: Statement, index: int, open_since: int) -> int:
     """The statement index where the file's own transaction began (0: none open) after `s`."""
     words = leading_keywords(s.text, 2)
-    if words[:2] == ("START", "TRANSACTION") or (words[:1] == ("BEGIN",) and not _is_block(words)):
+    if any(words[:len(p)] == p for p in _TX_OPEN) and not _is_block(words):
         return open_since or index
-    if words[:1] in (("COMMIT",), ("ROLLBACK",), ("END",)):
+    if words[:1] in _TX_CLOSE:
         return 0
     return open_since
 
