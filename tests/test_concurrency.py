@@ -199,20 +199,21 @@ def test_kill_9_at_many_points_always_leaves_a_clean_boundary(db: Db, sqldir: Pa
     assert db.versions() == [(v, "applied") for v in range(1, count + 1)]
 
 
-def _wait_until_alone(db: Db) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and db.query(
-            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"):
+def _wait_while(db: Db, sql: str, seconds: float) -> None:
+    """Poll until `sql` finds no row (or `seconds` passed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and db.query(sql):
         time.sleep(0.1)
+
+
+def _wait_until_alone(db: Db) -> None:
+    _wait_while(db, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()", 10)
 
 
 def _wait_until_short_sleeps_end(db: Db) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and db.query(
-            "SELECT 1 FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(0.3)%' "
-            "AND DB = DATABASE()"):
-        time.sleep(0.1)
+    _wait_while(db, "SELECT 1 FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                "'SELECT SLEEP(0.3)%' AND DB = DATABASE()", 5)
 
 
 def test_sqlite_lock_timeout_is_not_preceded_by_a_hidden_busy_wait(tmp_path: Path, cli: Any) -> None:
