@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -185,9 +185,11 @@ class Migrator:
     def _session(self, *, read_only: bool, lock: bool) -> Iterator[tuple[Dialect, VersionStore]]:
         dialect = open_dialect(self.url)
         dialect.connect(read_only=read_only)
-        # in a worker thread (several targets) a signal reaches the statement through cancel()
-        on_signal = (signals.cancellable(dialect.cancel)
-                     if threading.current_thread() is not threading.main_thread() else nullcontext())
+        # in a worker thread (several targets) a signal reaches the statement through cancel();
+        # without threading imported there is no worker thread (and no import at start-up)
+        threading = sys.modules.get("threading")
+        in_worker = threading is not None and threading.current_thread() is not threading.main_thread()
+        on_signal = signals.cancellable(dialect.cancel) if in_worker else nullcontext()
         try:
             store = VersionStore(dialect, self.settings.table)
             with on_signal:

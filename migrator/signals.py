@@ -8,7 +8,6 @@ comes from `received`.
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,16 +17,15 @@ _EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 # Statements running in worker threads (several targets) never see KeyboardInterrupt: the
 # handler cancels them on the server instead, and their dialect turns the cancelled
 # statement back into KeyboardInterrupt in that thread, so the runner rolls back as usual.
+# (single dict operations are atomic under the GIL: no lock needed, and no threading import
+# at start-up)
 _cancellers: dict[int, Callable[[], None]] = {}
-_lock = threading.Lock()
 
 
 def _handler(signum: int, frame: Any) -> None:
     global received
     received = _EXIT.get(signal.Signals(signum), 130)
-    with _lock:
-        cancels = list(_cancellers.values())
-    for cancel in cancels:
+    for cancel in list(_cancellers.values()):
         try:
             cancel()
         except Exception:  # noqa: BLE001 - the statement may just have ended; stopping goes on
@@ -39,13 +37,11 @@ def _handler(signum: int, frame: Any) -> None:
 def cancellable(cancel: Callable[[], None]) -> Iterator[None]:
     """While inside, a SIGINT/SIGTERM calls `cancel` (from the main thread)."""
     key = id(cancel)
-    with _lock:
-        _cancellers[key] = cancel
+    _cancellers[key] = cancel
     try:
         yield
     finally:
-        with _lock:
-            _cancellers.pop(key, None)
+        _cancellers.pop(key, None)
 
 
 def install() -> None:

@@ -4,8 +4,6 @@ database executes the statements before it (the driver waits with the GIL releas
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,6 +48,9 @@ class FileStatements:
         yield batch
 
     def _batches_ahead(self) -> Iterator[list[Statement]]:
+        import queue  # only when a big file runs
+        import threading
+
         ready: queue.Queue[Any] = queue.Queue(maxsize=_CHUNKS_AHEAD)
         stop = threading.Event()
 
