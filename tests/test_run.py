@@ -472,3 +472,66 @@ def test_the_time_a_person_takes_to_confirm_a_rollback_is_not_the_runs(db: Db, s
     result = m.down(confirm=slow_yes)
     assert result.versions == [1]
     assert result.elapsed_ms < 1000, result.elapsed_ms
+
+
+_RELAXED = {"postgres": "SET LOCAL synchronous_commit = off", "sqlite": "PRAGMA synchronous = NORMAL"}
+
+
+def _sent_statements(db: Db, monkeypatch: Any) -> list[str]:
+    """Every statement text the dialect is given, in order (deferred ones included)."""
+    from migrator.dialects import open_dialect
+
+    cls = type(open_dialect(db.parsed))
+    real_execute = cls.execute
+    sent: list[str] = []
+
+    def spy(self: Any, sql: str, params: tuple[Any, ...] = ()) -> int:
+        sent.append(sql)
+        return real_execute(self, sql, params)
+
+    monkeypatch.setattr(cls, "execute", spy)
+    return sent
+
+
+def test_only_the_last_file_of_a_run_waits_for_the_disk(db: Db, sqldir: Path, monkeypatch: Any) -> None:
+    from migrator import Migrator
+
+    if db.dialect == "sqlite":
+        db.execute("PRAGMA journal_mode = WAL")  # a property of the file; DELETE mode relaxes nothing
+    for i in (1, 2, 3):
+        write_migration(sqldir, f"000{i}_t{i}", f"CREATE TABLE t{i} (id INT);\n", f"DROP TABLE t{i};\n")
+    sent = _sent_statements(db, monkeypatch)
+    m = Migrator(db.url, sqldir)
+    assert m.up().versions == [1, 2, 3]
+    relaxed = _RELAXED.get(db.dialect)
+    if relaxed is None:  # mysql: InnoDB's flush setting is server-wide, so nothing is relaxed
+        assert not any("synchronous" in s.lower() for s in sent)
+    else:
+        where = [i for i, s in enumerate(sent) if s == relaxed]
+        assert len(where) == 2, sent  # files 1 and 2, not the last one
+        assert where[-1] < sent.index("CREATE TABLE t2 (id INT)") < sent.index("CREATE TABLE t3 (id INT)")
+        if db.dialect == "sqlite":  # only that transaction was relaxed: back to FULL after each
+            assert sent.count("PRAGMA synchronous = 2") == 2
+    assert db.versions() == [(1, "applied"), (2, "applied"), (3, "applied")]
+
+    sent.clear()
+    assert m.down(0).versions == [3, 2, 1]
+    if relaxed is not None:
+        assert sent.count(relaxed) == 2
+        assert sent.index("DROP TABLE t2") < sent.index("DROP TABLE t1") > max(
+            i for i, s in enumerate(sent) if s == relaxed)
+    assert db.versions() == []
+
+
+def test_a_rollback_journal_sqlite_database_waits_for_the_disk_on_every_file(
+        tmp_path: Path, sqldir: Path, monkeypatch: Any) -> None:
+    """synchronous=NORMAL in DELETE/TRUNCATE/PERSIST mode can corrupt on power loss: never."""
+    from migrator import Migrator
+
+    db = Db("sqlite", f"sqlite:///{tmp_path / 'journal.db'}", tmp_path)
+    for i in (1, 2, 3):
+        write_migration(sqldir, f"000{i}_t{i}", f"CREATE TABLE t{i} (id INT);\n")
+    sent = _sent_statements(db, monkeypatch)
+    assert Migrator(db.url, sqldir).up().versions == [1, 2, 3]
+    assert not any("synchronous" in s.lower() for s in sent), sent
+    assert db.query("PRAGMA journal_mode") == [("delete",)]

@@ -112,8 +112,17 @@ class Dialect:
     # -- statements ---------------------------------------------------------------------
     begin_sql = "BEGIN"
 
-    def begin(self) -> None:
+    def begin(self, *, durable: bool = True) -> None:
+        """Open a transaction. durable=False: its COMMIT may return before the commit is on
+        disk, because a durable commit later in the same run flushes it with everything before
+        it. The commit stays atomic (a crash of the server loses it whole, never part of it);
+        only the wait for the disk moves to the run's last commit. Dialects without such a
+        setting ignore it."""
         self.execute(self.begin_sql)
+
+    def flush_commits(self) -> None:
+        """Make the commits that did not wait for the disk (begin(durable=False)) durable now:
+        a run that stopped before its last, durable commit."""
 
     def after_failure(self, statement_text: str) -> str:
         """What a failure of this statement may leave behind that the user must clean up."""

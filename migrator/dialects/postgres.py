@@ -113,6 +113,16 @@ class PostgresDialect(Dialect):
         if timeouts.statement_ms is not None:
             self.execute(f"{scope} statement_timeout = {int(timeouts.statement_ms)}")
 
+    def begin(self, *, durable: bool = True) -> None:
+        super().begin()
+        if not durable:  # WAL flushed by the walwriter, or by the run's last (durable) commit
+            self.execute("SET LOCAL synchronous_commit = off")
+
+    def flush_commits(self) -> None:
+        # Nothing to wait for: the walwriter writes asynchronous commits out within
+        # 3 x wal_writer_delay (600 ms by default) whether this process lives or not.
+        pass
+
     def cancel(self) -> None:
         if self.conn is not None and not self.conn.closed:
             self.conn.cancel_safe(timeout=5)

@@ -38,6 +38,8 @@ class SqliteDialect(Dialect):
         self._lock_file: IO[str] | None = None
         self._deadline: float | None = None
         self._read_only = False
+        self._synchronous: int | None = None  # _wal_synchronous(); None: not asked yet
+        self._relaxed = False  # the open transaction commits with synchronous = NORMAL
 
     @property
     def path(self) -> str:
@@ -68,6 +70,7 @@ class SqliteDialect(Dialect):
                                    hint="check the path in the URL and that the file is a "
                                    "SQLite database") from None
         assert self.conn is not None
+        self._synchronous, self._relaxed = None, False
         self.conn.execute("PRAGMA busy_timeout = 5000")  # sqlite3's own default, after the probe
         # Lets Ctrl-C and --statement-timeout stop a long statement. Every 200k VM steps is a
         # few milliseconds apart: responsive, and rare enough not to slow big inserts.
@@ -93,6 +96,53 @@ class SqliteDialect(Dialect):
         words = leading_keywords(statement_text, 2)
         return bool(words) and (words[0] in ("PRAGMA", "ATTACH", "DETACH")
                                 or words[:2] in (("CREATE", "TEMP"), ("CREATE", "TEMPORARY")))
+
+    def begin(self, *, durable: bool = True) -> None:
+        # In WAL mode synchronous=NORMAL commits without an fsync and never risks corruption;
+        # the next FULL commit syncs the WAL file, and with it every commit before. The
+        # rollback-journal modes keep their setting: NORMAL there can corrupt on power loss.
+        if not durable and self._wal_synchronous():
+            self.execute("PRAGMA synchronous = NORMAL")  # refused inside a transaction
+            self._relaxed = True
+        super().begin()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._end_relaxed()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._end_relaxed()
+
+    def _end_relaxed(self) -> None:
+        # back to the connection's own level: only the one transaction was relaxed
+        if self._relaxed and self.conn is not None and not self.conn.in_transaction:
+            self._relaxed = False
+            self.execute(f"PRAGMA synchronous = {self._synchronous}")
+
+    def _wal_synchronous(self) -> int:
+        """The connection's synchronous level above NORMAL (1) in WAL mode, else 0."""
+        if self._synchronous is None:
+            wal = self.query("PRAGMA journal_mode")[0][0] == "wal"
+            level = self.query("PRAGMA synchronous")[0][0] if wal else 0
+            self._synchronous = level if level > 1 else 0
+        return self._synchronous
+
+    def flush_commits(self) -> None:
+        if not self._synchronous or self.path == ":memory:":
+            return
+        try:  # fsync of the WAL file: what the next FULL commit would have done
+            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+        except FileNotFoundError:  # checkpointed and removed: already in the database file
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         assert self.conn is not None
