@@ -309,7 +309,7 @@ class Migrator:
             runner = Runner(dialect, store, self.reporter, self.settings.timeouts,
                             batch_pause_s=self.settings.batch_pause_s,
                             resume=resume_points(migrations, rows, "down"),
-                            should_stop=should_stop)
+                            should_stop=should_stop, applied=rows)
             try:
                 runner.run(files)
             except KeyboardInterrupt as stop:

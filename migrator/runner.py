@@ -21,6 +21,7 @@ from migrator.model import (
     STATUS_APPLIED,
     STATUS_FAILED,
     STATUS_RUNNING,
+    AppliedRow,
     Migration,
     SqlFile,
     Timeouts,
@@ -169,7 +170,8 @@ class Runner:
                  resume: dict[int, int] | None = None,
                  before_file: Callable[[PreparedFile], None] | None = None,
                  notes: dict[int, str] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None,
+                 applied: dict[int, AppliedRow] | None = None) -> None:
         self.d = dialect
         self.store = store
         self.reporter = reporter
@@ -185,6 +187,10 @@ class Runner:
         self.notes = notes or {}  # version -> remark for its history row (out-of-order)
         self.should_stop = should_stop  # many targets: asked between files, never inside one
         self._unflushed = False  # a commit that did not wait for the disk is not flushed yet
+        self.applied = applied or {}  # version -> its row before the run (rolling back)
+        # the next file's `running` row rides on the closing commit of the file before it:
+        self._writing_ahead: int | None = None  # written by the file running now
+        self._started_early: int | None = None  # committed; the file's statements not sent yet
 
     def run(self, files: list[PreparedFile]) -> list[int]:
         """Run the files in order. Every transactional file but the last commits without
@@ -200,30 +206,83 @@ class Runner:
 
     def _run(self, files: list[PreparedFile]) -> None:
         for i, pf in enumerate(files):
+            following = files[i + 1] if i + 1 < len(files) else None
+            try:
+                self._run_file(files, i, pf, following)
+            except BaseException:
+                self._writing_ahead = None  # the closing commit that would have held it failed
+                if self._started_early == pf.version:  # its row is written, nothing of it ran
+                    self._unstart(pf)
+                raise
+            self._started_early, self._writing_ahead = self._writing_ahead, None
+
+    def _run_file(self, files: list[PreparedFile], i: int, pf: PreparedFile,
+                  following: PreparedFile | None) -> None:
+        if self._started_early != pf.version:  # a file whose running row is written has started
             # stop requests (another target failed) are honoured between files only
             if self.should_stop is not None and self.should_stop():
                 raise StoppedError(pf.direction, [(f.version, f.migration.name) for f in files[:i]],
                                    [(f.version, f.migration.name) for f in files[i:]])
-            if self.before_file is not None:
-                self.before_file(pf)
-            self.reporter.file_started(pf)
-            started = time.perf_counter()
-            self._own_transaction_from = 0
-            durable = i == len(files) - 1
-            if pf.transactional and self._sent_at_once(pf, started, durable):
-                pass
+        if self.before_file is not None:
+            self.before_file(pf)
+        self.reporter.file_started(pf)
+        started = time.perf_counter()
+        self._own_transaction_from = 0
+        durable = following is None
+        if pf.transactional and self._sent_at_once(pf, started, durable):
+            pass
+        else:
+            self._reset_session(pf)
+            if pf.file.directives.batch:
+                self._run_batches(pf, started, following)
+            elif pf.transactional:
+                self._run_in_transaction(pf, started, durable)
             else:
-                self._reset_session(pf)
-                if pf.file.directives.batch:
-                    self._run_batches(pf, started)
-                elif pf.transactional:
-                    self._run_in_transaction(pf, started, durable)
-                else:
-                    self._run_bracketed(pf, started)
-            # a file outside one transaction commits durably as it goes, flushing what came before
-            self._unflushed = pf.transactional and not durable
-            self.completed.append(pf.version)
-            self.reporter.file_done(pf, (time.perf_counter() - started) * 1000)
+                self._run_bracketed(pf, started, following)
+        # a file outside one transaction commits durably as it goes, flushing what came before
+        self._unflushed = pf.transactional and not durable
+        self.completed.append(pf.version)
+        self.reporter.file_done(pf, (time.perf_counter() - started) * 1000)
+
+    # -- a bracketed file's running row, written by the closing commit of the file before --
+    def _may_start_early(self, following: PreparedFile | None) -> bool:
+        """May this file's closing transaction also write the next file's `running` row? It
+        saves that row its own commit (on mysql, one of the few per file that cost a disk
+        flush). Only for a bracketed file that is sure to start next: no backup before it, no
+        stop request now, and (rolling back) its row as it was, to put back on Ctrl-C."""
+        if following is None or following.transactional or following.file.directives.batch:
+            return False
+        if self.before_file is not None or (self.should_stop is not None and self.should_stop()):
+            return False
+        return following.direction == "up" or following.version in self.applied
+
+    def _write_running_row(self, pf: PreparedFile, *, later: bool) -> None:
+        m = pf.migration
+        if pf.direction == "up":
+            self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
+                                  up_text=pf.text, down_text=m.down.stored_text(),
+                                  statements_total=pf.statement_count, later=later)
+        else:
+            batch = {"rows_done": 0} if pf.file.directives.batch else {}
+            self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
+                                  statements_done=0, statements_total=pf.statement_count,
+                                  later=later, **batch)
+
+    def _unstart(self, pf: PreparedFile) -> None:
+        """Interrupted after its row was written and before any statement was sent: put the
+        row back as it was, so nothing claims the version was touched."""
+        self._started_early = None
+        try:
+            self.d.recover()
+            if pf.direction == "up":
+                self.store.delete_row(pf.version)
+            else:
+                row = self.applied[pf.version]
+                self.store.update_row(pf.version, status=row.status, operation=row.operation,
+                                      statements_done=row.statements_done,
+                                      statements_total=row.statements_total)
+        except Exception:  # noqa: BLE001 - then the row stays `running`: reported as interrupted
+            pass
 
     def _reset_session(self, pf: PreparedFile) -> None:
         if self._dirty_session:
@@ -297,26 +356,22 @@ class Runner:
             pass
 
     # -- the dirty bracket: mark, run statement by statement, unmark ----------------------
-    def _run_bracketed(self, pf: PreparedFile, started: float) -> None:
-        m, total = pf.migration, pf.statement_count  # None: a big file, counted as it runs
+    def _run_bracketed(self, pf: PreparedFile, started: float, following: PreparedFile | None) -> None:
+        total = pf.statement_count  # None: a big file, counted as it runs
         self.d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=False)
         at_once = self._bracket_at_once(pf)
         if at_once:
             _ = self.store.user  # a read: done before the script starts collecting writes
         deferring = False
+        written, self._started_early = self._started_early == pf.version, None
         try:
             with self.d.deferred() if at_once else nullcontext(False) as deferring:
-                if pf.direction == "up":
-                    self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
-                                          up_text=pf.text, down_text=m.down.stored_text(),
-                                          statements_total=total, later=True)
-                else:
-                    self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
-                                          statements_done=0, statements_total=total, later=True)
+                if not written:
+                    self._write_running_row(pf, later=True)
                 self._execute_all(pf, progress=True, report=not deferring)
                 if deferring:  # the closing writes travel in the same script, after the last statement
                     self._finish_bracket(pf, started, extra={"statements_done": total or 0},
-                                         timed_by_server=True)
+                                         following=following, timed_by_server=True)
         except StatementError as exc:  # from a script sent at once: which statement failed?
             self._rollback()  # the script may have left a transaction open at the failure
             index = exc.statements_before + 1
@@ -337,7 +392,8 @@ class Runner:
                 self.reporter.statement_done(pf, index, statement, 0.0)
             return
         total = pf.statement_count
-        self._finish_bracket(pf, started, extra={"statements_done": total, "statements_total": total})
+        self._finish_bracket(pf, started, extra={"statements_done": total, "statements_total": total},
+                             following=following)
 
     def _bracket_at_once(self, pf: PreparedFile) -> bool:
         """Send the file with its progress rows in one round trip? Only where the dialect can
@@ -369,7 +425,7 @@ class Runner:
         raise error from None
 
     def _finish_bracket(self, pf: PreparedFile, started: float, extra: dict[str, int], *,
-                        timed_by_server: bool = False) -> None:
+                        following: PreparedFile | None, timed_by_server: bool = False) -> None:
         m = pf.migration
         ms: Any = ELAPSED_MS if timed_by_server else _ms_since(started)
         self.d.end_file()
@@ -384,25 +440,24 @@ class Runner:
             self.store.record(pf.direction, "ok", version=m.version, name=m.name,
                               execution_ms=ms, new_checksum=pf.file.checksum,
                               detail=self.notes.get(m.version), later=True)
+            ahead = following if self._may_start_early(following) else None
+            if ahead is not None:
+                self._write_running_row(ahead, later=True)
             self.d.commit()
         except BaseException:
             self._rollback()
             raise
+        # committed (or, sent at once, committed when the script succeeds): _run takes it over
+        self._writing_ahead = ahead.version if ahead is not None else None
 
     # -- batch: one data statement repeated, each run in its own transaction (SPEC §10) ------
-    def _run_batches(self, pf: PreparedFile, started: float) -> None:
+    def _run_batches(self, pf: PreparedFile, started: float, following: PreparedFile | None) -> None:
         m, statement = pf.migration, next(iter(pf.statements))
         self.d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=False)
         rows = self.resume.get(m.version)
         if rows is None:
             rows = 0
-            if pf.direction == "up":
-                self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
-                                      up_text=pf.text, down_text=m.down.stored_text(),
-                                      statements_total=1)
-            else:
-                self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
-                                      statements_done=0, statements_total=1, rows_done=0)
+            self._write_running_row(pf, later=False)
         batches, rows_before, first_batch = 0, rows, time.perf_counter()
         while True:
             self._current = 1
@@ -431,7 +486,7 @@ class Runner:
                 break
             if self.batch_pause_s:
                 time.sleep(self.batch_pause_s)
-        self._finish_bracket(pf, started, extra={"statements_done": 1})
+        self._finish_bracket(pf, started, extra={"statements_done": 1}, following=following)
 
     def _mark_interrupted(self, pf: PreparedFile, exc: BaseException) -> None:
         index = self._current
