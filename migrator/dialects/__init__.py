@@ -35,6 +35,9 @@ class ServerValue:
 
 ELAPSED_MS = ServerValue("milliseconds since the deferred script began")
 NOW_UTC = ServerValue("the current UTC time")
+# Literals that need no driver when a dialect inlines bookkeeping values into a script: most
+# are version numbers, counts and NULLs (bool is not int here: type() is exact)
+PLAIN_LITERALS = {int: str, type(None): lambda _: "NULL"}
 
 
 @dataclass

@@ -9,7 +9,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from migrator import signals
-from migrator.dialects import APPLICATION_NAME, ELAPSED_MS, NOW_UTC, Dialect, ServerValue, StatementError
+from migrator.dialects import (
+    APPLICATION_NAME,
+    ELAPSED_MS,
+    NOW_UTC,
+    PLAIN_LITERALS,
+    Dialect,
+    ServerValue,
+    StatementError,
+)
 from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
 from migrator.model import Timeouts
 
@@ -331,7 +339,8 @@ class MysqlDialect(Dialect):
 
     def _bind(self, sql: str, params: tuple[Any, ...]) -> str:
         conv = self.conn.converter
-        literals = [_SERVER_VALUES[v] if isinstance(v, ServerValue)
+        literals = [_SERVER_VALUES[v] if isinstance(v, ServerValue) else PLAIN_LITERALS[type(v)](v)
+                    if type(v) in PLAIN_LITERALS
                     else bytes(conv.quote(conv.escape(conv.to_mysql(v)))).decode("utf-8") for v in params]
         parts = sql.split("%s")
         if len(parts) != len(literals) + 1:

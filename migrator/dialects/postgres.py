@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from migrator import signals
-from migrator.dialects import APPLICATION_NAME, ELAPSED_MS, NOW_UTC, Dialect, ServerValue, StatementError
+from migrator.dialects import (
+    APPLICATION_NAME,
+    ELAPSED_MS,
+    NOW_UTC,
+    PLAIN_LITERALS,
+    Dialect,
+    ServerValue,
+    StatementError,
+)
 from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
 from migrator.model import Timeouts
 
@@ -25,6 +33,7 @@ _SERVER_VALUES = {
     ELAPSED_MS: "(EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint",
     NOW_UTC: "clock_timestamp()",
 }
+
 
 class PostgresDialect(Dialect):
     name = "postgres"
@@ -221,7 +230,8 @@ class PostgresDialect(Dialect):
     def _inline(self, sql: str, params: tuple[Any, ...]) -> str:
         from psycopg import sql as pgsql
 
-        literals = [_SERVER_VALUES[v] if isinstance(v, ServerValue)
+        literals = [_SERVER_VALUES[v] if isinstance(v, ServerValue) else PLAIN_LITERALS[type(v)](v)
+                    if type(v) in PLAIN_LITERALS
                     else pgsql.Literal(v).as_string(self.conn) for v in params]
         parts = sql.split("%s")
         return "".join(part + lit for part, lit in zip(parts, literals + [""], strict=True))
