@@ -611,3 +611,31 @@ def test_ctrl_c_between_files_leaves_the_next_version_untouched(db: Db, sqldir: 
     assert db.query("SELECT version, status, operation, statements_done, statements_total "
                     "FROM schema_version ORDER BY version") == before[:2]
     assert Migrator(db.url, sqldir).down(0).versions == [2, 1]  # nothing blocks: no stray row
+
+
+def test_a_sqlite_wal_run_stopped_early_still_flushes_what_it_committed(
+        tmp_path: Path, sqldir: Path, monkeypatch: Any) -> None:
+    """Files 1 and 2 committed without an fsync (the last file would have flushed them):
+    Ctrl-C before file 3 must not leave them only in the page cache."""
+    import os
+
+    import pytest
+
+    from migrator import Migrator
+
+    db = Db("sqlite", f"sqlite:///{tmp_path / 'wal.db'}", tmp_path)
+    db.execute("PRAGMA journal_mode = WAL")
+    for i in (1, 2, 3):
+        write_migration(sqldir, f"000{i}_t{i}", f"CREATE TABLE t{i} (id INT);\n")
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    with pytest.raises(KeyboardInterrupt):
+        Migrator(db.url, sqldir, reporter=_InterruptAt(3)).up()
+    assert synced == [f"{tmp_path / 'wal.db'}-wal"]
+    assert db.versions() == [(1, "applied"), (2, "applied")]
