@@ -8,7 +8,7 @@ Drivers are imported only when a dialect is opened, so `migrator --help` stays f
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,9 +35,23 @@ class ServerValue:
 
 ELAPSED_MS = ServerValue("milliseconds since the deferred script began")
 NOW_UTC = ServerValue("the current UTC time")
-# Literals that need no driver when a dialect inlines bookkeeping values into a script: most
-# are version numbers, counts and NULLs (bool is not int here: type() is exact)
-PLAIN_LITERALS = {int: str, type(None): lambda _: "NULL"}
+# Literals that need no driver: most inlined bookkeeping values are version numbers, counts
+# and NULLs (bool is not int here: type() is exact)
+_PLAIN_LITERALS: dict[type, Callable[[Any], str]] = {int: str, type(None): lambda _: "NULL"}
+
+
+def inline_params(sql: str, params: tuple[Any, ...], server_values: dict[ServerValue, str],
+                  quote: Callable[[Any], str]) -> str:
+    """`sql` with each %s replaced by its parameter as a literal, for a script sent as one
+    text: a ServerValue as the dialect's expression, anything but ints and NULLs through the
+    driver's quoting (`quote`)."""
+    literals = [server_values[v] if isinstance(v, ServerValue)
+                else _PLAIN_LITERALS[type(v)](v) if type(v) in _PLAIN_LITERALS
+                else quote(v) for v in params]
+    parts = sql.split("%s")
+    if len(parts) != len(literals) + 1:
+        raise ValueError(f"{len(literals)} parameters for {len(parts) - 1} placeholders")
+    return "".join(part + lit for part, lit in zip(parts, literals + [""], strict=True))
 
 
 @dataclass

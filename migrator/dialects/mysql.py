@@ -9,15 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from migrator import signals
-from migrator.dialects import (
-    APPLICATION_NAME,
-    ELAPSED_MS,
-    NOW_UTC,
-    PLAIN_LITERALS,
-    Dialect,
-    ServerValue,
-    StatementError,
-)
+from migrator.dialects import APPLICATION_NAME, ELAPSED_MS, NOW_UTC, Dialect, StatementError, inline_params
 from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
 from migrator.model import Timeouts
 
@@ -339,13 +331,8 @@ class MysqlDialect(Dialect):
 
     def _bind(self, sql: str, params: tuple[Any, ...]) -> str:
         conv = self.conn.converter
-        literals = [_SERVER_VALUES[v] if isinstance(v, ServerValue) else PLAIN_LITERALS[type(v)](v)
-                    if type(v) in PLAIN_LITERALS
-                    else bytes(conv.quote(conv.escape(conv.to_mysql(v)))).decode("utf-8") for v in params]
-        parts = sql.split("%s")
-        if len(parts) != len(literals) + 1:
-            raise ValueError(f"{len(literals)} parameters for {len(parts) - 1} placeholders")
-        return "".join(part + lit for part, lit in zip(parts, literals + [""], strict=True))
+        return inline_params(sql, params, _SERVER_VALUES,
+                             lambda v: bytes(conv.quote(conv.escape(conv.to_mysql(v)))).decode("utf-8"))
 
     # -- catalog ------------------------------------------------------------------------
     def quote_ident(self, name: str) -> str:

@@ -11,15 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from migrator import signals
-from migrator.dialects import (
-    APPLICATION_NAME,
-    ELAPSED_MS,
-    NOW_UTC,
-    PLAIN_LITERALS,
-    Dialect,
-    ServerValue,
-    StatementError,
-)
+from migrator.dialects import APPLICATION_NAME, ELAPSED_MS, NOW_UTC, Dialect, StatementError, inline_params
 from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
 from migrator.model import Timeouts
 
@@ -124,13 +116,11 @@ class PostgresDialect(Dialect):
 
     def begin(self, *, durable: bool = True) -> None:
         super().begin()
-        if not durable:  # WAL flushed by the walwriter, or by the run's last (durable) commit
+        if not durable:
+            # The run's last (durable) commit flushes it; a run that stops early needs no
+            # flush_commits(): the walwriter writes asynchronous commits out within
+            # 3 x wal_writer_delay (600 ms by default) whether this process lives or not.
             self.execute("SET LOCAL synchronous_commit = off")
-
-    def flush_commits(self) -> None:
-        # Nothing to wait for: the walwriter writes asynchronous commits out within
-        # 3 x wal_writer_delay (600 ms by default) whether this process lives or not.
-        pass
 
     def cancel(self) -> None:
         if self.conn is not None and not self.conn.closed:
@@ -230,11 +220,8 @@ class PostgresDialect(Dialect):
     def _inline(self, sql: str, params: tuple[Any, ...]) -> str:
         from psycopg import sql as pgsql
 
-        literals = [_SERVER_VALUES[v] if isinstance(v, ServerValue) else PLAIN_LITERALS[type(v)](v)
-                    if type(v) in PLAIN_LITERALS
-                    else pgsql.Literal(v).as_string(self.conn) for v in params]
-        parts = sql.split("%s")
-        return "".join(part + lit for part, lit in zip(parts, literals + [""], strict=True))
+        return inline_params(sql, params, _SERVER_VALUES,
+                             lambda v: pgsql.Literal(v).as_string(self.conn))
 
     def timestamp_param(self, value: Any) -> Any:
         # aware UTC, so the server's TimeZone setting cannot shift applied_at
