@@ -398,10 +398,11 @@ class Runner:
     def _bracket_at_once(self, pf: PreparedFile) -> bool:
         """Send the file with its progress rows in one round trip? Only where the dialect can
         (its server stops at the first error), for a small file of statements that leave no
-        session state behind (no LOCK TABLES, SET or procedures in the way of the row writes)."""
+        session state behind (no LOCK TABLES, SET or procedures in the way of the row writes;
+        _reset_session has just asked may_change_session of each)."""
         return (self.d.sends_bracketed_file_at_once and not pf.file.is_big
                 and not getattr(self.reporter, "times_statements", False)
-                and not any(self.d.may_change_session(s.text) for s in pf.statements))
+                and not self._dirty_session)
 
     def _statements_done(self, version: int) -> int:
         try:
