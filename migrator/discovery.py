@@ -16,6 +16,9 @@ from migrator.model import DIALECTS, Migration, SqlFile
 
 _VERSION_FOLDER = re.compile(r"^(\d+)_(.+)$")
 _MAX_VERSION = 2**63 - 1
+# Characters of small files' text a layout keeps from its one read (runs and stored texts need
+# them again); past this, files are read again when needed, so memory stays bounded.
+_KEPT_TEXT_BUDGET = 32 << 20
 SUM_FILE = "migrator.sum"
 FILES = ("up.sql", "down.sql")
 
@@ -40,6 +43,7 @@ class Layout:
         self.problems: list[str] = []
         self.generic: dict[int, _Folder] = {}
         self.overrides: dict[str, dict[int, _Folder]] = {d: {} for d in DIALECTS}
+        self._text_budget = _KEPT_TEXT_BUDGET
         if not root.is_dir():
             self.problems.append(f"migrations folder {root} does not exist "
                                  "(use --dir, or `migrator init` to start one)")
@@ -133,8 +137,11 @@ class Layout:
         text = text.removeprefix("\ufeff")
         directives, problems = parse_directives(text, name, rel)
         self.problems += problems
+        kept = text if len(text) <= self._text_budget else None
+        if kept is not None:
+            self._text_budget -= len(kept)
         return SqlFile(path, rel, checksum_text(text), directives, text_sha(text),
-                       directives.batch or _may_break_statement_rules(text), len(raw))
+                       directives.batch or _may_break_statement_rules(text), len(raw), kept)
 
     def _read_big(self, fh: BinaryIO, first: bytes, path: str, name: str, rel: str) -> SqlFile | None:
         scan = scan_big_file(fh, first, _RULE_WORDS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -43,6 +43,9 @@ class SqlFile:
     text_sha: str = ""  # sha256 of the exact text (no normalising): tells whitespace-only edits
     needs_statement_check: bool = True  # could a statement break a rule runner.check_files knows?
     size: int = -1  # bytes on disk when discovered
+    # the text as discovery read and checksummed it (small files, within a budget): what runs
+    # and what the version table stores is then exactly what the checksum covers
+    text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_big(self) -> bool:
@@ -54,6 +57,8 @@ class SqlFile:
         return Path(self.location)
 
     def read_text(self) -> str:
+        if self.text is not None:
+            return self.text
         with open(self.location, "rb") as fh:
             return fh.read().decode("utf-8").removeprefix("\ufeff")
 

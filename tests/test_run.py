@@ -639,3 +639,22 @@ def test_a_sqlite_wal_run_stopped_early_still_flushes_what_it_committed(
         Migrator(db.url, sqldir, reporter=_InterruptAt(3)).up()
     assert synced == [f"{tmp_path / 'wal.db'}-wal"]
     assert db.versions() == [(1, "applied"), (2, "applied")]
+
+
+def test_a_file_edited_after_discovery_runs_as_it_was_checksummed(db: Db, sqldir: Path) -> None:
+    """What runs, and what the version table stores, is the text the recorded checksum covers,
+    even when the file changes on disk between discovery and its turn to run."""
+    from migrator import Migrator
+    from migrator.checksum import checksum_text
+
+    up = "CREATE TABLE first_text (id INT);\n"
+    folder = write_migration(sqldir, "0001_a", up, "DROP TABLE first_text;\n")
+    m = Migrator(db.url, sqldir)
+    assert m.migrations()[0].up.checksum == checksum_text(up)
+    (folder / "up.sql").write_text("CREATE TABLE second_text (id INT);\n")
+    (folder / "down.sql").write_text("DROP TABLE second_text;\n")
+
+    assert m.up().versions == [1]
+    assert {"first_text", "second_text"} & db.tables() == {"first_text"}
+    row = db.query("SELECT checksum, up_sql, down_sql FROM schema_version WHERE version = 1")
+    assert row == [(checksum_text(up), up, "DROP TABLE first_text;\n")]
