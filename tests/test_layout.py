@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator.discovery import Layout
 from migrator.errors import LayoutError
@@ -205,3 +207,39 @@ def test_a_directive_in_any_letter_case_is_read(tmp_path: Path) -> None:
     write_migration(tmp_path, "0001_a", "-- MiGrAtOr: no-transaction\nSELECT 1;\n")
     up = Layout(tmp_path).migrations("sqlite")[0].up
     assert up.directives.no_transaction
+
+
+# statements every dialect's rules look at, in the letter cases people write
+_RULE_PIECES = ["INSERT INTO t VALUES (1);\n", "-- begin; commit; a comment\n", "/* vacuum; */ ",
+                "SELECT 'begin;', \"end;\";\n", "begin;\n", "Commit;\n", "ROLLBACK;\n", "END;\n",
+                "start transaction;\n", "vacuum;\n", "create index concurrently i on t (a);\n",
+                "COPY t FROM STDIN;\n", "PRAGMA foreign_keys = ON;\n", "pragma journal_mode = wal;\n",
+                "CREATE DATABASE x;\n", "ALTER SYSTEM SET a = 1;\n", "DROP TABLESPACE x;\n",
+                "\\i other.sql\n", "DELIMITER //\nCREATE TRIGGER x BEGIN SELECT 1; END//\nDELIMITER ;\n",
+                "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END;\n", "\n  "]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(_RULE_PIECES), min_size=1, max_size=8),
+       st.sampled_from(["sqlite", "postgres", "mysql"]))
+def test_the_rule_filter_never_misses_a_statement_the_rules_refuse(
+        tmp_path_factory: pytest.TempPathFactory, pieces: list[str], dialect: str) -> None:
+    """A file discovery marks as needing no statement check is neither checked before a run
+    nor when it runs: the cheap filter may only err on the safe side."""
+    from migrator.dialects import open_dialect
+    from migrator.lexer import LexError, split_statements
+    from migrator.runner import file_problems
+    from migrator.urls import parse_url
+
+    text = "".join(pieces)
+    root = tmp_path_factory.mktemp("filter")
+    write_migration(root, "0001_x", text)
+    up = Layout(root).migrations(dialect)[0].up
+    try:
+        statements = split_statements(text, dialect)
+    except LexError:
+        return  # a file the lexer refuses fails at any check
+    url = {"sqlite": "sqlite:///x.db", "postgres": "postgres://u@h/d", "mysql": "mysql://u@h/d"}
+    problems = file_problems(up, statements, open_dialect(parse_url(url[dialect])))
+    if problems:
+        assert up.needs_statement_check, problems
