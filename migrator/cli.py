@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -19,6 +18,8 @@ class _ArgParser(argparse.ArgumentParser):
         hint = "`migrator --help` lists commands and options"
         sys.stderr.write(f"error: {message}\nhint: {hint}\n")
         if "--json" in sys.argv[1:]:  # one JSON document on stdout, also for a bad command line
+            import json
+
             error = {"kind": "usage", "message": message, "hint": hint}
             sys.stdout.write(json.dumps({"ok": False, "exit_code": 2, "error": error}) + "\n")
         raise SystemExit(2)
@@ -257,6 +258,8 @@ def _fail(args: argparse.Namespace, exc: MigratorError, code: int) -> int:
     if exc.hint:
         sys.stderr.write(f"hint: {exc.hint}\n")
     if getattr(args, "json", False):
+        import json
+
         doc = {"ok": False, "exit_code": code, "error": exc.to_dict()}
         sys.stdout.write(json.dumps(doc, default=str, indent=2) + "\n")
     return code

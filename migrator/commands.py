@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,8 @@ def _migrator(args: argparse.Namespace, reporter: Any = None) -> Migrator:
 
 
 def _emit_json(doc: Any) -> None:
+    import json  # only --json output needs it: not imported at every start
+
     safe_write(sys.stdout, json.dumps(doc, default=str, indent=2) + "\n")
 
 
