@@ -456,7 +456,9 @@ METHOD = """
   tool order rotates by one every run. W1 and W2 give every tool a fresh database per run
   (`CREATE DATABASE bench_<random>` / `DROP ... WITH (FORCE)`, a new sqlite file); W3 applies
   its 3,000 versions once per tool and dialect before any timing, then times `status` (and
-  migrator's `validate`) on that database in every run.
+  migrator's `validate`) on that database in every run. On postgres an untimed `CHECKPOINT`
+  runs before every timed command, so the checkpointer's work for earlier runs is not charged
+  to whichever tool is running when it starts.
 - **Checks**: after every timed command the bench checks the database: W1 apply = 300 rows in
   the tool's version table, 300 `tN` tables and 5 rows in the last one; W1 rollback = no
   version rows and no `tN` table; W2 = 300,000 rows with the expected `sum(qty)` and 2 version
