@@ -122,3 +122,29 @@ def test_validate_problems_wrap_between_words_on_a_narrow_terminal(tmp_path: Pat
         wrapped.append(x)
     assert len(wrapped) > 1 and all(len(x) <= 60 for x in wrapped), wrapped
     assert " ".join(x.strip() for x in wrapped) == long_line  # the same words, cut at spaces
+
+
+def test_the_display_imports_rich_without_holding_up_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Going live imports rich (30+ ms) in the timer thread; the runner's next event waits on
+    the reporter's lock, so the import must happen before that lock is taken."""
+    import sys
+    import threading
+
+    from migrator.report.delayed import DelayedTerminalReporter
+
+    reporter = DelayedTerminalReporter()
+    held_during_import: list[bool] = []
+
+    class Watch:
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            if name == "migrator.report.terminal":
+                held_during_import.append(reporter._lock._is_owned())  # type: ignore[attr-defined]
+            return None  # the normal finders import it
+
+    monkeypatch.delitem(sys.modules, "migrator.report.terminal")
+    monkeypatch.setattr(sys, "meta_path", [Watch(), *sys.meta_path])
+    timer = threading.Thread(target=reporter._go_live)
+    timer.start()
+    timer.join()
+    reporter.close()
+    assert held_during_import == [False]

@@ -57,6 +57,10 @@ class DelayedTerminalReporter:
             getattr(self._live, name)(*args)
 
     def _go_live(self) -> None:
+        if self._live is None:
+            # rich takes 30+ ms to import: not under the lock, where the runner's next event
+            # would wait for it; the runner goes on and its events queue meanwhile
+            import migrator.report.terminal  # noqa: F401
         with self._lock:
             if self._live is not None:
                 return
