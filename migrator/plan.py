@@ -20,7 +20,8 @@ from migrator.model import (
 class Problem:
     """One drift finding. `warning` findings do not block a run (unless --strict)."""
 
-    kind: str  # changed, down-changed, missing, out-of-order, failed, interrupted, requires
+    kind: str  # changed, down-changed, missing, out-of-order, failed, interrupted, requires,
+    # unknown-status
     version: int
     name: str
     message: str
@@ -97,8 +98,19 @@ def resume_points(migrations: list[Migration], rows: dict[int, AppliedRow],
             if v in by_version and r.operation == direction and resumable_batch(r, by_version[v])}
 
 
+_KNOWN_STATUSES = (STATUS_APPLIED, STATUS_RUNNING, STATUS_FAILED)
+
+
 def _row_state(row: AppliedRow, run_in_progress: bool = False) -> list[Problem]:
-    if row.status not in (STATUS_FAILED, STATUS_RUNNING):
+    if row.status not in _KNOWN_STATUSES:  # SPEC §2: any other status is drift, never ignored
+        return [Problem(
+            "unknown-status", row.version, row.name,
+            f"the version table says status {row.status!r}, which migrator never writes "
+            f"(only {', '.join(_KNOWN_STATUSES)}); it cannot tell whether this version ran. "
+            f"Check the database by hand, then run `migrator repair {row.version}` (version "
+            f"pending again) or `migrator repair --mark-applied {row.version}` (it is applied)",
+            detail={"status": row.status})]
+    if row.status == STATUS_APPLIED:
         return []
     if row.status == STATUS_RUNNING and run_in_progress:
         return [Problem("in-progress", row.version, row.name,

@@ -86,6 +86,28 @@ def test_missing_folder_is_drift(db: Db, sqldir: Path, cli: Any) -> None:
     assert "version 2 (0002_b): missing" in result.out
 
 
+def test_a_status_migrator_never_writes_is_drift_and_blocks_up_and_down(
+        db: Db, sqldir: Path, cli: Any) -> None:
+    """SPEC §2: a status other than applied/running/failed is drift, never ignored: down must
+    not roll back version 2 while version 3's table is still there."""
+    _three(sqldir)
+    assert cli("up", "--url", db.url).code == 0
+    db.execute("UPDATE schema_version SET status = 'weird' WHERE version = 3")
+    validate = cli("validate", "--url", db.url)
+    assert validate.code == 3, validate.out + validate.err
+    assert "version 3 (0003_c): unknown-status" in validate.out and "'weird'" in validate.out
+    problems = json.loads(cli("validate", "--json", "--url", db.url).out)["problems"]
+    assert [(p["kind"], p["version"], p["name"], p["status"]) for p in problems] == [
+        ("unknown-status", 3, "0003_c", "weird")]
+    for command in (("up",), ("down", "--yes"), ("down", "--yes", "--to", "0")):
+        refused = cli(*command, "--url", db.url)
+        assert refused.code == 3, (command, refused.out, refused.err)
+        assert "version 3 (0003_c): unknown-status" in refused.err
+        assert "nothing was run" in refused.err
+    assert db.versions() == [(1, "applied"), (2, "applied"), (3, "weird")]
+    assert {"a", "b", "c"} <= db.tables()
+
+
 def test_out_of_order_needs_the_flag(db: Db, sqldir: Path, cli: Any) -> None:
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
     write_migration(sqldir, "0003_c", "CREATE TABLE c (id INT);\n", "DROP TABLE c;\n")
