@@ -14,7 +14,7 @@ from migrator.errors import LayoutError
 from migrator.filescan import CHUNK, scan_big_file
 from migrator.model import DIALECTS, Migration, SqlFile
 
-_VERSION_FOLDER = re.compile(r"^(\d+)_(.+)$")
+_VERSION_FOLDER = re.compile(r"^([0-9]+)_(.+)$")  # ASCII digits only: \d takes any script's
 _MAX_VERSION = 2**63 - 1
 # Characters of small files' text a layout keeps from its one read (runs and stored texts need
 # them again); past this, files are read again when needed, so memory stays bounded.
@@ -104,6 +104,10 @@ class Layout:
         rel = prefix + folder.name
         if version > _MAX_VERSION:
             self.problems.append(f"{rel}: version {version} is above 2^63-1")
+            return
+        if version == 0:
+            self.problems.append(f"{rel}: version 0 is not allowed (`down --to 0` means before "
+                                 "every version); versions start at 1, renumber it")
             return
         if version in into:
             self.problems.append(

@@ -84,6 +84,42 @@ def test_version_above_int64_is_a_layout_error(sqldir: Path) -> None:
     assert any("2^63-1" in p for p in problems(sqldir))
 
 
+@pytest.mark.parametrize("folder", ["0000_zero", "0_zero", "postgres/00_zero"])
+def test_version_zero_is_a_layout_error(sqldir: Path, folder: str) -> None:
+    """SPEC §1: `down --to 0` means before every version, so no version can be 0."""
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    write_migration(sqldir, folder, "SELECT 0;\n")
+    [problem] = problems(sqldir)
+    assert problem.startswith(f"{folder}: version 0 is not allowed")
+
+
+def test_the_highest_version_a_bigint_holds_is_accepted(sqldir: Path) -> None:
+    write_migration(sqldir, f"{2**63 - 1}_last", "SELECT 1;\n")
+    assert [m.version for m in Layout(sqldir).migrations("postgres")] == [2**63 - 1]
+
+
+def test_a_version_in_digits_other_than_ascii_is_not_a_version_folder(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    write_migration(sqldir, "\u0661\u0662_arabic_indic", "SELECT 1;\n")  # int() reads it as 12
+    [problem] = problems(sqldir)
+    assert problem.startswith("sql/\u0661\u0662_arabic_indic: unexpected folder")
+
+
+@pytest.mark.parametrize("folder", ["0000_zero", f"{2**63}_huge", f"sqlite/{2**64}_huge"])
+@pytest.mark.parametrize("command", [("up",), ("down", "--yes", "--to", "0"), ("validate",),
+                                     ("validate", "--offline")])
+def test_a_version_out_of_range_stops_every_command_before_the_database(
+        sqldir: Path, cli: Any, folder: str, command: tuple[str, ...]) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    write_migration(sqldir, folder, "CREATE TABLE z (id INT);\n", "DROP TABLE z;\n")
+    assert cli("hash").code == 2  # no sum file for a layout with an error either
+    result = cli(*command, "--url", "sqlite:///app.db")
+    assert result.code == 2, (result.out, result.err)
+    assert folder in result.err and ("version 0 is not allowed" in result.err
+                                     or "above 2^63-1" in result.err)
+    assert not (sqldir.parent / "app.db").exists()
+
+
 @pytest.mark.parametrize("stray", ["README.md", "notes", "0001_a/extra.sql", "0001_a/sub",
                                    "postgres/README"])
 def test_stray_files_and_folders_are_layout_errors(sqldir: Path, stray: str) -> None:
