@@ -10,9 +10,14 @@ from typing import Any
 
 from migrator.errors import ConfigError
 from migrator.model import Timeouts, parse_duration_ms
+from migrator.urls import dialect_of
 
 DEFAULT_URL = "sqlite:///migrator.db"
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+# The longest identifier each database keeps, in bytes (postgres NAMEDATALEN-1 silently
+# truncates longer ones; mysql refuses them). Every name _TABLE accepts is ASCII.
+IDENTIFIER_LIMITS = {"postgres": 63, "mysql": 64}
+HISTORY_SUFFIX = "_history"
 
 
 @dataclass
@@ -27,6 +32,11 @@ class Settings:
     batch_pause_s: float = 0.0
     schema: str = ""  # postgres schema per tenant (--targets `schema=NAME`)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # here, not only in load_settings: the library builds Settings too, and a name the
+        # database would truncate or refuse must never reach it
+        validate_table(self.table, dialect_of(self.url))
 
 
 def load_settings(flags: dict[str, Any], cwd: Path | None = None) -> Settings:
@@ -59,7 +69,7 @@ def load_settings(flags: dict[str, Any], cwd: Path | None = None) -> Settings:
         url=str(url),
         url_source=url_source,
         dir=Path(directory),
-        table=validate_table(str(table)),
+        table=str(table),  # checked against the URL's database by Settings itself
         lock_timeout_s=_seconds(lock_timeout, "--lock-timeout"),
         timeouts=Timeouts(_duration(lock_wait, "--lock-wait-timeout"),
                           _duration(statement, "--statement-timeout")),
@@ -89,12 +99,32 @@ def load_env_file(path: str | None) -> None:
             os.environ[key] = value
 
 
-def validate_table(name: str) -> str:
+def validate_table(name: str, dialect: str | None = None) -> str:
+    """A plain identifier (schema.table on postgres); with the dialect known, also one the
+    database keeps as it is, together with its `<table>_history` (SPEC §2)."""
     if not _TABLE.match(name):
         raise ConfigError(
             f"invalid version table name {name!r}",
             hint="use a plain identifier such as schema_version (schema.table on postgres)",
         )
+    *schema, table = name.split(".")
+    if dialect == "sqlite" and table.lower().startswith("sqlite_"):
+        raise ConfigError(f"version table name {name!r}: sqlite reserves names that start "
+                          "with sqlite_ for itself", hint="use a name such as schema_version")
+    limit = IDENTIFIER_LIMITS.get(dialect or "")
+    if limit is None:
+        return name
+    history = table + HISTORY_SUFFIX
+    if len(history) > limit:
+        raise ConfigError(
+            f"version table name {name!r} is too long for {dialect}: its history table "
+            f"{history} would be {len(history)} characters, and {dialect} keeps at most "
+            f"{limit}" + (" (longer names are cut short, so the two tables could become one)"
+                          if dialect == "postgres" else ""),
+            hint=f"use a name of at most {limit - len(HISTORY_SUFFIX)} characters")
+    if schema and len(schema[0]) > limit:
+        raise ConfigError(f"schema name {schema[0]!r} in --table {name} is {len(schema[0])} "
+                          f"characters; {dialect} keeps at most {limit}")
     return name
 
 

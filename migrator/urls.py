@@ -42,9 +42,14 @@ class DatabaseUrl:
         return parse_url(f"{parts.scheme}://{parts.netloc}/{database}{query}")
 
 
-def parse_url(raw: str) -> DatabaseUrl:
+def dialect_of(raw: str) -> str | None:
+    """The dialect a URL's scheme names, None when it names none (parse_url says why)."""
     scheme, sep, _ = raw.partition("://")
-    dialect = _SCHEMES.get(scheme.lower()) if sep else None
+    return _SCHEMES.get(scheme.lower()) if sep else None
+
+
+def parse_url(raw: str) -> DatabaseUrl:
+    dialect = dialect_of(raw)
     if dialect is None:
         raise ConfigError(
             f"unsupported database URL {mask(raw)!r}",

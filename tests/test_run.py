@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Db, write_migration
 
 EXAMPLE_TABLES = {"request_logs", "mock_servers", "scenarios", "webhooks", "webhook_deliveries"}
@@ -345,6 +347,62 @@ def test_custom_version_table_name(db: Db, sqldir: Path, cli: Any) -> None:
     assert cli("up", "--table", "my_versions", "--url", db.url).code == 0
     assert {"my_versions", "my_versions_history", "a"} <= db.tables()
     assert "schema_version" not in db.tables()
+
+
+_IDENTIFIER_LIMIT = {"postgres": 63, "mysql": 64}
+
+
+def test_a_version_table_name_the_database_would_cut_short_is_refused(db: Db, sqldir: Path,
+                                                                      cli: Any) -> None:
+    """SPEC §2: postgres cuts names at 63 bytes (a 57+ character --table gave the table and its
+    history one name), mysql refuses names over 64: such a --table is exit 2 before connecting;
+    the longest name that fits works. sqlite has no limit, but reserves sqlite_*."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    limit = _IDENTIFIER_LIMIT.get(db.dialect)
+    longest = "v" * (limit - len("_history") if limit else 300)
+    result = cli("up", "--table", longest, "--url", db.url)
+    assert result.code == 0, result.err
+    assert {longest, longest + "_history", "a"} == db.tables()
+    assert db.query(f"SELECT version, status FROM {longest}") == [(1, "applied")]
+    refused_names = ([longest + "w", "w" * 100] if limit else
+                     ["sqlite_versions", "SQLite_Versions", "main.sqlite_x"])
+    for name in refused_names:
+        refused = cli("up", "--table", name, "--url", db.url)
+        assert refused.code == 2, (name, refused.out, refused.err)
+        if limit:
+            assert f"too long for {db.dialect}" in refused.err and f"{name}_history" in refused.err
+        else:
+            assert "reserves" in refused.err or "invalid version table name" in refused.err
+    assert {longest, longest + "_history", "a"} == db.tables()
+
+
+@pytest.mark.parametrize("url", ["postgres://u@127.0.0.1:1/nodb", "mysql://u@127.0.0.1:1/nodb",
+                                 "sqlite:///app.db"])
+def test_a_version_table_name_is_checked_before_connecting(sqldir: Path, cli: Any,
+                                                           url: str) -> None:
+    """Exit 2 (config), not 4 (cannot connect): no server listens on port 1, and no sqlite
+    file appears. From the flag, the environment and the config file alike."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    name = "sqlite_versions" if url.startswith("sqlite") else "t" * 60
+    expected = "reserves" if url.startswith("sqlite") else "too long for"
+    (sqldir.parent / "pyproject.toml").write_text(f'[tool.migrator]\ntable = "{name}"\n')
+    for how in ({"args": ("--table", name)}, {"env": {"MIGRATOR_TABLE": name}}, {}):
+        result = cli("up", *how.get("args", ()), "--url", url, env=how.get("env"))
+        assert result.code == 2, (how, result.out, result.err)
+        assert expected in result.err
+    assert not (sqldir.parent / "app.db").exists()
+
+
+@pytest.mark.parametrize(("url", "table"), [("postgres://u@127.0.0.1:1/nodb", "t" * 56),
+                                            ("mysql://u@127.0.0.1:1/nodb", "t" * 57),
+                                            ("sqlite:///app.db", "sqlite_stat9")])
+def test_the_library_refuses_the_same_version_table_names(tmp_path: Path, url: str,
+                                                          table: str) -> None:
+    from migrator import Migrator
+    from migrator.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        Migrator(url=url, directory=tmp_path, table=table)
 
 
 def test_mysqldump_style_lock_tables_and_use_run_cleanly(mysql_db: Db, sqldir: Path,
