@@ -32,7 +32,8 @@ class _Folder:
     version: int
     name: str
     files: dict[str, SqlFile]
-    unreadable: frozenset[str] = frozenset()  # present but not valid UTF-8 (reported already)
+    unreadable: frozenset[str] = frozenset()  # present but not valid UTF-8 or with a NUL byte
+    # (reported already)
 
 
 class Layout:
@@ -133,10 +134,15 @@ class Layout:
             if os.fstat(fh.fileno()).st_size > CHUNK:  # a big file: streamed, never held whole
                 return self._read_big(fh, fh.read(CHUNK), path, name, rel)
             raw = fh.read()  # (a read of CHUNK bytes would allocate that much for every file)
+        nul_at = raw.find(b"\0")  # valid UTF-8, yet no SQL text: postgres refuses it (SPEC §1)
+        if nul_at != -1:
+            self.problems.append(_nul_byte(rel, nul_at))
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             self.problems.append(_invalid_utf8(rel, exc.start))
+            return None
+        if nul_at != -1:
             return None
         text = text.removeprefix("\ufeff")
         directives, problems = parse_directives(text, name, rel)
@@ -149,8 +155,11 @@ class Layout:
 
     def _read_big(self, fh: BinaryIO, first: bytes, path: str, name: str, rel: str) -> SqlFile | None:
         scan = scan_big_file(fh, first, _RULE_WORDS)
+        if scan.nul_at is not None:
+            self.problems.append(_nul_byte(rel, scan.nul_at))
         if scan.invalid_utf8_at is not None:
             self.problems.append(_invalid_utf8(rel, scan.invalid_utf8_at))
+        if scan.nul_at is not None or scan.invalid_utf8_at is not None:
             return None
         directives, problems, header_end = parse_header(scan.head, name, rel)
         header_bytes = len(scan.head[:header_end].encode("utf-8"))
@@ -208,6 +217,11 @@ def _may_break_statement_rules(text: str) -> bool:
 
 def _invalid_utf8(rel: str, offset: int) -> str:
     return f"{rel}: invalid UTF-8 at byte offset {offset}; save the file as UTF-8"
+
+
+def _nul_byte(rel: str, offset: int) -> str:
+    return (f"{rel}: NUL byte at byte offset {offset}; a migration file is text (a file saved "
+            "as UTF-16 is full of them: save it as UTF-8)")
 
 
 def _entries(folder: Path | str) -> list[os.DirEntry[str]]:

@@ -1,8 +1,8 @@
 """One chunked read of a big migration file: its checksums and the facts discovery needs.
 
 A 300 MB data file is never held whole: memory stays at a few chunks whatever the file's
-size, and each byte is looked at by a handful of C-speed passes (hash, UTF-8 check, counts),
-never by a Python loop or a case-insensitive regex over the whole text.
+size, and each byte is looked at by a handful of C-speed passes (hash, UTF-8 check, NUL
+search, counts), never by a Python loop or a case-insensitive regex over the whole text.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class BigFileScan:
     late_directive_lines: list[tuple[int, int, str]] = field(default_factory=list)
     # (line number, byte offset of the line, line text) of `-- migrator:` lines anywhere
     invalid_utf8_at: int | None = None  # byte offset of the first invalid UTF-8 sequence
+    nul_at: int | None = None  # byte offset of the first NUL byte
 
 
 def scan_big_file(fh: BinaryIO, first: bytes, rule_words: tuple[str, ...]) -> BigFileScan:
@@ -44,10 +45,14 @@ def scan_big_file(fh: BinaryIO, first: bytes, rule_words: tuple[str, ...]) -> Bi
     head = ""
     offset = 0  # file offset of `chunk`
     invalid_at = None
+    nul_at = None
     chunk = first
     while True:
         following = fh.read(CHUNK)
         sums.feed(chunk)
+        if nul_at is None:
+            found = chunk.find(b"\0")  # memchr: a NUL is valid UTF-8, so the decoder lets it by
+            nul_at = None if found == -1 else offset + found
         if invalid_at is None:
             pending = len(decoder.getstate()[0])
             try:
@@ -63,7 +68,7 @@ def scan_big_file(fh: BinaryIO, first: bytes, rule_words: tuple[str, ...]) -> Bi
         chunk = following
     checksum, text_sha = sums.digests()
     return BigFileScan(checksum, text_sha, head.removeprefix("\ufeff"), scanner.may_break,
-                       scanner.directive_lines, invalid_at)
+                       scanner.directive_lines, invalid_at, nul_at)
 
 
 class _Scanner:

@@ -115,6 +115,29 @@ def test_directive_and_utf8_problems_deep_in_a_big_file_are_found(tmp_path: Path
         f"0002_load/up.sql: invalid UTF-8 at byte offset {cut + 1}; save the file as UTF-8"]
 
 
+def test_a_nul_byte_anywhere_in_a_big_file_is_found(tmp_path: Path) -> None:
+    """Files above one chunk are streamed through the scanner: a NUL byte in the first chunk,
+    on either side of a chunk boundary, deep inside or last is found with its offset."""
+    from migrator.filescan import CHUNK
+
+    folder = _big_migration(tmp_path, "big", 40)
+    raw = (folder / "up.sql").read_bytes()
+    assert len(raw) > 3 * CHUNK
+    for at in (0, 7, CHUNK - 1, CHUNK, 2 * CHUNK + 13, len(raw) - 1):
+        (folder / "up.sql").write_bytes(raw[:at] + b"\x00" + raw[at:])
+        assert Layout(tmp_path).problems == [
+            f"0002_load/up.sql: NUL byte at byte offset {at}; a migration file is text (a file "
+            "saved as UTF-16 is full of them: save it as UTF-8)"], at
+    # in a file streamed by discovery (> one chunk) but run whole (< BIG_FILE_BYTES): both
+    # problems when the file has both, each with its own offset
+    mid = raw[:CHUNK + 5000]
+    (folder / "up.sql").write_bytes(mid[:CHUNK + 100] + b"\x00" + mid[CHUNK + 100:] + b"'\xff';\n")
+    assert Layout(tmp_path).problems == [
+        f"0002_load/up.sql: NUL byte at byte offset {CHUNK + 100}; a migration file is text (a "
+        "file saved as UTF-16 is full of them: save it as UTF-8)",
+        f"0002_load/up.sql: invalid UTF-8 at byte offset {CHUNK + 5002}; save the file as UTF-8"]
+
+
 @pytest.mark.parametrize("words", ["  \n/* a long comment */ -- and another\n  VACUUM",
                                    "\nDELIMITER //", "\n\\copy big from 'x.csv'"])
 def test_a_rule_word_after_any_statement_makes_the_file_checked(tmp_path: Path, words: str) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from migrator.discovery import Layout
 from migrator.errors import LayoutError
-from tests.conftest import write_migration
+from tests.conftest import Db, write_migration
 
 
 def problems(root: Path) -> list[str]:
@@ -147,6 +147,38 @@ def test_invalid_utf8_names_the_file_and_byte_offset(sqldir: Path) -> None:
     write_migration(sqldir, "0001_a", "SELECT 1;\n")
     (sqldir / "0001_a" / "up.sql").write_bytes(b"SELECT 'caf\xe9';\n")
     assert any("0001_a/up.sql: invalid UTF-8 at byte offset 11" in p for p in problems(sqldir))
+
+
+def test_a_nul_byte_names_the_file_and_byte_offset(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    (sqldir / "0001_a" / "down.sql").write_bytes(b"SELECT 'a\x00b';\n")
+    assert problems(sqldir) == [
+        "0001_a/down.sql: NUL byte at byte offset 9; a migration file is text (a file saved as "
+        "UTF-16 is full of them: save it as UTF-8)"]
+
+
+def test_a_file_saved_as_utf16_is_a_layout_error(sqldir: Path) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    (sqldir / "0001_a" / "up.sql").write_bytes("SELECT 1;\n".encode("utf-16-le"))  # no BOM
+    assert problems(sqldir) == [
+        "0001_a/up.sql: NUL byte at byte offset 1; a migration file is text (a file saved as "
+        "UTF-16 is full of them: save it as UTF-8)"]
+
+
+def test_a_nul_byte_stops_every_command_before_the_database(db: Db, sqldir: Path,
+                                                            cli: Any) -> None:
+    """SPEC §1: found before anything touches the database (postgres raised a driver
+    traceback), by `validate` and `validate --offline` too."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    write_migration(sqldir, "0002_b", "CREATE TABLE b (id INT);\n", "DROP TABLE b;\n")
+    assert cli("hash").code == 0
+    (sqldir / "0002_b" / "up.sql").write_bytes(b"INSERT INTO a (id) VALUES (1); -- \x00\n")
+    for command in (("up",), ("validate",), ("validate", "--offline"), ("status",)):
+        result = cli(*command, "--url", db.url)
+        assert result.code == 2, (command, result.out, result.err)
+        assert "0002_b/up.sql: NUL byte at byte offset 34" in result.err
+        assert "Traceback" not in result.err
+    assert db.tables() == set()
 
 
 def test_unknown_directive_is_a_layout_error(sqldir: Path) -> None:
