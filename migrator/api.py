@@ -14,8 +14,9 @@ from migrator import signals
 from migrator.config import Settings, validate_table
 from migrator.dialects import Dialect, open_dialect
 from migrator.discovery import Layout
-from migrator.errors import ConfigError, DriftError, LockTimeoutError, RefusedError, UsageError
+from migrator.errors import ConfigError, DriftError, RefusedError, UsageError
 from migrator.history import VersionStore
+from migrator.locking import acquire_lock
 from migrator.lexer import Statement, leading_keywords
 from migrator.model import (
     STATUS_APPLIED,
@@ -62,9 +63,15 @@ class PlannedFile:
     statements: list[Statement]
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def atomic(self) -> bool:
+        """All of the file commits, or none of it (SPEC §3)."""
+        return self.mode == "transaction"
+
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "name": self.name, "direction": self.direction,
-                "file": self.file, "mode": self.mode, "warnings": self.warnings,
+                "file": self.file, "mode": self.mode, "atomic": self.atomic,
+                "warnings": self.warnings,
                 "statements": [{"line": s.line, "column": s.column, "sql": s.text}
                                for s in self.statements]}
 
@@ -194,7 +201,7 @@ class Migrator:
             store = VersionStore(dialect, self.settings.table)
             with on_signal:
                 if lock:
-                    dialect.acquire_lock(store.table, self.settings.lock_timeout_s)
+                    acquire_lock(dialect, store.table, self.settings.lock_timeout_s)
                 yield dialect, store
         finally:
             dialect.close()
@@ -338,11 +345,8 @@ class Migrator:
             rows = store.rows(with_text=with_text)
             live = False
             if any(r.status == STATUS_RUNNING for r in rows.values()):
-                try:
-                    dialect.acquire_lock(store.table, 0)
-                    dialect.release_lock()
-                except LockTimeoutError:
-                    live = True
+                live = not dialect.try_lock(store.table)
+                dialect.release_lock()
         return rows, live
 
     def status(self) -> StatusResult:

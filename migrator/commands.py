@@ -134,7 +134,9 @@ def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
     _say(args, f"dry run: {len(r.planned)} version(s) would run on {r.dialect}; nothing was written")
     for p in r.planned:
         n = len(p.statements)
-        _say(args, f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {n} statement{'s' if n != 1 else ''})")
+        atomic = "atomic" if p.atomic else "not atomic"
+        _say(args, f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {atomic}, "
+                   f"{n} statement{'s' if n != 1 else ''})")
         for w in p.warnings:
             _say(args, f"-- warning: {w}")
         for s in p.statements:

@@ -114,6 +114,15 @@ class StoppedError(MigratorError):
                 "completed": [v for v, _ in self.done], "not_run": [v for v, _ in self.left]}
 
 
+class BookkeepingError(MigratorError):
+    """A run stopped outside the user's statements: migrator's own version-table write, the
+    session setup around a file, or a file whose rest cannot be split. The message says what
+    of the file committed. Exit 1: a migration did not complete."""
+
+    exit_code = 1
+    kind = "run-failed"
+
+
 class StatementFailure:
     """Where a statement failed and what the database said. (A plain class: this module is
     imported by `migrator --help`, which must not pay for dataclasses.)"""

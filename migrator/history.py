@@ -7,6 +7,7 @@ from typing import Any
 
 from migrator.dialects import Dialect
 from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration
+from migrator.script import Marker, Write
 
 _ROW_COLUMNS = (
     "version", "name", "description", "checksum", "down_checksum", "status", "applied_at",
@@ -86,52 +87,71 @@ class VersionStore:
         found = self.d.query(f"SELECT {', '.join(_EVENT_COLUMNS)} FROM {self.history} ORDER BY id")
         return [HistoryEvent(*r) for r in found]
 
-    # -- writing (each call runs inside whatever transaction the caller holds) ----------
-    def insert_row(self, m: Migration, *, status: str, operation: str, execution_ms: int,
+    # -- writing: each builder returns a Write step; the plain methods run it at once -----
+    def row_insert(self, m: Migration, *, status: str, operation: str, execution_ms: Any,
                    up_text: str | None, down_text: str | None,
-                   statements_total: int | None = None, later: bool = False,
-                   applied_at: Any = None) -> None:
-        values: dict[str, Any] = {
+                   statements_total: int | None = None, applied_at: Any = None) -> Write:
+        return self._insert(self.table, {
             "version": m.version, "name": m.name, "description": m.description[:255],
             "checksum": m.up.checksum, "down_checksum": m.down.checksum, "status": status,
-            "applied_at": self.d.timestamp_param(utc_now() if applied_at is None else applied_at),
+            "applied_at": self._time(applied_at if applied_at is not None else utc_now()),
             "execution_ms": execution_ms,
             "applied_by": self.user, "operation": operation,
             "statements_done": 0 if status != STATUS_APPLIED else statements_total,
             "statements_total": statements_total,
             "up_sql": up_text, "down_sql": down_text,  # None for a big file (stored_text)
-        }
-        self._insert(self.table, values, later)
+        })
 
-    def update_row(self, version: int, *, later: bool = False, **values: Any) -> None:
-        """later=True: the dialect may send it along with the next statement (piggyback)."""
+    def row_update(self, version: int, **values: Any) -> Write:
         if "applied_at" in values:
-            values["applied_at"] = self.d.timestamp_param(values["applied_at"])
+            values["applied_at"] = self._time(values["applied_at"])
         p = self.d.placeholder
         assignments = ", ".join(f"{k} = {p}" for k in values)
-        self._write(later, f"UPDATE {self.table} SET {assignments} WHERE version = {p}",
-                    (*values.values(), version))
+        return Write(f"UPDATE {self.table} SET {assignments} WHERE version = {p}",
+                     (*values.values(), version))
 
-    def delete_row(self, version: int, *, later: bool = False) -> None:
-        self._write(later, f"DELETE FROM {self.table} WHERE version = {self.d.placeholder}",
-                    (version,))
+    def row_add_rows(self, version: int, rows: Any) -> Write:
+        """A batch file's running row count grows by `rows` (AFFECTED: the last batch's)."""
+        p = self.d.placeholder
+        return Write(f"UPDATE {self.table} SET rows_done = COALESCE(rows_done, 0) + {p} "
+                     f"WHERE version = {p}", (rows, version))
 
-    def _write(self, later: bool, sql: str, params: tuple[Any, ...]) -> None:
-        self.d.write_bookkeeping(sql, params, later=later)
+    def row_delete(self, version: int) -> Write:
+        return Write(f"DELETE FROM {self.table} WHERE version = {self.d.placeholder}", (version,))
 
-    def record(self, action: str, outcome: str, *, version: int | None = None,
-               name: str | None = None, execution_ms: int | None = None,
-               old_checksum: str | None = None, new_checksum: str | None = None,
-               reason: str | None = None, detail: str | None = None,
-               later: bool = False) -> None:
-        self._insert(self.history, {
+    def event(self, action: str, outcome: str, *, version: int | None = None,
+              name: str | None = None, execution_ms: Any = None,
+              old_checksum: str | None = None, new_checksum: str | None = None,
+              reason: str | None = None, detail: str | None = None) -> Write:
+        return self._insert(self.history, {
             "version": version, "name": name, "action": action, "outcome": outcome,
-            "performed_at": self.d.timestamp_param(utc_now()), "performed_by": self.user,
+            "performed_at": self._time(utc_now()), "performed_by": self.user,
             "execution_ms": execution_ms, "old_checksum": old_checksum,
             "new_checksum": new_checksum, "reason": reason, "detail": detail,
-        }, later)
+        })
 
-    def _insert(self, table: str, values: dict[str, Any], later: bool = False) -> None:
+    def row_restore(self, row: AppliedRow) -> Write:
+        """Put a row back as it was (a rollback that changed nothing)."""
+        return self.row_update(row.version, status=row.status, operation=row.operation,
+                               statements_done=row.statements_done,
+                               statements_total=row.statements_total)
+
+    def _time(self, value: Any) -> Any:
+        return value if isinstance(value, Marker) else self.d.timestamp_param(value)
+
+    def _insert(self, table: str, values: dict[str, Any]) -> Write:
         marks = ", ".join([self.d.placeholder] * len(values))
-        self._write(later, f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})",
-                    tuple(values.values()))
+        return Write(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})",
+                     tuple(values.values()))
+
+    def insert_row(self, m: Migration, **kw: Any) -> None:
+        self.d.write(self.row_insert(m, **kw))
+
+    def update_row(self, version: int, **values: Any) -> None:
+        self.d.write(self.row_update(version, **values))
+
+    def delete_row(self, version: int) -> None:
+        self.d.write(self.row_delete(version))
+
+    def record(self, action: str, outcome: str, **kw: Any) -> None:
+        self.d.write(self.event(action, outcome, **kw))

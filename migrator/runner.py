@@ -1,21 +1,29 @@
-"""Runs prepared files: one transaction per file where the dialect can, a dirty bracket elsewhere.
+"""Runs prepared files: compile each into a script (migrator.script), let the dialect run it,
+record what happened.
 
-SPEC §3: on a transactional dialect the statements and the version-table write commit together;
-where DDL commits implicitly (mysql) or the file says `no-transaction`, a `running` row is
-written first, advanced per statement, and left `failed` when a statement fails.
+SPEC §3: where a file can run in one transaction, its statements and its version-table write
+commit together; where DDL commits implicitly (mysql) or the file says `no-transaction`, a
+`running` row is written first, advanced per statement, and left `failed` when a statement
+fails after something committed. One path for every file; nothing carried from file to file
+but whether the session needs a reset.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from migrator.dialects import ELAPSED_MS, NOW_UTC, Dialect, StatementError
-from migrator.errors import LayoutError, MigrationFailedError, StatementFailure, StoppedError
-from migrator.history import VersionStore, utc_now
+from migrator.dialects import Dialect, ScriptState, StatementError, StepFailed
+from migrator.errors import (
+    BookkeepingError,
+    LayoutError,
+    MigrationFailedError,
+    StatementFailure,
+    StoppedError,
+)
+from migrator.history import VersionStore
 from migrator.lexer import LexError, Statement, leading_keywords, split_statements
 from migrator.model import (
     STATUS_APPLIED,
@@ -27,11 +35,29 @@ from migrator.model import (
     Timeouts,
     committed_phrase,
 )
+from migrator.script import (
+    AFFECTED,
+    ELAPSED_MS,
+    NOW_UTC,
+    STATEMENTS_RUN,
+    TRANSACTION_CONTROL,
+    Begin,
+    Bookkeeping,
+    Commit,
+    ResetSession,
+    Run,
+    SetTimeouts,
+    Step,
+    Write,
+    batch_script,
+    bracketed_script,
+    closes_transaction,
+    is_block,
+    is_data_statement,
+    opens_transaction,
+    transactional_script,
+)
 from migrator.streaming import FileStatements
-
-_TX_OPEN = (("BEGIN",), ("START", "TRANSACTION"))
-_TX_CLOSE = (("COMMIT",), ("ROLLBACK",), ("END",))
-_TX_CONTROL = _TX_OPEN + _TX_CLOSE
 
 
 class Reporter(Protocol):
@@ -62,7 +88,7 @@ class PreparedFile:
     file: SqlFile
     text: str | None  # None for a big file, which is never held whole
     statements: list[Statement] | FileStatements  # FileStatements: a big file, read as it runs
-    transactional: bool
+    transactional: bool  # runs in one transaction with its version row: all of it or nothing
 
     @property
     def version(self) -> int:
@@ -86,6 +112,9 @@ def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
                             transactional)
     text = sql_file.read_text()
     statements = _split(sql_file, text, dialect)
+    if not dialect.transactional_ddl and sql_file.directives.transactional and statements:
+        # DDL commits implicitly, but a file of data statements alone can still be atomic
+        transactional = all(is_data_statement(s.text) for s in statements)
     # a file discovery found no rule word in cannot break a rule (as in check_files)
     problems = file_problems(sql_file, statements, dialect) if sql_file.needs_statement_check else []
     if problems:
@@ -137,8 +166,8 @@ def file_problems(sql_file: SqlFile, statements: Iterable[Statement], dialect: D
 
 def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
     words = leading_keywords(s.text, 4)
-    for pattern in _TX_CONTROL:
-        if words[: len(pattern)] == pattern and not (pattern == ("BEGIN",) and _is_block(words)):
+    for pattern in TRANSACTION_CONTROL:
+        if words[: len(pattern)] == pattern and not (pattern == ("BEGIN",) and is_block(words)):
             return (f"{f.rel}:{s.line}:{s.column}: the file manages its own transaction "
                     f"({' '.join(pattern)}); migrator already runs it in one. Remove it, or add "
                     "`-- migrator: no-transaction` at the top of the file")
@@ -150,19 +179,13 @@ def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
     return ""
 
 
-def _transaction_control(s: Statement, index: int, open_since: int) -> int:
-    """The statement index where the file's own transaction began (0: none open) after `s`."""
-    words = leading_keywords(s.text, 2)
-    if any(words[:len(p)] == p for p in _TX_OPEN) and not _is_block(words):
-        return open_since or index
-    if words[:1] in _TX_CLOSE:
-        return 0
-    return open_since
-
-
-def _is_block(words: tuple[str, ...]) -> bool:
-    # BEGIN ATOMIC / a lone plpgsql-style block is not transaction control
-    return len(words) > 1 and words[1] == "ATOMIC"
+def compile_file(pf: PreparedFile, book: Bookkeeping, timeouts: Timeouts, *, reset: bool,
+                 durable: bool) -> Iterable[Step]:
+    """The script of one file (a big file's is produced as its statements are split)."""
+    effective = timeouts.overridden_by(pf.file.directives)
+    if pf.transactional:
+        return transactional_script(pf.statements, book, effective, reset=reset, durable=durable)
+    return bracketed_script(pf.statements, book, effective, reset=reset, data_in_transaction=True)
 
 
 class Runner:
@@ -177,178 +200,129 @@ class Runner:
         self.store = store
         self.reporter = reporter
         self.timeouts = timeouts
-        self.completed: list[int] = []
-        self._dirty_session = False  # did the previous file possibly change session state?
-        self._current = 0  # 1-based index of the statement running now
-        self._current_statement: Statement | None = None
-        self._own_transaction_from = 0  # a no-transaction file opened its own: at this statement
         self.batch_pause_s = batch_pause_s
         self.resume = resume or {}  # version -> rows already done by an interrupted batch run
         self.before_file = before_file  # e.g. take a backup
         self.notes = notes or {}  # version -> remark for its history row (out-of-order)
         self.should_stop = should_stop  # many targets: asked between files, never inside one
-        self._unflushed = False  # a commit that did not wait for the disk is not flushed yet
         self.applied = applied or {}  # version -> its row before the run (rolling back)
-        # the next file's `running` row rides on the closing commit of the file before it:
-        self._writing_ahead: int | None = None  # written by the file running now
-        self._started_early: int | None = None  # committed; the file's statements not sent yet
+        self.completed: list[int] = []
+        self._dirty_session = False  # may the previous file have left session state behind?
+        self._unflushed = False  # a commit that did not wait for the disk is not flushed yet
 
     def run(self, files: list[PreparedFile]) -> list[int]:
         """Run the files in order. Every transactional file but the last commits without
-        waiting for the disk (Dialect.begin): the last commit flushes them all, so a run that
-        returns has made every file durable, at one disk flush instead of one per file."""
+        waiting for the disk (Begin(durable=False)): the last commit flushes them all, so a run
+        that returns has made every file durable, at one disk flush instead of one per file."""
         try:
-            self._run(files)
+            for i, pf in enumerate(files):
+                if self.should_stop is not None and self.should_stop():
+                    raise StoppedError(pf.direction,
+                                       [(f.version, f.migration.name) for f in files[:i]],
+                                       [(f.version, f.migration.name) for f in files[i:]])
+                if self.before_file is not None:
+                    self.before_file(pf)
+                self._run_file(pf, durable=i == len(files) - 1)
         finally:
             if self._unflushed:
                 self._unflushed = False
                 self.d.flush_commits()
         return self.completed
 
-    def _run(self, files: list[PreparedFile]) -> None:
-        for i, pf in enumerate(files):
-            following = files[i + 1] if i + 1 < len(files) else None
-            try:
-                self._run_file(files, i, pf, following)
-            except BaseException:
-                self._writing_ahead = None  # the closing commit that would have held it failed
-                if self._started_early == pf.version:  # its row is written, nothing of it ran
-                    self._unstart(pf)
-                raise
-            self._started_early, self._writing_ahead = self._writing_ahead, None
-
-    def _run_file(self, files: list[PreparedFile], i: int, pf: PreparedFile,
-                  following: PreparedFile | None) -> None:
-        if self._started_early != pf.version:  # a file whose running row is written has started
-            # stop requests (another target failed) are honoured between files only
-            if self.should_stop is not None and self.should_stop():
-                raise StoppedError(pf.direction, [(f.version, f.migration.name) for f in files[:i]],
-                                   [(f.version, f.migration.name) for f in files[i:]])
-        if self.before_file is not None:
-            self.before_file(pf)
+    def _run_file(self, pf: PreparedFile, *, durable: bool) -> None:
         self.reporter.file_started(pf)
         started = time.perf_counter()
-        self._own_transaction_from = 0
-        durable = following is None
-        if pf.transactional and self._sent_at_once(pf, started, durable):
-            pass
+        reset, self._dirty_session = self._dirty_session, self._leaves_session_state(pf)
+        if pf.file.directives.batch:
+            self._run_batches(pf, started, reset)
         else:
-            self._reset_session(pf)
-            if pf.file.directives.batch:
-                self._run_batches(pf, started, following)
-            elif pf.transactional:
-                self._run_in_transaction(pf, started, durable)
-            else:
-                self._run_bracketed(pf, started, following)
-        # a file outside one transaction commits durably as it goes, flushing what came before
+            book = self._bookkeeping(pf)
+            self._execute(pf, compile_file(pf, book, self.timeouts, reset=reset, durable=durable),
+                          started)
         self._unflushed = pf.transactional and not durable
         self.completed.append(pf.version)
         self.reporter.file_done(pf, (time.perf_counter() - started) * 1000)
 
-    # -- a bracketed file's running row, written by the closing commit of the file before --
-    def _may_start_early(self, following: PreparedFile | None) -> bool:
-        """May this file's closing transaction also write the next file's `running` row? It
-        saves that row its own commit (on mysql, one of the few per file that cost a disk
-        flush). Only for a bracketed file that is sure to start next: no backup before it, no
-        stop request now, and (rolling back) its row as it was, to put back on Ctrl-C."""
-        if following is None or following.transactional or following.file.directives.batch:
-            return False
-        if self.before_file is not None or (self.should_stop is not None and self.should_stop()):
-            return False
-        return following.direction == "up" or following.version in self.applied
+    def _leaves_session_state(self, pf: PreparedFile) -> bool:
+        if isinstance(pf.statements, FileStatements):
+            return True  # not read ahead just to know this: one reset after a big file
+        effective = self.timeouts.overridden_by(pf.file.directives)
+        session_limits = not pf.transactional and effective != Timeouts()
+        return session_limits or any(self.d.may_change_session(s.text) for s in pf.statements)
 
-    def _write_running_row(self, pf: PreparedFile, *, later: bool) -> None:
+    # -- the rows that go with a file ----------------------------------------------------
+    def _bookkeeping(self, pf: PreparedFile) -> Bookkeeping:
+        m, store = pf.migration, self.store
+        event = store.event(pf.direction, "ok", version=m.version, name=m.name,
+                            execution_ms=ELAPSED_MS, new_checksum=pf.file.checksum,
+                            detail=self.notes.get(m.version))
+        if pf.direction == "up" and pf.transactional:
+            row = store.row_insert(m, status=STATUS_APPLIED, operation="up", execution_ms=ELAPSED_MS,
+                                   up_text=pf.text, down_text=m.down.stored_text(),
+                                   statements_total=STATEMENTS_RUN, applied_at=NOW_UTC)
+            return Bookkeeping(None, None, (row, event))
+        if pf.direction == "down":
+            start = None if pf.transactional else self._running_row(pf)
+            return Bookkeeping(start, self._progress_row(pf), (store.row_delete(m.version), event))
+        done = store.row_update(m.version, status=STATUS_APPLIED, execution_ms=ELAPSED_MS,
+                                applied_at=NOW_UTC, statements_done=STATEMENTS_RUN,
+                                statements_total=STATEMENTS_RUN)
+        return Bookkeeping(self._running_row(pf), self._progress_row(pf), (done, event))
+
+    def _running_row(self, pf: PreparedFile) -> Write:
         m = pf.migration
         if pf.direction == "up":
-            self.store.insert_row(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
-                                  up_text=pf.text, down_text=m.down.stored_text(),
-                                  statements_total=pf.statement_count, later=later)
-        else:
-            batch = {"rows_done": 0} if pf.file.directives.batch else {}
-            self.store.update_row(m.version, status=STATUS_RUNNING, operation="down",
-                                  statements_done=0, statements_total=pf.statement_count,
-                                  later=later, **batch)
+            return self.store.row_insert(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
+                                         up_text=pf.text, down_text=m.down.stored_text(),
+                                         statements_total=pf.statement_count)
+        batch = {"rows_done": 0} if pf.file.directives.batch else {}
+        return self.store.row_update(m.version, status=STATUS_RUNNING, operation="down",
+                                     statements_done=0, statements_total=pf.statement_count, **batch)
 
-    def _unstart(self, pf: PreparedFile) -> None:
-        """Interrupted after its row was written and before any statement was sent: put the
-        row back as it was, so nothing claims the version was touched."""
-        self._started_early = None
-        try:
-            self.d.recover()
-            if pf.direction == "up":
-                self.store.delete_row(pf.version)
-            else:
-                row = self.applied[pf.version]
-                self.store.update_row(pf.version, status=row.status, operation=row.operation,
-                                      statements_done=row.statements_done,
-                                      statements_total=row.statements_total)
-        except Exception:  # noqa: BLE001 - then the row stays `running`: reported as interrupted
-            pass
+    def _progress_row(self, pf: PreparedFile) -> Callable[[int], Write]:
+        return lambda done: self.store.row_update(pf.version, statements_done=done)
 
-    def _reset_session(self, pf: PreparedFile) -> None:
-        if self._dirty_session:
-            self.d.reset_session()
-        # a big file is not read ahead: _execute_all marks the session as its statements run
-        self._dirty_session = not isinstance(pf.statements, FileStatements) and any(
-            self.d.may_change_session(s.text) for s in pf.statements)
-
-    # -- one transaction for the statements and the version write ------------------------
-    def _sent_at_once(self, pf: PreparedFile, started: float, durable: bool) -> bool:
-        """The fast path: the reset, the file and its bookkeeping in one round trip where the
-        dialect can. False when it cannot, or when the file failed: then the caller runs it
-        statement by statement, which rolls back the same way and says exactly where."""
-        if pf.file.is_big or getattr(self.reporter, "times_statements", False):
-            return False
-        try:
-            with self.d.deferred() as deferring:
-                if not deferring:
-                    return False
-                self._reset_session(pf)
-                self._transaction_body(pf, started, durable, report=False, timed_by_server=True)
-        except StatementError:
-            self._rollback()
-            return False
-        except BaseException:
-            self.d.recover()
-            self._rollback()
-            raise
-        for index, statement in enumerate(pf.statements, start=1):
-            self.reporter.statement_done(pf, index, statement, 0.0)
-        return True
-
-    def _transaction_body(self, pf: PreparedFile, started: float, durable: bool, *, report: bool,
-                          timed_by_server: bool = False) -> None:
-        """timed_by_server: the body is sent at once, before its time is known."""
-        d = self.d
-        d.begin(durable=durable)
-        d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=True)
-        self._execute_all(pf, progress=False, report=report)
-        ms: Any = ELAPSED_MS if timed_by_server else _ms_since(started)
+    def _not_started(self, pf: PreparedFile) -> Write:
+        """The write that undoes a `running` row: the version is as it was before the file."""
         if pf.direction == "up":
-            self.store.insert_row(pf.migration, status=STATUS_APPLIED, operation="up",
-                                  execution_ms=ms, up_text=pf.text,
-                                  down_text=pf.migration.down.stored_text(),
-                                  statements_total=pf.statement_count,
-                                  applied_at=NOW_UTC if timed_by_server else None)
-        else:
-            self.store.delete_row(pf.version)
-        self.store.record(pf.direction, "ok", version=pf.version, name=pf.migration.name,
-                          execution_ms=ms, new_checksum=pf.file.checksum,
-                          detail=self.notes.get(pf.version))
-        d.commit()
+            return self.store.row_delete(pf.version)
+        row = self.applied.get(pf.version) or self.store.rows().get(pf.version)
+        assert row is not None
+        return self.store.row_restore(row)
 
-    def _run_in_transaction(self, pf: PreparedFile, started: float, durable: bool) -> None:
+    # -- running a script and reading its outcome -----------------------------------------
+    def _execute(self, pf: PreparedFile, steps: Iterable[Step], started: float) -> None:
+        state = ScriptState()
+        tracker = _OwnTransaction(self.d.transactional_ddl)
+
+        def done(step: Run, ms: float) -> None:
+            tracker.completed(step.statement)
+            self.reporter.statement_done(pf, step.number, step.statement, ms)
+
+        one_by_one = pf.file.is_big or getattr(self.reporter, "times_statements", False)
         try:
-            self._transaction_body(pf, started, durable, report=True)
-        except _Failed as failed:
+            self.d.run_script(steps, state, on_statement=done, one_by_one=one_by_one)
+        except StepFailed as failed:
             self._rollback()
-            error = self._failure(pf, failed, committed=0)
-            self._record_failure(pf, started, error)
-            raise error from None
-        except BaseException:
-            self.d.recover()
+            committed = self._committed(pf, state, tracker)
+            if isinstance(failed.step, Run):
+                self._statement_failed(pf, started, failed.step, failed.error, committed, tracker)
+            self._bookkeeping_failed(pf, started, failed, committed)
+        except LayoutError as exc:  # a big file whose rest cannot be split into statements
             self._rollback()
+            self._unsplittable(pf, started, state, tracker, exc)
+        except BaseException as exc:  # a signal: the database says how far the file got
+            self._interrupted(pf, state, tracker, exc)
             raise
+
+    def _committed(self, pf: PreparedFile, state: ScriptState, tracker: _OwnTransaction) -> int:
+        """How many of the file's statements stay committed after a failure and the rollback."""
+        if pf.transactional:
+            return 0
+        committed = state.statements_done
+        if state.in_transaction:  # the data statement and its progress row rolled back together
+            committed = min(committed, state.statements_at_begin)
+        return tracker.committed(committed)
 
     def _rollback(self) -> None:
         try:
@@ -356,131 +330,140 @@ class Runner:
         except Exception:  # noqa: BLE001 - the connection may be gone; the server rolls back
             pass
 
-    # -- the dirty bracket: mark, run statement by statement, unmark ----------------------
-    def _run_bracketed(self, pf: PreparedFile, started: float, following: PreparedFile | None) -> None:
-        total = pf.statement_count  # None: a big file, counted as it runs
-        self.d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=False)
-        at_once = self._bracket_at_once(pf)
-        if at_once:
-            _ = self.store.user  # a read: done before the script starts collecting writes
-        deferring = False
-        written, self._started_early = self._started_early == pf.version, None
-        try:
-            with self.d.deferred() if at_once else nullcontext(False) as deferring:
-                if not written:
-                    self._write_running_row(pf, later=True)
-                self._execute_all(pf, progress=True, report=not deferring)
-                if deferring:  # the closing writes travel in the same script, after the last statement
-                    self._finish_bracket(pf, started, extra={"statements_done": total or 0},
-                                         following=following, timed_by_server=True)
-        except StatementError as exc:  # from a script sent at once: which statement failed?
-            self._rollback()  # the script may have left a transaction open at the failure
-            index = exc.statements_before + 1
-            if exc.bookkeeping or index > len(pf.statements):
-                raise
-            self._bracket_failed(pf, started, _Failed(index, pf.statements[index - 1], exc))
-        except _Failed as failed:
-            self._bracket_failed(pf, started, failed)
-        except BaseException as exc:
-            if deferring:
-                self.d.recover()
-                self._current = self._statements_done(pf.version) + 1
-                self._current_statement = pf.statements[min(self._current, len(pf.statements)) - 1]
-            self._mark_interrupted(pf, exc)
-            raise
-        if deferring:
-            for index, statement in enumerate(pf.statements, start=1):
-                self.reporter.statement_done(pf, index, statement, 0.0)
-            return
-        total = pf.statement_count
-        self._finish_bracket(pf, started, extra={"statements_done": total, "statements_total": total},
-                             following=following)
-
-    def _bracket_at_once(self, pf: PreparedFile) -> bool:
-        """Send the file with its progress rows in one round trip? Only where the dialect can
-        (its server stops at the first error), for a small file of statements that leave no
-        session state behind (no LOCK TABLES, SET or procedures in the way of the row writes;
-        _reset_session has just asked may_change_session of each)."""
-        return (self.d.sends_bracketed_file_at_once and not pf.file.is_big
-                and not getattr(self.reporter, "times_statements", False)
-                and not self._dirty_session)
-
-    def _statements_done(self, version: int) -> int:
-        try:
-            row = self.store.rows().get(version)
-        except Exception:  # noqa: BLE001 - then the row itself tells the next run
-            return 0
-        return (row.statements_done or 0) if row else 0
-
-    def _bracket_failed(self, pf: PreparedFile, started: float, failed: _Failed) -> None:
-        opened = self._own_transaction_from
-        # end the file's own transaction (or the one a statement and its progress row share),
-        # or the failed mark would be written inside it and vanish with it
-        self._rollback()
-        error = self._failure(pf, failed, committed=(opened or failed.index) - 1,
-                              own_transaction_from=opened)
-        self.store.update_row(pf.version, status=STATUS_FAILED,
-                              failed_statement=failed.index,
-                              failed_line=failed.statement.line,
-                              error=error.failure.db_message[:4000])
-        self._record_failure(pf, started, error)
+    def _statement_failed(self, pf: PreparedFile, started: float, run: Run,
+                          exc: StatementError, committed: int, tracker: _OwnTransaction) -> None:
+        left_behind = self.d.after_failure(run.statement.text)
+        pending_again = not pf.transactional and committed == 0 and not left_behind
+        error = self._failure(pf, run, exc, committed, tracker, left_behind=left_behind,
+                              pending_again=pending_again)
+        if pending_again:
+            self._write_quietly(self._not_started(pf))
+        elif not pf.transactional:
+            self._write_quietly(self.store.row_update(
+                pf.version, status=STATUS_FAILED, statements_done=committed,
+                failed_statement=run.number, failed_line=run.statement.line,
+                error=error.failure.db_message[:4000]))
+        self._record_failure(pf, started, str(error))
         raise error from None
 
-    def _finish_bracket(self, pf: PreparedFile, started: float, extra: dict[str, int], *,
-                        following: PreparedFile | None, timed_by_server: bool = False) -> None:
-        m = pf.migration
-        ms: Any = ELAPSED_MS if timed_by_server else _ms_since(started)
-        self.d.end_file()
-        self.d.piggyback(self.d.begin_sql)
+    def _bookkeeping_failed(self, pf: PreparedFile, started: float, failed: StepFailed,
+                            committed: int) -> None:
+        """migrator's own step failed (a version-table write, the session setup, a commit)."""
+        what = {Write: "writing migrator's version table", Begin: "opening a transaction",
+                Commit: "committing", SetTimeouts: "setting the session limits",
+                ResetSession: "resetting the session"}.get(type(failed.step), "a bookkeeping step")
+        total = pf.statement_count
+        if pf.transactional or committed == 0 and not isinstance(failed.step, Commit):
+            outcome = ("nothing of this version was committed" +
+                       (": the whole file was rolled back" if pf.transactional else ""))
+            if not pf.transactional:
+                self._write_quietly(self._not_started(pf))
+        else:
+            outcome = (f"{committed_phrase(committed, total)} committed and stay; version "
+                       f"{pf.version} is recorded as failed and blocks later runs until you check "
+                       f"the database and run `migrator repair {pf.version}`")
+            self._write_quietly(self.store.row_update(
+                pf.version, status=STATUS_FAILED, statements_done=committed,
+                error=f"{what} failed: {failed.error.message}"[:4000]))
+        code = f" [{failed.error.code}]" if failed.error.code else ""
+        error = BookkeepingError(
+            f"version {pf.version} ({pf.migration.name}) {pf.direction}: {what} failed: "
+            f"{failed.error.message}{code}; {outcome}",
+            hint="check the version table and the database user's privileges on it")
+        self._record_failure(pf, started, str(error))
+        raise error from None
+
+    def _unsplittable(self, pf: PreparedFile, started: float, state: ScriptState,
+                      tracker: _OwnTransaction, exc: LayoutError) -> None:
+        committed = self._committed(pf, state, tracker)
+        number = state.statements_done + 1
+        where = exc.problems[0] if exc.problems else str(exc)
+        if pf.transactional or committed == 0:
+            outcome = "nothing of this version was committed" + (
+                ": the whole file was rolled back" if pf.transactional else "")
+            if not pf.transactional:
+                self._write_quietly(self._not_started(pf))
+        else:
+            outcome = (f"{committed_phrase(committed, None)} committed and stay; version "
+                       f"{pf.version} is recorded as failed and blocks later runs until you fix "
+                       f"the file and the database and run `migrator repair {pf.version}`")
+            self._write_quietly(self.store.row_update(
+                pf.version, status=STATUS_FAILED, statements_done=committed,
+                failed_statement=number, error=f"the rest of the file cannot be split: {where}"))
+        error = BookkeepingError(
+            f"version {pf.version} ({pf.migration.name}) {pf.direction} stopped at statement "
+            f"{number}: the rest of the file cannot be split into statements ({where}); {outcome}",
+            hint="fix the file (an unclosed quote or comment?) and run the command again")
+        self._record_failure(pf, started, str(error))
+        raise error from None
+
+    def _interrupted(self, pf: PreparedFile, state: ScriptState, tracker: _OwnTransaction,
+                     exc: BaseException) -> None:
+        """Stopped from outside (a signal) somewhere in the script. Whether the file's
+        closing commit went through is read back from the database, never assumed."""
         try:
-            if pf.direction == "up":
-                self.store.update_row(m.version, status=STATUS_APPLIED, execution_ms=ms,
-                                      applied_at=NOW_UTC if timed_by_server else utc_now(),
-                                      later=True, **extra)
-            else:
-                self.store.delete_row(m.version, later=True)
-            self.store.record(pf.direction, "ok", version=m.version, name=m.name,
-                              execution_ms=ms, new_checksum=pf.file.checksum,
-                              detail=self.notes.get(m.version), later=True)
-            ahead = following if self._may_start_early(following) else None
-            if ahead is not None:
-                self._write_running_row(ahead, later=True)
-            self.d.commit()
-        except BaseException:
+            self.d.recover()
             self._rollback()
-            raise
-        # committed (or, sent at once, committed when the script succeeds): _run takes it over
-        self._writing_ahead = ahead.version if ahead is not None else None
+            row = self.store.rows().get(pf.version)
+        except Exception:  # noqa: BLE001 - then a `running` row tells the next run
+            return
+        finished = (row is not None and row.status == STATUS_APPLIED) if pf.direction == "up" \
+            else row is None
+        if finished:
+            self.completed.append(pf.version)
+            return
+        if pf.transactional or pf.file.directives.batch or row is None or row.status != STATUS_RUNNING:
+            return  # rolled back whole; a batch resumes; a running row not yet written
+        number = (row.statements_done or 0) + 1
+        why = ("interrupted by a signal" if isinstance(exc, KeyboardInterrupt)
+               else f"stopped by an error ({exc})")
+        of = f" of {pf.statement_count}" if pf.statement_count is not None else ""
+        statement = (pf.statements[number - 1] if not isinstance(pf.statements, FileStatements)
+                     and number <= len(pf.statements) else None)
+        self._write_quietly(self.store.row_update(
+            pf.version, status=STATUS_FAILED, failed_statement=number,
+            failed_line=statement.line if statement else None,
+            error=f"{why} while statement {number}{of} ran (statements before it committed; "
+                  "it may have committed too)"))
+
+    def _write_quietly(self, step: Write) -> None:
+        try:
+            self.d.write(step)
+        except Exception:  # noqa: BLE001 - then the row stays `running`: reported as interrupted
+            pass
 
     # -- batch: one data statement repeated, each run in its own transaction (SPEC §10) ------
-    def _run_batches(self, pf: PreparedFile, started: float, following: PreparedFile | None) -> None:
+    def _run_batches(self, pf: PreparedFile, started: float, reset: bool) -> None:
         m, statement = pf.migration, next(iter(pf.statements))
-        self.d.apply_timeouts(self.timeouts.overridden_by(pf.file.directives), in_transaction=False)
+        book = self._bookkeeping(pf)
         rows = self.resume.get(m.version)
+        opening: list[Step] = [ResetSession()] if reset else []
+        opening.append(SetTimeouts(self.timeouts.overridden_by(pf.file.directives), local=False))
         if rows is None:
             rows = 0
-            self._write_running_row(pf, later=False)
+            opening.append(book.start)
+        resumed = rows > 0
+        self._execute_own(pf, started, opening, committed=0)
         batches, rows_before, first_batch = 0, rows, time.perf_counter()
+        add_rows = self.store.row_add_rows(m.version, AFFECTED)
         while True:
-            self._current = 1
-            self.d.begin()
+            state = ScriptState()
             try:
-                affected = self.d.execute(statement.text)
-                rows += max(affected, 0)
-                batches += 1
-                self.store.update_row(m.version, rows_done=rows)
-                self.d.commit()
-            except StatementError as exc:
+                self.d.run_script(batch_script(statement, add_rows), state, one_by_one=True)
+            except StepFailed as failed:
                 self._rollback()
-                error = self._failure(pf, _Failed(1, statement, exc), committed=0)
-                self.store.update_row(m.version, status=STATUS_FAILED, failed_statement=1,
-                                      failed_line=statement.line, error=exc.message[:4000])
-                self._record_failure(pf, started, error)
-                raise error from None
+                committed = 1 if batches or resumed else 0
+                if not isinstance(failed.step, Run):
+                    self._bookkeeping_failed(pf, started, failed, committed)
+                self._statement_failed(pf, started, Run(1, statement), failed.error, committed,
+                                       _OwnTransaction(True))
             except BaseException:
                 self.d.recover()
                 self._rollback()
                 raise  # the row stays `running` with its row count: the next up resumes
+            affected = max(state.last_affected, 0)
+            rows += affected
+            batches += 1
             now = time.perf_counter()
             self.reporter.batch_done(pf, BatchProgress(
                 batches, rows, (rows - rows_before) / max(now - first_batch, 1e-6)))
@@ -488,61 +471,26 @@ class Runner:
                 break
             if self.batch_pause_s:
                 time.sleep(self.batch_pause_s)
-        self._finish_bracket(pf, started, extra={"statements_done": 1}, following=following)
+        self._execute_own(pf, started, [Begin(), *book.finish, Commit()], committed=1)
 
-    def _mark_interrupted(self, pf: PreparedFile, exc: BaseException) -> None:
-        index = self._current
-        why = ("interrupted by a signal" if isinstance(exc, KeyboardInterrupt)
-               else f"stopped: the rest of the file cannot be split into statements ({exc})"
-               if isinstance(exc, LayoutError)
-               else f"stopped by an error recording progress ({exc})")
+    def _execute_own(self, pf: PreparedFile, started: float, steps: list[Step], *,
+                     committed: int) -> None:
+        """Bookkeeping steps alone (a batch file's opening and closing writes)."""
         try:
-            self.d.recover()
-            if self._own_transaction_from:
-                self._rollback()
-            statement = self._current_statement
-            of = f" of {pf.statement_count}" if pf.statement_count is not None else ""
-            self.store.update_row(
-                pf.version, status=STATUS_FAILED, failed_statement=index,
-                failed_line=statement.line if index and statement else None,
-                error=f"{why} while statement {index}{of} ran")
-        except Exception:  # noqa: BLE001 - then the row stays `running`: reported as interrupted
-            pass
+            self.d.run_script(steps, ScriptState(), one_by_one=True)
+        except StepFailed as failed:
+            self._rollback()
+            self._bookkeeping_failed(pf, started, failed, committed)
 
-    def _execute_all(self, pf: PreparedFile, *, progress: bool, report: bool = True) -> None:
-        streamed = isinstance(pf.statements, FileStatements)
-        for index, statement in enumerate(pf.statements, start=1):
-            self._current, self._current_statement = index, statement
-            if streamed and not self._dirty_session:
-                self._dirty_session = self.d.may_change_session(statement.text)
-            if progress:  # no-transaction: does the file open (or end) a transaction of its own?
-                self._own_transaction_from = _transaction_control(statement, index,
-                                                                  self._own_transaction_from)
-            # A big file on mysql: each statement travels with its own progress row (a data
-            # change commits together with it) while the session is still a plain one.
-            together = (progress and streamed and self.d.sends_bracketed_file_at_once
-                        and not self._dirty_session)
-            t0 = time.perf_counter()
-            try:
-                with self.d.deferred() if together else nullcontext():
-                    self.d.execute(statement.text)
-                    if progress and index != pf.statement_count:  # the last: the closing write
-                        self.store.update_row(pf.version, statements_done=index, later=True)
-            except StatementError as exc:
-                if exc.bookkeeping:
-                    raise
-                raise _Failed(index, statement, exc) from None
-            if report:
-                self.reporter.statement_done(pf, index, statement,
-                                             (time.perf_counter() - t0) * 1000)
-
-    def _failure(self, pf: PreparedFile, failed: _Failed, committed: int, *,
-                 own_transaction_from: int = 0) -> MigrationFailedError:
-        s, exc = failed.statement, failed.error
+    # -- the error report ------------------------------------------------------------------
+    def _failure(self, pf: PreparedFile, run: Run, exc: StatementError, committed: int,
+                 tracker: _OwnTransaction, *, left_behind: str,
+                 pending_again: bool) -> MigrationFailedError:
+        s = run.statement
         try:
             total = len(pf.statements)  # a big file: counted here, only when it failed
         except LayoutError:
-            total = failed.index  # the rest cannot be split; at least this many
+            total = run.number  # the rest cannot be split; at least this many
 
         line, column = position_in_file(s, exc.position)
         if pf.transactional:
@@ -554,36 +502,63 @@ class Runner:
             what = (f"{committed_phrase(committed, total)} committed and stay (no rollback "
                     "is possible here)" if committed else
                     f"{committed_phrase(0, total)} committed")
-            if own_transaction_from:
+            if tracker.opened_at:
                 what += (f"; the transaction the file opened itself (statement "
-                         f"{own_transaction_from}) was rolled back"
-                         + ("" if self.d.transactional_ddl else
-                            f", but {self.d.name} had already committed any DDL inside it"))
-            if note := self.d.after_failure(s.text):
-                what += f"; {note}"
-            what += (f"; version {pf.version} is recorded as failed and blocks later runs until "
-                     f"you fix the database by hand and run `migrator repair {pf.version}`")
+                         f"{tracker.opened_at}) was rolled back"
+                         + ("" if self.d.transactional_ddl or not tracker.implicit_commit else
+                            f", but {self.d.name} had already committed the DDL inside it"))
+            if left_behind:
+                what += f"; {left_behind}"
+            if pending_again:
+                what += (f"; version {pf.version} is "
+                         + ("pending again" if pf.direction == "up" else "still applied")
+                         + " (the history keeps this failure)")
+            else:
+                what += (f"; version {pf.version} is recorded as failed and blocks later runs "
+                         f"until you fix the database by hand and run `migrator repair "
+                         f"{pf.version}`")
         failure = StatementFailure(
             version=pf.version, name=pf.migration.name, path=pf.file.rel,
-            direction=pf.direction, statement_index=failed.index, statement_count=total,
+            direction=pf.direction, statement_index=run.number, statement_count=total,
             line=line, column=column, excerpt=excerpt(s, exc.position),
             db_message=exc.message, db_code=exc.code, committed=what,
             statements_committed=committed,
         )
         return MigrationFailedError(failure)
 
-    def _record_failure(self, pf: PreparedFile, started: float, error: MigrationFailedError) -> None:
+    def _record_failure(self, pf: PreparedFile, started: float, detail: str) -> None:
         try:
             self.store.record(pf.direction, "failed", version=pf.version,
                               name=pf.migration.name, execution_ms=_ms_since(started),
-                              new_checksum=pf.file.checksum, detail=str(error)[:4000])
+                              new_checksum=pf.file.checksum, detail=detail[:4000])
         except Exception:  # noqa: BLE001 - the failure itself is what the user must see
             pass
 
 
-class _Failed(Exception):
-    def __init__(self, index: int, statement: Statement, error: StatementError) -> None:
-        self.index, self.statement, self.error = index, statement, error
+class _OwnTransaction:
+    """Follows a no-transaction file's own BEGIN ... COMMIT as its statements complete: what
+    a failure inside it rolls back."""
+
+    def __init__(self, transactional_ddl: bool) -> None:
+        self.transactional_ddl = transactional_ddl
+        self.opened_at = 0  # the statement number that opened it; 0: none open
+        self.implicit_commit = False  # a statement inside it committed it anyway (mysql DDL)
+        self._number = 0
+
+    def completed(self, statement: Statement) -> None:
+        self._number += 1
+        if opens_transaction(statement.text):
+            self.opened_at, self.implicit_commit = self.opened_at or self._number, False
+        elif closes_transaction(statement.text):
+            self.opened_at, self.implicit_commit = 0, False
+        elif self.opened_at and not self.transactional_ddl and not is_data_statement(statement.text):
+            self.implicit_commit = True
+
+    def committed(self, done: int) -> int:
+        """Of `done` completed statements, how many stay after rolling back the open one."""
+        if self.opened_at and not self.implicit_commit:
+            return min(done, self.opened_at - 1)
+        return done
 
 
 def _ms_since(started: float) -> int:

@@ -147,7 +147,7 @@ def test_statement_timeout_names_the_timeout(db: Db, sqldir: Path, cli: Any) -> 
     assert result.code == 1, result.out + result.err
     assert "statement-timeout" in result.err
     assert time.monotonic() - started < 4.5
-    assert db.versions() == ([(1, "failed")] if db.dialect == "mysql" else [])
+    assert db.versions() == []  # a data statement: atomic on mysql too, so nothing to block
 
 
 def test_library_api_runs_and_raises_typed_errors(db: Db, sqldir: Path) -> None:

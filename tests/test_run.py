@@ -118,9 +118,9 @@ def test_constraint_violation_in_a_data_statement(db: Db, sqldir: Path, cli: Any
     assert "statement: 2 of 2" in result.err
     expected_code = {"sqlite": "SQLITE_CONSTRAINT", "postgres": "23505", "mysql": "1062"}
     assert expected_code[db.dialect] in result.err
-    rows = db.query("SELECT id FROM t")
-    # pg/sqlite rolled the whole file back; mysql InnoDB committed the first insert
-    assert rows == ([(1,)] if db.dialect == "mysql" else [])
+    # a file of data statements is atomic on every dialect, mysql included (SPEC §3)
+    assert db.query("SELECT id FROM t") == []
+    assert db.versions() == [(1, "applied")]  # version 2 is simply pending again
 
 
 def test_json_error_document_on_failure(db: Db, sqldir: Path, cli: Any) -> None:
@@ -532,11 +532,25 @@ def test_the_time_a_person_takes_to_confirm_a_rollback_is_not_the_runs(db: Db, s
     assert result.elapsed_ms < 1000, result.elapsed_ms
 
 
-_RELAXED = {"postgres": "SET LOCAL synchronous_commit = off", "sqlite": "PRAGMA synchronous = NORMAL"}
+def _scripts(db: Db, monkeypatch: Any) -> list[list[Any]]:
+    """Every script the dialect is given to run, step by step."""
+    from migrator.dialects import open_dialect
+
+    cls = type(open_dialect(db.parsed))
+    real = cls.run_script
+    scripts: list[list[Any]] = []
+
+    def spy(self: Any, steps: Any, state: Any, **kw: Any) -> None:
+        steps = list(steps)
+        scripts.append(steps)
+        real(self, steps, state, **kw)
+
+    monkeypatch.setattr(cls, "run_script", spy)
+    return scripts
 
 
 def _sent_statements(db: Db, monkeypatch: Any) -> list[str]:
-    """Every statement the dialect is given, in order (deferred and piggybacked ones too)."""
+    """Every statement sqlite's dialect executes, in order (it runs scripts step by step)."""
     from migrator.dialects import open_dialect
 
     cls = type(open_dialect(db.parsed))
@@ -548,45 +562,46 @@ def _sent_statements(db: Db, monkeypatch: Any) -> list[str]:
         return real_execute(self, sql, params)
 
     monkeypatch.setattr(cls, "execute", spy)
-    if "piggyback" in cls.__dict__:  # mysql: bookkeeping queued for the next round trip
-        real_piggyback = cls.piggyback
-
-        def spy_piggyback(self: Any, sql: str, params: tuple[Any, ...] = ()) -> None:
-            sent.append(f"{sql} {params!r}" if params else sql)
-            real_piggyback(self, sql, params)
-
-        monkeypatch.setattr(cls, "piggyback", spy_piggyback)
     return sent
 
 
 def test_only_the_last_file_of_a_run_waits_for_the_disk(db: Db, sqldir: Path, monkeypatch: Any) -> None:
     from migrator import Migrator
+    from migrator.script import Begin
 
-    if db.dialect == "sqlite":
-        db.execute("PRAGMA journal_mode = WAL")  # a property of the file; DELETE mode relaxes nothing
     for i in (1, 2, 3):
         write_migration(sqldir, f"000{i}_t{i}", f"CREATE TABLE t{i} (id INT);\n", f"DROP TABLE t{i};\n")
-    sent = _sent_statements(db, monkeypatch)
+    scripts = _scripts(db, monkeypatch)
     m = Migrator(db.url, sqldir)
     assert m.up().versions == [1, 2, 3]
-    relaxed = _RELAXED.get(db.dialect)
-    if relaxed is None:  # mysql: InnoDB's flush setting is server-wide, so nothing is relaxed
-        assert not any("synchronous" in s.lower() for s in sent)
+    begins = [[s.durable for s in script if isinstance(s, Begin)] for script in scripts]
+    if db.dialect == "mysql":  # DDL: each file is bracketed; its closing writes commit durably
+        assert all(all(b) for b in begins), begins
     else:
-        where = [i for i, s in enumerate(sent) if s == relaxed]
-        assert len(where) == 2, sent  # files 1 and 2, not the last one
-        assert where[-1] < sent.index("CREATE TABLE t2 (id INT)") < sent.index("CREATE TABLE t3 (id INT)")
-        if db.dialect == "sqlite":  # only that transaction was relaxed: back to FULL after each
-            assert sent.count("PRAGMA synchronous = 2") == 2
+        assert begins == [[False], [False], [True]]
     assert db.versions() == [(1, "applied"), (2, "applied"), (3, "applied")]
-
-    sent.clear()
+    scripts.clear()
     assert m.down(0).versions == [3, 2, 1]
-    if relaxed is not None:
-        assert sent.count(relaxed) == 2
-        assert sent.index("DROP TABLE t2") < sent.index("DROP TABLE t1") > max(
-            i for i, s in enumerate(sent) if s == relaxed)
+    if db.dialect != "mysql":
+        assert [[s.durable for s in script if isinstance(s, Begin)] for script in scripts] == [
+            [False], [False], [True]]
     assert db.versions() == []
+
+
+def test_sqlite_in_wal_mode_relaxes_only_the_transactions_a_later_commit_flushes(
+        tmp_path: Path, sqldir: Path, monkeypatch: Any) -> None:
+    from migrator import Migrator
+
+    db = Db("sqlite", f"sqlite:///{tmp_path / 'wal.db'}", tmp_path)
+    db.execute("PRAGMA journal_mode = WAL")  # a property of the file; DELETE mode relaxes nothing
+    for i in (1, 2, 3):
+        write_migration(sqldir, f"000{i}_t{i}", f"CREATE TABLE t{i} (id INT);\n")
+    sent = _sent_statements(db, monkeypatch)
+    assert Migrator(db.url, sqldir).up().versions == [1, 2, 3]
+    where = [i for i, s in enumerate(sent) if s == "PRAGMA synchronous = NORMAL"]
+    assert len(where) == 2, sent  # files 1 and 2, not the last one
+    assert where[-1] < sent.index("CREATE TABLE t2 (id INT)") < sent.index("CREATE TABLE t3 (id INT)")
+    assert sent.count("PRAGMA synchronous = 2") == 2  # back to FULL after each
 
 
 def test_a_rollback_journal_sqlite_database_waits_for_the_disk_on_every_file(
@@ -607,29 +622,6 @@ def _bracketed(i: int) -> tuple[str, str]:
     """A file that runs outside one transaction on every dialect, with its undo."""
     return (f"-- migrator: no-transaction\nCREATE TABLE t{i} (id INT);\nINSERT INTO t{i} VALUES (1);\n",
             f"-- migrator: no-transaction\nDROP TABLE t{i};\n")
-
-
-def test_the_next_files_running_row_rides_on_the_closing_commit(db: Db, sqldir: Path,
-                                                                 monkeypatch: Any) -> None:
-    """Files outside one transaction: file 2's `running` row is written in file 1's closing
-    transaction, so it costs no commit of its own (mysql: one disk flush per file less)."""
-    from migrator import Migrator
-
-    for i in (1, 2, 3):
-        write_migration(sqldir, f"000{i}_t{i}", *_bracketed(i))
-    sent = _sent_statements(db, monkeypatch)
-    m = Migrator(db.url, sqldir)
-    assert m.up().versions == [1, 2, 3]
-    for i in (1, 2):  # between file i's last statement and its closing COMMIT
-        last = sent.index(f"INSERT INTO t{i} VALUES (1)")
-        running = next(n for n, s in enumerate(sent) if s.startswith("INSERT INTO")
-                       and "schema_version" in s and f"({i + 1}, '000{i + 1}_t{i + 1}'" in s)
-        commit = sent.index("COMMIT", last)
-        assert last < running < commit < sent.index(f"CREATE TABLE t{i + 1} (id INT)"), sent
-    assert db.versions() == [(1, "applied"), (2, "applied"), (3, "applied")]
-    sent.clear()
-    assert m.down(0).versions == [3, 2, 1]
-    assert db.versions() == [] and db.tables() == {"schema_version", "schema_version_history"}
 
 
 class _InterruptAt:

@@ -8,13 +8,17 @@ Drivers are imported only when a dialect is opened, so `migrator --help` stays f
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from migrator.model import Timeouts
 from migrator.urls import DatabaseUrl
+
+if TYPE_CHECKING:
+    from migrator.script import Run, Step, Write
 
 APPLICATION_NAME = "migrator"
 
@@ -25,35 +29,6 @@ _REGISTRY = {
 }
 
 
-class ServerValue:
-    """A bookkeeping value the database computes as the statement runs: a script sent in one
-    round trip (deferred()) is written before anyone knows when its statements will finish."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-ELAPSED_MS = ServerValue("milliseconds since the deferred script began")
-NOW_UTC = ServerValue("the current UTC time")
-# Literals that need no driver: most inlined bookkeeping values are version numbers, counts
-# and NULLs (bool is not int here: type() is exact)
-_PLAIN_LITERALS: dict[type, Callable[[Any], str]] = {int: str, type(None): lambda _: "NULL"}
-
-
-def inline_params(sql: str, params: tuple[Any, ...], server_values: dict[ServerValue, str],
-                  quote: Callable[[Any], str]) -> str:
-    """`sql` with each %s replaced by its parameter as a literal, for a script sent as one
-    text: a ServerValue as the dialect's expression, anything but ints and NULLs through the
-    driver's quoting (`quote`)."""
-    literals = [server_values[v] if isinstance(v, ServerValue)
-                else _PLAIN_LITERALS[type(v)](v) if type(v) in _PLAIN_LITERALS
-                else quote(v) for v in params]
-    parts = sql.split("%s")
-    if len(parts) != len(literals) + 1:
-        raise ValueError(f"{len(literals)} parameters for {len(parts) - 1} placeholders")
-    return "".join(part + lit for part, lit in zip(parts, literals + [""], strict=True))
-
-
 @dataclass
 class StatementError(Exception):
     """A statement the database refused, translated out of the driver's own exception."""
@@ -62,8 +37,6 @@ class StatementError(Exception):
     code: str = ""
     position: int | None = None  # 0-based character offset into the statement, when known
     timeout: str = ""  # which session limit fired, when the error is a timeout
-    bookkeeping: bool = False  # it was migrator's own write sent along with the statement
-    statements_before: int = 0  # deferred(): how many execute()d statements completed first
 
     def __str__(self) -> str:
         return self.message
@@ -82,12 +55,6 @@ class Dialect:
     identity_pk = "BIGINT PRIMARY KEY"
     # Statements (leading keywords) the database refuses inside a transaction.
     refused_in_transaction: tuple[tuple[str, ...], ...] = ()
-    # deferred() may hold a no-transaction file and its progress rows: true only where the
-    # server runs a multi-statement query outside any transaction and stops at the first
-    # error (mysql). postgres wraps such a query in one transaction, which CONCURRENTLY and
-    # VACUUM refuse.
-    sends_bracketed_file_at_once = False
-
     def __init__(self, url: DatabaseUrl) -> None:
         self.url = url
 
@@ -118,12 +85,17 @@ class Dialect:
         """After a statement was interrupted (Ctrl-C, SIGTERM): stop it on the server and leave
         a usable connection. Drivers that cancel on KeyboardInterrupt need nothing here."""
 
-    # -- lock (SPEC §4) -----------------------------------------------------------------
-    def acquire_lock(self, key: str, timeout_s: float) -> None:
-        """Hold the migration lock for `key` or raise LockTimeoutError naming the holder."""
+    # -- lock (SPEC §4): the waiting loop is migrator.locking's, once for all -----------
+    def try_lock(self, key: str) -> bool:
+        """Take the migration lock for `key` if it is free, without waiting."""
         raise NotImplementedError
 
+    def lock_holder(self) -> str:
+        """Who holds the lock try_lock() just failed to take, as far as the database can tell."""
+        return "another session (it may just have finished)"
+
     def release_lock(self) -> None:
+        """Let go of the lock; harmless when it is not held."""
         raise NotImplementedError
 
     # -- statements ---------------------------------------------------------------------
@@ -149,21 +121,6 @@ class Dialect:
         """Why migrator cannot run this statement at all, or "" (client-side commands)."""
         return ""
 
-    def write_bookkeeping(self, sql: str, params: tuple[Any, ...], *, later: bool) -> None:
-        """A write to migrator's own tables (later=True: it may travel with the next statement)."""
-        if later:
-            self.piggyback(sql, params)
-        else:
-            self.execute(sql, params)
-
-    def end_file(self) -> None:
-        """A file's statements are done; its bookkeeping comes next (mysql: end LOCK TABLES)."""
-
-    def piggyback(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        """Run a bookkeeping statement now, or (where round trips are dear) send it in front
-        of the next statement. Anything that reads or executes sends what is waiting first."""
-        self.execute(sql, params)
-
     def commit(self) -> None:
         self.execute("COMMIT")
 
@@ -174,13 +131,69 @@ class Dialect:
         """Run one statement; return rows affected (-1 when unknown). Raises StatementError."""
         raise NotImplementedError
 
-    @contextmanager
-    def deferred(self) -> Iterator[bool]:
-        """Within this block, execute() may queue statements and send them all in one round
-        trip at the end (yields True when it does). A failure then surfaces as StatementError
-        when the block exits, without saying which statement: callers that need to know rerun
-        the statements one by one. Dialects with cheap round trips do nothing here."""
-        yield False
+    # -- scripts (migrator.script) ------------------------------------------------------
+    def run_script(self, steps: Iterable[Step], state: ScriptState, *,
+                   on_statement: StatementDone | None = None, one_by_one: bool = False) -> None:
+        """Run the steps in order; stop at the first that fails with StepFailed. `state` says
+        what completed, also when an interruption (KeyboardInterrupt) cuts the script short.
+        This base runs the steps one by one. A dialect may send several in one round trip
+        (unless one_by_one: the caller times each statement), but must then report the same
+        failing step and never run a step twice."""
+        started = time.perf_counter()
+        for step in steps:
+            self.run_step(step, state, started, on_statement)
+
+    def run_step(self, step: Step, state: ScriptState, started: float,
+                 on_statement: StatementDone | None) -> None:
+        from migrator.script import Begin, Commit, ResetSession, Run, SetTimeouts, Write
+
+        try:
+            if isinstance(step, Run):
+                t0 = time.perf_counter()
+                state.last_affected = self.execute(step.statement.text)
+                state.statements_done = step.number
+                if on_statement is not None:
+                    on_statement(step, (time.perf_counter() - t0) * 1000)
+            elif isinstance(step, Write):
+                self.write_row(step.sql, self.resolve(step.params, state, started))
+            elif isinstance(step, Begin):
+                state.in_transaction, state.statements_at_begin = True, state.statements_done
+                self.begin(durable=step.durable)
+            elif isinstance(step, Commit):
+                self.commit()
+                state.in_transaction = False
+            elif isinstance(step, SetTimeouts):
+                self.apply_timeouts(step.timeouts, in_transaction=step.local)
+            elif isinstance(step, ResetSession):
+                self.reset_session()
+        except StatementError as exc:
+            raise StepFailed(step, exc) from None
+        state.steps_done += 1
+
+    def resolve(self, params: tuple[Any, ...], state: ScriptState, started: float) -> tuple[Any, ...]:
+        """A Write's parameters with the run-time markers replaced by their values."""
+        from migrator.script import AFFECTED, ELAPSED_MS, NOW_UTC, STATEMENTS_RUN
+
+        def value(v: Any) -> Any:
+            if v is ELAPSED_MS:
+                return int((time.perf_counter() - started) * 1000)
+            if v is NOW_UTC:
+                return self.timestamp_param(datetime.now(UTC).replace(tzinfo=None))
+            if v is AFFECTED:
+                return max(state.last_affected, 0)
+            if v is STATEMENTS_RUN:
+                return state.statements_done
+            return v
+
+        return tuple(value(v) for v in params)
+
+    def write(self, step: Write) -> None:
+        """One bookkeeping write on its own (in whatever transaction is open)."""
+        self.write_row(step.sql, self.resolve(step.params, ScriptState(), time.perf_counter()))
+
+    def write_row(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Run a bookkeeping statement with bound parameters."""
+        self.execute(sql, params)
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
@@ -217,6 +230,28 @@ class Dialect:
 
     def quote_ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
+
+
+StatementDone = Callable[["Run", float], None]  # (the Run step, milliseconds)
+
+
+@dataclass
+class ScriptState:
+    """How far a script got: read by the runner after a failure or an interruption."""
+
+    steps_done: int = 0
+    statements_done: int = 0  # the number of the last Run step that completed
+    last_affected: int = -1  # rows the last completed Run step affected (-1: unknown)
+    in_transaction: bool = False  # a Begin ran and no Commit after it yet
+    statements_at_begin: int = 0  # statements_done when that Begin ran
+
+
+class StepFailed(Exception):
+    """A step the database refused; `step` is the failing step itself."""
+
+    def __init__(self, step: Step, error: StatementError) -> None:
+        super().__init__(str(error))
+        self.step, self.error = step, error
 
 
 def open_dialect(url: DatabaseUrl) -> Dialect:

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from migrator import signals
-from migrator.dialects import APPLICATION_NAME, ELAPSED_MS, NOW_UTC, Dialect, StatementError, inline_params
-from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
+from migrator.dialects import APPLICATION_NAME, Dialect, StatementError
+from migrator.errors import ConnectError, DriverMissingError
 from migrator.model import Timeouts
 
 # errno -> which session limit fired
 _TIMEOUT_ERRNOS = {1205: "lock-wait-timeout", 3024: "statement-timeout", 1969: "statement-timeout"}
 _NEAR = re.compile(r"near '(.*)' at line (\d+)", re.DOTALL)
-_SERVER_VALUES = {
-    ELAPSED_MS: "ROUND(TIMESTAMPDIFF(MICROSECOND, @migrator_started, NOW(6)) / 1000)",
-    NOW_UTC: "UTC_TIMESTAMP(6)",
-}
 # Statements that leave no session state behind (leading keywords; see may_change_session).
 _SESSION_SAFE = {
     ("INSERT",), ("UPDATE",), ("DELETE",), ("REPLACE",), ("TRUNCATE",), ("RENAME",),
@@ -34,7 +28,6 @@ class MysqlDialect(Dialect):
     # DDL commits implicitly on MySQL/MariaDB: a file can never be rolled back as a whole,
     # so the runner brackets it with a `running` row instead of a transaction.
     transactional_ddl = False
-    sends_bracketed_file_at_once = True  # MULTI_STATEMENTS stops at the first error
     placeholder = "%s"
     text_type = "LONGTEXT"
     timestamp_type = "DATETIME(6)"
@@ -43,19 +36,23 @@ class MysqlDialect(Dialect):
     def __init__(self, url: Any) -> None:
         super().__init__(url)
         self.conn: Any = None
-        # GET_LOCK lives on its own connection: resetting the work session would release it.
+        # The migration lock (GET_LOCK) lives on its own connection: resetting the work
+        # session would release it. The work connection holds a second lock, the run lock,
+        # taken again after every reset: a killed client's connection keeps it for as long
+        # as the server goes on running that client's last statement, so the next run waits
+        # for the statement instead of starting beside it (SPEC §4).
         self._lock_conn: Any = None
-        self._lock_name = ""
+        self._lock_name = ""  # set while the migration lock is held
+        self._run_lock = ""  # set while the work connection holds the run lock
+        self._blocker: tuple[str, Any] = ("", None)  # which lock try_lock() missed, held by
         self.is_mariadb = False
-        self._pending: list[str] = []  # bookkeeping to send in front of the next statement
         self._tables_locked = False  # the running file holds LOCK TABLES
         self._cancelled = False  # cancel() ran (a signal, several targets)
-        self._script: list[tuple[str, bool]] | None = None  # deferred(): (sql, is a statement)
+        self._prepared: dict[tuple[int, str], Any] = {}  # (connection id, sql) -> cursor
 
     def _open(self, connect_timeout_s: float) -> Any:
         try:
             import mysql.connector
-            from mysql.connector.constants import ClientFlag
         except ImportError:
             raise DriverMissingError("a mysql URL needs mysql-connector-python",
                                      hint="pip install 'migrator[mysql]'") from None
@@ -65,7 +62,6 @@ class MysqlDialect(Dialect):
             database=u.database, autocommit=True, charset="utf8mb4", use_pure=True,
             connection_timeout=max(1, int(connect_timeout_s)),
             conn_attrs={"program_name": APPLICATION_NAME},
-            client_flags=[ClientFlag.MULTI_STATEMENTS],
         )
         options.update(dict(u.params))
         try:
@@ -87,10 +83,7 @@ class MysqlDialect(Dialect):
     def close(self) -> None:
         self.release_lock()
         if self.conn is not None:
-            try:
-                self._flush()
-            except StatementError:
-                pass  # the version row then shows the state before; reported on the next run
+            self._prepared.clear()
             self.conn.close()
             self.conn = None
 
@@ -108,12 +101,14 @@ class MysqlDialect(Dialect):
     def reset_session(self) -> None:
         # COM_RESET_CONNECTION: user variables, sql_mode, FOREIGN_KEY_CHECKS... back to the
         # global defaults, the character set included, hence SET NAMES again.
-        self._flush()
         self.conn.cmd_reset_connection()
+        self._prepared.clear()  # the reset deallocates prepared statements
         self._tables_locked = False
         # the reset keeps the current database, so a `USE other` in a file would leak
-        self.piggyback("SET NAMES utf8mb4")
-        self.piggyback(f"USE {self.quote_ident(self.url.database)}")
+        self.execute("SET NAMES utf8mb4")
+        self.execute(f"USE {self.quote_ident(self.url.database)}")
+        if self._run_lock:  # the reset released it
+            self._take_run_lock(self._run_lock, wait_s=5)
 
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         if timeouts.lock_wait_ms is not None:
@@ -134,9 +129,7 @@ class MysqlDialect(Dialect):
         self._cancelled = True
         killer = self._open(self._timeout)
         try:
-            for waiting in (self.conn, self._lock_conn):  # a statement, or GET_LOCK's wait
-                if waiting is not None:
-                    killer.cmd_query(f"KILL QUERY {int(waiting.connection_id)}".encode())
+            killer.cmd_query(f"KILL QUERY {int(self.conn.connection_id)}".encode())
         finally:
             killer.close()
 
@@ -145,6 +138,8 @@ class MysqlDialect(Dialect):
         # would go on running the statement. Kill the statement from a new connection, keep that.
         old, self.conn = self.conn, self._open(self._timeout)
         self._cancelled = False  # a cancel was for the old connection
+        self._prepared.clear()
+        self._tables_locked = False
         try:
             self.execute(f"KILL QUERY {int(old.connection_id)}")
         except StatementError:
@@ -153,41 +148,59 @@ class MysqlDialect(Dialect):
             old.close()
         except Exception:  # noqa: BLE001 - a half-read socket may refuse a clean close
             pass
+        if self._run_lock:  # it went with the old connection
+            try:
+                self._take_run_lock(self._run_lock, wait_s=5)
+            except StatementError:
+                self._run_lock = ""
 
-    # -- lock: GET_LOCK on a dedicated connection; it dies with that connection ----------
-    def acquire_lock(self, key: str, timeout_s: float) -> None:
+    # -- lock: GET_LOCK on a dedicated connection, and the run lock on the work one --------
+    def try_lock(self, key: str) -> bool:
+        digest = hashlib.sha256(f"{self.url.database}/{key}".encode()).hexdigest()[:40]
+        name, run_name = "migrator:" + digest, "migrator-run:" + digest
+        if not self._lock_name:
+            if self._lock_conn is None:
+                self._lock_conn = self._open(self._timeout)
+            if not self._get_lock(self._lock_conn, name, 0):
+                self._blocker = ("lock", self._used_by(self._lock_conn, name))
+                return False
+            self._lock_name = name
+        if not self._take_run_lock(run_name, wait_s=0):
+            self._blocker = ("run", self._used_by(self.conn, run_name))
+            return False
+        return True
+
+    def _take_run_lock(self, name: str, *, wait_s: int) -> bool:
+        got = self._get_lock(self.conn, name, wait_s)
+        self._run_lock = name if got else ""
+        return got
+
+    def _get_lock(self, conn: Any, name: str, wait_s: int) -> bool:
         import mysql.connector
 
-        name = "migrator:" + hashlib.sha256(f"{self.url.database}/{key}".encode()).hexdigest()[:40]
-        self._lock_conn = self._open(self._timeout)
-        cursor = self._lock_conn.cursor()
         try:
-            cursor.execute("SELECT GET_LOCK(%s, %s)", (name, max(0, round(timeout_s))))
-            (got,) = cursor.fetchone()
-            if got != 1 and self._cancelled and signals.received:  # killed while it waited
-                self._lock_conn.close()
-                self._lock_conn = None
-                raise KeyboardInterrupt
-            holder = None
-            if got != 1:
-                cursor.execute("SELECT IS_USED_LOCK(%s)", (name,))
-                (holder,) = cursor.fetchone()
+            (got,) = self._fetch(conn, "SELECT GET_LOCK(%s, %s)", (name, wait_s))[0]
         except mysql.connector.Error as exc:  # e.g. TiDB before 6.1 has no GET_LOCK
-            self._lock_conn.close()
-            self._lock_conn = None
             error = _translate(exc, "SELECT GET_LOCK(...)")
             error.message = (f"the server refused migrator's lock (GET_LOCK): {error.message}; "
                              "without it two runs could apply one version twice, so nothing ran")
             raise error from None
-        if got != 1:
-            self._lock_conn.close()
-            self._lock_conn = None
-            raise LockTimeoutError(
-                f"could not get the migration lock within {timeout_s:g}s; "
-                f"held by {self._describe(holder)}",
-                hint="wait for the other run to finish, or raise --lock-timeout",
-            )
-        self._lock_name = name
+        return bool(got == 1)
+
+    def _used_by(self, conn: Any, name: str) -> Any:
+        return self._fetch(conn, "SELECT IS_USED_LOCK(%s)", (name,))[0][0]
+
+    def lock_holder(self) -> str:
+        which, connection_id = self._blocker
+        if which == "lock":
+            return self._describe(connection_id)
+        rows = self.query(
+            "SELECT TIME, LEFT(COALESCE(INFO, ''), 120) FROM information_schema.PROCESSLIST "
+            "WHERE ID = %s", (int(connection_id or 0),))
+        running = f", running for {rows[0][0]}s: {' '.join(str(rows[0][1]).split())}" if rows else ""
+        return (f"a run that has ended, whose last statement the server is still executing on "
+                f"connection id {connection_id}{running}; it must finish (or be stopped with "
+                f"KILL {connection_id}) before another run starts")
 
     def _describe(self, connection_id: Any) -> str:
         if connection_id is None:
@@ -202,119 +215,85 @@ class MysqlDialect(Dialect):
         return f"connection id {connection_id} (user {user}, host {host}, for {seconds}s)"
 
     def release_lock(self) -> None:
+        if self._run_lock and self.conn is not None:
+            name, self._run_lock = self._run_lock, ""
+            try:
+                self._fetch(self.conn, "SELECT RELEASE_LOCK(%s)", (name,))
+            except Exception:  # noqa: BLE001 - the lock dies with the connection anyway
+                pass
         if self._lock_conn is not None:
             try:
-                cursor = self._lock_conn.cursor()
-                cursor.execute("SELECT RELEASE_LOCK(%s)", (self._lock_name,))
-                cursor.fetchall()
+                if self._lock_name:
+                    self._fetch(self._lock_conn, "SELECT RELEASE_LOCK(%s)", (self._lock_name,))
             finally:
+                self._lock_name = ""
                 self._lock_conn.close()
                 self._lock_conn = None
 
-    # -- statements ---------------------------------------------------------------------
+    # -- statements: one per query text; every value bound by the server ----------------
     begin_sql = "START TRANSACTION"
 
-    def piggyback(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        # Progress rows and session setup travel with the next statement as one
-        # multi-statement query: one round trip per migration statement, not two.
-        self._pending.append(self._bind(sql, params) if params else sql)
+    def begin(self, *, durable: bool = True) -> None:
+        super().begin(durable=durable)
+        self._tables_locked = False  # START TRANSACTION releases LOCK TABLES
 
-    def write_bookkeeping(self, sql: str, params: tuple[Any, ...], *, later: bool) -> None:
-        if self._tables_locked:
-            # Under the file's own LOCK TABLES this session may touch no other table: write
-            # the version row from the lock's connection instead (autocommit there).
-            self._side_run(self._bind(sql, params) if params else sql)
-        else:
-            super().write_bookkeeping(sql, params, later=later)
-
-    def end_file(self) -> None:
-        if self._tables_locked:
-            self.execute("UNLOCK TABLES")
-
-    def _side_run(self, text: str) -> None:
-        import mysql.connector
-
-        if self._lock_conn is None:
-            self._lock_conn = self._open(self._timeout)
-        try:
-            for result in self._lock_conn.cmd_query_iter(text.encode("utf-8")):
-                if "columns" in result:
-                    self._lock_conn.get_rows()
-        except mysql.connector.Error as exc:
-            error = _translate(exc, text)
-            error.bookkeeping = True
-            raise error from None
-
-    @contextmanager
-    def deferred(self) -> Iterator[bool]:
-        # A file of plain statements with its progress rows as one multi-statement query: the
-        # server stops at the first error, so the rows written before it are exactly what ran.
-        self._script = [("SET @migrator_started = NOW(6)", False)]
-        try:
-            yield True
-            script, self._script = self._script, None
-            script += [(sql, False) for sql in self._pending]
-            self._pending = []
-            if script:
-                self._run_script(_transactions_around_data_changes(script))
-        finally:
-            self._script = None
-
-    def _run_script(self, script: list[tuple[str, bool]]) -> None:
-        import mysql.connector
-
-        done = 0  # results read so far, one per item
-        try:
-            for result in self.conn.cmd_query_iter(";\n".join(sql for sql, _ in script).encode("utf-8")):
-                if "columns" in result:
-                    self.conn.get_rows()
-                done += 1
-        except mysql.connector.Error as exc:
-            sql, is_statement = script[done]
-            error = _translate(exc, sql)
-            error.bookkeeping = not is_statement
-            error.statements_before = sum(1 for _, s in script[:done] if s)
-            raise error from None
+    def write_row(self, sql: str, params: tuple[Any, ...]) -> None:
+        # Under the file's own LOCK TABLES this session may touch no other table: write the
+        # version row from the lock's connection instead (autocommit there).
+        conn = self._lock_conn if self._tables_locked and self._lock_conn is not None else self.conn
+        self._fetch(conn, sql, params, translate=True)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        if self._script is not None:
-            self._script += [(text, False) for text in self._pending]
-            self._pending = []
-            self._script.append((self._bind(sql, params) if params else sql, True))
-            return -1
         return self._run(sql, params)[0]
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self._run(sql, params)[1]
 
     def _run(self, sql: str, params: tuple[Any, ...]) -> tuple[int, list[tuple[Any, ...]]]:
-        # cmd_query_iter sends the text as it is. cursor.execute would first run the
-        # connector's own DELIMITER script parser over it, which rewrites or rejects
-        # statements (and stored file text) that merely mention DELIMITER.
+        # Without parameters the text is sent as it is (cmd_query_iter): cursor.execute would
+        # first run the connector's own DELIMITER script parser over it. With parameters, a
+        # server-side prepared statement binds them: no client-side escaping, so no sql_mode
+        # a file sets (NO_BACKSLASH_ESCAPES) can change what is written.
         import mysql.connector
 
-        text = self._bind(sql, params) if params else sql
-        ahead, self._pending = self._pending, []
-        affected, rows, done = -1, [], 0
+        if params:
+            cursor = self._fetch(self.conn, sql, params, translate=True, keep=True)
+            return cursor.rowcount, [tuple(r) for r in (cursor.fetchall() if cursor.with_rows else [])]
+        affected, rows = -1, []
         try:
-            for result in self.conn.cmd_query_iter(";\n".join([*ahead, text]).encode("utf-8")):
-                mine = done >= len(ahead)
+            for result in self.conn.cmd_query_iter(sql.encode("utf-8")):
                 if "columns" in result:
                     fetched = self.conn.get_rows()[0]
-                    rows = rows or ([tuple(r) for r in fetched] if mine else [])
-                elif mine:
+                    rows = rows or [tuple(r) for r in fetched]
+                else:
                     affected = int(result.get("affected_rows", -1))
-                done += 1
         except mysql.connector.Error as exc:
-            error = _translate(exc, sql)
-            # results arrive in order: a failure before ours was a piggybacked statement's
-            error.bookkeeping = done < len(ahead)
-            raise error from None
+            raise _translate(exc, sql) from None
         if self._cancelled and signals.received:
             self._cancelled = False  # once: the writes that record the stop must go through
             raise KeyboardInterrupt
         self._track_table_locks(sql)
         return affected, rows
+
+    def _fetch(self, conn: Any, sql: str, params: tuple[Any, ...], *, translate: bool = False,
+               keep: bool = False) -> Any:
+        """Run `sql` as a prepared statement on `conn` (prepared once per connection)."""
+        import mysql.connector
+
+        key = (id(conn), sql)
+        cursor = self._prepared.get(key)
+        if cursor is None:
+            cursor = self._prepared[key] = conn.cursor(prepared=True)
+        try:
+            cursor.execute(sql, params)
+            if keep:
+                return cursor
+            return [tuple(r) for r in cursor.fetchall()] if cursor.with_rows else []
+        except mysql.connector.Error as exc:
+            self._prepared.pop(key, None)
+            if not translate:
+                raise
+            raise _translate(exc, "") from None
 
     def _track_table_locks(self, sql: str) -> None:
         from migrator.lexer import leading_keywords
@@ -324,15 +303,6 @@ class MysqlDialect(Dialect):
             self._tables_locked = True
         elif words[:2] in (("UNLOCK", "TABLES"), ("UNLOCK", "TABLE")):
             self._tables_locked = False
-
-    def _flush(self) -> None:
-        if self._pending and self.conn is not None:
-            self._run("DO 0", ())
-
-    def _bind(self, sql: str, params: tuple[Any, ...]) -> str:
-        conv = self.conn.converter
-        return inline_params(sql, params, _SERVER_VALUES,
-                             lambda v: bytes(conv.quote(conv.escape(conv.to_mysql(v)))).decode("utf-8"))
 
     # -- catalog ------------------------------------------------------------------------
     def quote_ident(self, name: str) -> str:
@@ -350,35 +320,6 @@ class MysqlDialect(Dialect):
 
     def current_user(self) -> str:
         return str(self.query("SELECT CURRENT_USER()")[0][0])
-
-
-def _transactions_around_data_changes(script: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
-    """Each INSERT/UPDATE/DELETE of the file commits together with the progress row written
-    after it (one commit instead of two, and the row can never lag behind it); the last one
-    commits with the closing writes. DDL commits on its own whatever we do."""
-    out: list[tuple[str, bool]] = []
-    i = 0
-    while i < len(script):
-        sql, is_statement = script[i]
-        out.append(script[i])
-        i += 1
-        if not (is_statement and _changes_data(sql)):
-            continue
-        out.insert(len(out) - 1, ("START TRANSACTION", False))
-        while i < len(script) and not script[i][1] and script[i][0] != "START TRANSACTION":
-            out.append(script[i])  # its progress row
-            i += 1
-        if i < len(script) and script[i][0] == "START TRANSACTION":
-            i += 1  # the closing writes follow: they join this transaction and commit it
-        else:
-            out.append(("COMMIT", False))
-    return out
-
-
-def _changes_data(sql: str) -> bool:
-    from migrator.lexer import leading_keywords
-
-    return leading_keywords(sql, 1)[:1] in (("INSERT",), ("UPDATE",), ("DELETE",), ("REPLACE",))
 
 
 def _translate(exc: Any, sql: str) -> StatementError:

@@ -4,27 +4,41 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator import signals
-from migrator.dialects import APPLICATION_NAME, ELAPSED_MS, NOW_UTC, Dialect, StatementError, inline_params
-from migrator.errors import ConnectError, DriverMissingError, LockTimeoutError
+from migrator.dialects import (
+    APPLICATION_NAME,
+    Dialect,
+    ScriptState,
+    StatementDone,
+    StatementError,
+    StepFailed,
+)
+from migrator.errors import ConnectError, DriverMissingError
 from migrator.model import Timeouts
+
+if TYPE_CHECKING:
+    from migrator.script import Step
 
 _TIMEOUT_CODES = {"55P03": "lock-wait-timeout", "57014": "statement-timeout"}
 
 _CONCURRENT_INDEX = re.compile(
     r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
     r"((?:\"[^\"]+\"|[\w$]+)(?:\.(?:\"[^\"]+\"|[\w$]+))?)", re.IGNORECASE)
-# statement_timestamp() is when the query message arrived: the start of a deferred script
-_SERVER_VALUES = {
-    ELAPSED_MS: "(EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint",
-    NOW_UTC: "clock_timestamp()",
-}
+_OK = (1, 2)  # psycopg.pq.ExecStatus COMMAND_OK, TUPLES_OK
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
+
+
+def _one_transaction(steps: list[Step]) -> bool:
+    """A script whose every step runs inside one transaction (after an optional reset)."""
+    from migrator.script import Begin, Commit, ResetSession
+
+    body = steps[1:] if steps and isinstance(steps[0], ResetSession) else steps
+    return (len(body) >= 2 and isinstance(body[0], Begin) and isinstance(body[-1], Commit)
+            and not any(isinstance(s, (Begin, Commit)) for s in body[1:-1]))
 
 
 class PostgresDialect(Dialect):
@@ -51,7 +65,7 @@ class PostgresDialect(Dialect):
         super().__init__(url)
         self.conn: Any = None
         self._lock_key: int | None = None
-        self._queue: list[str] | None = None  # statements held back by deferred()
+        self._wanted = 0  # the lock id try_lock() could not take
         self._schema = "public"
 
     def connect(self, *, read_only: bool = False, connect_timeout_s: float = 10) -> None:
@@ -108,11 +122,18 @@ class PostgresDialect(Dialect):
         self.execute("RESET ALL")
 
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
-        scope = "SET LOCAL" if in_transaction else "SET"
+        for sql in self._timeout_sql(timeouts, local=in_transaction):
+            self.execute(sql)
+
+    @staticmethod
+    def _timeout_sql(timeouts: Timeouts, *, local: bool) -> list[str]:
+        scope = "SET LOCAL" if local else "SET"
+        sql = []
         if timeouts.lock_wait_ms is not None:
-            self.execute(f"{scope} lock_timeout = {int(timeouts.lock_wait_ms)}")
+            sql.append(f"{scope} lock_timeout = {int(timeouts.lock_wait_ms)}")
         if timeouts.statement_ms is not None:
-            self.execute(f"{scope} statement_timeout = {int(timeouts.statement_ms)}")
+            sql.append(f"{scope} statement_timeout = {int(timeouts.statement_ms)}")
+        return sql
 
     def begin(self, *, durable: bool = True) -> None:
         super().begin()
@@ -150,20 +171,16 @@ class PostgresDialect(Dialect):
             self.execute(f"CREATE DATABASE {self.quote_ident(url.database)}")
 
     # -- lock: a session advisory lock, polled so a waiter holds no transaction ----------
-    def acquire_lock(self, key: str, timeout_s: float) -> None:
+    def try_lock(self, key: str) -> bool:
         lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-        deadline = time.monotonic() + timeout_s
-        while not self.query("SELECT pg_try_advisory_lock(%s)", (lock_id,))[0][0]:
-            if signals.received:  # a worker thread (several targets): stop waiting
-                raise KeyboardInterrupt
-            if time.monotonic() >= deadline:
-                raise LockTimeoutError(
-                    f"could not get the migration lock within {timeout_s:g}s; "
-                    f"held by {self._holder(lock_id)}",
-                    hint="wait for the other run to finish, or raise --lock-timeout",
-                )
-            time.sleep(0.1)
+        if not self.query("SELECT pg_try_advisory_lock(%s)", (lock_id,))[0][0]:
+            self._wanted = lock_id
+            return False
         self._lock_key = lock_id
+        return True
+
+    def lock_holder(self) -> str:
+        return self._holder(self._wanted)
 
     def _holder(self, lock_id: int) -> str:
         classid, objid = (lock_id >> 32) & 0xFFFFFFFF, lock_id & 0xFFFFFFFF
@@ -186,42 +203,109 @@ class PostgresDialect(Dialect):
             self.query("SELECT pg_advisory_unlock(%s)", (key,))
 
     # -- statements ---------------------------------------------------------------------
-    @contextmanager
-    def deferred(self) -> Iterator[bool]:
-        # One simple-protocol query string holds the whole file with its bookkeeping: one
-        # round trip per migration instead of one per statement.
+    def run_script(self, steps: Iterable[Step], state: ScriptState, *,
+                   on_statement: StatementDone | None = None, one_by_one: bool = False) -> None:
+        # A script that is one transaction travels as one pipeline: one round trip per file
+        # instead of one per step, every value still bound. The server stops at the first
+        # error, and psycopg gives each step its own result, so the failing step is the first
+        # without one: found without running anything twice.
+        if one_by_one:  # (a big file's steps are produced as it is read: never listed)
+            super().run_script(steps, state, on_statement=on_statement)
+            return
+        steps = list(steps)
+        if not _one_transaction(steps):
+            super().run_script(steps, state, on_statement=on_statement)
+            return
+        self._pipeline(steps, state, on_statement)
+
+    def _pipeline(self, steps: list[Step], state: ScriptState,
+                  on_statement: StatementDone | None) -> None:
         import psycopg
 
-        self._queue = []
+        from migrator.script import Run
+
+        statements = sum(1 for s in steps if isinstance(s, Run))
+        cursors: list[Any] = []  # per step; None: a step with nothing to send
         try:
-            yield True
-            text = ";\n".join(self._queue)
-            self._queue = None
-            if text:
-                try:
-                    self.conn.execute(text, prepare=False)
-                except psycopg.Error as exc:
-                    raise _translate(exc) from None
-        finally:
-            self._queue = None
+            with self.conn.pipeline() as pipeline:
+                for step in steps:
+                    sql, params = self._pipelined(step, statements)
+                    cursor = self.conn.cursor() if sql else None
+                    for text in sql:
+                        cursor.execute(text, params or None, prepare=False)
+                    cursors.append(cursor)
+                pipeline.sync()
+        except psycopg.Error as exc:
+            done = next((i for i, c in enumerate(cursors) if c is not None
+                         and (c.pgresult is None or c.pgresult.status not in _OK)), len(cursors) - 1)
+            self._account(steps[:done], state, on_statement)
+            state.in_transaction = self.conn.info.transaction_status != _IDLE
+            raise StepFailed(steps[done], _translate(exc)) from None
+        self._account(steps, state, on_statement)
+        state.in_transaction = False
+
+    @staticmethod
+    def _account(steps: list[Step], state: ScriptState, on_statement: StatementDone | None) -> None:
+        from migrator.script import Run
+
+        for step in steps:
+            state.steps_done += 1
+            if isinstance(step, Run):
+                state.statements_done = step.number
+                if on_statement is not None:
+                    on_statement(step, 0.0)
+
+    def _pipelined(self, step: Step, statements: int) -> tuple[list[str], tuple[Any, ...]]:
+        """The SQL of one step in a pipeline. Values known only as it runs are computed by
+        the server: `now()` is when the transaction began."""
+        from migrator.script import (
+            AFFECTED,
+            ELAPSED_MS,
+            NOW_UTC,
+            STATEMENTS_RUN,
+            Begin,
+            Commit,
+            ResetSession,
+            Run,
+            SetTimeouts,
+            Write,
+        )
+
+        if isinstance(step, Run):
+            return [step.statement.text], ()
+        if isinstance(step, Write):
+            parts = step.sql.split("%s")
+            sql, params = parts[0], []
+            for part, value in zip(parts[1:], step.params, strict=True):
+                if value is ELAPSED_MS:
+                    sql += "(EXTRACT(EPOCH FROM clock_timestamp() - now()) * 1000)::bigint"
+                elif value is NOW_UTC:
+                    sql += "clock_timestamp()"
+                elif value is AFFECTED:
+                    raise ValueError("AFFECTED has no place in a pipelined script")
+                else:
+                    sql += "%s"
+                    params.append(statements if value is STATEMENTS_RUN else value)
+                sql += part
+            return [sql], tuple(params)
+        if isinstance(step, Begin):
+            return ["BEGIN", *([] if step.durable else ["SET LOCAL synchronous_commit = off"])], ()
+        if isinstance(step, Commit):
+            return ["COMMIT"], ()
+        if isinstance(step, SetTimeouts):
+            return self._timeout_sql(step.timeouts, local=step.local), ()
+        if isinstance(step, ResetSession):
+            return ["RESET ALL"], ()
+        raise TypeError(step)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         import psycopg
 
-        if self._queue is not None:
-            self._queue.append(self._inline(sql, params) if params else sql)
-            return -1
         try:
             cursor = self.conn.execute(sql, params or None, prepare=False)
             return cursor.rowcount
         except psycopg.Error as exc:
             raise _translate(exc) from None
-
-    def _inline(self, sql: str, params: tuple[Any, ...]) -> str:
-        from psycopg import sql as pgsql
-
-        return inline_params(sql, params, _SERVER_VALUES,
-                             lambda v: pgsql.Literal(v).as_string(self.conn))
 
     def timestamp_param(self, value: Any) -> Any:
         # aware UTC, so the server's TimeZone setting cannot shift applied_at

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from migrator import signals
 from migrator.dialects import Dialect, StatementError
-from migrator.errors import ConnectError, LockTimeoutError
+from migrator.errors import ConnectError
 from migrator.model import Timeouts
 from migrator.urls import DatabaseUrl, parse_url
 
@@ -36,6 +36,7 @@ class SqliteDialect(Dialect):
         self.conn: sqlite3.Connection | None = None
         self._busy_ms: int | None = None  # the busy_timeout set on the current connection
         self._lock_file: IO[str] | None = None
+        self._holder = "another process"
         self._deadline: float | None = None
         self._read_only = False
         self._synchronous: int | None = None  # _wal_synchronous(); None: not asked yet
@@ -158,36 +159,29 @@ class SqliteDialect(Dialect):
         return 1 if self._deadline is not None and time.monotonic() > self._deadline else 0
 
     # -- lock: a file beside the database, held with flock; it dies with the process -----
-    def acquire_lock(self, key: str, timeout_s: float) -> None:
+    def try_lock(self, key: str) -> bool:
         if self.path == ":memory:":
-            return
+            return True
         lock_path = f"{self.path}.migrator-lock"
         handle = open(lock_path, "a+")  # noqa: SIM115 - held until release_lock
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if signals.received:  # a worker thread (several targets): stop waiting
-                    handle.close()
-                    raise KeyboardInterrupt from None
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    handle.close()
-                    raise LockTimeoutError(
-                        f"could not get the migration lock on {self.path} within {timeout_s:g}s; "
-                        f"held by {holder} (lock file {lock_path})",
-                        hint="wait for the other run to finish, or raise --lock-timeout",
-                    ) from None
-                time.sleep(0.05)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            self._holder = f"{holder} (lock file {lock_path})"
+            return False
         handle.seek(0)
         handle.truncate()
         since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         handle.write(f"pid {os.getpid()} on {os.uname().nodename} since {since}\n")
         handle.flush()
         self._lock_file = handle
+        return True
+
+    def lock_holder(self) -> str:
+        return self._holder
 
     def release_lock(self) -> None:
         if self._lock_file is not None:

@@ -1,0 +1,181 @@
+"""A file compiled into a script of plain steps, decided in pure code before anything runs.
+
+Everything the runner decides about a file (one transaction or a dirty bracket, which
+bookkeeping rows go with which commit, progress rows, the session reset, timeouts) is
+visible in its script, and a test can read it without a database. A dialect only runs
+scripts (Dialect.run_script); it may send several steps in one round trip, but reports the
+same failing step as running them one by one, and never runs a step twice.
+
+Bookkeeping values are parameters bound by the driver, never spliced into SQL text. The
+few values known only while the script runs are markers the dialect resolves as it runs
+(`ELAPSED_MS`, `NOW_UTC`, `AFFECTED`), still as bound values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from migrator.lexer import Statement, leading_keywords
+from migrator.model import Timeouts
+
+
+class Marker:
+    """A bookkeeping value only known while the script runs."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ELAPSED_MS = Marker("ELAPSED_MS")  # milliseconds since the script began
+NOW_UTC = Marker("NOW_UTC")  # the UTC time when the step runs
+AFFECTED = Marker("AFFECTED")  # rows the last Run step affected
+STATEMENTS_RUN = Marker("STATEMENTS_RUN")  # Run steps completed so far (a big file's count)
+
+
+@dataclass(frozen=True)
+class ResetSession:
+    """Drop every session setting a previous file may have made (SPEC §3: clean session)."""
+
+
+@dataclass(frozen=True)
+class SetTimeouts:
+    """The file's session limits; `local`: for the open transaction only."""
+
+    timeouts: Timeouts
+    local: bool
+
+
+@dataclass(frozen=True)
+class Begin:
+    """durable=False: the commit may return before it is on disk, because a durable commit
+    later in the same run flushes it (Dialect.begin)."""
+
+    durable: bool = True
+
+
+@dataclass(frozen=True)
+class Run:
+    """Run statement `number` (1-based) of the file."""
+
+    number: int
+    statement: Statement
+
+
+@dataclass(frozen=True)
+class Write:
+    """A bookkeeping write; `params` are bound by the driver."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Commit:
+    pass
+
+
+Step = ResetSession | SetTimeouts | Begin | Run | Write | Commit
+
+# Statements that only read or change rows: on a dialect whose DDL commits implicitly
+# (mysql) a file made of these alone can still run in one transaction (SPEC §3).
+_DATA_WORDS = {"INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH"}
+_TX_OPEN = (("BEGIN",), ("START", "TRANSACTION"))
+_TX_CLOSE = (("COMMIT",), ("ROLLBACK",), ("END",))
+TRANSACTION_CONTROL = _TX_OPEN + _TX_CLOSE
+
+
+def is_data_statement(text: str) -> bool:
+    """Does this statement only read or change rows (no DDL, no session change)? A data
+    statement that assigns a user variable (`@x :=`, `INTO @x`) changes the session."""
+    words = leading_keywords(text, 1)
+    return bool(words) and words[0] in _DATA_WORDS and "@" not in text
+
+
+def opens_transaction(text: str) -> bool:
+    words = leading_keywords(text, 2)
+    return any(words[: len(p)] == p for p in _TX_OPEN) and not is_block(words)
+
+
+def closes_transaction(text: str) -> bool:
+    return leading_keywords(text, 1)[:1] in _TX_CLOSE
+
+
+def is_block(words: tuple[str, ...]) -> bool:
+    # BEGIN ATOMIC / a lone plpgsql-style block is not transaction control
+    return len(words) > 1 and words[1] == "ATOMIC"
+
+
+@dataclass(frozen=True)
+class Bookkeeping:
+    """The rows that go with one file, as Write steps (built by VersionStore)."""
+
+    start: Write | None  # the `running` row a bracketed file writes first
+    progress: Any  # (statements_done: int) -> Write: a bracketed file's progress row
+    finish: tuple[Write, ...]  # the version row and the history event of success
+
+
+def transactional_script(statements: Iterable[Statement], book: Bookkeeping, timeouts: Timeouts,
+                         *, reset: bool, durable: bool) -> Iterator[Step]:
+    """The file and its version row in one transaction: all of it commits, or none."""
+    if reset:
+        yield ResetSession()
+    yield Begin(durable)
+    yield SetTimeouts(timeouts, local=True)
+    for number, statement in enumerate(statements, start=1):
+        yield Run(number, statement)
+    yield from book.finish
+    yield Commit()
+
+
+def bracketed_script(statements: Iterable[Statement], book: Bookkeeping, timeouts: Timeouts,
+                     *, reset: bool, data_in_transaction: bool) -> Iterator[Step]:
+    """The dirty bracket: a `running` row, each statement followed by its progress row, then
+    the version row. data_in_transaction: a data statement commits together with its
+    progress row (outside a transaction the file opened itself), so the row never lags."""
+    if reset:
+        yield ResetSession()
+    yield SetTimeouts(timeouts, local=False)
+    if book.start is not None:
+        yield book.start
+    own_transaction = False
+    previous: Run | None = None
+    for number, statement in enumerate(statements, start=1):
+        if previous is not None:  # its progress row, now that it is known not to be the last
+            yield from _progress(previous, book, own_transaction, data_in_transaction)
+        if opens_transaction(statement.text):
+            own_transaction = True
+        elif closes_transaction(statement.text):
+            own_transaction = False
+        previous = Run(number, statement)
+    if previous is not None:
+        wrap = data_in_transaction and not own_transaction and is_data_statement(previous.statement.text)
+        if wrap:  # the last data statement commits with the version row
+            yield Begin()
+        yield previous
+        if not wrap:
+            yield Begin()
+    else:
+        yield Begin()
+    yield from book.finish
+    yield Commit()
+
+
+def _progress(run: Run, book: Bookkeeping, own_transaction: bool,
+              data_in_transaction: bool) -> Iterator[Step]:
+    wrap = data_in_transaction and not own_transaction and is_data_statement(run.statement.text)
+    if wrap:
+        yield Begin()
+    yield run
+    yield book.progress(run.number)
+    if wrap:
+        yield Commit()
+
+
+def batch_script(statement: Statement, progress: Write) -> tuple[Step, ...]:
+    """One batch of a `batch` file: the statement and the running row count commit together."""
+    return (Begin(), Run(1, statement), progress, Commit())
