@@ -391,8 +391,8 @@ class Runner:
                 pf.version, status=STATUS_FAILED, statements_done=committed,
                 failed_statement=number, error=f"the rest of the file cannot be split: {where}"))
         error = BookkeepingError(
-            f"version {pf.version} ({pf.migration.name}) {pf.direction} stopped at statement "
-            f"{number}: the rest of the file cannot be split into statements ({where}); {outcome}",
+            f"version {pf.version} ({pf.migration.name}) {pf.direction} stopped: {where}; the rest "
+            f"of the file cannot be split into statements, so it was not run; {outcome}",
             hint="fix the file (an unclosed quote or comment?) and run the command again")
         self._record_failure(pf, started, str(error))
         raise error from None

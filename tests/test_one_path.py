@@ -320,3 +320,31 @@ def test_mysql_waits_for_the_statement_a_killed_run_left_executing(mysql_db: Db,
     assert r.code == 0, r.err
     assert db.query("SELECT COUNT(*) FROM dst") == [(1,)]  # the dead run's insert rolled back
     assert db.versions() == [(1, "applied"), (2, "applied")]
+
+
+# -- 11. a big file whose end cannot be split ---------------------------------------------------
+def test_a_big_file_with_an_unclosed_quote_at_its_end_says_what_ran(db: Db, sqldir: Path,
+                                                                    cli: Any) -> None:
+    from migrator.model import BIG_FILE_BYTES
+
+    rows = ",\n".join(f"({{k}}{i:03d}, 'row {i} lima O''Brien foxtrot xray zulu victor')"
+                      for i in range(400))
+    body = "".join(f"INSERT INTO big (id, note) VALUES\n{rows.format(k=k + 1)};\n" for k in range(60))
+    write_migration(sqldir, "0001_create", "CREATE TABLE big (id INT PRIMARY KEY, note VARCHAR(80));\n",
+                    "DROP TABLE big;\n")
+    folder = write_migration(sqldir, "0002_load", body + "INSERT INTO big VALUES (1, 'unclosed);\n",
+                             "DELETE FROM big;\n")
+    assert (folder / "up.sql").stat().st_size > BIG_FILE_BYTES
+    r = cli("up", "--url", db.url)
+    assert r.code == 1, r.err  # not 2: something ran
+    assert "0002_load/up.sql:24061:28: unterminated string" in r.err and "cannot be split" in r.err
+    (count,), = db.query("SELECT COUNT(*) FROM big")
+    if db.dialect == "mysql":  # a big file on mysql commits statement by statement
+        (done,), = db.query("SELECT statements_done FROM schema_version WHERE version = 2")
+        assert done >= 50 and count == done * 400
+        assert f"statements 1-{done} committed and stay" in r.err
+        assert db.query("SELECT status FROM schema_version WHERE version = 2") == [("failed",)]
+    else:
+        assert "nothing of this version was committed: the whole file was rolled back" in r.err
+        assert count == 0
+        assert db.versions() == [(1, "applied")]
