@@ -57,9 +57,15 @@ class SumProblem:
         return {"kind": self.kind, "file": self.file, "message": self.message}
 
 
-def compare(layout: Layout) -> list[SumProblem]:
-    """Files against migrator.sum (SPEC §5 validate --offline)."""
+def compare(layout: Layout, dialect: str | None = None) -> list[SumProblem]:
+    """Files against migrator.sum (SPEC §5 validate --offline). First, as for every layout
+    error, a file that cannot be split into statements raises LayoutError (exit 2): split as
+    `dialect` does, or with none given, unsplittable under every dialect it serves
+    (lexcheck.check_layout)."""
+    from migrator.lexcheck import check_layout
+
     layout.raise_problems()
+    check_layout(layout, dialect)
     path = layout.root / SUM_FILE
     if not path.is_file():
         return [SumProblem("no-sum-file", SUM_FILE,
