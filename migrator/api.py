@@ -16,14 +16,16 @@ from migrator.dialects import Dialect, open_dialect
 from migrator.discovery import Layout
 from migrator.errors import ConfigError, DriftError, RefusedError, UsageError
 from migrator.history import VersionStore
-from migrator.locking import acquire_lock
+from migrator.lexcheck import check_every_file, check_split
 from migrator.lexer import Statement, leading_keywords
+from migrator.locking import acquire_lock
 from migrator.model import (
     STATUS_APPLIED,
     STATUS_RUNNING,
     AppliedRow,
     HistoryEvent,
     Migration,
+    SqlFile,
     Timeouts,
 )
 from migrator.plan import (
@@ -225,6 +227,7 @@ class Migrator:
             rows = store.rows()
             self._refuse_on_drift(migrations, rows, allow_out_of_order=allow_out_of_order)
             todo = plan_up(migrations, rows, target)
+            check_split(_lexed_first([m.up for m in todo], dialect), dialect.name)
             files = [prepare(m, "up", dialect) for m in todo]
             result = RunResult("up", dialect.name, dry_run, _current(rows), None, [])
             flagged = [(pf.file.rel, w) for pf in files for w in atomicity_warnings(pf)]
@@ -298,6 +301,7 @@ class Migrator:
             rows = store.rows()
             self._refuse_on_drift(migrations, rows)
             todo = plan_down(migrations, rows, target=target, steps=steps)
+            check_split(_lexed_first([m.down for m in todo], dialect), dialect.name)
             files = [prepare(m, "down", dialect) for m in todo]
             result = RunResult("down", dialect.name, dry_run, _current(rows), None, [])
             result.warnings = [w for pf in files for w in atomicity_warnings(pf)]
@@ -372,7 +376,7 @@ class Migrator:
         migrations = self.layout.migrations(self.dialect_name)
         # a down.sql that could never run (CONCURRENTLY without no-transaction...) is found
         # now, in CI, not during an emergency rollback
-        self._check_files(migrations, ("up", "down"))
+        check_every_file([f for m in migrations for f in (m.up, m.down)], open_dialect(self.url))
         rows, live = self._read_state(with_text=True)
         problems = find_drift(migrations, rows, run_in_progress=live)
         return ValidateResult(explain(problems, migrations, rows), strict)
@@ -543,6 +547,15 @@ def explain(problems: list[Problem], migrations: list[Migration],
 
 def _current(rows: dict[int, AppliedRow]) -> int | None:
     return max((v for v, r in rows.items() if r.status == STATUS_APPLIED), default=None)
+
+
+def _lexed_first(files: list[SqlFile], dialect: Dialect) -> list[SqlFile]:
+    """The big files a lexer error at their end would leave half-applied: those that do not
+    run in one transaction (every big file on mysql). Small files are split before anything
+    runs anyway (prepare), and a transactional big file rolls back whole; so only these pay
+    for a whole extra pass of the lexer before the run starts."""
+    return [f for f in files if f.is_big
+            and not (dialect.transactional_ddl and f.directives.transactional)]
 
 
 def _planned(pf: PreparedFile) -> PlannedFile:

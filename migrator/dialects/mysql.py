@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 from migrator import signals
 from migrator.dialects import APPLICATION_NAME, Dialect, StatementError
+from migrator.errorpos import mysql_error_position
 from migrator.errors import ConnectError, DriverMissingError
 from migrator.model import Timeouts
 
 # errno -> which session limit fired
 _TIMEOUT_ERRNOS = {1205: "lock-wait-timeout", 3024: "statement-timeout", 1969: "statement-timeout"}
-_NEAR = re.compile(r"near '(.*)' at line (\d+)", re.DOTALL)
 # Statements that leave no session state behind (leading keywords; see may_change_session).
 _SESSION_SAFE = {
     ("INSERT",), ("UPDATE",), ("DELETE",), ("REPLACE",), ("TRUNCATE",), ("RENAME",),
@@ -332,24 +331,5 @@ def _translate(exc: Any, sql: str) -> StatementError:
     timeout = _TIMEOUT_ERRNOS.get(errno or 0, "")
     if timeout:
         message += f" [{timeout} fired]"
-    return StatementError(message, code=code, position=_position(message, sql), timeout=timeout)
-
-
-def _position(message: str, sql: str) -> int | None:
-    """Map MySQL's "near '...' at line N" to an offset in the statement."""
-    match = _NEAR.search(message)
-    if not match:
-        return None
-    near, line = match.group(1), int(match.group(2))
-    # in a multi-statement query the quoted text runs on into what was sent after this one
-    near = near.split(";\n", 1)[0]
-    start = 0
-    for _ in range(line - 1):
-        nl = sql.find("\n", start)
-        if nl < 0:
-            break
-        start = nl + 1
-    if not near:
-        return len(sql.rstrip())
-    found = sql.find(near[:40], start)
-    return found if found >= 0 else start
+    return StatementError(message, code=code, position=mysql_error_position(message, sql),
+                          timeout=timeout)
