@@ -113,17 +113,17 @@ def _repair_changes(by_version: dict[int, Migration], rows: dict[int, AppliedRow
     for v in chosen:
         if v in mark_applied:
             continue
-        row, m = rows.get(v), by_version.get(v)
+        row, found = rows.get(v), by_version.get(v)
         if row is None:
             skipped.append(f"version {v} is not applied; nothing to repair")
-        elif m is None:
+        elif found is None:
             skipped.append(f"version {v} ({row.name}): its folder is gone; restore it first")
         elif row.status != STATUS_APPLIED:
-            changes.append(Change("reset", v, m.name,
+            changes.append(Change("reset", v, found.name,
                                   f"delete the {row.status} row; the version is pending again"))
-        elif (row.checksum, row.down_checksum) != (m.up.checksum, m.down.checksum):
-            changes.append(Change("accept", v, m.name, "accept the current files",
-                                  row.checksum, m.up.checksum))
+        elif (row.checksum, row.down_checksum) != (found.up.checksum, found.down.checksum):
+            changes.append(Change("accept", v, found.name, "accept the current files",
+                                  row.checksum, found.up.checksum))
     return changes, skipped
 
 

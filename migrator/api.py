@@ -560,8 +560,9 @@ def _lexed_first(files: list[SqlFile], dialect: Dialect) -> list[SqlFile]:
 
 def _planned(pf: PreparedFile) -> PlannedFile:
     mode = "transaction" if pf.transactional else "no-transaction (statement by statement)"
+    statements = pf.statements if isinstance(pf.statements, list) else []  # a big file: not read ahead
     return PlannedFile(pf.version, pf.migration.name, pf.direction, pf.file.rel, mode,
-                       pf.statements, atomicity_warnings(pf))
+                       statements, atomicity_warnings(pf))
 
 
 _DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}

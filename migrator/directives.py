@@ -88,8 +88,9 @@ def _with(d: Directives, name: str, arg: str) -> Directives:
         if not arg:
             raise ValueError("needs a duration such as 5s or 10min")
         ms = parse_duration_ms(arg)
-        field = "lock_wait_timeout_ms" if name == "lock-wait-timeout" else "statement_timeout_ms"
-        return replace(d, **{field: ms})
+        if name == "lock-wait-timeout":
+            return replace(d, lock_wait_timeout_ms=ms)
+        return replace(d, statement_timeout_ms=ms)
     if name == "requires":
         versions = [v.strip() for v in arg.split(",") if v.strip()]
         if not versions or not all(v.isdigit() for v in versions):
@@ -98,4 +99,4 @@ def _with(d: Directives, name: str, arg: str) -> Directives:
     if arg:
         raise ValueError(f"takes no argument, got '{arg}'")
     flag = {"no-transaction": "no_transaction"}.get(name, name)
-    return replace(d, **{flag: True})
+    return replace(d, **{flag: True})  # type: ignore[arg-type]  # a bool flag, by name

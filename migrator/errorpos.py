@@ -22,6 +22,7 @@ own.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 __all__ = ["mysql_error_position"]
 
@@ -92,6 +93,7 @@ def _cut_forms(near: str) -> list[str]:
 def _starts(prefix: str, sql: str) -> list[int]:
     """Offsets where `sql` continues with `prefix` (its `?` may stand for an emoji)."""
     key = prefix.split("?", 1)[0]
+    candidates: Sequence[int]
     if not key:  # the quote begins with '?': try every place
         candidates = range(len(sql) - len(prefix) + 1)
     else:

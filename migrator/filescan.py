@@ -114,7 +114,7 @@ class _Scanner:
 
     def _statement_at(self, window: bytes, at: int, last: bool) -> None:
         region = window[at:at + _AHEAD]
-        words_from = _SKIP.match(region).end()
+        words_from = _SKIP.match(region).end()  # type: ignore[union-attr]  # always matches
         if words_from == len(region) and not last:
             self.may_break = True  # comments longer than we look ahead: let the lexer decide
             return

@@ -79,7 +79,8 @@ class VersionStore:
         columns = [c if with_text or c not in ("up_sql", "down_sql") else "NULL"
                    for c in _ROW_COLUMNS]
         found = self.d.query(f"SELECT {', '.join(columns)} FROM {self.table} ORDER BY version")
-        return {int(r[0]): AppliedRow(int(r[0]), *r[1:7], int(r[7] or 0), *r[8:]) for r in found}
+        return {int(r[0]): AppliedRow(int(r[0]), *r[1:7], int(r[7] or 0), *r[8:])  # type: ignore[call-arg]
+                for r in found}
 
     def events(self) -> list[HistoryEvent]:
         if not self.d.table_exists(self.history_name):
@@ -90,7 +91,7 @@ class VersionStore:
     # -- writing: each builder returns a Write step; the plain methods run it at once -----
     def row_insert(self, m: Migration, *, status: str, operation: str, execution_ms: Any,
                    up_text: str | None, down_text: str | None,
-                   statements_total: int | None = None, applied_at: Any = None) -> Write:
+                   statements_total: int | Marker | None = None, applied_at: Any = None) -> Write:
         return self._insert(self.table, {
             "version": m.version, "name": m.name, "description": m.description[:255],
             "checksum": m.up.checksum, "down_checksum": m.down.checksum, "status": status,

@@ -100,7 +100,7 @@ def check_layout(layout: Layout, dialect: str | None) -> None:
         for m in layout.migrations(d):
             for f in (m.up, m.down):
                 serves.setdefault(f.rel, (f, []))[1].append(d)
-    problems = []
+    problems: list[str] = []
     for rel in sorted(serves):
         sql_file, dialects = serves[rel]
         found: dict[str, list[str]] = {}  # problem -> the dialects it is found with

@@ -120,7 +120,7 @@ class _QuotedCloser:
         self.what = what
 
     def close(self, buf: str, pos: int, state: int) -> tuple[bool, int, int]:
-        end = self._body(buf, pos).end()
+        end = self._body(buf, pos).end()  # type: ignore[union-attr]  # always matches
         # The body stops at the closing quote; a quote or backslash that is the last character
         # may still be doubled or escaped by the next chunk.
         if end + 1 < len(buf):
@@ -422,12 +422,12 @@ def _fast_matchers(dialect: str, custom: str) -> tuple[_Matcher, _Matcher] | Non
         for _ in range(_GROUP_LEVELS):
             group = r"\(" + _loop([inside, *quoted, *([group] if group else [])]) + r"\)"
         top = re.compile(_loop([_run(specials), *quoted, group])).match
-        return top, re.compile(_loop([inside, *quoted, group])).match
+        return top, re.compile(_loop([inside, *quoted, group])).match  # type: ignore[return-value]
     if custom in "'\"`#-":
         return None
     plain = re.sub("[;()]", "", specials) + custom
     match = re.compile(_loop([_run(plain, slash=custom != "/"), *quoted])).match
-    return match, match
+    return match, match  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------
@@ -702,7 +702,7 @@ class StatementSplitter:
     def _skip_gap(self) -> int:
         """Skip whitespace and whole simple comments in one match; the rest is left to tokens."""
         buf, pos = self._buf, self._pos
-        end = self._gap(buf, pos).end()
+        end = self._gap(buf, pos).end()  # type: ignore[union-attr]  # always matches
         if end > pos:
             if self._lex.mysql:
                 self._line_start = _starts_line(buf, pos, end, self._line_start)

@@ -166,6 +166,7 @@ def file_problems(sql_file: SqlFile, statements: Iterable[Statement], dialect: D
 
 def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
     words = leading_keywords(s.text, 4)
+    pattern: tuple[str, ...]
     for pattern in TRANSACTION_CONTROL:
         if words[: len(pattern)] == pattern and not (pattern == ("BEGIN",) and is_block(words)):
             return (f"{f.rel}:{s.line}:{s.column}: the file manages its own transaction "
@@ -441,6 +442,7 @@ class Runner:
         opening.append(SetTimeouts(self.timeouts.overridden_by(pf.file.directives), local=False))
         if rows is None:
             rows = 0
+            assert book.start is not None  # a batch file is never transactional
             opening.append(book.start)
         resumed = rows > 0
         self._execute_own(pf, started, opening, committed=0)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import write_migration
-
 from migrator.dialects import open_dialect
 from migrator.discovery import Layout
 from migrator.history import VersionStore
@@ -23,6 +21,7 @@ from migrator.script import (
     Write,
 )
 from migrator.urls import parse_url
+from tests.conftest import write_migration
 
 URLS = {"sqlite": "sqlite:///x.db", "postgres": "postgres://u@h/db", "mysql": "mysql://u@h/db"}
 

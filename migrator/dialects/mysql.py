@@ -258,7 +258,7 @@ class MysqlDialect(Dialect):
         if params:
             cursor = self._fetch(self.conn, sql, params, translate=True, keep=True)
             return cursor.rowcount, [tuple(r) for r in (cursor.fetchall() if cursor.with_rows else [])]
-        affected, rows = -1, []
+        affected, rows = -1, list[tuple[Any, ...]]()
         try:
             for result in self.conn.cmd_query_iter(sql.encode("utf-8")):
                 if "columns" in result:

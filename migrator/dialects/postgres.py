@@ -232,7 +232,7 @@ class PostgresDialect(Dialect):
                     sql, params = self._pipelined(step, statements)
                     cursor = self.conn.cursor() if sql else None
                     for text in sql:
-                        cursor.execute(text, params or None, prepare=False)
+                        cursor.execute(text, params or None, prepare=False)  # type: ignore[union-attr]
                     cursors.append(cursor)
                 pipeline.sync()
         except psycopg.Error as exc:
