@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +38,7 @@ from migrator.plan import (
     resume_points,
 )
 from migrator.runner import BatchProgress, PreparedFile, Runner, prepare
+from migrator.streaming import FileStatements
 from migrator.urls import DatabaseUrl, parse_url
 
 
@@ -62,7 +63,7 @@ class PlannedFile:
     direction: str
     file: str
     mode: str  # "transaction" or "no-transaction (statement by statement)"
-    statements: list[Statement]
+    statements: Sequence[Statement] | FileStatements  # a big file's: split again when read
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -560,9 +561,8 @@ def _lexed_first(files: list[SqlFile], dialect: Dialect) -> list[SqlFile]:
 
 def _planned(pf: PreparedFile) -> PlannedFile:
     mode = "transaction" if pf.transactional else "no-transaction (statement by statement)"
-    statements = pf.statements if isinstance(pf.statements, list) else []  # a big file: not read ahead
     return PlannedFile(pf.version, pf.migration.name, pf.direction, pf.file.rel, mode,
-                       statements, atomicity_warnings(pf))
+                       pf.statements, atomicity_warnings(pf))
 
 
 _DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
