@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from migrator.dialects import Dialect, ScriptState, StatementError, StepFailed
 from migrator.errors import (
@@ -59,13 +59,8 @@ from migrator.script import (
 )
 from migrator.streaming import FileStatements
 
-
-class Reporter(Protocol):
-    def file_started(self, pf: PreparedFile) -> None: ...
-    def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
-                       elapsed_ms: float) -> None: ...
-    def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None: ...
-    def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None: ...
+if TYPE_CHECKING:
+    from migrator.report import Reporter
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from migrator.dialects import Dialect, open_dialect
 from migrator.errors import UsageError
 from migrator.history import VersionStore
 from migrator.model import Migration, Timeouts
-from migrator.runner import Reporter, Runner, prepare
+from migrator.report import Reporter
+from migrator.runner import Runner, prepare
 from migrator.urls import DatabaseUrl, parse_url
 
 

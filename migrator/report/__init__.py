@@ -8,7 +8,27 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from migrator.lexer import Statement
+    from migrator.runner import BatchProgress, PreparedFile
+
+
+class Reporter(Protocol):
+    """The one interface the core reports events through (terminal, plain, JSON/silent). A
+    reporter whose `times_statements` is true gets each statement's own time, so files run
+    one step at a time for it."""
+
+    def plan_ready(self, command: str, files: list[PreparedFile],
+                   current: int | None = None) -> None: ...
+    def file_started(self, pf: PreparedFile) -> None: ...
+    def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
+                       elapsed_ms: float) -> None: ...
+    def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None: ...
+    def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None: ...
+    def warning(self, text: str) -> None: ...
+    def info(self, text: str) -> None: ...
 
 
 def safe_write(stream: TextIO, text: str) -> None:
