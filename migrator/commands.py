@@ -362,7 +362,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from migrator.importer import import_folder
+    from migrator.importers import import_folder
 
     r = import_folder(args.source_format, Path(args.source),
                       load_settings({"dir": getattr(args, "dir", None)}).dir,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from migrator.discovery import Layout
-from migrator.importer import flyway_version_map
+from migrator.importers.flyway import flyway_version_map
 from tests.conftest import Db, Result, run_cli
 
 USERS = "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(200) NOT NULL);\n"
