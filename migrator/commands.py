@@ -11,7 +11,9 @@ from migrator.api import Migrator, RunResult
 from migrator.config import load_settings
 from migrator.errors import UsageError
 from migrator.model import Migration
-from migrator.report import colour_wanted, safe_write
+from migrator.report import safe_write
+from migrator.report.tables import table_lines
+from migrator.report.text import emit_json, say, say_lines, say_prose, version_text
 
 EXIT_PENDING = 5
 
@@ -22,31 +24,6 @@ def _migrator(args: argparse.Namespace, reporter: Any = None) -> Migrator:
              ("url", "dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout",
               "batch_pause", "backup_dir")}
     return Migrator(settings=load_settings(flags), reporter=reporter)
-
-
-def _emit_json(doc: Any) -> None:
-    import json  # only --json output needs it: not imported at every start
-
-    safe_write(sys.stdout, json.dumps(doc, default=str, indent=2) + "\n")
-
-
-def _say(args: argparse.Namespace, text: str = "") -> None:
-    if not args.quiet and not args.json:
-        safe_write(sys.stdout, text + "\n")
-
-
-def _say_prose(args: argparse.Namespace, text: str, indent: str = "  ") -> None:
-    """A sentence for people: on a terminal it wraps between words at the terminal's width,
-    the lines after the first indented; piped, it stays one line (logs are grepped)."""
-    if sys.stdout.isatty():
-        import shutil
-        import textwrap
-
-        width = shutil.get_terminal_size().columns
-        text = "\n".join(textwrap.fill(line, width, subsequent_indent=indent,
-                                        break_long_words=False, break_on_hyphens=False)
-                         for line in text.splitlines() or [""])
-    _say(args, text)
 
 
 def _with_reporter(args: argparse.Namespace, action: Callable[[Migrator], Any],
@@ -107,19 +84,19 @@ def _confirmation(args: argparse.Namespace) -> Callable[[list[Migration]], bool]
 def _print_run(args: argparse.Namespace, r: RunResult) -> int:
     if not r.dry_run and r.versions and _truthy(_migrator(args).settings.extra.get("write_schema")):
         path = _migrator(args).write_schema_file()
-        _say(args, f"wrote {path}")
+        say(args, f"wrote {path}")
     if args.json:
-        _emit_json({"ok": True, **r.to_dict()})
+        emit_json({"ok": True, **r.to_dict()})
         return 0
     if r.dry_run:
         _print_plan(args, r)
         return 0
     verb = "applied" if r.command in ("up", "redo") else "rolled back"
     if not r.versions:
-        _say(args, f"nothing to do; database is at version {_v(r.after)}")
+        say(args, f"nothing to do; database is at version {version_text(r.after)}")
     else:
-        _say(args, f"{verb} {len(r.versions)} version(s) in {r.elapsed_ms} ms; "
-             f"database is at version {_v(r.after)}")
+        say(args, f"{verb} {len(r.versions)} version(s) in {r.elapsed_ms} ms; "
+            f"database is at version {version_text(r.after)}")
     return 0
 
 
@@ -129,39 +106,35 @@ def _truthy(value: Any) -> bool:
 
 def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
     if not r.planned:
-        _say(args, f"dry run: nothing to do; database is at version {_v(r.before)}")
+        say(args, f"dry run: nothing to do; database is at version {version_text(r.before)}")
         return
-    _say(args, f"dry run: {len(r.planned)} version(s) would run on {r.dialect}; nothing was written")
+    say(args, f"dry run: {len(r.planned)} version(s) would run on {r.dialect}; nothing was written")
     for p in r.planned:
         n = len(p.statements)
         atomic = "atomic" if p.atomic else "not atomic"
-        _say(args, f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {atomic}, "
-                   f"{n} statement{'s' if n != 1 else ''})")
+        say(args, f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {atomic}, "
+                  f"{n} statement{'s' if n != 1 else ''})")
         for w in p.warnings:
-            _say(args, f"-- warning: {w}")
+            say(args, f"-- warning: {w}")
         for s in p.statements:
-            _say(args, f"-- {p.file}:{s.line}")
-            _say(args, s.text + ";")
-    _say(args, f"\n-- database would be at version {_v(r.after)}")
-
-
-def _v(version: int | None) -> str:
-    return "none (empty)" if version is None else str(version)
+            say(args, f"-- {p.file}:{s.line}")
+            say(args, s.text + ";")
+    say(args, f"\n-- database would be at version {version_text(r.after)}")
 
 
 # -- status / pending / history -------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
     s = _migrator(args).status()
     if args.json:
-        _emit_json({"ok": True, **s.to_dict()})
+        emit_json({"ok": True, **s.to_dict()})
     else:
-        _say(args, f"database: {s.url} ({s.dialect})")
-        _say(args, f"current version: {_v(s.current)}")
-        _say(args, f"pending: {len(s.pending)}")
+        say(args, f"database: {s.url} ({s.dialect})")
+        say(args, f"current version: {version_text(s.current)}")
+        say(args, f"pending: {len(s.pending)}")
         rows = [(str(v.version), v.name, v.state, _when(v.applied_at)) for v in s.versions]
-        _table(args, ("version", "name", "state", "applied at (UTC)"), rows)
+        say_lines(args, table_lines(("version", "name", "state", "applied at (UTC)"), rows))
         for p in s.problems:
-            _say_prose(args, f"{'warning' if p.warning else 'drift'}: {p}")
+            say_prose(args, f"{'warning' if p.warning else 'drift'}: {p}")
     if getattr(args, "exit_code", False) and s.pending:
         return EXIT_PENDING
     return 3 if any(not p.warning for p in s.problems) and getattr(args, "exit_code", False) else 0
@@ -170,30 +143,30 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_pending(args: argparse.Namespace) -> int:
     s = _migrator(args).status()
     if args.json:
-        _emit_json({"ok": True, "pending": [v.to_dict() for v in s.pending]})
+        emit_json({"ok": True, "pending": [v.to_dict() for v in s.pending]})
     else:
         for v in s.pending:
-            _say(args, f"{v.version}  {v.name}")
+            say(args, f"{v.version}  {v.name}")
         if not s.pending:
-            _say(args, "no pending versions")
+            say(args, "no pending versions")
     return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     events = _migrator(args).history()
     if args.json:
-        _emit_json({"ok": True, "events": [e.__dict__ if not hasattr(e, "__slots__") else
-                                           {k: getattr(e, k) for k in e.__slots__}
-                                           for e in events]})
+        emit_json({"ok": True, "events": [e.__dict__ if not hasattr(e, "__slots__") else
+                                          {k: getattr(e, k) for k in e.__slots__}
+                                          for e in events]})
         return 0
     rows = [(str(e.id), _when(e.performed_at), e.action, str(e.version or ""), e.name or "",
              e.outcome, e.performed_by, "" if e.execution_ms is None else f"{e.execution_ms} ms",
              e.reason or "")
             for e in events]
-    _table(args, ("#", "when (UTC)", "action", "version", "name", "outcome", "by", "time",
-                  "reason"), rows, shrink=("reason", "name"))
+    say_lines(args, table_lines(("#", "when (UTC)", "action", "version", "name", "outcome", "by",
+                                 "time", "reason"), rows, shrink=("reason", "name")))
     if not events:
-        _say(args, "no history yet")
+        say(args, "no history yet")
     return 0
 
 
@@ -203,59 +176,6 @@ def _when(value: Any) -> str:
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)[:19]
-
-
-def _table(args: argparse.Namespace, head: tuple[str, ...], rows: list[tuple[str, ...]],
-           *, shrink: tuple[str, ...] = ("name",)) -> None:
-    """Columns two spaces apart. On a terminal the table fits its width (columns empty in
-    every row go, then the `shrink` columns give way with an ellipsis) and states are
-    coloured; piped or redirected, the text is complete (coloured only with FORCE_COLOR)."""
-    if not rows:
-        return
-    tty = sys.stdout.isatty()
-    if tty:
-        import shutil
-
-        head, rows = _fit_table(head, rows, shutil.get_terminal_size().columns, shrink)
-    colour = colour_wanted(tty)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    _say(args, fmt.format(*head).rstrip())
-    painted = [i for i, h in enumerate(head) if h in _PAINTED_COLUMNS] if colour else []
-    for r in rows:
-        cells = [r[i].ljust(widths[i]) for i in range(len(r))]
-        for i in painted:
-            code = _STATE_COLOURS.get(r[i].split(",")[0])
-            if code:
-                cells[i] = f"\033[{code}m{r[i]}\033[0m" + " " * (widths[i] - len(r[i]))
-        _say(args, "  ".join(cells).rstrip())
-
-
-# One meaning per colour, as in the progress display: green applied, yellow pending (or on
-# its way), red failed or drift.
-_PAINTED_COLUMNS = ("state", "outcome")
-_STATE_COLOURS = {"applied": "32", "ok": "32", "pending": "33", "backfilling": "33",
-                  "failed": "31", "running": "31", "missing": "31"}
-
-
-def _fit_table(head: tuple[str, ...], rows: list[tuple[str, ...]], width: int,
-               shrink: tuple[str, ...]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-    keep = [i for i in range(len(head)) if any(r[i] for r in rows)]
-    head = tuple(head[i] for i in keep)
-    rows = [tuple(r[i] for i in keep) for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    excess = sum(widths) + 2 * (len(widths) - 1) - width
-    for name in shrink:
-        if excess <= 0 or name not in head:
-            continue
-        i = head.index(name)
-        new = max(widths[i] - excess, len(name), 12)
-        if new < widths[i]:
-            excess -= widths[i] - new
-            rows = [r[:i] + (r[i] if len(r[i]) <= new else r[i][: new - 1] + "…",) + r[i + 1:]
-                    for r in rows]
-            widths[i] = new
-    return head, rows
 
 
 # -- validate / hash ------------------------------------------------------------------------
@@ -272,21 +192,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     schema_diff = m.check_schema_file() if args.schema_file else ""
     ok = result.ok and not schema_diff
     if args.json:
-        _emit_json({**result.to_dict(), "ok": ok,
-                    **({"schema_file_diff": schema_diff} if args.schema_file else {})})
+        emit_json({**result.to_dict(), "ok": ok,
+                   **({"schema_file_diff": schema_diff} if args.schema_file else {})})
     else:
         for p in result.problems:
             strict_error = args.strict and p.kind == "down-changed"
-            _say_prose(args, str(p).replace(": warning: ", ": down-changed: ") if strict_error
-                       else str(p))
+            say_prose(args, str(p).replace(": warning: ", ": down-changed: ") if strict_error
+                      else str(p))
             if p.detail.get("diff"):
-                _say(args, "\n".join("    " + line for line in p.detail["diff"].rstrip().splitlines()))
+                say(args, "\n".join("    " + line for line in p.detail["diff"].rstrip().splitlines()))
         if schema_diff:
-            _say_prose(args, f"{m.schema_file} does not match what the migrations produce; "
-                       "run `migrator schema --write` on a migrated database and commit it:")
-            _say(args, schema_diff.rstrip())
-        _say(args, "ok: the database matches the migration files" if ok else
-             f"drift: {len(result.errors) + bool(schema_diff)} problem(s)")
+            say_prose(args, f"{m.schema_file} does not match what the migrations produce; "
+                      "run `migrator schema --write` on a migrated database and commit it:")
+            say(args, schema_diff.rstrip())
+        say(args, "ok: the database matches the migration files" if ok else
+            f"drift: {len(result.errors) + bool(schema_diff)} problem(s)")
     return 0 if ok else 3
 
 
@@ -297,12 +217,12 @@ def _validate_offline(args: argparse.Namespace) -> int:
     layout = Layout(load_settings({"dir": getattr(args, "dir", None)}).dir)
     problems = compare(layout)
     if args.json:
-        _emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems]})
+        emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems]})
     else:
         for p in problems:
-            _say(args, str(p))
-        _say(args, "ok: every file matches migrator.sum" if not problems else
-             f"drift: {len(problems)} file(s) differ from migrator.sum")
+            say(args, str(p))
+        say(args, "ok: every file matches migrator.sum" if not problems else
+            f"drift: {len(problems)} file(s) differ from migrator.sum")
     return 0 if not problems else 3
 
 
@@ -314,9 +234,9 @@ def cmd_hash(args: argparse.Namespace) -> int:
     path = write(layout)
     count = len(layout.files())
     if args.json:
-        _emit_json({"ok": True, "file": str(path), "files": count})
+        emit_json({"ok": True, "file": str(path), "files": count})
     else:
-        _say(args, f"wrote {path} ({count} files)")
+        say(args, f"wrote {path} ({count} files)")
     return 0
 
 
@@ -327,23 +247,23 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise UsageError("show needs a version: migrator show 3")
     r = _migrator(args).show(version)
     if args.json:
-        _emit_json({"ok": True, **r.to_dict()})
+        emit_json({"ok": True, **r.to_dict()})
         return 0
     m, row = r.migration, r.row
-    _say(args, f"version {m.version}: {m.name} ({m.description})")
+    say(args, f"version {m.version}: {m.name} ({m.description})")
     state = f"{row.status} at {_when(row.applied_at)} UTC by {row.applied_by}" if row else "pending"
-    _say(args, f"state: {state}")
+    say(args, f"state: {state}")
     for label, f, sql, diff, applied in (
             ("up", m.up, r.up_sql, r.up_diff, row.checksum if row else None),
             ("down", m.down, r.down_sql, r.down_diff, row.down_checksum if row else None)):
-        _say(args, f"\n-- {label}: {f.rel}  sha256 {f.checksum}")
+        say(args, f"\n-- {label}: {f.rel}  sha256 {f.checksum}")
         if applied and applied != f.checksum:
-            _say(args, f"-- CHANGED since applied (applied sha256 {applied})")
+            say(args, f"-- CHANGED since applied (applied sha256 {applied})")
         elif diff:
-            _say(args, "-- differs from the applied text in whitespace only (same checksum)")
-        _say(args, sql.rstrip("\n"))
+            say(args, "-- differs from the applied text in whitespace only (same checksum)")
+        say(args, sql.rstrip("\n"))
         if diff:
-            _say(args, f"\n-- diff, applied -> now:\n{diff.rstrip()}")
+            say(args, f"\n-- diff, applied -> now:\n{diff.rstrip()}")
     return 0
 
 
@@ -353,9 +273,9 @@ def cmd_new(args: argparse.Namespace) -> int:
     folder = new_migration(load_settings({"dir": getattr(args, "dir", None)}).dir, args.name,
                            args.dialect)
     if args.json:
-        _emit_json({"ok": True, "folder": str(folder)})
+        emit_json({"ok": True, "folder": str(folder)})
     else:
-        _say(args, f"created {folder}/up.sql and {folder}/down.sql")
+        say(args, f"created {folder}/up.sql and {folder}/down.sql")
     return 0
 
 
@@ -368,30 +288,30 @@ def cmd_import(args: argparse.Namespace) -> int:
                       load_settings({"dir": getattr(args, "dir", None)}).dir,
                       dry_run=args.dry_run, skip_unsupported=args.skip_unsupported)
     if args.json:
-        _emit_json({"ok": True, **r.to_dict()})
+        emit_json({"ok": True, **r.to_dict()})
         return 0
     verb = "dry run: would write" if r.dry_run else "wrote"
-    _say(args, f"{verb} {len(r.migrations)} version(s) from {r.source_format} folder {r.source} "
-         f"into {r.dir}")
+    say(args, f"{verb} {len(r.migrations)} version(s) from {r.source_format} folder {r.source} "
+        f"into {r.dir}")
     for m in r.migrations:
         shown = m.source_version if m.source_version == str(m.version) else \
             f"{m.source_version} -> {m.version}"
-        _say(args, f"  {shown:>16}  {m.folder}  <- {', '.join(m.sources)}")
+        say(args, f"  {shown:>16}  {m.folder}  <- {', '.join(m.sources)}")
         for note in m.notes:
-            _say(args, f"{'':>20}{note}")
+            say(args, f"{'':>20}{note}")
         if r.dry_run:
             for name, text in (("up.sql", m.up), ("down.sql", m.down)):
-                _say(args, f"\n-- {r.dir / m.folder / name}\n{text.rstrip()}\n")
+                say(args, f"\n-- {r.dir / m.folder / name}\n{text.rstrip()}\n")
     for s in r.skipped:
         if s.unsupported:
             safe_write(sys.stderr, f"warning: {s.file}: not imported: {s.reason}\n")
         else:
-            _say(args, f"skipped {s.file}: {s.reason}")
+            say(args, f"skipped {s.file}: {s.reason}")
     for warning in r.warnings:
         safe_write(sys.stderr, f"warning: {warning}\n")
     if not r.dry_run:
-        _say(args, "next: read the notes above, run `migrator hash`, and on a database the old tool "
-             "already migrated, `migrator baseline V` (see docs/migrating.md)")
+        say(args, "next: read the notes above, run `migrator hash`, and on a database the old tool "
+            "already migrated, `migrator baseline V` (see docs/migrating.md)")
     return 0
 
 
@@ -424,22 +344,22 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 def _print_admin(args: argparse.Namespace, r: Any) -> int:
     if args.json:
-        _emit_json({"ok": True, **r.to_dict()})
+        emit_json({"ok": True, **r.to_dict()})
         return 0
     prefix = "would " if r.dry_run else ""
     for c in r.changes:
         checks = (f" (checksum {c.old_checksum[:12]} -> {c.new_checksum[:12]})"
                   if c.old_checksum and c.new_checksum else "")
-        _say(args, f"{prefix}{c.action} version {c.version} ({c.name}): {c.description}{checks}")
+        say(args, f"{prefix}{c.action} version {c.version} ({c.name}): {c.description}{checks}")
     for s in r.skipped:
-        _say(args, f"skipped: {s}")
+        say(args, f"skipped: {s}")
     if not r.changes:
-        _say(args, f"{r.command}: nothing to change")
+        say(args, f"{r.command}: nothing to change")
     return 0
 
 
 def _done(args: argparse.Namespace, r: Any) -> int:
-    _say(args, f"{r.command}: {len(r.changes)} change(s) written and recorded in the history")
+    say(args, f"{r.command}: {len(r.changes)} change(s) written and recorded in the history")
     return 0
 
 
@@ -449,19 +369,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
                                                      scratch_url=args.scratch_url),
                             per_file_lines=False)
     if args.json:
-        _emit_json(result.to_dict())
+        emit_json(result.to_dict())
         return 0 if result.ok else 3
     for c in result.checks:
         label = {"ok": "ok", "differs": "DIFFERS", "skipped": "skipped (irreversible)"}[c.outcome]
-        _say_prose(args, f"{c.version:>6}  {c.name}: {label}", indent=" " * 8)
+        say_prose(args, f"{c.version:>6}  {c.name}: {label}", indent=" " * 8)
         for d in c.differences:
-            _say_prose(args, f"        - {d}", indent=" " * 10)
+            say_prose(args, f"        - {d}", indent=" " * 10)
     if result.ok:
-        _say(args, f"verify: every down.sql restores the schema ({len(result.checks)} checked)")
+        say(args, f"verify: every down.sql restores the schema ({len(result.checks)} checked)")
     else:
         bad = next(c for c in result.checks if c.outcome == "differs")
-        _say_prose(args, f"verify: version {bad.version} ({bad.name}): down.sql does not restore "
-                   "the schema before up; later versions were not checked")
+        say_prose(args, f"verify: version {bad.version} ({bad.name}): down.sql does not restore "
+                  "the schema before up; later versions were not checked")
     return 0 if result.ok else 3
 
 
@@ -473,9 +393,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.write:
         path = m.settings.dir / f"schema.{m.dialect_name}.txt"
         path.write_text(render_text(schema), encoding="utf-8", newline="\n")
-        _say(args, f"wrote {path}")
+        say(args, f"wrote {path}")
     elif args.json:
-        _emit_json(to_json(schema))
+        emit_json(to_json(schema))
     else:
         sys.stdout.write(render_text(schema))
     return 0
@@ -486,13 +406,13 @@ def cmd_drift(args: argparse.Namespace) -> int:
                                                     scratch_url=args.scratch_url),
                             per_file_lines=False)
     if args.json:
-        _emit_json(report.to_dict())
+        emit_json(report.to_dict())
     else:
         for d in report.differences:
-            _say(args, d)
+            say(args, d)
         ignored = f" ({report.ignored} ignored)" if report.ignored else ""
-        _say(args, "no drift: the database matches its applied migrations" + ignored
-             if report.ok else f"drift: {len(report.differences)} object(s) differ{ignored}")
+        say(args, "no drift: the database matches its applied migrations" + ignored
+            if report.ok else f"drift: {len(report.differences)} object(s) differ{ignored}")
     return 0 if report.ok else 3
 
 
@@ -505,9 +425,9 @@ def cmd_wait(args: argparse.Namespace) -> int:
     url = parse_url(settings.url)
     seconds = wait_for(url, args.timeout)
     if args.json:
-        _emit_json({"ok": True, "url": url.masked, "waited_s": round(seconds, 3)})
+        emit_json({"ok": True, "url": url.masked, "waited_s": round(seconds, 3)})
     else:
-        _say(args, f"{url.masked} accepts connections (waited {seconds:.1f}s)")
+        say(args, f"{url.masked} accepts connections (waited {seconds:.1f}s)")
     return 0
 
 
@@ -520,9 +440,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     created = init_project(here, load_settings({"dir": getattr(args, "dir", None)}).dir)
     for path in created:
         shown = path.relative_to(here) if path.is_absolute() and path.is_relative_to(here) else path
-        _say(args, f"created {shown}")
+        say(args, f"created {shown}")
     if not created:
-        _say(args, "nothing to create: sql/ and migrator.toml already exist")
+        say(args, "nothing to create: sql/ and migrator.toml already exist")
     return 0
 
 
@@ -602,11 +522,11 @@ def run_on_targets(args: argparse.Namespace) -> int:
         board.close()
     worst = max([signal_code] + [r.exit_code for r in results])
     if args.json:
-        _emit_json({"ok": worst == 0, "exit_code": worst,
-                    "targets": [r.to_dict() for r in results]})
+        emit_json({"ok": worst == 0, "exit_code": worst,
+                   "targets": [r.to_dict() for r in results]})
     else:
         failed = sum(1 for r in results if r.exit_code not in (0,))
-        _say(args, f"{len(results)} target(s), {failed} not ok; exit {worst}")
+        say(args, f"{len(results)} target(s), {failed} not ok; exit {worst}")
     return worst
 
 
@@ -619,16 +539,18 @@ def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
     def up(m: Migrator, stop: Callable[[], bool]) -> tuple[int, str, dict[str, Any]]:
         r = m.up(args.to, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order,
                  backup=args.backup, should_stop=stop)
-        return 0, f"{_v(r.before)} -> {_v(r.after)} ({len(r.versions)} applied)", r.to_dict()
+        return 0, (f"{version_text(r.before)} -> {version_text(r.after)} "
+                   f"({len(r.versions)} applied)"), r.to_dict()
 
     def down(m: Migrator, stop: Callable[[], bool]) -> tuple[int, str, dict[str, Any]]:
         r = m.down(args.to, steps=args.steps, dry_run=args.dry_run, should_stop=stop)
-        return 0, f"{_v(r.before)} -> {_v(r.after)} ({len(r.versions)} rolled back)", r.to_dict()
+        return 0, (f"{version_text(r.before)} -> {version_text(r.after)} "
+                   f"({len(r.versions)} rolled back)"), r.to_dict()
 
     def status(m: Migrator, stop: Callable[[], bool]) -> tuple[int, str, dict[str, Any]]:
         s = m.status()
         code = EXIT_PENDING if getattr(args, "exit_code", False) and s.pending else 0
-        return code, f"version {_v(s.current)}, {len(s.pending)} pending", s.to_dict()
+        return code, f"version {version_text(s.current)}, {len(s.pending)} pending", s.to_dict()
 
     def validate(m: Migrator, stop: Callable[[], bool]) -> tuple[int, str, dict[str, Any]]:
         r = m.validate(strict=args.strict)

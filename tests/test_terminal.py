@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from migrator import Migrator
-from migrator.commands import _fit_table
+from migrator.report.tables import fit_table
 from migrator.report.terminal import TerminalReporter
 from tests.conftest import write_migration
 
@@ -85,7 +85,7 @@ def test_verify_shows_no_summary_table_of_its_scratch_runs(tmp_path: Path) -> No
 def test_table_fits_by_dropping_empty_columns_then_shortening_names() -> None:
     head = ("version", "name", "state", "reason")
     rows = [("1", "0001_" + LONG, "applied", ""), ("2", "0002_short", "pending", "")]
-    fitted_head, fitted = _fit_table(head, rows, 60, ("name",))
+    fitted_head, fitted = fit_table(head, rows, 60, ("name",))
     assert fitted_head == ("version", "name", "state")  # reason: empty in every row
     width = sum(max(len(h), *(len(r[i]) for r in fitted)) for i, h in enumerate(fitted_head))
     assert width + 2 * (len(fitted_head) - 1) <= 60
@@ -96,7 +96,7 @@ def test_table_fits_by_dropping_empty_columns_then_shortening_names() -> None:
 def test_table_is_untouched_when_it_fits() -> None:
     head = ("version", "name", "state")
     rows = [("1", "0001_a", "applied")]
-    assert _fit_table(head, rows, 80, ("name",)) == (head, rows)
+    assert fit_table(head, rows, 80, ("name",)) == (head, rows)
 
 
 def test_validate_problems_wrap_between_words_on_a_narrow_terminal(tmp_path: Path) -> None:
