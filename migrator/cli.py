@@ -223,7 +223,7 @@ def run(argv: list[str]) -> int:
 
     handler: Callable[[argparse.Namespace], int] = COMMANDS[_canonical(args.command)]
     if getattr(args, "targets", None) or len(getattr(args, "url", None) or []) > 1:
-        from migrator.commands import run_on_targets
+        from migrator.target_commands import run_on_targets
 
         handler = run_on_targets
     try:

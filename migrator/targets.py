@@ -84,12 +84,14 @@ EXIT_NOT_RUN = 1
 
 def run_targets(targets: list[Target], action: Callable[[int, Target, StopCheck], TargetResult], *,
                 parallel: int, continue_on_error: bool,
-                on_done: Callable[[int, TargetResult], None]) -> list[TargetResult]:
-    """Run `action` on every target, `parallel` at once. After a failure no new target starts
-    and the running ones stop after their current file (the action passes the StopCheck on to
-    the runner), unless `continue_on_error`. On KeyboardInterrupt (SIGINT/SIGTERM) nothing new
-    starts and every running target stops: after its current file, or with that file rolled back
-    where the dialect sees the signal (sqlite); the interrupt is re-raised with `.results`."""
+                on_done: Callable[[int, TargetResult], None]) -> tuple[list[TargetResult], int]:
+    """Run `action` on every target, `parallel` at once; return each target's result, in the
+    order given, and the run's exit status: the highest of theirs and of the signal's, if any.
+
+    After a failure no new target starts and the running ones stop after their current file
+    (the action passes the StopCheck on to the runner), unless `continue_on_error`. On
+    KeyboardInterrupt (SIGINT/SIGTERM) nothing new starts and every running target stops: after
+    its current file, or with that file rolled back where the dialect sees the signal (sqlite)."""
     failed, interrupted = threading.Event(), threading.Event()
 
     def stop() -> bool:
@@ -123,25 +125,28 @@ def run_targets(targets: list[Target], action: Callable[[int, Target, StopCheck]
         results[index] = future.result()
         on_done(index, results[index])
 
+    signal_code = 0
     pool = ThreadPoolExecutor(max_workers=max(1, parallel))
     futures = {pool.submit(guarded, i, t): i for i, t in enumerate(targets)}
     try:
         for future in as_completed(futures):
             collect(future, futures[future])
-    except KeyboardInterrupt as exc:
+    except KeyboardInterrupt:
+        from migrator import signals
+
         interrupted.set()  # each running target finishes its file, then stops; none starts
         pool.shutdown(wait=True)
         for future, index in futures.items():
             if index not in results:
                 collect(future, index)
-        exc.results = [results[i] for i in range(len(targets))]  # type: ignore[attr-defined]
-        raise
+        signal_code = signals.exit_code()
     except BaseException:
         interrupted.set()  # a bug in one target: the others stop after their file, then it shows
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return [results[i] for i in range(len(targets))]
+    ordered = [results[i] for i in range(len(targets))]
+    return ordered, max([signal_code] + [r.exit_code for r in ordered])
 
 
 def _interrupted(target: Target, exc: KeyboardInterrupt) -> TargetResult:

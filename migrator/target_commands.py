@@ -1,0 +1,95 @@
+"""`--targets FILE` or several `--url` (SPEC §10): one command on every target, a line or a
+live table row per target, and the highest exit status of them all."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from migrator.api import Migrator
+from migrator.commands import EXIT_PENDING
+from migrator.config import load_settings
+from migrator.errors import UsageError
+from migrator.report.targets import make_board
+from migrator.report.text import emit_json, say, version_text
+from migrator.targets import StopCheck, Target, TargetResult, read_targets, run_targets
+
+# (migrator, stop check) -> (exit status, one-line summary, JSON document). up and down pass
+# the stop check to the runner, which asks it between files; the others finish quickly anyway.
+TargetAction = Callable[[Migrator, StopCheck], tuple[int, str, dict[str, Any]]]
+_FLAGS = ("dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout", "batch_pause")
+
+
+def run_on_targets(args: argparse.Namespace) -> int:
+    command = {"migrate": "up", "rollback": "down"}.get(args.command, args.command)
+    actions = _target_actions(args)
+    if command not in actions:
+        raise UsageError(f"`{args.command}` runs on one database; --targets and several --url "
+                         f"work with {', '.join(sorted(actions))}")
+    if command == "down" and not args.dry_run and not args.yes:
+        raise UsageError("down on several targets needs --yes", hint="nothing was changed")
+    targets = (read_targets(Path(args.targets)) if args.targets
+               else [Target(u) for u in args.url])
+
+    # a live table on a terminal, a line per target otherwise, nothing under --json / -q
+    board = make_board(targets, json_mode=args.json, quiet=args.quiet, stream=sys.stdout)
+    flags = {k: getattr(args, k, None) for k in _FLAGS}
+
+    def action(index: int, target: Target, stop: StopCheck) -> TargetResult:
+        board.started(index)
+        settings = load_settings({**flags, "url": target.url})
+        settings.schema = target.schema or ""
+        migrator = Migrator(settings=settings, reporter=board.reporter(index))
+        code, summary, doc = actions[command](migrator, stop)
+        return TargetResult(target, code, summary, doc)
+
+    try:
+        results, worst = run_targets(targets, action, parallel=args.parallel or 4,
+                                     continue_on_error=args.continue_on_error, on_done=board.done)
+    finally:
+        board.close()
+    if args.json:
+        emit_json({"ok": worst == 0, "exit_code": worst, "targets": [r.to_dict() for r in results]})
+    else:
+        failed = sum(1 for r in results if r.exit_code not in (0,))
+        say(args, f"{len(results)} target(s), {failed} not ok; exit {worst}")
+    return worst
+
+
+def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
+    def up(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
+        r = m.up(args.to, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order,
+                 backup=args.backup, should_stop=stop)
+        return 0, f"{_span(r.before, r.after)} ({len(r.versions)} applied)", r.to_dict()
+
+    def down(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
+        r = m.down(args.to, steps=args.steps, dry_run=args.dry_run, should_stop=stop)
+        return 0, f"{_span(r.before, r.after)} ({len(r.versions)} rolled back)", r.to_dict()
+
+    def status(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
+        s = m.status()
+        code = EXIT_PENDING if getattr(args, "exit_code", False) and s.pending else 0
+        return code, f"version {version_text(s.current)}, {len(s.pending)} pending", s.to_dict()
+
+    def validate(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
+        r = m.validate(strict=args.strict)
+        return (0 if r.ok else 3), ("clean" if r.ok else f"{len(r.errors)} problem(s)"), r.to_dict()
+
+    def drift(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
+        r = m.drift(ignore=args.ignore, scratch_url=args.scratch_url)
+        return (0 if r.ok else 3), ("no drift" if r.ok else "; ".join(r.differences)), r.to_dict()
+
+    def verify(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
+        r = m.verify(first=args.first, last=args.last, scratch_url=args.scratch_url)
+        return (0 if r.ok else 3), ("ok" if r.ok else "a down.sql does not undo its up.sql"), \
+            r.to_dict()
+
+    return {"up": up, "down": down, "status": status, "validate": validate, "drift": drift,
+            "verify": verify}
+
+
+def _span(before: int | None, after: int | None) -> str:
+    return f"{version_text(before)} -> {version_text(after)}"
