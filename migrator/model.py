@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-DIALECTS = ("sqlite", "postgres", "mysql")
+# re-exported: defined once in the registry, read from here by many modules
+from migrator.dialects.registry import DIALECTS as DIALECTS
 
 # Files above this size are streamed (statements read as they run) and their text is not
 # stored in the version table (SqlFile.stored_text); smaller ones are read whole, and may be

@@ -6,15 +6,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from migrator.dialects.registry import dialect_of_scheme, spec, url_examples
 from migrator.errors import ConfigError
-
-_SCHEMES = {
-    "sqlite": "sqlite",
-    "postgres": "postgres",
-    "postgresql": "postgres",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-}
 
 
 @dataclass(frozen=True)
@@ -35,8 +28,9 @@ class DatabaseUrl:
 
     def with_database(self, database: str) -> DatabaseUrl:
         """The same server, another database (scratch databases for tests and verify)."""
-        if self.dialect == "sqlite":
-            return parse_url(f"sqlite:///{database}")  # an absolute path gives sqlite:////...
+        if spec(self.dialect).file_database:
+            # an absolute path gives sqlite:////...
+            return parse_url(f"{spec(self.dialect).schemes[0]}:///{database}")
         parts = urlsplit(self.raw)
         query = f"?{parts.query}" if parts.query else ""
         return parse_url(f"{parts.scheme}://{parts.netloc}/{database}{query}")
@@ -45,7 +39,7 @@ class DatabaseUrl:
 def dialect_of(raw: str) -> str | None:
     """The dialect a URL's scheme names, None when it names none (parse_url says why)."""
     scheme, sep, _ = raw.partition("://")
-    return _SCHEMES.get(scheme.lower()) if sep else None
+    return dialect_of_scheme(scheme.lower()) if sep else None
 
 
 def parse_url(raw: str) -> DatabaseUrl:
@@ -53,10 +47,10 @@ def parse_url(raw: str) -> DatabaseUrl:
     if dialect is None:
         raise ConfigError(
             f"unsupported database URL {mask(raw)!r}",
-            hint="use sqlite:///path.db, postgres://user@host/db or mysql://user@host/db",
+            hint=f"use {url_examples()}",
         )
-    if dialect == "sqlite":
-        return _parse_sqlite(raw)
+    if spec(dialect).file_database:
+        return _parse_file(raw, dialect)
     parts = urlsplit(raw)
     try:
         port = parts.port
@@ -78,15 +72,16 @@ def parse_url(raw: str) -> DatabaseUrl:
     )
 
 
-def _parse_sqlite(raw: str) -> DatabaseUrl:
-    # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy and dbmate spell them.
+def _parse_file(raw: str, dialect: str) -> DatabaseUrl:
+    # A database that is a file: sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy
+    # and dbmate spell them.
     rest = raw.split("://", 1)[1]
     if not rest.startswith("/"):
         raise ConfigError(f"bad SQLite URL {raw!r}", hint="use sqlite:///relative.db or sqlite:////abs/path.db")
     path = rest[1:].split("?", 1)[0]
     if not path:
         raise ConfigError(f"SQLite URL {raw!r} names no file", hint="use sqlite:///migrator.db")
-    return DatabaseUrl(raw=raw, dialect="sqlite", database=unquote(path))
+    return DatabaseUrl(raw=raw, dialect=dialect, database=unquote(path))
 
 
 _PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^@\s]*)(@)")

@@ -1,4 +1,4 @@
-"""The dialect interface and its registry.
+"""The dialect interface; `registry` says which dialects exist and where their code is.
 
 A dialect says how to connect, lock, run one statement and read a few catalog facts. It holds
 no migration logic: planning, bookkeeping and error reporting live once, outside.
@@ -7,26 +7,21 @@ Drivers are imported only when a dialect is opened, so `migrator --help` stays f
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from migrator.model import Timeouts
-from migrator.urls import DatabaseUrl
+from migrator.dialects.registry import dialect_class
 
 if TYPE_CHECKING:
+    # annotations only: model and urls import the registry, which imports this package first
+    from migrator.model import Timeouts
     from migrator.script import Run, Step, Write
+    from migrator.urls import DatabaseUrl
 
 APPLICATION_NAME = "migrator"
-
-_REGISTRY = {
-    "sqlite": "migrator.dialects.sqlite:SqliteDialect",
-    "postgres": "migrator.dialects.postgres:PostgresDialect",
-    "mysql": "migrator.dialects.mysql:MysqlDialect",
-}
 
 
 @dataclass
@@ -255,7 +250,4 @@ class StepFailed(Exception):
 
 
 def open_dialect(url: DatabaseUrl) -> Dialect:
-    module_name, _, class_name = _REGISTRY[url.dialect].partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    dialect: Dialect = cls(url)
-    return dialect
+    return dialect_class(url.dialect)(url)

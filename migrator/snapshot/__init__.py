@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from migrator.dialects.registry import spec
 from migrator.snapshot.model import (
     Difference,
     Schema,
@@ -29,17 +30,11 @@ __all__ = [
     "Difference", "Schema", "SchemaObject", "Value", "diff", "render_text", "take_snapshot", "to_json",
 ]
 
-_READERS = {
-    "sqlite": "migrator.snapshot.sqlite",
-    "postgres": "migrator.snapshot.postgres",
-    "mysql": "migrator.snapshot.mysql",
-}
-
 
 def take_snapshot(dialect: Dialect, exclude_tables: set[str] | frozenset[str] = frozenset()) -> Schema:
     """The schema of the connected database, without `exclude_tables` (unqualified names, or
     `schema.table` on postgres) and their columns, constraints, indexes, triggers and sequences."""
-    reader = importlib.import_module(_READERS[dialect.name])
+    reader = importlib.import_module(spec(dialect.name).snapshot)
     found: list[SchemaObject] = reader.read(dialect)
     return build_schema(dialect.name, (o for o in found if not _excluded(o, exclude_tables)))
 
