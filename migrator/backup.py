@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from migrator.dialects.registry import load, spec
 from migrator.errors import ConfigError, MigratorError
 from migrator.urls import DatabaseUrl, mask
 
@@ -120,18 +121,26 @@ class _Dumper:
     restore: Callable[[Path, DatabaseUrl], str]  # the command that loads the dump back
 
 
-_DUMPERS = {
-    "postgres": _Dumper(("pg_dump",), "postgresql-client", "PGPASSWORD", _pg_dump_argv, _pg_restore),
-    "mysql": _Dumper(("mariadb-dump", "mysqldump"), "mariadb-client", "MYSQL_PWD", _mysql_dump_argv,
-                     _mysql_restore),
-}
+# Named by the dialects' entries in migrator.dialects.registry.
+PG_DUMP = _Dumper(("pg_dump",), "postgresql-client", "PGPASSWORD", _pg_dump_argv, _pg_restore)
+MARIADB_DUMP = _Dumper(("mariadb-dump", "mysqldump"), "mariadb-client", "MYSQL_PWD", _mysql_dump_argv,
+                       _mysql_restore)
+
+
+def _dumper(dialect: str) -> _Dumper | None:
+    """The dump tool of a dialect; None for a database that is one file (the sqlite3 backup API)."""
+    target = spec(dialect).backup
+    if not target:
+        return None
+    dumper: _Dumper = load(target)
+    return dumper
 
 
 def plan_backup(url: DatabaseUrl, directory: Path) -> BackupPlan:
     """Find the dump tool and check the directory; never touches the database."""
     _check_directory(directory)
-    dumper = _DUMPERS.get(url.dialect)
-    if dumper is None:  # sqlite: the stdlib backup API needs no tool
+    dumper = _dumper(url.dialect)
+    if dumper is None:  # a file: the stdlib backup API needs no tool
         return BackupPlan(url.dialect, None, directory)
     for name in dumper.tools:
         found = shutil.which(name)
@@ -165,11 +174,12 @@ def take_backup(plan: BackupPlan, url: DatabaseUrl, version: int, *,
     os.close(fd)
     partial = Path(name)
     try:
-        if plan.tool is None:
+        dumper = _dumper(plan.dialect)
+        if plan.tool is None or dumper is None:
             _sqlite_backup(url, partial, sqlite_connection)
             return _publish(partial, plan.directory, stem, ".sqlite")
         with partial.open("wb") as out:
-            _run_dump(plan.tool, _DUMPERS[plan.dialect], url, out)
+            _run_dump(plan.tool, dumper, url, out)
             out.flush()
             os.fsync(out.fileno())
         return _publish(partial, plan.directory, stem, ".sql")
@@ -179,7 +189,7 @@ def take_backup(plan: BackupPlan, url: DatabaseUrl, version: int, *,
 
 
 def _file_name(url: DatabaseUrl) -> str:
-    name = Path(url.database).stem if url.dialect == "sqlite" else url.database
+    name = Path(url.database).stem if spec(url.dialect).file_database else url.database
     # A database name is not a safe file name ("a/b", ".."): keep letters, digits, ".", "-", "_".
     return re.sub(r"[^\w.-]", "_", name).lstrip(".") or "db"
 
@@ -252,7 +262,7 @@ def _fsync_directory(directory: Path) -> None:
 def restore_command(path: Path, url: DatabaseUrl) -> str:
     """The shell command a DBA runs to restore `path` into the database at `url`; no password in it.
     sqlite: copy the file back while nothing has the database open."""
-    dumper = _DUMPERS.get(url.dialect)
+    dumper = _dumper(url.dialect)
     if dumper is None:
         return f"cp -- {shlex.quote(str(path))} {shlex.quote(url.database)}"
     return dumper.restore(path, url)
