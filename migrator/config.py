@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrator.dialects.registry import spec
 from migrator.errors import ConfigError
 from migrator.model import Timeouts, parse_duration_ms
 from migrator.urls import dialect_of
 
 DEFAULT_URL = "sqlite:///migrator.db"
+# Every name _TABLE accepts is ASCII: its length in characters is its length in bytes, which is
+# what a dialect's identifier_limit counts.
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-# The longest identifier each database keeps, in bytes (postgres NAMEDATALEN-1 silently
-# truncates longer ones; mysql refuses them). Every name _TABLE accepts is ASCII.
-IDENTIFIER_LIMITS = {"postgres": 63, "mysql": 64}
 HISTORY_SUFFIX = "_history"
 
 
@@ -108,10 +108,14 @@ def validate_table(name: str, dialect: str | None = None) -> str:
             hint="use a plain identifier such as schema_version (schema.table on postgres)",
         )
     *schema, table = name.split(".")
-    if dialect == "sqlite" and table.lower().startswith("sqlite_"):
-        raise ConfigError(f"version table name {name!r}: sqlite reserves names that start "
-                          "with sqlite_ for itself", hint="use a name such as schema_version")
-    limit = IDENTIFIER_LIMITS.get(dialect or "")
+    if dialect is None:
+        return name
+    facts = spec(dialect)
+    reserved = facts.reserved_prefix
+    if reserved and table.lower().startswith(reserved):
+        raise ConfigError(f"version table name {name!r}: {dialect} reserves names that start "
+                          f"with {reserved} for itself", hint="use a name such as schema_version")
+    limit = facts.identifier_limit
     if limit is None:
         return name
     history = table + HISTORY_SUFFIX
@@ -120,7 +124,7 @@ def validate_table(name: str, dialect: str | None = None) -> str:
             f"version table name {name!r} is too long for {dialect}: its history table "
             f"{history} would be {len(history)} characters, and {dialect} keeps at most "
             f"{limit}" + (" (longer names are cut short, so the two tables could become one)"
-                          if dialect == "postgres" else ""),
+                          if facts.truncates_identifiers else ""),
             hint=f"use a name of at most {limit - len(HISTORY_SUFFIX)} characters")
     if schema and len(schema[0]) > limit:
         raise ConfigError(f"schema name {schema[0]!r} in --table {name} is {len(schema[0])} "
