@@ -1,4 +1,4 @@
-"""Split SQL scripts into statements, per dialect ("sqlite", "postgres", "mysql"), streaming.
+"""Split SQL scripts into statements, per dialect (names from migrator.dialects.registry), streaming.
 
 Rules:
 
@@ -15,23 +15,13 @@ Rules:
 * ``StatementSplitter.feed`` takes arbitrary chunk boundaries and yields exactly what one feed of
   the whole text yields, keeping only the statement in progress plus a few characters.
 
-Per dialect:
+Per dialect: one scanner, which reads the dialect's `LexRules` and never its name.
 
 * all: ``'it''s'``, ``"a""b"`` identifiers, ``--`` and ``/* */`` comments.
-* sqlite: `` `ident` `` and ``[ident]``; no backslash escapes. A ``CREATE [TEMP] TRIGGER`` ends
-  only at ``; END ;``, the rule of ``sqlite3_complete()``.
-* postgres: nested block comments; ``E'...'`` strings with backslash escapes (plain strings have
-  none: standard_conforming_strings); ``$$``/``$tag$`` quoting (``$1`` is a parameter); psql's rule
-  for ``CREATE [OR REPLACE] FUNCTION|PROCEDURE ... BEGIN ATOMIC ... END``: BEGIN, and CASE inside
-  it, open and END closes, at parenthesis depth 0.
-* mysql: backslash escapes in ``'`` and ``"`` strings (``"`` is a string, as without ANSI_QUOTES);
-  `` `ident` ``; ``#`` comments; ``--`` is a comment only before whitespace or a control character;
-  block comments do not nest. In ``CREATE|ALTER ... TRIGGER|PROCEDURE|FUNCTION|EVENT`` BEGIN and
-  CASE open, END closes (``END IF|LOOP|WHILE|REPEAT|FOR`` closes nothing, ``END CASE`` closes a
-  CASE).
-  ``DELIMITER x`` lines, recognised like the mysql client does (first word of a line, between
-  statements), change the delimiter; a custom delimiter splits wherever it appears outside
-  strings, quoted identifiers and comments, ignoring parentheses and BEGIN ... END.
+* what a dialect adds (backslash escapes, ``E'...'`` strings, ``$$`` quoting, `` `ident` ``,
+  ``#`` comments, nested or executable comments, ``DELIMITER`` lines, the ``BEGIN ... END`` rule
+  of trigger and routine bodies) is a flag: migrator.dialects.lexrules says what each flag does,
+  migrator.dialects.registry which dialect sets it.
 """
 
 from __future__ import annotations
@@ -42,6 +32,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Final, Protocol
 
+from migrator.dialects.lexrules import LexRules
+from migrator.dialects.registry import DIALECTS, spec
+
 __all__ = [
     "DIALECTS",
     "LexError",
@@ -50,9 +43,6 @@ __all__ = [
     "leading_keywords",
     "split_statements",
 ]
-
-DIALECTS: Final = ("sqlite", "postgres", "mysql")
-
 
 @dataclass(frozen=True, slots=True)
 class Statement:
@@ -161,12 +151,13 @@ class _NestedCommentCloser:
 _LINE_COMMENT: Final = _FindCloser("\n", "comment")
 _BLOCK_COMMENT: Final = _FindCloser("*/", "comment")
 _NESTED_COMMENT: Final = _NestedCommentCloser()
-_STRING: Final = _QuotedCloser("'", False, "string")
-_BACKSLASH_STRING: Final = _QuotedCloser("'", True, "string")
-_BACKSLASH_DQ_STRING: Final = _QuotedCloser('"', True, "string")
-_DQ_IDENT: Final = _QuotedCloser('"', False, "quoted identifier")
-_BQ_IDENT: Final = _QuotedCloser("`", False, "quoted identifier")
 _BRACKET_IDENT: Final = _FindCloser("]", "quoted identifier")
+
+
+@cache
+def _quoted_closer(quote: str, backslash: bool, what: str) -> _QuotedCloser:
+    """Compiled when a dialect that has the quote is first used, not at import."""
+    return _QuotedCloser(quote, backslash, what)
 
 _Token = tuple[int, int, "_Closer | None", int]  # kind, end, closer of a long token, its state
 _MORE_TOKEN: Final[_Token] = (_MORE, 0, None, 0)
@@ -352,42 +343,61 @@ class _MysqlBlocks:
         return self.depth > 0
 
 
+# LexRules.blocks -> (the first words of a statement that may have such a body, its tracker)
+_BLOCK_RULES: Final[dict[str, tuple[tuple[str, ...], Callable[[], _Blocks]]]] = {
+    "trigger-body": (("CREATE",), _SqliteBlocks),
+    "begin-atomic": (("CREATE",), _PostgresBlocks),
+    "compound-statement": (("CREATE", "ALTER"), _MysqlBlocks),
+}
+
+
 # --------------------------------------------------------------------------------------------
 # Fast path: one regex match consumes runs of ordinary text, whole literals and (up to three
 # levels of) balanced parentheses, so a multi-row INSERT costs a handful of Python steps. Every
 # alternative needs one visible character after it, so a match never ends in a token that the
 # next chunk could extend; whatever it cannot take is left to the token-by-token path.
 
-_FAST_QUOTED: Final = {
-    "sqlite": (
-        r"'(?:[^']++|'')*+'(?=[^'])",
-        r'"(?:[^"]++|"")*+"(?=[^"])',
-        r"`(?:[^`]++|``)*+`(?=[^`])",
-        r"\[[^\]]*+\]",
-    ),
-    "postgres": (
-        # a letter before the quote may make it E'...': left to the slow path
-        f"(?<!{_IDENT})'(?:[^']++|'')*+'(?=[^'])",
-        r'"(?:[^"]++|"")*+"(?=[^"])',
-    ),
-    "mysql": (
-        r"'(?:[^'\\]++|\\[\s\S]|'')*+'(?=[^'])",
-        r'"(?:[^"\\]++|\\[\s\S]|"")*+"(?=[^"])',
-        r"`(?:[^`]++|``)*+`(?=[^`])",
-    ),
-}
-_SPECIALS: Final = {"sqlite": "'\"`[();-/", "postgres": "'\"();$-/", "mysql": "'\"`();#-/"}
-# Whitespace and complete, non-nested comments between statements, in one match.
-_GAP_RE: Final = {
-    "sqlite": re.compile(f"(?:[{_WS}\ufeff]++|--[^\n]*+\n|/\\*(?:[^*]++|\\*(?!/))*+\\*/)*+"),
-    "postgres": re.compile(
-        f"(?:[{_WS}\ufeff]++|--[^\n]*+\n|/\\*(?:[^*/]++|\\*(?!/)|/(?!\\*))*+\\*/)*+"
-    ),
-    "mysql": re.compile(
-        f"(?:[{_WS}\ufeff]++|--(?=[\x00- ])[^\n]*+\n|\\#[^\n]*+\n"
-        "|/\\*(?![!+]|M!)(?:[^*]++|\\*(?!/))*+\\*/)*+"
-    ),
-}
+def _quoted_runs(rules: LexRules) -> tuple[str, ...]:
+    """Whole quoted strings and identifiers, each followed by a character that cannot extend it."""
+    def quoted(q: str, backslash: bool) -> str:
+        if backslash:
+            return f"{q}(?:[^{q}\\\\]++|\\\\[\\s\\S]|{q}{q})*+{q}(?=[^{q}])"
+        return f"{q}(?:[^{q}]++|{q}{q})*+{q}(?=[^{q}])"
+
+    single = quoted("'", rules.backslash_escapes)
+    if rules.e_strings:  # a letter before the quote may make it E'...': left to the slow path
+        single = f"(?<!{_IDENT})" + single
+    runs = [single, quoted('"', rules.double_quote_strings and rules.backslash_escapes)]
+    if rules.backtick_idents:
+        runs.append(quoted("`", False))
+    if rules.bracket_idents:
+        runs.append(r"\[[^\]]*+\]")
+    return tuple(runs)
+
+
+def _specials(rules: LexRules) -> str:
+    """The characters that may start a token the fast path leaves to the slow one."""
+    return "".join((
+        "'\"",
+        "`" if rules.backtick_idents else "",
+        "[" if rules.bracket_idents else "",
+        "();",
+        "$" if rules.dollar_quotes else "",
+        "#" if rules.hash_comments else "",
+        "-/",
+    ))
+
+
+def _gap_re(rules: LexRules) -> re.Pattern[str]:
+    """Whitespace and complete, non-nested comments between statements, in one match."""
+    dash = "--(?=[\x00- ])[^\n]*+\n" if rules.dash_comment_needs_space else "--[^\n]*+\n"
+    hash_comment = "|\\#[^\n]*+\n" if rules.hash_comments else ""
+    code = "(?![!+]|M!)" if rules.executable_comments else ""  # executable comments are code
+    # a nested comment is left to the slow path
+    body = "(?:[^*/]++|\\*(?!/)|/(?!\\*))*+" if rules.nested_comments else "(?:[^*]++|\\*(?!/))*+"
+    return re.compile(f"(?:[{_WS}\ufeff]++|{dash}{hash_comment}|/\\*{code}{body}\\*/)*+")
+
+
 _GROUP_LEVELS: Final = 3
 
 _Matcher = Callable[[str, int], "re.Match[str]"]
@@ -409,13 +419,13 @@ def _loop(alternatives: list[str]) -> str:
 
 
 @cache
-def _fast_matchers(dialect: str, custom: str) -> tuple[_Matcher, _Matcher] | None:
+def _fast_matchers(rules: LexRules, custom: str) -> tuple[_Matcher, _Matcher] | None:
     """Matchers for parenthesis depth 0 and > 0, or None when only the slow path is safe.
 
     `custom` is the first character of a custom delimiter, or "" for ";".
     """
-    quoted = list(_FAST_QUOTED[dialect])
-    specials = _SPECIALS[dialect]
+    quoted = list(_quoted_runs(rules))
+    specials = _specials(rules)
     if not custom:
         inside = _run(specials.replace(";", ""))
         group = ""
@@ -437,27 +447,41 @@ def _fast_matchers(dialect: str, custom: str) -> tuple[_Matcher, _Matcher] | Non
 class _Lexer:
     """Recognises one token of a dialect at a position; holds no per-input state."""
 
-    def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
-        self.mysql = dialect == "mysql"
-        self._body_starters = ("CREATE", "ALTER") if self.mysql else ("CREATE",)
-        self._body_initials = "cCaA" if self.mysql else "cC"
+    def __init__(self, rules: LexRules) -> None:
+        self.rules = rules
+        self.delimiter_command = rules.delimiter_command
+        self.gap = _gap_re(rules)
+        self._dash_needs_space = rules.dash_comment_needs_space
+        self._executable_comments = rules.executable_comments
+        self._e_strings = rules.e_strings
+        self._string = _quoted_closer("'", rules.backslash_escapes, "string")
+        self._escaped_string = _quoted_closer("'", True, "string") if rules.e_strings else self._string
+        self._double = (_quoted_closer('"', rules.backslash_escapes, "string")
+                        if rules.double_quote_strings else _quoted_closer('"', False, "quoted identifier"))
+        self._block_comment: tuple[_Closer, int] = (
+            (_NESTED_COMMENT, 1) if rules.nested_comments else (_BLOCK_COMMENT, 0))
+        self._body_starters: tuple[str, ...] = ()
+        self._blocks: Callable[[], _Blocks] | None = None
+        if rules.blocks:
+            self._body_starters, self._blocks = _BLOCK_RULES[rules.blocks]
+        self._body_initials = "".join(w[0] + w[0].lower() for w in self._body_starters)
         self._handlers: dict[str, Callable[[str, int], _Token]] = {
             "(": lambda buf, pos: (_OPEN, pos + 1, None, 0),
             ")": lambda buf, pos: (_CLOSE, pos + 1, None, 0),
             ";": lambda buf, pos: (_SEMI, pos + 1, None, 0),
             "'": self._single_quote,
-            '"': self._double_quote,
+            '"': lambda buf, pos: (_OTHER, pos + 1, self._double, 0),
             "-": self._dash,
             "/": self._slash,
         }
-        if dialect in ("sqlite", "mysql"):
-            self._handlers["`"] = lambda buf, pos: (_OTHER, pos + 1, _BQ_IDENT, 0)
-        if dialect == "sqlite":
+        if rules.backtick_idents:
+            backtick = _quoted_closer("`", False, "quoted identifier")
+            self._handlers["`"] = lambda buf, pos: (_OTHER, pos + 1, backtick, 0)
+        if rules.bracket_idents:
             self._handlers["["] = lambda buf, pos: (_OTHER, pos + 1, _BRACKET_IDENT, 0)
-        if dialect == "mysql":
+        if rules.hash_comments:
             self._handlers["#"] = lambda buf, pos: (_COMMENT, pos + 1, _LINE_COMMENT, 0)
-        if dialect == "postgres":
+        if rules.dollar_quotes:
             self._handlers["$"] = self._dollar
 
     def may_have_body(self, buf: str, pos: int) -> bool:
@@ -469,25 +493,17 @@ class _Lexer:
         return m.end() == len(buf) or m[0].upper() in self._body_starters
 
     def blocks(self) -> _Blocks:
-        if self.dialect == "postgres":
-            return _PostgresBlocks()
-        if self.dialect == "sqlite":
-            return _SqliteBlocks()
-        return _MysqlBlocks()
+        assert self._blocks is not None  # may_have_body() said there may be a body
+        return self._blocks()
 
     def token(self, buf: str, pos: int) -> _Token:
         handler = self._handlers.get(buf[pos])
         return handler(buf, pos) if handler is not None else _plain(buf, pos)
 
     def _single_quote(self, buf: str, pos: int) -> _Token:
-        if self.mysql:
-            return _OTHER, pos + 1, _BACKSLASH_STRING, 0
-        if self.dialect == "postgres" and _is_e_prefix(buf, pos):
-            return _OTHER, pos + 1, _BACKSLASH_STRING, 0
-        return _OTHER, pos + 1, _STRING, 0
-
-    def _double_quote(self, buf: str, pos: int) -> _Token:
-        return _OTHER, pos + 1, _BACKSLASH_DQ_STRING if self.mysql else _DQ_IDENT, 0
+        if self._e_strings and _is_e_prefix(buf, pos):
+            return _OTHER, pos + 1, self._escaped_string, 0
+        return _OTHER, pos + 1, self._string, 0
 
     def _dash(self, buf: str, pos: int) -> _Token:
         after = pos + 2
@@ -495,7 +511,7 @@ class _Lexer:
             return _MORE_TOKEN
         if buf[pos + 1] != "-":
             return _OTHER, pos + 1, None, 0
-        if self.mysql:  # "--" starts a comment only before whitespace or a control character
+        if self._dash_needs_space:
             if after == len(buf):
                 return _MORE_TOKEN
             if buf[after] > " ":
@@ -507,15 +523,14 @@ class _Lexer:
             return _MORE_TOKEN
         if buf[pos + 1] != "*":
             return _OTHER, pos + 1, None, 0
-        if self.mysql:
+        if self._executable_comments:
             head = buf[pos + 2 : pos + 4]
             if len(head) < 2 and head in ("", "M"):
                 return _MORE_TOKEN
             if head[:1] in ("!", "+") or head == "M!":
                 return _CODE, pos + 2, _BLOCK_COMMENT, 0
-        if self.dialect == "postgres":
-            return _COMMENT, pos + 2, _NESTED_COMMENT, 1
-        return _COMMENT, pos + 2, _BLOCK_COMMENT, 0
+        closer, state = self._block_comment
+        return _COMMENT, pos + 2, closer, state
 
     def _dollar(self, buf: str, pos: int) -> _Token:
         if pos and _IDENT_CHAR_RE.match(buf, pos - 1):  # inside an identifier such as a$b
@@ -559,9 +574,7 @@ def _is_e_prefix(buf: str, pos: int) -> bool:
 
 @cache
 def _lexer(dialect: str) -> _Lexer:
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
-    return _Lexer(dialect)
+    return _Lexer(spec(dialect).lex)  # ValueError for a name the registry does not know
 
 
 # --------------------------------------------------------------------------------------------
@@ -671,7 +684,7 @@ class StatementSplitter:
         if pos >= len(buf):
             return False
         first = buf[pos]
-        if self._line_start and first in "dD" and self._lex.mysql:
+        if self._line_start and first in "dD" and self._lex.delimiter_command:
             handled = self._delimiter_command(pos)
             if handled is not None:
                 return handled
@@ -704,7 +717,7 @@ class StatementSplitter:
         buf, pos = self._buf, self._pos
         end = self._gap(buf, pos).end()  # type: ignore[union-attr]  # always matches
         if end > pos:
-            if self._lex.mysql:
+            if self._lex.delimiter_command:  # DELIMITER is recognised at the start of a line
                 self._line_start = _starts_line(buf, pos, end, self._line_start)
             self._pos = end
         return end
@@ -746,10 +759,10 @@ class StatementSplitter:
     def _set_delimiter(self, delimiter: str) -> None:
         self._delimiter = delimiter
         self._custom = delimiter != ";"
-        self._fast = _fast_matchers(self._lex.dialect, delimiter[0] if self._custom else "")
+        self._fast = _fast_matchers(self._lex.rules, delimiter[0] if self._custom else "")
         # a custom delimiter such as // must not be taken for the start of a comment
         simple = delimiter == ";" or delimiter[0] not in "-/#"
-        self._gap = (_GAP_RE[self._lex.dialect] if simple else _GAP_SPACE_RE).match
+        self._gap = (self._lex.gap if simple else _GAP_SPACE_RE).match
 
     def _begin_statement(self, pos: int) -> None:
         line, column = self._locate(pos)
