@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from migrator.snapshot.model import SchemaObject
-from migrator.snapshot.sqltext import normalise
+from migrator.snapshot.sqltext import COMMENT, TextRules, normalise
 
 _IS = "information_schema"
 
@@ -28,8 +28,14 @@ def _rows(d: Any, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(_s(v) for v in row) for row in d.query(sql, (d.url.database,))]
 
 
+# MySQL: backslash escapes, "..." is a string (without ANSI_QUOTES), # comments, and table
+# names are case-sensitive.
+_TEXT = TextRules(r"'(?:[^'\\]|''|\\.)*'|\"(?:[^\"\\]|\"\"|\\.)*\"", r"`(?:[^`]|``)*`",
+                  COMMENT + r"|\#[^\n]*", dollar_quotes=False, fold="none")
+
+
 def _text(sql: str | None) -> str | None:
-    return normalise(sql, "mysql")
+    return normalise(sql, _TEXT)
 
 
 def _catalog_columns(d: Any) -> set[tuple[str, str]]:

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from migrator.snapshot.model import SchemaObject
-from migrator.snapshot.sqltext import normalise
+from migrator.snapshot.sqltext import ANSI_IDENT, COMMENT, SQL_STRING, TextRules, normalise
 
 _SCOPE = ("{n}.nspname NOT IN ('pg_catalog', 'information_schema') AND {n}.nspname NOT LIKE 'pg\\_toast%' "
           "AND {n}.nspname NOT LIKE 'pg\\_temp%'")
@@ -41,8 +41,12 @@ _VOLATILITY = {"i": "IMMUTABLE", "s": "STABLE", "v": "VOLATILE"}
 _KINDS = {"p": "primary-key", "u": "unique", "f": "foreign-key", "c": "check", "x": "exclusion"}
 
 
+# PostgreSQL folds unquoted names only.
+_TEXT = TextRules(SQL_STRING, ANSI_IDENT, COMMENT, dollar_quotes=True, fold="unquoted")
+
+
 def _text(sql: str | None) -> str | None:
-    return normalise(sql, "postgres")
+    return normalise(sql, _TEXT)
 
 
 def _auto_named(table: str, name: str, kind: str) -> bool:

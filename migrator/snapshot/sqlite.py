@@ -12,9 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.snapshot.model import SchemaObject
-from migrator.snapshot.sqltext import Token, ident, join, matching, split_top, tokens
+from migrator.snapshot.sqltext import (
+    ANSI_IDENT,
+    COMMENT,
+    SQL_STRING,
+    TextRules,
+    Token,
+    ident,
+    join,
+    matching,
+    split_top,
+    tokens,
+)
 
-D = "sqlite"
+# SQLite folds every name, quoted or not.
+D = TextRules(SQL_STRING, ANSI_IDENT, COMMENT, dollar_quotes=False, fold="all")
 
 
 def _norm(toks: list[Token]) -> str:

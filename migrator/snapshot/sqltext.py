@@ -3,6 +3,7 @@
 SQLite keeps every CREATE statement verbatim and MySQL keeps trigger and routine bodies as
 written, so two equal definitions may differ in spacing, comments or keyword case. Tokens
 joined one way make them compare equal; strings and quoted identifiers are kept exactly.
+Each dialect's reader module says how its text is quoted and folded (its `TextRules`).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ class Token:
         return self.kind == "word" and self.text.lower() in words
 
 
-_SQL_STRING = r"'(?:[^']|'')*'"
-_ANSI_IDENT = r'"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]'
-_COMMENT = r"--[^\n]*|/\*.*?\*/"
+# Regex pieces the dialects' rules share.
+SQL_STRING = r"'(?:[^']|'')*'"
+ANSI_IDENT = r'"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]'
+COMMENT = r"--[^\n]*|/\*.*?\*/"
 
 
 @dataclass(frozen=True)
-class _Rules:
+class TextRules:
     strings: str  # quoted text that is a string literal
     idents: str  # quoted text that is an identifier
     comments: str
@@ -37,19 +39,8 @@ class _Rules:
     fold: str  # identifier case folding: "all" quoted or not, "unquoted" only, or "none"
 
 
-# MySQL: backslash escapes, "..." is a string (without ANSI_QUOTES), # comments, and table
-# names are case-sensitive; postgres folds unquoted names only; sqlite folds every name.
-_RULES = {
-    "sqlite": _Rules(_SQL_STRING, _ANSI_IDENT, _COMMENT, False, "all"),
-    "postgres": _Rules(_SQL_STRING, _ANSI_IDENT, _COMMENT, True, "unquoted"),
-    "mysql": _Rules(r"'(?:[^'\\]|''|\\.)*'|\"(?:[^\"\\]|\"\"|\\.)*\"", r"`(?:[^`]|``)*`",
-                    _COMMENT + r"|\#[^\n]*", False, "none"),
-}
-
-
 @cache
-def _pattern(dialect: str) -> re.Pattern[str]:
-    rules = _RULES[dialect]
+def _pattern(rules: TextRules) -> re.Pattern[str]:
     dollar = r"|(?P<dollar>\$(?P<tag>[A-Za-z_]\w*)?\$.*?\$(?(tag)(?P=tag))\$)" if rules.dollar_quotes else ""
     return re.compile(
         rf"(?P<space>\s+)|(?P<comment>{rules.comments}){dollar}|(?P<string>[EeNnXxBb]?(?:{rules.strings}))"
@@ -60,10 +51,10 @@ def _pattern(dialect: str) -> re.Pattern[str]:
     )
 
 
-def tokens(text: str, dialect: str) -> list[Token]:
+def tokens(text: str, rules: TextRules) -> list[Token]:
     """The tokens of `text`, without whitespace and comments."""
     found = []
-    for match in _pattern(dialect).finditer(text):
+    for match in _pattern(rules).finditer(text):
         kind = match.lastgroup or "op"
         if kind in ("space", "comment"):
             continue
@@ -88,9 +79,9 @@ _NO_SPACE_AFTER = {"(", ".", "::"}
 _NO_SPACE_BEFORE = {")", ",", ".", ";", "(", "::"}
 
 
-def join(toks: list[Token], dialect: str) -> str:
+def join(toks: list[Token], rules: TextRules) -> str:
     """One canonical spelling: single spaces, none inside parentheses or around dots and ::."""
-    fold = _RULES[dialect].fold
+    fold = rules.fold
     out: list[str] = []
     previous = ""
     for token in toks:
@@ -102,10 +93,10 @@ def join(toks: list[Token], dialect: str) -> str:
     return "".join(out).rstrip(";").rstrip()
 
 
-def normalise(text: str | None, dialect: str) -> str | None:
+def normalise(text: str | None, rules: TextRules) -> str | None:
     if text is None:
         return None
-    return join(tokens(text, dialect), dialect)
+    return join(tokens(text, rules), rules)
 
 
 def matching(toks: list[Token], open_at: int) -> int:
