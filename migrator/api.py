@@ -12,9 +12,16 @@ from typing import Any
 
 from migrator import signals
 from migrator.config import Settings, validate_table
-from migrator.dialects import Dialect, open_dialect
+from migrator.dialects import Dialect, StatementError, open_dialect
 from migrator.discovery import Layout
-from migrator.errors import ConfigError, DriftError, RefusedError, UsageError
+from migrator.errors import (
+    ConfigError,
+    DatabaseError,
+    DriftError,
+    Interrupted,
+    RefusedError,
+    UsageError,
+)
 from migrator.history import VersionStore
 from migrator.lexcheck import check_every_file, check_split
 from migrator.lexer import Statement, leading_keywords
@@ -206,6 +213,8 @@ class Migrator:
                 if lock:
                     acquire_lock(dialect, store.table, self.settings.lock_timeout_s)
                 yield dialect, store
+        except StatementError as exc:  # migrator's own SQL, outside any file: translated once
+            raise DatabaseError(exc.message, code=exc.code) from None
         finally:
             dialect.close()
 
@@ -252,9 +261,8 @@ class Migrator:
                             should_stop=should_stop)
             try:
                 runner.run(files)
-            except KeyboardInterrupt as stop:
-                stop.completed = (result.command, list(runner.completed))  # type: ignore[attr-defined]
-                raise
+            except KeyboardInterrupt:
+                raise Interrupted(result.command, list(runner.completed), signals.exit_code()) from None
             finally:
                 result.versions = list(runner.completed)
             result.after = _current(store.rows()) if files else result.before
@@ -324,9 +332,8 @@ class Migrator:
                             should_stop=should_stop, applied=rows)
             try:
                 runner.run(files)
-            except KeyboardInterrupt as stop:
-                stop.completed = (result.command, list(runner.completed))  # type: ignore[attr-defined]
-                raise
+            except KeyboardInterrupt:
+                raise Interrupted(result.command, list(runner.completed), signals.exit_code()) from None
             finally:
                 result.versions = list(runner.completed)
             result.after = _current(store.rows())

@@ -219,7 +219,6 @@ def run(argv: list[str]) -> int:
 
     signals.install()
     from migrator.commands import COMMANDS
-    from migrator.dialects import StatementError
 
     handler: Callable[[argparse.Namespace], int] = COMMANDS[_canonical(args.command)]
     if getattr(args, "targets", None) or len(getattr(args, "url", None) or []) > 1:
@@ -228,22 +227,13 @@ def run(argv: list[str]) -> int:
         handler = run_on_targets
     try:
         return handler(args)
-    except MigratorError as exc:
+    except MigratorError as exc:  # the one family: Interrupted and DatabaseError included
         return _fail(args, exc, exc.exit_code)
-    except StatementError as exc:  # the version table itself could not be read or written
-        err = MigratorError(f"database error while reading or writing the version table: {exc}",
-                            hint="check the database user's privileges on the version table")
-        return _fail(args, err, 1)
-    except KeyboardInterrupt as stop:
-        code = signals.exit_code()
-        name = "SIGTERM" if code == 143 else "SIGINT"
-        command, done = getattr(stop, "completed", ("up", []))
-        verb = "applied" if command == "up" else "rolled back"
-        finished = (f"{verb} before it: {', '.join(map(str, done))}" if done
-                    else f"nothing was {verb}")
-        err = MigratorError(f"stopped by {name}; the running file was rolled back (or, where "
-                            f"it cannot be, recorded as failed); {finished}")
-        return _fail(args, err, code)
+    except KeyboardInterrupt:  # a signal before any run began (discovery, connecting)
+        from migrator.errors import Interrupted
+
+        stop = Interrupted("up", [], signals.exit_code())
+        return _fail(args, stop, stop.exit_code)
 
 
 def _canonical(command: str) -> str:

@@ -123,6 +123,41 @@ class BookkeepingError(MigratorError):
     kind = "run-failed"
 
 
+class DatabaseError(MigratorError):
+    """The database refused migrator's own work outside any migration file: reading or
+    writing the version table, or taking the lock (a driver's error, translated once, at the
+    edge of a database session)."""
+
+    exit_code = 1
+    kind = "database"
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(f"database error while reading or writing the version table: {message}"
+                         + (f" [{code}]" if code else ""),
+                         hint="check the database user's privileges on the version table")
+        self.code = code
+
+
+class Interrupted(MigratorError, KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped a run. What completed travels as data: the versions that
+    finished before the signal, each whole (the running file was rolled back or recorded).
+    Still a KeyboardInterrupt, so an application using the library is stopped as before."""
+
+    kind = "interrupted"
+
+    def __init__(self, command: str, completed: list[int], exit_code: int) -> None:
+        verb = "applied" if command == "up" else "rolled back"
+        before = f"{verb} before it: {', '.join(map(str, completed))}" if completed else f"nothing was {verb}"
+        self.outcome = ("the running file was rolled back (or, where it cannot be, recorded as "
+                        f"failed); {before}")
+        self.signal = "SIGTERM" if exit_code == 143 else "SIGINT"
+        super().__init__(f"stopped by {self.signal}; {self.outcome}")
+        self.command, self.completed, self.exit_code = command, completed, exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "signal": self.signal, "completed": self.completed}
+
+
 class StatementFailure:
     """Where a statement failed and what the database said. (A plain class: this module is
     imported by `migrator --help`, which must not pay for dataclasses.)"""

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrator.dialects import StatementError
-from migrator.errors import ConfigError, MigratorError, StoppedError
+from migrator import signals
+from migrator.errors import ConfigError, Interrupted, MigratorError, StoppedError
 from migrator.urls import mask
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -108,13 +108,12 @@ def run_targets(targets: list[Target], action: Callable[[int, Target, StopCheck]
             result = TargetResult(target, exc.exit_code, f"stopped {exc.where}: {why} "
                                   f"({len(exc.done)} done, {len(exc.left)} not run)",
                                   {"error": exc.to_dict()})
+        except Interrupted as exc:
+            result = _interrupted(target, exc)
         except MigratorError as exc:
             result = TargetResult(target, exc.exit_code, mask(exc.message), {"error": exc.to_dict()})
-        except StatementError as exc:  # outside any file: the lock or the version table (as cli.py)
-            message = mask(f"database error while reading or writing the version table: {exc}")
-            result = TargetResult(target, 1, message, {"error": {"kind": "error", "message": message}})
-        except KeyboardInterrupt as exc:  # the signal cut a statement short here (sqlite checks)
-            result = _interrupted(target, exc)
+        except KeyboardInterrupt:  # the signal cut a statement short before any run began
+            result = _interrupted(target, Interrupted("up", [], signals.exit_code()))
         if result.exit_code not in (0, 5):
             failed.set()
         return result
@@ -132,8 +131,6 @@ def run_targets(targets: list[Target], action: Callable[[int, Target, StopCheck]
         for future in as_completed(futures):
             collect(future, futures[future])
     except KeyboardInterrupt:
-        from migrator import signals
-
         interrupted.set()  # each running target finishes its file, then stops; none starts
         pool.shutdown(wait=True)
         for future, index in futures.items():
@@ -149,13 +146,7 @@ def run_targets(targets: list[Target], action: Callable[[int, Target, StopCheck]
     return ordered, max([signal_code] + [r.exit_code for r in ordered])
 
 
-def _interrupted(target: Target, exc: KeyboardInterrupt) -> TargetResult:
-    from migrator import signals
-
-    command, done = getattr(exc, "completed", ("up", []))
-    verb = "applied" if command == "up" else "rolled back"
-    before = f"{verb} before it: {', '.join(map(str, done))}" if done else f"nothing was {verb}"
-    summary = (f"interrupted: the running file was rolled back (or, where it cannot be, recorded "
-               f"as failed); {before}")
-    return TargetResult(target, signals.exit_code(), summary,
-                        {"error": {"kind": "interrupted", "message": summary, "completed": done}})
+def _interrupted(target: Target, exc: Interrupted) -> TargetResult:
+    summary = f"interrupted: {exc.outcome}"
+    return TargetResult(target, exc.exit_code, summary,
+                        {"error": {**exc.to_dict(), "message": summary}})
