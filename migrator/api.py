@@ -44,23 +44,14 @@ from migrator.plan import (
     resumable_batch,
     resume_points,
 )
-from migrator.runner import BatchProgress, PreparedFile, Runner, prepare
+from migrator.report import Reporter
+from migrator.runner import PreparedFile, Runner, prepare
 from migrator.streaming import FileStatements
 from migrator.urls import DatabaseUrl, parse_url
 
 
-class SilentReporter:
-    """The library default: events go nowhere."""
-
-    def plan_ready(self, command: str, files: list[PreparedFile],
-                   current: int | None = None) -> None: ...  # current: the version before
-    def file_started(self, pf: PreparedFile) -> None: ...
-    def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
-                       elapsed_ms: float) -> None: ...
-    def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None: ...
-    def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None: ...
-    def warning(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
+class SilentReporter(Reporter):
+    """The library default: every event goes nowhere (the protocol's own empty methods)."""
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from migrator.dialects import Dialect, ScriptState, StatementError, StepFailed
 from migrator.errors import (
@@ -348,19 +348,10 @@ class Runner:
         what = {Write: "writing migrator's version table", Begin: "opening a transaction",
                 Commit: "committing", SetTimeouts: "setting the session limits",
                 ResetSession: "resetting the session"}.get(type(failed.step), "a bookkeeping step")
-        total = pf.statement_count
-        if pf.transactional or committed == 0 and not isinstance(failed.step, Commit):
-            outcome = ("nothing of this version was committed" +
-                       (": the whole file was rolled back" if pf.transactional else ""))
-            if not pf.transactional:
-                self._write_quietly(self._not_started(pf))
-        else:
-            outcome = (f"{committed_phrase(committed, total)} committed and stay; version "
-                       f"{pf.version} is recorded as failed and blocks later runs until you check "
-                       f"the database and run `migrator repair {pf.version}`")
-            self._write_quietly(self.store.row_update(
-                pf.version, status=STATUS_FAILED, statements_done=committed,
-                error=f"{what} failed: {failed.error.message}"[:4000]))
+        outcome = self._settle(
+            pf, committed, nothing=pf.transactional or committed == 0 and not isinstance(
+                failed.step, Commit), fix="check the database",
+            error=f"{what} failed: {failed.error.message}"[:4000])
         code = f" [{failed.error.code}]" if failed.error.code else ""
         error = BookkeepingError(
             f"version {pf.version} ({pf.migration.name}) {pf.direction}: {what} failed: "
@@ -374,24 +365,30 @@ class Runner:
         committed = self._committed(pf, state, tracker)
         number = state.statements_done + 1
         where = exc.problems[0] if exc.problems else str(exc)
-        if pf.transactional or committed == 0:
-            outcome = "nothing of this version was committed" + (
-                ": the whole file was rolled back" if pf.transactional else "")
-            if not pf.transactional:
-                self._write_quietly(self._not_started(pf))
-        else:
-            outcome = (f"{committed_phrase(committed, None)} committed and stay; version "
-                       f"{pf.version} is recorded as failed and blocks later runs until you fix "
-                       f"the file and the database and run `migrator repair {pf.version}`")
-            self._write_quietly(self.store.row_update(
-                pf.version, status=STATUS_FAILED, statements_done=committed,
-                failed_statement=number, error=f"the rest of the file cannot be split: {where}"))
+        outcome = self._settle(pf, committed, nothing=pf.transactional or committed == 0,
+                               fix="fix the file and the database", failed_statement=number,
+                               error=f"the rest of the file cannot be split: {where}")
         error = BookkeepingError(
             f"version {pf.version} ({pf.migration.name}) {pf.direction} stopped: {where}; the rest "
             f"of the file cannot be split into statements, so it was not run; {outcome}",
             hint="fix the file (an unclosed quote or comment?) and run the command again")
         self._record_failure(pf, started, str(error))
         raise error from None
+
+    def _settle(self, pf: PreparedFile, committed: int, *, nothing: bool, fix: str,
+                **failed_row: Any) -> str:
+        """Leave the version row as a stopped file left the database, and say what that is:
+        nothing committed, the version as it was before; else a `failed` row that blocks."""
+        if nothing:
+            if not pf.transactional:
+                self._write_quietly(self._not_started(pf))
+            return "nothing of this version was committed" + (
+                ": the whole file was rolled back" if pf.transactional else "")
+        self._write_quietly(self.store.row_update(pf.version, status=STATUS_FAILED,
+                                                  statements_done=committed, **failed_row))
+        return (f"{committed_phrase(committed, pf.statement_count)} committed and stay; version "
+                f"{pf.version} is recorded as failed and blocks later runs until you {fix} and "
+                f"run `migrator repair {pf.version}`")
 
     def _interrupted(self, pf: PreparedFile, state: ScriptState, tracker: _OwnTransaction,
                      exc: BaseException) -> None:

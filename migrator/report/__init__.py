@@ -18,17 +18,25 @@ if TYPE_CHECKING:
 class Reporter(Protocol):
     """The one interface the core reports events through (terminal, plain, JSON/silent). A
     reporter whose `times_statements` is true gets each statement's own time, so files run
-    one step at a time for it."""
+    one step at a time for it. Every event may be ignored: the empty bodies are the default
+    (SilentReporter is nothing more)."""
 
     def plan_ready(self, command: str, files: list[PreparedFile],
-                   current: int | None = None) -> None: ...
-    def file_started(self, pf: PreparedFile) -> None: ...
+                   current: int | None = None) -> None:
+        return None
+    def file_started(self, pf: PreparedFile) -> None:
+        return None
     def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
-                       elapsed_ms: float) -> None: ...
-    def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None: ...
-    def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None: ...
-    def warning(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
+                       elapsed_ms: float) -> None:
+        return None
+    def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None:
+        return None
+    def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None:
+        return None
+    def warning(self, text: str) -> None:
+        return None
+    def info(self, text: str) -> None:
+        return None
 
 
 def safe_write(stream: TextIO, text: str) -> None:
