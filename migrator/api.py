@@ -12,7 +12,7 @@ from typing import Any
 
 from migrator import signals
 from migrator.config import Settings, validate_table
-from migrator.dialects import Dialect, StatementError, open_dialect
+from migrator.dialects import Dialect, StatementError, open_dialect, registry
 from migrator.discovery import Layout
 from migrator.errors import (
     ConfigError,
@@ -167,12 +167,13 @@ class Migrator:
         self.settings = settings
         self.url: DatabaseUrl = parse_url(settings.url)
         self.dialect_name = self.url.dialect
+        has_schemas = registry.spec(self.dialect_name).schemas
         if settings.schema:
-            if self.dialect_name != "postgres":
+            if not has_schemas:
                 raise ConfigError(f"schema={settings.schema}: a schema per target is for postgres",
                                   hint="on mysql, give each tenant database its own URL")
             self.url = replace(self.url, schema=settings.schema)
-        if "." in settings.table and self.dialect_name != "postgres":
+        if "." in settings.table and not has_schemas:
             raise UsageError(f"--table {settings.table}: schema.table is only for postgres",
                              hint="use a plain identifier such as schema_version")
         self.reporter = reporter or SilentReporter()

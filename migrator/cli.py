@@ -129,6 +129,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = command("new", "create the next version folder with up.sql and down.sql")
     p.add_argument("name")
+    # spelled out: importing the registry would import migrator.dialects on every --help
     p.add_argument("--dialect", choices=("sqlite", "postgres", "mysql"),
                    help="create it under sql/<dialect>/ (that dialect only)")
 

@@ -36,6 +36,8 @@ class DialectSpec:
     truncates_identifiers: bool = False
     # Table names starting with this belong to the database itself.
     reserved_prefix: str = ""
+    # Schemas inside one database: `schema=NAME` targets and `--table schema.table`.
+    schemas: bool = False
 
 
 _SPECS: Final = (
@@ -61,6 +63,7 @@ _SPECS: Final = (
                      nested_comments=True),
         identifier_limit=63,
         truncates_identifiers=True,
+        schemas=True,
     ),
     DialectSpec(
         name="mysql",  # MySQL and MariaDB

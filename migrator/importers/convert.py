@@ -139,11 +139,9 @@ def _agreed_findings(body: str) -> set[tuple[str, str]]:
 
 def _refused_in_transaction() -> set[tuple[str, ...]]:
     """What any dialect refuses inside a transaction, as the dialects declare it."""
-    from migrator.dialects.mysql import MysqlDialect
-    from migrator.dialects.postgres import PostgresDialect
-    from migrator.dialects.sqlite import SqliteDialect
+    from migrator.dialects import registry
 
-    return {p for cls in (SqliteDialect, PostgresDialect, MysqlDialect) for p in cls.refused_in_transaction}
+    return {p for d in registry.DIALECTS for p in registry.dialect_class(d).refused_in_transaction}
 
 
 def _trim_blank_lines(text: str) -> str:
