@@ -70,11 +70,16 @@ class PlannedFile:
         return self.mode == "transaction"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "name": self.name, "direction": self.direction,
-                "file": self.file, "mode": self.mode, "atomic": self.atomic,
-                "warnings": self.warnings,
-                "statements": [{"line": s.line, "column": s.column, "sql": s.text}
-                               for s in self.statements]}
+        return {
+            "version": self.version,
+            "name": self.name,
+            "direction": self.direction,
+            "file": self.file,
+            "mode": self.mode,
+            "atomic": self.atomic,
+            "warnings": self.warnings,
+            "statements": [{"line": s.line, "column": s.column, "sql": s.text} for s in self.statements],
+        }
 
 
 @dataclass
@@ -91,11 +96,18 @@ class RunResult:
     backups: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"command": self.command, "dialect": self.dialect, "dry_run": self.dry_run,
-                "version_before": self.before, "version_after": self.after,
-                "versions": self.versions, "warnings": self.warnings, "backups": self.backups,
-                "elapsed_ms": self.elapsed_ms,
-                **({"plan": [p.to_dict() for p in self.planned]} if self.dry_run else {})}
+        return {
+            "command": self.command,
+            "dialect": self.dialect,
+            "dry_run": self.dry_run,
+            "version_before": self.before,
+            "version_after": self.after,
+            "versions": self.versions,
+            "warnings": self.warnings,
+            "backups": self.backups,
+            "elapsed_ms": self.elapsed_ms,
+            **({"plan": [p.to_dict() for p in self.planned]} if self.dry_run else {}),
+        }
 
 
 @dataclass
@@ -109,9 +121,14 @@ class VersionState:
 
     def to_dict(self) -> dict[str, Any]:
         at = self.applied_at
-        return {"version": self.version, "name": self.name, "state": self.state,
-                "applied_at": at.isoformat() if hasattr(at, "isoformat") else at,
-                "execution_ms": self.execution_ms, "applied_by": self.applied_by}
+        return {
+            "version": self.version,
+            "name": self.name,
+            "state": self.state,
+            "applied_at": at.isoformat() if hasattr(at, "isoformat") else at,
+            "execution_ms": self.execution_ms,
+            "applied_by": self.applied_by,
+        }
 
 
 @dataclass
@@ -127,10 +144,14 @@ class StatusResult:
         return [v for v in self.versions if v.state == "pending"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dialect": self.dialect, "url": self.url, "current_version": self.current,
-                "pending": [v.version for v in self.pending],
-                "versions": [v.to_dict() for v in self.versions],
-                "problems": [p.to_dict() for p in self.problems]}
+        return {
+            "dialect": self.dialect,
+            "url": self.url,
+            "current_version": self.current,
+            "pending": [v.version for v in self.pending],
+            "versions": [v.to_dict() for v in self.versions],
+            "problems": [p.to_dict() for p in self.problems],
+        }
 
 
 @dataclass
@@ -147,35 +168,55 @@ class ValidateResult:
         return not self.errors
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "problems": [
-            {**p.to_dict(), "severity": "error"} if self.strict and p.kind == "down-changed"
-            else p.to_dict()
-            for p in self.problems]}
+        return {
+            "ok": self.ok,
+            "problems": [
+                {**p.to_dict(), "severity": "error"}
+                if self.strict and p.kind == "down-changed"
+                else p.to_dict()
+                for p in self.problems
+            ],
+        }
 
 
 class Migrator:
     """Library entry point: `Migrator(url="postgres://...", directory="sql").up()`."""
 
-    def __init__(self, url: str | None = None, directory: str | Path = "sql",
-                 table: str = "schema_version", *, settings: Settings | None = None,
-                 reporter: Any = None, lock_timeout: float = 60.0,
-                 timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        directory: str | Path = "sql",
+        table: str = "schema_version",
+        *,
+        settings: Settings | None = None,
+        reporter: Any = None,
+        lock_timeout: float = 60.0,
+        timeouts: Timeouts | None = None,
+    ) -> None:
         if settings is None:
-            settings = Settings(url=url or "sqlite:///migrator.db", dir=Path(directory),
-                                table=validate_table(table), lock_timeout_s=lock_timeout,
-                                timeouts=timeouts or Timeouts())
+            settings = Settings(
+                url=url or "sqlite:///migrator.db",
+                dir=Path(directory),
+                table=validate_table(table),
+                lock_timeout_s=lock_timeout,
+                timeouts=timeouts or Timeouts(),
+            )
         self.settings = settings
         self.url: DatabaseUrl = parse_url(settings.url)
         self.dialect_name = self.url.dialect
         has_schemas = registry.spec(self.dialect_name).schemas
         if settings.schema:
             if not has_schemas:
-                raise ConfigError(f"schema={settings.schema}: a schema per target is for postgres",
-                                  hint="on mysql, give each tenant database its own URL")
+                raise ConfigError(
+                    f"schema={settings.schema}: a schema per target is for postgres",
+                    hint="on mysql, give each tenant database its own URL",
+                )
             self.url = replace(self.url, schema=settings.schema)
         if "." in settings.table and not has_schemas:
-            raise UsageError(f"--table {settings.table}: schema.table is only for postgres",
-                             hint="use a plain identifier such as schema_version")
+            raise UsageError(
+                f"--table {settings.table}: schema.table is only for postgres",
+                hint="use a plain identifier such as schema_version",
+            )
         self.reporter = reporter or SilentReporter()
         self._layout: Layout | None = None
 
@@ -215,9 +256,15 @@ class Migrator:
         """What `up` would run (files, transaction mode, statements), writing nothing."""
         return self.up(target, dry_run=True, allow_out_of_order=allow_out_of_order)
 
-    def up(self, target: int | None = None, *, dry_run: bool = False,
-           allow_out_of_order: bool = False, backup: bool | None = None,
-           should_stop: Callable[[], bool] | None = None) -> RunResult:
+    def up(
+        self,
+        target: int | None = None,
+        *,
+        dry_run: bool = False,
+        allow_out_of_order: bool = False,
+        backup: bool | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> RunResult:
         """Apply pending versions. backup: True = before the first version, False = never
         (not even for `backup` directives), None = where a file says `-- migrator: backup`.
         should_stop: asked between files; once true, StoppedError after the file in flight."""
@@ -243,14 +290,21 @@ class Migrator:
                 self.reporter.warning(w)
             if files:
                 store.ensure()
-            runner = Runner(dialect, store, self.reporter, self.settings.timeouts,
-                            batch_pause_s=self.settings.batch_pause_s,
-                            resume=resume_points(migrations, rows, "up"),
-                            before_file=self._backup_hook(backups, backup, result),
-                            notes={m.version: f"applied out of order: version {result.before} "
-                                   "was already applied" for m in todo
-                                   if result.before is not None and m.version < result.before},
-                            should_stop=should_stop)
+            runner = Runner(
+                dialect,
+                store,
+                self.reporter,
+                self.settings.timeouts,
+                batch_pause_s=self.settings.batch_pause_s,
+                resume=resume_points(migrations, rows, "up"),
+                before_file=self._backup_hook(backups, backup, result),
+                notes={
+                    m.version: f"applied out of order: version {result.before} was already applied"
+                    for m in todo
+                    if result.before is not None and m.version < result.before
+                },
+                should_stop=should_stop,
+            )
             try:
                 runner.run(files)
             except KeyboardInterrupt:
@@ -277,8 +331,9 @@ class Migrator:
 
         return plan_backup(self.url, self.settings.backup_dir)
 
-    def _backup_hook(self, plan: Any, backup: bool | None,
-                     result: RunResult) -> Callable[[PreparedFile], None] | None:
+    def _backup_hook(
+        self, plan: Any, backup: bool | None, result: RunResult
+    ) -> Callable[[PreparedFile], None] | None:
         if plan is None:
             return None
         from migrator.backup import restore_command, take_backup
@@ -287,14 +342,21 @@ class Migrator:
             if pf.file.directives.backup or (backup and not result.backups):
                 path = take_backup(plan, self.url, pf.version)
                 result.backups.append(str(path))
-                self.reporter.info(f"backup before version {pf.version}: {path} "
-                                   f"(restore: {restore_command(path, self.url)})")
+                self.reporter.info(
+                    f"backup before version {pf.version}: {path} (restore: {restore_command(path, self.url)})"
+                )
 
         return before
 
-    def down(self, target: int | None = None, *, steps: int | None = None, dry_run: bool = False,
-             confirm: Callable[[list[Migration]], bool] | None = None,
-             should_stop: Callable[[], bool] | None = None) -> RunResult:
+    def down(
+        self,
+        target: int | None = None,
+        *,
+        steps: int | None = None,
+        dry_run: bool = False,
+        confirm: Callable[[list[Migration]], bool] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> RunResult:
         migrations = self.migrations()
         self._check_files(migrations, ("down",))
         started = time.perf_counter()
@@ -308,8 +370,11 @@ class Migrator:
             result.warnings = [w for pf in files for w in atomicity_warnings(pf)]
             if dry_run:
                 result.planned = [_planned(pf) for pf in files]
-                remaining = [v for v, r in rows.items() if r.status == STATUS_APPLIED
-                             and v not in {m.version for m in todo}]
+                remaining = [
+                    v
+                    for v, r in rows.items()
+                    if r.status == STATUS_APPLIED and v not in {m.version for m in todo}
+                ]
                 result.after = max(remaining, default=None)
                 return result
             if files and confirm is not None:
@@ -318,10 +383,16 @@ class Migrator:
                     raise RefusedError("rollback cancelled; nothing was changed")
                 started += time.perf_counter() - asked  # the time a person took to answer is not the run's
             self.reporter.plan_ready("down", files, _current(rows))
-            runner = Runner(dialect, store, self.reporter, self.settings.timeouts,
-                            batch_pause_s=self.settings.batch_pause_s,
-                            resume=resume_points(migrations, rows, "down"),
-                            should_stop=should_stop, applied=rows)
+            runner = Runner(
+                dialect,
+                store,
+                self.reporter,
+                self.settings.timeouts,
+                batch_pause_s=self.settings.batch_pause_s,
+                resume=resume_points(migrations, rows, "down"),
+                should_stop=should_stop,
+                applied=rows,
+            )
             try:
                 runner.run(files)
             except KeyboardInterrupt:
@@ -367,10 +438,16 @@ class Migrator:
                 state = row.status if m is not None or row.status != STATUS_APPLIED else "missing"
                 if m is not None and resumable_batch(row, m):
                     state = f"backfilling, {row.rows_done or 0} rows so far"
-                states.append(VersionState(v, row.name, state, row.applied_at, row.execution_ms,
-                                           row.applied_by))
-        return StatusResult(self.dialect_name, self.url.masked, _current(rows), states,
-                            find_drift(migrations, rows, run_in_progress=live))
+                states.append(
+                    VersionState(v, row.name, state, row.applied_at, row.execution_ms, row.applied_by)
+                )
+        return StatusResult(
+            self.dialect_name,
+            self.url.masked,
+            _current(rows),
+            states,
+            find_drift(migrations, rows, run_in_progress=live),
+        )
 
     def validate(self, *, strict: bool = False) -> ValidateResult:
         migrations = self.layout.migrations(self.dialect_name)
@@ -394,25 +471,39 @@ class Migrator:
 
         migrations = self.migrations()
         with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
-            return admin.baseline(migrations, dialect, store, version, force=force,
-                                  dry_run=dry_run)
+            return admin.baseline(migrations, dialect, store, version, force=force, dry_run=dry_run)
 
-    def repair(self, versions: list[int] | None = None, *, reason: str | None = None,
-               mark_applied: list[int] | None = None, dry_run: bool = False,
-               confirm: Callable[[list[Any]], bool] | None = None) -> Any:
+    def repair(
+        self,
+        versions: list[int] | None = None,
+        *,
+        reason: str | None = None,
+        mark_applied: list[int] | None = None,
+        dry_run: bool = False,
+        confirm: Callable[[list[Any]], bool] | None = None,
+    ) -> Any:
         from migrator import admin
 
         migrations = self.migrations()
         with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
-            return admin.repair(migrations, dialect, store, list(versions or []), reason=reason,
-                                mark_applied=list(mark_applied or []), dry_run=dry_run,
-                                confirm=confirm)
+            return admin.repair(
+                migrations,
+                dialect,
+                store,
+                list(versions or []),
+                reason=reason,
+                mark_applied=list(mark_applied or []),
+                dry_run=dry_run,
+                confirm=confirm,
+            )
 
     def show(self, version: int) -> ShowResult:
         by_version = {m.version: m for m in self.migrations()}
         if version not in by_version:
-            raise UsageError(f"show {version}: there is no version {version}",
-                             hint="run `migrator status` to see the versions")
+            raise UsageError(
+                f"show {version}: there is no version {version}",
+                hint="run `migrator status` to see the versions",
+            )
         m = by_version[version]
         row = self.applied(with_text=True).get(version)
         up, down = m.up.read_text(), m.down.read_text()
@@ -422,8 +513,9 @@ class Migrator:
             result.down_diff = _unified(row.down_sql, down, m.down.rel)
         return result
 
-    def verify(self, *, first: int | None = None, last: int | None = None,
-               scratch_url: str | None = None) -> Any:
+    def verify(
+        self, *, first: int | None = None, last: int | None = None, scratch_url: str | None = None
+    ) -> Any:
         """SPEC §6.1: up, down, compare, up again for each version, on a scratch database."""
         from migrator.verify import VerifyResult, scratch_database, verify_versions
 
@@ -433,8 +525,15 @@ class Migrator:
             scratch = open_dialect(url)
             scratch.connect()
             try:
-                checks = verify_versions(migrations, scratch, self.settings.table, self.reporter,
-                                         self.settings.timeouts, first=first, last=last)
+                checks = verify_versions(
+                    migrations,
+                    scratch,
+                    self.settings.table,
+                    self.reporter,
+                    self.settings.timeouts,
+                    first=first,
+                    last=last,
+                )
             finally:
                 scratch.close()
         return VerifyResult(self.dialect_name, checks)
@@ -446,8 +545,7 @@ class Migrator:
         with self._session(read_only=True, lock=False) as (dialect, store):
             return take_snapshot(dialect, {store.table_name, store.history_name})
 
-    def expected_schema(self, versions: set[int] | None = None,
-                        scratch_url: str | None = None) -> Any:
+    def expected_schema(self, versions: set[int] | None = None, scratch_url: str | None = None) -> Any:
         """The schema the files produce, built on a scratch database (all versions, or these)."""
         from migrator.snapshot import take_snapshot
         from migrator.verify import scratch_database
@@ -501,12 +599,18 @@ class Migrator:
         if committed == expected:
             return ""
         rel = f"{self.settings.dir.name}/{path.name}"
-        return "".join(difflib.unified_diff(
-            committed.splitlines(keepends=True), expected.splitlines(keepends=True),
-            fromfile=f"{rel} (committed)", tofile=f"{rel} (what the migrations produce)"))
+        return "".join(
+            difflib.unified_diff(
+                committed.splitlines(keepends=True),
+                expected.splitlines(keepends=True),
+                fromfile=f"{rel} (committed)",
+                tofile=f"{rel} (what the migrations produce)",
+            )
+        )
 
-    def _refuse_on_drift(self, migrations: list[Migration], rows: dict[int, AppliedRow], *,
-                         allow_out_of_order: bool = False) -> None:
+    def _refuse_on_drift(
+        self, migrations: list[Migration], rows: dict[int, AppliedRow], *, allow_out_of_order: bool = False
+    ) -> None:
         problems = blocking(find_drift(migrations, rows), allow_out_of_order=allow_out_of_order)
         if problems:
             raise DriftError(
@@ -516,8 +620,9 @@ class Migrator:
             )
 
 
-def explain(problems: list[Problem], migrations: list[Migration],
-            rows: dict[int, AppliedRow]) -> list[Problem]:
+def explain(
+    problems: list[Problem], migrations: list[Migration], rows: dict[int, AppliedRow]
+) -> list[Problem]:
     """Show what changed, not just that it changed: a diff from the applied text for each
     changed file, and a note for files whose edits the checksum ignores (whitespace only)."""
     from dataclasses import replace as with_fields
@@ -532,16 +637,28 @@ def explain(problems: list[Problem], migrations: list[Migration],
             f, stored = (m.up, row.up_sql) if p.kind == "changed" else (m.down, row.down_sql)
             diff, spacing = explain_change(stored, f.read_text(), f.rel)
             note = "; the difference is only whitespace inside lines" if spacing else ""
-            p = with_fields(p, message=p.message + note,
-                            detail={**p.detail, "diff": diff, "whitespace_only": spacing})
+            p = with_fields(
+                p, message=p.message + note, detail={**p.detail, "diff": diff, "whitespace_only": spacing}
+            )
         out.append(p)
     for v, row in rows.items():
         m = by_version.get(v)
-        if (m is not None and row.up_sql is not None and row.checksum == m.up.checksum
-                and text_sha(row.up_sql) != m.up.text_sha):
-            out.append(Problem("whitespace-only", v, row.name,
-                               f"{m.up.rel} differs from the applied text only in line endings, "
-                               "a BOM or trailing whitespace: not drift", warning=True))
+        if (
+            m is not None
+            and row.up_sql is not None
+            and row.checksum == m.up.checksum
+            and text_sha(row.up_sql) != m.up.text_sha
+        ):
+            out.append(
+                Problem(
+                    "whitespace-only",
+                    v,
+                    row.name,
+                    f"{m.up.rel} differs from the applied text only in line endings, "
+                    "a BOM or trailing whitespace: not drift",
+                    warning=True,
+                )
+            )
     return sorted(out, key=lambda p: (p.version, p.kind))
 
 
@@ -554,14 +671,14 @@ def _lexed_first(files: list[SqlFile], dialect: Dialect) -> list[SqlFile]:
     run in one transaction (every big file on mysql). Small files are split before anything
     runs anyway (prepare), and a transactional big file rolls back whole; so only these pay
     for a whole extra pass of the lexer before the run starts."""
-    return [f for f in files if f.is_big
-            and not (dialect.transactional_ddl and f.directives.transactional)]
+    return [f for f in files if f.is_big and not (dialect.transactional_ddl and f.directives.transactional)]
 
 
 def _planned(pf: PreparedFile) -> PlannedFile:
     mode = "transaction" if pf.transactional else "no-transaction (statement by statement)"
-    return PlannedFile(pf.version, pf.migration.name, pf.direction, pf.file.rel, mode,
-                       pf.statements, atomicity_warnings(pf))
+    return PlannedFile(
+        pf.version, pf.migration.name, pf.direction, pf.file.rel, mode, pf.statements, atomicity_warnings(pf)
+    )
 
 
 _DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
@@ -574,21 +691,25 @@ def shown_warnings(flagged: list[tuple[str, str]], at_most: int = 3) -> list[str
     if len(flagged) <= at_most:
         return [w for _, w in flagged]
     named = ", ".join(rel for rel, _ in flagged[:at_most])
-    return [f"{len(flagged)} files are not atomic: their statements run one by one and DDL "
-            f"commits at once, so if one fails the ones before it stay applied ({named} and "
-            f"{len(flagged) - at_most} more; `up --dry-run` names each)"]
+    return [
+        f"{len(flagged)} files are not atomic: their statements run one by one and DDL "
+        f"commits at once, so if one fails the ones before it stay applied ({named} and "
+        f"{len(flagged) - at_most} more; `up --dry-run` names each)"
+    ]
 
 
 def atomicity_warnings(pf: PreparedFile) -> list[str]:
     """A non-transactional file with DDL and more than one statement cannot be undone as a whole."""
     if pf.transactional or pf.file.is_big or len(pf.statements) < 2:
         return []  # (a big file is a data load: not read ahead just for this warning)
-    if not any(leading_keywords(s.text, 1)[:1] and leading_keywords(s.text, 1)[0] in _DDL
-               for s in pf.statements):
+    if not any(
+        leading_keywords(s.text, 1)[:1] and leading_keywords(s.text, 1)[0] in _DDL for s in pf.statements
+    ):
         return []
-    return [f"{pf.file.rel}: not atomic: {len(pf.statements)} statements run one by one and DDL "
-            "commits at once; if one fails, the ones before it stay applied"]
-
+    return [
+        f"{pf.file.rel}: not atomic: {len(pf.statements)} statements run one by one and DDL "
+        "commits at once; if one fails, the ones before it stay applied"
+    ]
 
 
 @dataclass
@@ -602,15 +723,27 @@ class ShowResult:
 
     def to_dict(self) -> dict[str, Any]:
         m, row = self.migration, self.row
-        return {"version": m.version, "name": m.name, "description": m.description,
-                "up": {"file": m.up.rel, "checksum": m.up.checksum, "sql": self.up_sql,
-                       "diff_from_applied": self.up_diff},
-                "down": {"file": m.down.rel, "checksum": m.down.checksum, "sql": self.down_sql,
-                         "diff_from_applied": self.down_diff},
-                "state": row.status if row else "pending",
-                "applied_at": str(row.applied_at) if row else None,
-                "applied_checksum": row.checksum if row else None,
-                "applied_down_checksum": row.down_checksum if row else None}
+        return {
+            "version": m.version,
+            "name": m.name,
+            "description": m.description,
+            "up": {
+                "file": m.up.rel,
+                "checksum": m.up.checksum,
+                "sql": self.up_sql,
+                "diff_from_applied": self.up_diff,
+            },
+            "down": {
+                "file": m.down.rel,
+                "checksum": m.down.checksum,
+                "sql": self.down_sql,
+                "diff_from_applied": self.down_diff,
+            },
+            "state": row.status if row else "pending",
+            "applied_at": str(row.applied_at) if row else None,
+            "applied_checksum": row.checksum if row else None,
+            "applied_down_checksum": row.down_checksum if row else None,
+        }
 
 
 def _unified(applied: str | None, current: str, rel: str) -> str:
@@ -618,6 +751,10 @@ def _unified(applied: str | None, current: str, rel: str) -> str:
 
     if applied is None or applied == current:
         return ""
-    diff = difflib.unified_diff(applied.splitlines(keepends=True), current.splitlines(keepends=True),
-                                fromfile=f"{rel} (applied)", tofile=f"{rel} (now)")
+    diff = difflib.unified_diff(
+        applied.splitlines(keepends=True),
+        current.splitlines(keepends=True),
+        fromfile=f"{rel} (applied)",
+        tofile=f"{rel} (now)",
+    )
     return "".join(diff)

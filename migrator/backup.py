@@ -60,7 +60,11 @@ def _pg_dump_argv(tool: str, url: DatabaseUrl) -> list[str]:
 def _pg_dbname(url: DatabaseUrl) -> str:
     # URL parameters (sslmode, ...) must reach pg_dump as they reach psycopg, and a name containing "="
     # would be read by libpq as a connection string: both cases become a quoted conninfo.
-    if not url.params and "=" not in url.database and not url.database.startswith(("postgres://", "postgresql://")):
+    if (
+        not url.params
+        and "=" not in url.database
+        and not url.database.startswith(("postgres://", "postgresql://"))
+    ):
         return url.database
     pairs = [("dbname", url.database), *url.params]
     return " ".join(f"{key}='{_conninfo_quote(value)}'" for key, value in pairs)
@@ -71,8 +75,12 @@ def _conninfo_quote(value: str) -> str:
 
 
 # mysql-connector URL parameters that change where or how the dump connects, as mariadb-dump options.
-_MYSQL_VALUE_PARAMS = {"ssl_ca": "--ssl-ca", "ssl_cert": "--ssl-cert", "ssl_key": "--ssl-key",
-                       "unix_socket": "--socket"}
+_MYSQL_VALUE_PARAMS = {
+    "ssl_ca": "--ssl-ca",
+    "ssl_cert": "--ssl-cert",
+    "ssl_key": "--ssl-key",
+    "unix_socket": "--socket",
+}
 _MYSQL_FLAG_PARAMS = {"ssl_disabled": "--skip-ssl", "ssl_verify_cert": "--ssl-verify-server-cert"}
 
 
@@ -83,13 +91,27 @@ def _mysql_dump_argv(tool: str, url: DatabaseUrl) -> list[str]:
     # the client would take "localhost" to mean the socket where mysql-connector uses TCP.
     # --single-transaction: a consistent InnoDB snapshot without locking writers. --hex-blob keeps binary
     # columns intact; utf8mb4 keeps 4-byte characters. --no-tablespaces: needs no PROCESS privilege.
-    argv = [tool, "--no-defaults", "--protocol=SOCKET" if "unix_socket" in params else "--protocol=TCP",
-            f"--host={url.host}", f"--port={url.port or 3306}", f"--user={url.user or 'root'}",
-            "--single-transaction", "--routines", "--triggers", "--events", "--hex-blob",
-            "--no-tablespaces", "--default-character-set=utf8mb4"]
+    argv = [
+        tool,
+        "--no-defaults",
+        "--protocol=SOCKET" if "unix_socket" in params else "--protocol=TCP",
+        f"--host={url.host}",
+        f"--port={url.port or 3306}",
+        f"--user={url.user or 'root'}",
+        "--single-transaction",
+        "--routines",
+        "--triggers",
+        "--events",
+        "--hex-blob",
+        "--no-tablespaces",
+        "--default-character-set=utf8mb4",
+    ]
     argv += [f"{option}={params[key]}" for key, option in _MYSQL_VALUE_PARAMS.items() if key in params]
-    argv += [flag for key, flag in _MYSQL_FLAG_PARAMS.items()
-             if params.get(key, "").lower() in ("1", "true", "yes")]
+    argv += [
+        flag
+        for key, flag in _MYSQL_FLAG_PARAMS.items()
+        if params.get(key, "").lower() in ("1", "true", "yes")
+    ]
     return [*argv, "--", url.database]
 
 
@@ -99,8 +121,13 @@ def _pg_restore(path: Path, url: DatabaseUrl) -> str:
     parts = ["psql", f"--host={url.host}"]
     parts += [f"--port={url.port}"] if url.port else []
     parts += [f"--username={url.user}"] if url.user else []
-    parts += [f"--dbname={_pg_dbname(url)}", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-              f"--file={path}"]
+    parts += [
+        f"--dbname={_pg_dbname(url)}",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "--single-transaction",
+        f"--file={path}",
+    ]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -123,8 +150,9 @@ class _Dumper:
 
 # Named by the dialects' entries in migrator.dialects.registry.
 PG_DUMP = _Dumper(("pg_dump",), "postgresql-client", "PGPASSWORD", _pg_dump_argv, _pg_restore)
-MARIADB_DUMP = _Dumper(("mariadb-dump", "mysqldump"), "mariadb-client", "MYSQL_PWD", _mysql_dump_argv,
-                       _mysql_restore)
+MARIADB_DUMP = _Dumper(
+    ("mariadb-dump", "mysqldump"), "mariadb-client", "MYSQL_PWD", _mysql_dump_argv, _mysql_restore
+)
 
 
 def _dumper(dialect: str) -> _Dumper | None:
@@ -149,7 +177,7 @@ def plan_backup(url: DatabaseUrl, directory: Path) -> BackupPlan:
     raise ConfigError(
         f"cannot back up {url.masked}: {' or '.join(dumper.tools)} not found on PATH",
         hint=f"install it (Debian/Ubuntu: apt install {dumper.package}), "
-             "or run with --no-backup to migrate without a backup",
+        "or run with --no-backup to migrate without a backup",
     )
 
 
@@ -159,12 +187,15 @@ def _check_directory(directory: Path) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"backup directory {directory} cannot be created or written",
-                          hint="choose another with --backup-dir, or run with --no-backup")
+        raise ConfigError(
+            f"backup directory {directory} cannot be created or written",
+            hint="choose another with --backup-dir, or run with --no-backup",
+        )
 
 
-def take_backup(plan: BackupPlan, url: DatabaseUrl, version: int, *,
-                sqlite_connection: sqlite3.Connection | None = None) -> Path:
+def take_backup(
+    plan: BackupPlan, url: DatabaseUrl, version: int, *, sqlite_connection: sqlite3.Connection | None = None
+) -> Path:
     """Back up the database at `url` into `plan.directory`; return the file written."""
     plan.directory.mkdir(parents=True, exist_ok=True)
     stem = f"{_file_name(url)}_v{version}_{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
@@ -200,11 +231,16 @@ def _sqlite_backup(url: DatabaseUrl, target: Path, connection: sqlite3.Connectio
     # instead of creating an empty database.
     if connection is not None and connection.in_transaction:
         # Backing up from a connection holding its own write lock retries SQLITE_BUSY forever.
-        raise BackupError(f"cannot back up {url.database} from inside an open transaction",
-                          hint="take the backup before the migration's transaction begins")
+        raise BackupError(
+            f"cannot back up {url.database} from inside an open transaction",
+            hint="take the backup before the migration's transaction begins",
+        )
     try:
-        source = connection if connection is not None else sqlite3.connect(
-            f"{Path(url.database).resolve().as_uri()}?mode=ro", uri=True)
+        source = (
+            connection
+            if connection is not None
+            else sqlite3.connect(f"{Path(url.database).resolve().as_uri()}?mode=ro", uri=True)
+        )
         try:
             with closing(sqlite3.connect(target)) as dest:
                 source.backup(dest)
@@ -224,14 +260,22 @@ def _run_dump(tool: str, dumper: _Dumper, url: DatabaseUrl, out: IO[bytes]) -> N
         env[dumper.password_env] = url.password
     try:
         # stdout straight into the file: a dump can be far larger than memory. stdin closed: never prompt.
-        proc = subprocess.run(dumper.argv(tool, url), stdout=out, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, env=env, check=False)
+        proc = subprocess.run(
+            dumper.argv(tool, url),
+            stdout=out,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            check=False,
+        )
     except OSError as exc:
         raise BackupError(f"cannot run {tool}: {_clean(str(exc), url)}", hint=_FAILED_HINT) from None
     if proc.returncode != 0:
         detail = _clean(proc.stderr.decode("utf-8", errors="replace").strip(), url)
-        raise BackupError(f"{Path(tool).name} failed (exit {proc.returncode}) backing up {url.masked}: "
-                          f"{detail}", hint=_FAILED_HINT)
+        raise BackupError(
+            f"{Path(tool).name} failed (exit {proc.returncode}) backing up {url.masked}: {detail}",
+            hint=_FAILED_HINT,
+        )
 
 
 def _clean(text: str, url: DatabaseUrl) -> str:
@@ -266,4 +310,3 @@ def restore_command(path: Path, url: DatabaseUrl) -> str:
     if dumper is None:
         return f"cp -- {shlex.quote(str(path))} {shlex.quote(url.database)}"
     return dumper.restore(path, url)
-

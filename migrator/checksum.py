@@ -54,8 +54,8 @@ class ChecksumStream:
             chunk = chunk.removeprefix(_BOM)  # the decoded text starts after one BOM...
             if chunk.startswith(_BOM):  # ...and normalise() removes a second one
                 self._exact = hashlib.sha256(_BOM)
-                self._exact.update(chunk[len(_BOM):])
-                chunk = chunk[len(_BOM):]
+                self._exact.update(chunk[len(_BOM) :])
+                chunk = chunk[len(_BOM) :]
                 self._feed_normalised(chunk)
                 return
         if self._exact is not None:
@@ -69,8 +69,11 @@ class ChecksumStream:
         if not end:
             return
         # (one-byte searches are memchr-fast; two-byte ones are not, so a tab is looked for first)
-        changes = (data.find(b"\r", 0, end) != -1, data.find(b" \n", 0, end) != -1
-                   or (data.find(b"\t", 0, end) != -1 and data.find(b"\t\n", 0, end) != -1))
+        changes = (
+            data.find(b"\r", 0, end) != -1,
+            data.find(b" \n", 0, end) != -1
+            or (data.find(b"\t", 0, end) != -1 and data.find(b"\t\n", 0, end) != -1),
+        )
         if not any(changes):  # the usual case: hash the bytes as they are, no copy
             self._normalised.update(memoryview(data)[:end])
             return
@@ -101,7 +104,12 @@ def explain_change(applied: str | None, current: str, rel: str) -> tuple[str, bo
     if applied is None:
         return "", False
     only_whitespace = "".join(applied.split()) == "".join(current.split())
-    diff = "".join(difflib.unified_diff(
-        applied.splitlines(keepends=True), current.splitlines(keepends=True),
-        fromfile=f"{rel} (applied)", tofile=f"{rel} (now)"))
+    diff = "".join(
+        difflib.unified_diff(
+            applied.splitlines(keepends=True),
+            current.splitlines(keepends=True),
+            fromfile=f"{rel} (applied)",
+            tofile=f"{rel} (now)",
+        )
+    )
     return diff, only_whitespace

@@ -20,14 +20,25 @@ EXIT_PENDING = 5
 
 def _migrator(args: argparse.Namespace, reporter: Any = None) -> Migrator:
     """The Migrator for this invocation's one database."""
-    flags = {k: getattr(args, k, None) for k in
-             ("url", "dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout",
-              "batch_pause", "backup_dir")}
+    flags = {
+        k: getattr(args, k, None)
+        for k in (
+            "url",
+            "dir",
+            "table",
+            "lock_timeout",
+            "lock_wait_timeout",
+            "statement_timeout",
+            "batch_pause",
+            "backup_dir",
+        )
+    }
     return Migrator(settings=load_settings(flags), reporter=reporter)
 
 
-def _with_reporter(args: argparse.Namespace, action: Callable[[Migrator], Any],
-                   *, per_file_lines: bool = True) -> Any:
+def _with_reporter(
+    args: argparse.Namespace, action: Callable[[Migrator], Any], *, per_file_lines: bool = True
+) -> Any:
     """Run with progress output. Off a terminal, commands whose files are an implementation
     detail (verify, drift) print their own result lines only, unless --verbose."""
     quiet = args.quiet or (not per_file_lines and not args.verbose and not sys.stdout.isatty())
@@ -44,16 +55,20 @@ def _with_reporter(args: argparse.Namespace, action: Callable[[Migrator], Any],
 
 # -- up / down / redo -------------------------------------------------------------------------
 def cmd_up(args: argparse.Namespace) -> int:
-    result = _with_reporter(args, lambda m: m.up(args.to, dry_run=args.dry_run,
-                                                 allow_out_of_order=args.allow_out_of_order,
-                                                 backup=args.backup))
+    result = _with_reporter(
+        args,
+        lambda m: m.up(
+            args.to, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order, backup=args.backup
+        ),
+    )
     return _print_run(args, result)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
     confirm = None if args.dry_run else _confirmation(args)
-    result = _with_reporter(args, lambda m: m.down(args.to, steps=args.steps,
-                                                   dry_run=args.dry_run, confirm=confirm))
+    result = _with_reporter(
+        args, lambda m: m.down(args.to, steps=args.steps, dry_run=args.dry_run, confirm=confirm)
+    )
     return _print_run(args, result)
 
 
@@ -95,8 +110,11 @@ def _print_run(args: argparse.Namespace, r: RunResult) -> int:
     if not r.versions:
         say(args, f"nothing to do; database is at version {version_text(r.after)}")
     else:
-        say(args, f"{verb} {len(r.versions)} version(s) in {r.elapsed_ms} ms; "
-            f"database is at version {version_text(r.after)}")
+        say(
+            args,
+            f"{verb} {len(r.versions)} version(s) in {r.elapsed_ms} ms; "
+            f"database is at version {version_text(r.after)}",
+        )
     return 0
 
 
@@ -112,8 +130,11 @@ def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
     for p in r.planned:
         n = len(p.statements)
         atomic = "atomic" if p.atomic else "not atomic"
-        say(args, f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {atomic}, "
-                  f"{n} statement{'s' if n != 1 else ''})")
+        say(
+            args,
+            f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {atomic}, "
+            f"{n} statement{'s' if n != 1 else ''})",
+        )
         for w in p.warnings:
             say(args, f"-- warning: {w}")
         for s in p.statements:
@@ -155,16 +176,38 @@ def cmd_pending(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     events = _migrator(args).history()
     if args.json:
-        emit_json({"ok": True, "events": [e.__dict__ if not hasattr(e, "__slots__") else
-                                          {k: getattr(e, k) for k in e.__slots__}
-                                          for e in events]})
+        emit_json(
+            {
+                "ok": True,
+                "events": [
+                    e.__dict__ if not hasattr(e, "__slots__") else {k: getattr(e, k) for k in e.__slots__}
+                    for e in events
+                ],
+            }
+        )
         return 0
-    rows = [(str(e.id), _when(e.performed_at), e.action, str(e.version or ""), e.name or "",
-             e.outcome, e.performed_by, "" if e.execution_ms is None else f"{e.execution_ms} ms",
-             e.reason or "")
-            for e in events]
-    say_lines(args, table_lines(("#", "when (UTC)", "action", "version", "name", "outcome", "by",
-                                 "time", "reason"), rows, shrink=("reason", "name")))
+    rows = [
+        (
+            str(e.id),
+            _when(e.performed_at),
+            e.action,
+            str(e.version or ""),
+            e.name or "",
+            e.outcome,
+            e.performed_by,
+            "" if e.execution_ms is None else f"{e.execution_ms} ms",
+            e.reason or "",
+        )
+        for e in events
+    ]
+    say_lines(
+        args,
+        table_lines(
+            ("#", "when (UTC)", "action", "version", "name", "outcome", "by", "time", "reason"),
+            rows,
+            shrink=("reason", "name"),
+        ),
+    )
     if not events:
         say(args, "no history yet")
     return 0
@@ -192,21 +235,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
     schema_diff = m.check_schema_file() if args.schema_file else ""
     ok = result.ok and not schema_diff
     if args.json:
-        emit_json({**result.to_dict(), "ok": ok,
-                   **({"schema_file_diff": schema_diff} if args.schema_file else {})})
+        emit_json(
+            {**result.to_dict(), "ok": ok, **({"schema_file_diff": schema_diff} if args.schema_file else {})}
+        )
     else:
         for p in result.problems:
             strict_error = args.strict and p.kind == "down-changed"
-            say_prose(args, str(p).replace(": warning: ", ": down-changed: ") if strict_error
-                      else str(p))
+            say_prose(args, str(p).replace(": warning: ", ": down-changed: ") if strict_error else str(p))
             if p.detail.get("diff"):
                 say(args, "\n".join("    " + line for line in p.detail["diff"].rstrip().splitlines()))
         if schema_diff:
-            say_prose(args, f"{m.schema_file} does not match what the migrations produce; "
-                      "run `migrator schema --write` on a migrated database and commit it:")
+            say_prose(
+                args,
+                f"{m.schema_file} does not match what the migrations produce; "
+                "run `migrator schema --write` on a migrated database and commit it:",
+            )
             say(args, schema_diff.rstrip())
-        say(args, "ok: the database matches the migration files" if ok else
-            f"drift: {len(result.errors) + bool(schema_diff)} problem(s)")
+        say(
+            args,
+            "ok: the database matches the migration files"
+            if ok
+            else f"drift: {len(result.errors) + bool(schema_diff)} problem(s)",
+        )
     return 0 if ok else 3
 
 
@@ -221,8 +271,12 @@ def _validate_offline(args: argparse.Namespace) -> int:
     else:
         for p in problems:
             say(args, str(p))
-        say(args, "ok: every file matches migrator.sum" if not problems else
-            f"drift: {len(problems)} file(s) differ from migrator.sum")
+        say(
+            args,
+            "ok: every file matches migrator.sum"
+            if not problems
+            else f"drift: {len(problems)} file(s) differ from migrator.sum",
+        )
     return 0 if not problems else 3
 
 
@@ -254,8 +308,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     state = f"{row.status} at {_when(row.applied_at)} UTC by {row.applied_by}" if row else "pending"
     say(args, f"state: {state}")
     for label, f, sql, diff, applied in (
-            ("up", m.up, r.up_sql, r.up_diff, row.checksum if row else None),
-            ("down", m.down, r.down_sql, r.down_diff, row.down_checksum if row else None)):
+        ("up", m.up, r.up_sql, r.up_diff, row.checksum if row else None),
+        ("down", m.down, r.down_sql, r.down_diff, row.down_checksum if row else None),
+    ):
         say(args, f"\n-- {label}: {f.rel}  sha256 {f.checksum}")
         if applied and applied != f.checksum:
             say(args, f"-- CHANGED since applied (applied sha256 {applied})")
@@ -270,8 +325,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     from migrator.scaffold import new_migration
 
-    folder = new_migration(load_settings({"dir": getattr(args, "dir", None)}).dir, args.name,
-                           args.dialect)
+    folder = new_migration(load_settings({"dir": getattr(args, "dir", None)}).dir, args.name, args.dialect)
     if args.json:
         emit_json({"ok": True, "folder": str(folder)})
     else:
@@ -284,18 +338,22 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from migrator.importers import import_folder
 
-    r = import_folder(args.source_format, Path(args.source),
-                      load_settings({"dir": getattr(args, "dir", None)}).dir,
-                      dry_run=args.dry_run, skip_unsupported=args.skip_unsupported)
+    r = import_folder(
+        args.source_format,
+        Path(args.source),
+        load_settings({"dir": getattr(args, "dir", None)}).dir,
+        dry_run=args.dry_run,
+        skip_unsupported=args.skip_unsupported,
+    )
     if args.json:
         emit_json({"ok": True, **r.to_dict()})
         return 0
     verb = "dry run: would write" if r.dry_run else "wrote"
-    say(args, f"{verb} {len(r.migrations)} version(s) from {r.source_format} folder {r.source} "
-        f"into {r.dir}")
+    say(args, f"{verb} {len(r.migrations)} version(s) from {r.source_format} folder {r.source} into {r.dir}")
     for m in r.migrations:
-        shown = m.source_version if m.source_version == str(m.version) else \
-            f"{m.source_version} -> {m.version}"
+        shown = (
+            m.source_version if m.source_version == str(m.version) else f"{m.source_version} -> {m.version}"
+        )
         say(args, f"  {shown:>16}  {m.folder}  <- {', '.join(m.sources)}")
         for note in m.notes:
             say(args, f"{'':>20}{note}")
@@ -310,8 +368,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     for warning in r.warnings:
         safe_write(sys.stderr, f"warning: {warning}\n")
     if not r.dry_run:
-        say(args, "next: read the notes above, run `migrator hash`, and on a database the old tool "
-            "already migrated, `migrator baseline V` (see docs/migrating.md)")
+        say(
+            args,
+            "next: read the notes above, run `migrator hash`, and on a database the old tool "
+            "already migrated, `migrator baseline V` (see docs/migrating.md)",
+        )
     return 0
 
 
@@ -325,8 +386,10 @@ def cmd_repair(args: argparse.Namespace) -> int:
         if args.yes:
             return True
         if not sys.stdin.isatty():
-            raise UsageError(f"repair would change {len(changes)} row(s) (shown above); "
-                             "nothing was changed", hint="pass --yes to confirm, or --dry-run")
+            raise UsageError(
+                f"repair would change {len(changes)} row(s) (shown above); nothing was changed",
+                hint="pass --yes to confirm, or --dry-run",
+            )
         sys.stderr.write("Apply these changes to the version table? [y/N] ")
         sys.stderr.flush()
         return sys.stdin.readline().strip().lower() in ("y", "yes")
@@ -337,8 +400,13 @@ def cmd_repair(args: argparse.Namespace) -> int:
         _print_admin(args, preview)
         if not preview.changes:
             return 0
-    r = m.repair(args.versions, reason=args.reason, mark_applied=args.mark_applied,
-                 dry_run=args.dry_run, confirm=None if args.dry_run else confirm)
+    r = m.repair(
+        args.versions,
+        reason=args.reason,
+        mark_applied=args.mark_applied,
+        dry_run=args.dry_run,
+        confirm=None if args.dry_run else confirm,
+    )
     return _print_admin(args, r) if (args.yes or args.dry_run or args.json) else _done(args, r)
 
 
@@ -348,8 +416,11 @@ def _print_admin(args: argparse.Namespace, r: Any) -> int:
         return 0
     prefix = "would " if r.dry_run else ""
     for c in r.changes:
-        checks = (f" (checksum {c.old_checksum[:12]} -> {c.new_checksum[:12]})"
-                  if c.old_checksum and c.new_checksum else "")
+        checks = (
+            f" (checksum {c.old_checksum[:12]} -> {c.new_checksum[:12]})"
+            if c.old_checksum and c.new_checksum
+            else ""
+        )
         say(args, f"{prefix}{c.action} version {c.version} ({c.name}): {c.description}{checks}")
     for s in r.skipped:
         say(args, f"skipped: {s}")
@@ -365,9 +436,11 @@ def _done(args: argparse.Namespace, r: Any) -> int:
 
 # -- verify / schema / drift ------------------------------------------------------------------
 def cmd_verify(args: argparse.Namespace) -> int:
-    result = _with_reporter(args, lambda m: m.verify(first=args.first, last=args.last,
-                                                     scratch_url=args.scratch_url),
-                            per_file_lines=False)
+    result = _with_reporter(
+        args,
+        lambda m: m.verify(first=args.first, last=args.last, scratch_url=args.scratch_url),
+        per_file_lines=False,
+    )
     if args.json:
         emit_json(result.to_dict())
         return 0 if result.ok else 3
@@ -380,8 +453,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         say(args, f"verify: every down.sql restores the schema ({len(result.checks)} checked)")
     else:
         bad = next(c for c in result.checks if c.outcome == "differs")
-        say_prose(args, f"verify: version {bad.version} ({bad.name}): down.sql does not restore "
-                  "the schema before up; later versions were not checked")
+        say_prose(
+            args,
+            f"verify: version {bad.version} ({bad.name}): down.sql does not restore "
+            "the schema before up; later versions were not checked",
+        )
     return 0 if result.ok else 3
 
 
@@ -402,17 +478,21 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    report = _with_reporter(args, lambda m: m.drift(ignore=args.ignore,
-                                                    scratch_url=args.scratch_url),
-                            per_file_lines=False)
+    report = _with_reporter(
+        args, lambda m: m.drift(ignore=args.ignore, scratch_url=args.scratch_url), per_file_lines=False
+    )
     if args.json:
         emit_json(report.to_dict())
     else:
         for d in report.differences:
             say(args, d)
         ignored = f" ({report.ignored} ignored)" if report.ignored else ""
-        say(args, "no drift: the database matches its applied migrations" + ignored
-            if report.ok else f"drift: {len(report.differences)} object(s) differ{ignored}")
+        say(
+            args,
+            "no drift: the database matches its applied migrations" + ignored
+            if report.ok
+            else f"drift: {len(report.differences)} object(s) differ{ignored}",
+        )
     return 0 if report.ok else 3
 
 

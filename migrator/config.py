@@ -71,8 +71,9 @@ def load_settings(flags: dict[str, Any], cwd: Path | None = None) -> Settings:
         dir=Path(directory),
         table=str(table),  # checked against the URL's database by Settings itself
         lock_timeout_s=_seconds(lock_timeout, "--lock-timeout"),
-        timeouts=Timeouts(_duration(lock_wait, "--lock-wait-timeout"),
-                          _duration(statement, "--statement-timeout")),
+        timeouts=Timeouts(
+            _duration(lock_wait, "--lock-wait-timeout"), _duration(statement, "--statement-timeout")
+        ),
         backup_dir=Path(backup_dir),
         batch_pause_s=(_duration(batch_pause, "--batch-pause") or 0) / 1000,
         extra={k: v for k, v in file_values.items()},
@@ -113,8 +114,10 @@ def validate_table(name: str, dialect: str | None = None) -> str:
     facts = spec(dialect)
     reserved = facts.reserved_prefix
     if reserved and table.lower().startswith(reserved):
-        raise ConfigError(f"version table name {name!r}: {dialect} reserves names that start "
-                          f"with {reserved} for itself", hint="use a name such as schema_version")
+        raise ConfigError(
+            f"version table name {name!r}: {dialect} reserves names that start with {reserved} for itself",
+            hint="use a name such as schema_version",
+        )
     limit = facts.identifier_limit
     if limit is None:
         return name
@@ -123,12 +126,19 @@ def validate_table(name: str, dialect: str | None = None) -> str:
         raise ConfigError(
             f"version table name {name!r} is too long for {dialect}: its history table "
             f"{history} would be {len(history)} characters, and {dialect} keeps at most "
-            f"{limit}" + (" (longer names are cut short, so the two tables could become one)"
-                          if facts.truncates_identifiers else ""),
-            hint=f"use a name of at most {limit - len(HISTORY_SUFFIX)} characters")
+            f"{limit}"
+            + (
+                " (longer names are cut short, so the two tables could become one)"
+                if facts.truncates_identifiers
+                else ""
+            ),
+            hint=f"use a name of at most {limit - len(HISTORY_SUFFIX)} characters",
+        )
     if schema and len(schema[0]) > limit:
-        raise ConfigError(f"schema name {schema[0]!r} in --table {name} is {len(schema[0])} "
-                          f"characters; {dialect} keeps at most {limit}")
+        raise ConfigError(
+            f"schema name {schema[0]!r} in --table {name} is {len(schema[0])} "
+            f"characters; {dialect} keeps at most {limit}"
+        )
     return name
 
 
@@ -173,14 +183,26 @@ def _load_toml(path: Path) -> dict[str, Any]:
 
 
 # Every key the config file may hold; anything else is a typo that would be silently ignored.
-KNOWN_KEYS = ("url", "dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout",
-              "backup_dir", "batch_pause", "write_schema", "ignore")
+KNOWN_KEYS = (
+    "url",
+    "dir",
+    "table",
+    "lock_timeout",
+    "lock_wait_timeout",
+    "statement_timeout",
+    "backup_dir",
+    "batch_pause",
+    "write_schema",
+    "ignore",
+)
 
 
 def _normalise_keys(data: dict[str, Any], where: Path) -> dict[str, Any]:
     values = {str(k).replace("-", "_"): v for k, v in data.items()}
     unknown = sorted(k for k in values if k not in KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown setting{'s' if len(unknown) > 1 else ''} "
-                          f"{', '.join(unknown)}", hint=f"known settings: {', '.join(KNOWN_KEYS)}")
+        raise ConfigError(
+            f"{where}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+            hint=f"known settings: {', '.join(KNOWN_KEYS)}",
+        )
     return values

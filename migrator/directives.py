@@ -31,7 +31,7 @@ def parse_directives(text: str, filename: str, rel: str) -> tuple[Directives, li
     # A directive line further down is a mistake; find any with one regex pass, not per line.
     for late in _ANYWHERE.finditer(text, min(header_end, len(text))):
         lineno = text.count("\n", 0, late.start()) + 1
-        line = text[late.start(): text.find("\n", late.start()) % (len(text) + 1)]
+        line = text[late.start() : text.find("\n", late.start()) % (len(text) + 1)]
         problems.append(late_directive_problem(rel, lineno, line))
     return directives, problems
 
@@ -60,8 +60,10 @@ def is_directive_line(line: str) -> bool:
 
 
 def late_directive_problem(rel: str, lineno: int, line: str) -> str:
-    return (f"{rel}:{lineno}: directive '{line.strip()}' comes after the first statement; "
-            "move it to the comment lines at the top of the file")
+    return (
+        f"{rel}:{lineno}: directive '{line.strip()}' comes after the first statement; "
+        "move it to the comment lines at the top of the file"
+    )
 
 
 # A header longer than this is treated as ending there (directives come first in practice).

@@ -46,8 +46,9 @@ class Layout:
         self.overrides: dict[str, dict[int, _Folder]] = {d: {} for d in DIALECTS}
         self._text_budget = _KEPT_TEXT_BUDGET
         if not root.is_dir():
-            self.problems.append(f"migrations folder {root} does not exist "
-                                 "(use --dir, or `migrator init` to start one)")
+            self.problems.append(
+                f"migrations folder {root} does not exist (use --dir, or `migrator init` to start one)"
+            )
             return
         self._scan_root()
         self._check_overrides()
@@ -70,8 +71,13 @@ class Layout:
             assert folder is not None
             files = {**(generic.files if generic else {}), **(override.files if override else {})}
             result.append(
-                Migration(version, folder.name, files["up.sql"], files["down.sql"],
-                          only_for=None if generic else dialect)
+                Migration(
+                    version,
+                    folder.name,
+                    files["up.sql"],
+                    files["down.sql"],
+                    only_for=None if generic else dialect,
+                )
             )
         return result
 
@@ -107,8 +113,10 @@ class Layout:
             self.problems.append(f"{rel}: version {version} is above 2^63-1")
             return
         if version == 0:
-            self.problems.append(f"{rel}: version 0 is not allowed (`down --to 0` means before "
-                                 "every version); versions start at 1, renumber it")
+            self.problems.append(
+                f"{rel}: version 0 is not allowed (`down --to 0` means before "
+                "every version); versions start at 1, renumber it"
+            )
             return
         if version in into:
             self.problems.append(
@@ -150,8 +158,16 @@ class Layout:
         kept = text if len(text) <= self._text_budget else None
         if kept is not None:
             self._text_budget -= len(kept)
-        return SqlFile(path, rel, checksum_text(text), directives, text_sha(text),
-                       directives.batch or _may_break_statement_rules(text), len(raw), kept)
+        return SqlFile(
+            path,
+            rel,
+            checksum_text(text),
+            directives,
+            text_sha(text),
+            directives.batch or _may_break_statement_rules(text),
+            len(raw),
+            kept,
+        )
 
     def _read_big(self, fh: BinaryIO, first: bytes, path: str, name: str, rel: str) -> SqlFile | None:
         scan = scan_big_file(fh, first, _RULE_WORDS)
@@ -163,12 +179,21 @@ class Layout:
             return None
         directives, problems, header_end = parse_header(scan.head, name, rel)
         header_bytes = len(scan.head[:header_end].encode("utf-8"))
-        problems += [late_directive_problem(rel, number, line)
-                     for number, offset, line in scan.late_directive_lines
-                     if offset >= header_bytes and is_directive_line(line)]
+        problems += [
+            late_directive_problem(rel, number, line)
+            for number, offset, line in scan.late_directive_lines
+            if offset >= header_bytes and is_directive_line(line)
+        ]
         self.problems += problems
-        return SqlFile(path, rel, scan.checksum, directives, scan.text_sha,
-                       directives.batch or scan.may_break_rules, fh.tell())
+        return SqlFile(
+            path,
+            rel,
+            scan.checksum,
+            directives,
+            scan.text_sha,
+            directives.batch or scan.may_break_rules,
+            fh.tell(),
+        )
 
     def _check_overrides(self) -> None:
         for dialect, by_version in self.overrides.items():
@@ -195,18 +220,33 @@ class Layout:
                 lacking.append(dialect)
         if lacking:
             folder = self.generic.get(version)
-            where = folder.name if folder else next(
-                f"{d}/{self.overrides[d][version].name}" for d in lacking)
-            scope = "" if folder is None or len(lacking) == len(DIALECTS) else \
-                f" (no effective {name} for {', '.join(lacking)})"
+            where = folder.name if folder else next(f"{d}/{self.overrides[d][version].name}" for d in lacking)
+            scope = (
+                ""
+                if folder is None or len(lacking) == len(DIALECTS)
+                else f" (no effective {name} for {', '.join(lacking)})"
+            )
             self.problems.append(f"{where}: missing {name}{scope}")
 
 
 # The words the statement rules (runner.file_problems: transaction control, statements no
 # transaction can hold, COPY FROM STDIN, psql meta-commands) look for. A file with none of
 # them is never lexed before running; this is decided here, while the text is in memory.
-_RULE_WORDS = ("BEGIN", "START", "COMMIT", "ROLLBACK", "END", "VACUUM", "CONCURRENTLY",
-               "DATABASE", "PRAGMA", "SYSTEM", "TABLESPACE", "COPY", "DELIMITER")
+_RULE_WORDS = (
+    "BEGIN",
+    "START",
+    "COMMIT",
+    "ROLLBACK",
+    "END",
+    "VACUUM",
+    "CONCURRENTLY",
+    "DATABASE",
+    "PRAGMA",
+    "SYSTEM",
+    "TABLESPACE",
+    "COPY",
+    "DELIMITER",
+)
 
 
 def _may_break_statement_rules(text: str) -> bool:
@@ -220,8 +260,10 @@ def _invalid_utf8(rel: str, offset: int) -> str:
 
 
 def _nul_byte(rel: str, offset: int) -> str:
-    return (f"{rel}: NUL byte at byte offset {offset}; a migration file is text (a file saved "
-            "as UTF-16 is full of them: save it as UTF-8)")
+    return (
+        f"{rel}: NUL byte at byte offset {offset}; a migration file is text (a file saved "
+        "as UTF-16 is full of them: save it as UTF-8)"
+    )
 
 
 def _entries(folder: Path | str) -> list[os.DirEntry[str]]:
@@ -234,6 +276,8 @@ def _entries(folder: Path | str) -> list[os.DirEntry[str]]:
 def _stray(entry: Path, prefix: str) -> str:
     kind = "folder" if entry.is_dir() else "file"
     if prefix == "sql/":
-        return (f"sql/{entry.name}: unexpected {kind}; sql/ holds only <digits>_<slug> version folders, "
-                "dialect folders (sqlite/, postgres/, mysql/), migrator.sum and schema.<dialect>.txt")
+        return (
+            f"sql/{entry.name}: unexpected {kind}; sql/ holds only <digits>_<slug> version folders, "
+            "dialect folders (sqlite/, postgres/, mysql/), migrator.sum and schema.<dialect>.txt"
+        )
     return f"{prefix}{entry.name}: unexpected {kind}; a version folder holds only up.sql and down.sql"

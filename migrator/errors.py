@@ -100,18 +100,23 @@ class StoppedError(MigratorError):
     exit_code = 1
     kind = "stopped"
 
-    def __init__(self, direction: str, done: list[tuple[int, str]],
-                 left: list[tuple[int, str]]) -> None:
+    def __init__(self, direction: str, done: list[tuple[int, str]], left: list[tuple[int, str]]) -> None:
         self.direction, self.done, self.left = direction, done, left
         self.where = f"after {done[-1][1]}" if done else "before its first file"
         verb = "applied" if direction == "up" else "rolled back"
-        super().__init__(f"stopped {self.where} on request: {len(done)} version(s) {verb}, "
-                         f"{len(left)} not run ({', '.join(str(v) for v, _ in left)})",
-                         hint="nothing is half-done; run the command again to go on")
+        super().__init__(
+            f"stopped {self.where} on request: {len(done)} version(s) {verb}, "
+            f"{len(left)} not run ({', '.join(str(v) for v, _ in left)})",
+            hint="nothing is half-done; run the command again to go on",
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "direction": self.direction,
-                "completed": [v for v, _ in self.done], "not_run": [v for v, _ in self.left]}
+        return {
+            **super().to_dict(),
+            "direction": self.direction,
+            "completed": [v for v, _ in self.done],
+            "not_run": [v for v, _ in self.left],
+        }
 
 
 class BookkeepingError(MigratorError):
@@ -132,9 +137,11 @@ class DatabaseError(MigratorError):
     kind = "database"
 
     def __init__(self, message: str, *, code: str = "") -> None:
-        super().__init__(f"database error while reading or writing the version table: {message}"
-                         + (f" [{code}]" if code else ""),
-                         hint="check the database user's privileges on the version table")
+        super().__init__(
+            f"database error while reading or writing the version table: {message}"
+            + (f" [{code}]" if code else ""),
+            hint="check the database user's privileges on the version table",
+        )
         self.code = code
 
 
@@ -148,8 +155,9 @@ class Interrupted(MigratorError, KeyboardInterrupt):
     def __init__(self, command: str, completed: list[int], exit_code: int) -> None:
         verb = "applied" if command == "up" else "rolled back"
         before = f"{verb} before it: {', '.join(map(str, completed))}" if completed else f"nothing was {verb}"
-        self.outcome = ("the running file was rolled back (or, where it cannot be, recorded as "
-                        f"failed); {before}")
+        self.outcome = (
+            f"the running file was rolled back (or, where it cannot be, recorded as failed); {before}"
+        )
         self.signal = "SIGTERM" if exit_code == 143 else "SIGINT"
         super().__init__(f"stopped by {self.signal}; {self.outcome}")
         self.command, self.completed, self.exit_code = command, completed, exit_code
@@ -162,10 +170,23 @@ class StatementFailure:
     """Where a statement failed and what the database said. (A plain class: this module is
     imported by `migrator --help`, which must not pay for dataclasses.)"""
 
-    def __init__(self, *, version: int, name: str, path: str, direction: str,
-                 statement_index: int, statement_count: int, line: int, column: int,
-                 excerpt: str, db_message: str, db_code: str, committed: str,
-                 statements_committed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        version: int,
+        name: str,
+        path: str,
+        direction: str,
+        statement_index: int,
+        statement_count: int,
+        line: int,
+        column: int,
+        excerpt: str,
+        db_message: str,
+        db_code: str,
+        committed: str,
+        statements_committed: int = 0,
+    ) -> None:
         self.version, self.name, self.path, self.direction = version, name, path, direction
         self.statement_index, self.statement_count = statement_index, statement_count
         self.line, self.column, self.excerpt = line, column, excerpt

@@ -67,8 +67,15 @@ def scan_big_file(fh: BinaryIO, first: bytes, rule_words: tuple[str, ...]) -> Bi
         offset += len(chunk)
         chunk = following
     checksum, text_sha = sums.digests()
-    return BigFileScan(checksum, text_sha, head.removeprefix("\ufeff"), scanner.may_break,
-                       scanner.directive_lines, invalid_at, nul_at)
+    return BigFileScan(
+        checksum,
+        text_sha,
+        head.removeprefix("\ufeff"),
+        scanner.may_break,
+        scanner.directive_lines,
+        invalid_at,
+        nul_at,
+    )
 
 
 class _Scanner:
@@ -104,7 +111,7 @@ class _Scanner:
 
     def _statement_ends(self, window: bytes, start: int, limit: int, last: bool) -> None:
         if window.count(b";", start, limit) > _DENSE:  # many short statements: one pass
-            upper = window[max(0, start - 16):min(len(window), limit + _WORD_SPAN)].upper()
+            upper = window[max(0, start - 16) : min(len(window), limit + _WORD_SPAN)].upper()
             self.may_break = b"\\" in upper or any(w in upper for w in self.words)
             return
         at = window.find(b";", start, limit)
@@ -113,24 +120,25 @@ class _Scanner:
             at = window.find(b";", at + 1, limit)
 
     def _statement_at(self, window: bytes, at: int, last: bool) -> None:
-        region = window[at:at + _AHEAD]
+        region = window[at : at + _AHEAD]
         words_from = _SKIP.match(region).end()  # type: ignore[union-attr]  # always matches
         if words_from == len(region) and not last:
             self.may_break = True  # comments longer than we look ahead: let the lexer decide
             return
-        seen = region[:words_from + _WORD_SPAN].upper()
-        self.may_break = region[words_from:words_from + 1] == b"\\" or any(w in seen for w in self.words)
+        seen = region[: words_from + _WORD_SPAN].upper()
+        self.may_break = region[words_from : words_from + 1] == b"\\" or any(w in seen for w in self.words)
 
     def _directive_mentions(self, window: bytes, start: int, limit: int) -> None:
-        lower = window[start:limit + 8].lower()
+        lower = window[start : limit + 8].lower()
         at = lower.find(b"migrator")
         while at != -1 and start + at < limit:
             hit = start + at
             line_start = window.rfind(b"\n", 0, hit) + 1
             if _DIRECTIVE_PREFIX.match(window, line_start, hit):
                 line_end = window.find(b"\n", hit)
-                text = window[line_start:line_end if line_end != -1 else len(window)]
+                text = window[line_start : line_end if line_end != -1 else len(window)]
                 number = self.window_line + window.count(b"\n", 0, line_start)
-                self.directive_lines.append((number, self.window_offset + line_start,
-                                             text.decode("utf-8", "replace").strip()))
+                self.directive_lines.append(
+                    (number, self.window_offset + line_start, text.decode("utf-8", "replace").strip())
+                )
             at = lower.find(b"migrator", at + 1)

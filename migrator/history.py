@@ -10,13 +10,38 @@ from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration
 from migrator.script import Marker, Write
 
 _ROW_COLUMNS = (
-    "version", "name", "description", "checksum", "down_checksum", "status", "applied_at",
-    "execution_ms", "applied_by", "operation", "statements_done", "statements_total",
-    "failed_statement", "failed_line", "error", "up_sql", "down_sql", "rows_done",
+    "version",
+    "name",
+    "description",
+    "checksum",
+    "down_checksum",
+    "status",
+    "applied_at",
+    "execution_ms",
+    "applied_by",
+    "operation",
+    "statements_done",
+    "statements_total",
+    "failed_statement",
+    "failed_line",
+    "error",
+    "up_sql",
+    "down_sql",
+    "rows_done",
 )
 _EVENT_COLUMNS = (
-    "id", "version", "name", "action", "outcome", "performed_at", "performed_by",
-    "execution_ms", "old_checksum", "new_checksum", "reason", "detail",
+    "id",
+    "version",
+    "name",
+    "action",
+    "outcome",
+    "performed_at",
+    "performed_by",
+    "execution_ms",
+    "old_checksum",
+    "new_checksum",
+    "reason",
+    "detail",
 )
 
 
@@ -76,11 +101,12 @@ class VersionStore:
         over thousands of versions slow)."""
         if not self.exists():
             return {}
-        columns = [c if with_text or c not in ("up_sql", "down_sql") else "NULL"
-                   for c in _ROW_COLUMNS]
+        columns = [c if with_text or c not in ("up_sql", "down_sql") else "NULL" for c in _ROW_COLUMNS]
         found = self.d.query(f"SELECT {', '.join(columns)} FROM {self.table} ORDER BY version")
-        return {int(r[0]): AppliedRow(int(r[0]), *r[1:7], int(r[7] or 0), *r[8:])  # type: ignore[call-arg]
-                for r in found}
+        return {
+            int(r[0]): AppliedRow(int(r[0]), *r[1:7], int(r[7] or 0), *r[8:])  # type: ignore[call-arg]
+            for r in found
+        }
 
     def events(self) -> list[HistoryEvent]:
         if not self.d.table_exists(self.history_name):
@@ -89,61 +115,104 @@ class VersionStore:
         return [HistoryEvent(*r) for r in found]
 
     # -- writing: each builder returns a Write step; the plain methods run it at once -----
-    def row_insert(self, m: Migration, *, status: str, operation: str, execution_ms: Any,
-                   up_text: str | None, down_text: str | None,
-                   statements_total: int | Marker | None = None, applied_at: Any = None) -> Write:
-        return self._insert(self.table, {
-            "version": m.version, "name": m.name, "description": m.description[:255],
-            "checksum": m.up.checksum, "down_checksum": m.down.checksum, "status": status,
-            "applied_at": self._time(applied_at if applied_at is not None else utc_now()),
-            "execution_ms": execution_ms,
-            "applied_by": self.user, "operation": operation,
-            "statements_done": 0 if status != STATUS_APPLIED else statements_total,
-            "statements_total": statements_total,
-            "up_sql": up_text, "down_sql": down_text,  # None for a big file (stored_text)
-        })
+    def row_insert(
+        self,
+        m: Migration,
+        *,
+        status: str,
+        operation: str,
+        execution_ms: Any,
+        up_text: str | None,
+        down_text: str | None,
+        statements_total: int | Marker | None = None,
+        applied_at: Any = None,
+    ) -> Write:
+        return self._insert(
+            self.table,
+            {
+                "version": m.version,
+                "name": m.name,
+                "description": m.description[:255],
+                "checksum": m.up.checksum,
+                "down_checksum": m.down.checksum,
+                "status": status,
+                "applied_at": self._time(applied_at if applied_at is not None else utc_now()),
+                "execution_ms": execution_ms,
+                "applied_by": self.user,
+                "operation": operation,
+                "statements_done": 0 if status != STATUS_APPLIED else statements_total,
+                "statements_total": statements_total,
+                "up_sql": up_text,
+                "down_sql": down_text,  # None for a big file (stored_text)
+            },
+        )
 
     def row_update(self, version: int, **values: Any) -> Write:
         if "applied_at" in values:
             values["applied_at"] = self._time(values["applied_at"])
         p = self.d.placeholder
         assignments = ", ".join(f"{k} = {p}" for k in values)
-        return Write(f"UPDATE {self.table} SET {assignments} WHERE version = {p}",
-                     (*values.values(), version))
+        return Write(
+            f"UPDATE {self.table} SET {assignments} WHERE version = {p}", (*values.values(), version)
+        )
 
     def row_add_rows(self, version: int, rows: Any) -> Write:
         """A batch file's running row count grows by `rows` (AFFECTED: the last batch's)."""
         p = self.d.placeholder
-        return Write(f"UPDATE {self.table} SET rows_done = COALESCE(rows_done, 0) + {p} "
-                     f"WHERE version = {p}", (rows, version))
+        return Write(
+            f"UPDATE {self.table} SET rows_done = COALESCE(rows_done, 0) + {p} WHERE version = {p}",
+            (rows, version),
+        )
 
     def row_delete(self, version: int) -> Write:
         return Write(f"DELETE FROM {self.table} WHERE version = {self.d.placeholder}", (version,))
 
-    def event(self, action: str, outcome: str, *, version: int | None = None,
-              name: str | None = None, execution_ms: Any = None,
-              old_checksum: str | None = None, new_checksum: str | None = None,
-              reason: str | None = None, detail: str | None = None) -> Write:
-        return self._insert(self.history, {
-            "version": version, "name": name, "action": action, "outcome": outcome,
-            "performed_at": self._time(utc_now()), "performed_by": self.user,
-            "execution_ms": execution_ms, "old_checksum": old_checksum,
-            "new_checksum": new_checksum, "reason": reason, "detail": detail,
-        })
+    def event(
+        self,
+        action: str,
+        outcome: str,
+        *,
+        version: int | None = None,
+        name: str | None = None,
+        execution_ms: Any = None,
+        old_checksum: str | None = None,
+        new_checksum: str | None = None,
+        reason: str | None = None,
+        detail: str | None = None,
+    ) -> Write:
+        return self._insert(
+            self.history,
+            {
+                "version": version,
+                "name": name,
+                "action": action,
+                "outcome": outcome,
+                "performed_at": self._time(utc_now()),
+                "performed_by": self.user,
+                "execution_ms": execution_ms,
+                "old_checksum": old_checksum,
+                "new_checksum": new_checksum,
+                "reason": reason,
+                "detail": detail,
+            },
+        )
 
     def row_restore(self, row: AppliedRow) -> Write:
         """Put a row back as it was (a rollback that changed nothing)."""
-        return self.row_update(row.version, status=row.status, operation=row.operation,
-                               statements_done=row.statements_done,
-                               statements_total=row.statements_total)
+        return self.row_update(
+            row.version,
+            status=row.status,
+            operation=row.operation,
+            statements_done=row.statements_done,
+            statements_total=row.statements_total,
+        )
 
     def _time(self, value: Any) -> Any:
         return value if isinstance(value, Marker) else self.d.timestamp_param(value)
 
     def _insert(self, table: str, values: dict[str, Any]) -> Write:
         marks = ", ".join([self.d.placeholder] * len(values))
-        return Write(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})",
-                     tuple(values.values()))
+        return Write(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})", tuple(values.values()))
 
     def insert_row(self, m: Migration, **kw: Any) -> None:
         self.d.write(self.row_insert(m, **kw))

@@ -44,6 +44,7 @@ __all__ = [
     "split_statements",
 ]
 
+
 @dataclass(frozen=True, slots=True)
 class Statement:
     text: str  # exact substring of the input, without the delimiter and trailing whitespace
@@ -158,6 +159,7 @@ _BRACKET_IDENT: Final = _FindCloser("]", "quoted identifier")
 def _quoted_closer(quote: str, backslash: bool, what: str) -> _QuotedCloser:
     """Compiled when a dialect that has the quote is first used, not at import."""
     return _QuotedCloser(quote, backslash, what)
+
 
 _Token = tuple[int, int, "_Closer | None", int]  # kind, end, closer of a long token, its state
 _MORE_TOKEN: Final[_Token] = (_MORE, 0, None, 0)
@@ -281,11 +283,32 @@ class _SqliteBlocks:
 
 
 _MYSQL_ROUTINES: Final = frozenset({"TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"})
-_MYSQL_NOT_ROUTINES: Final = frozenset({
-    "TABLE", "VIEW", "INDEX", "DATABASE", "SCHEMA", "UNIQUE", "FULLTEXT", "SPATIAL", "TEMPORARY",
-    "USER", "ROLE", "SERVER", "TABLESPACE", "LOGFILE", "SEQUENCE", "RESOURCE", "INSTANCE", "UNDO",
-    "ONLINE", "OFFLINE", "IGNORE", "PACKAGE",
-})
+_MYSQL_NOT_ROUTINES: Final = frozenset(
+    {
+        "TABLE",
+        "VIEW",
+        "INDEX",
+        "DATABASE",
+        "SCHEMA",
+        "UNIQUE",
+        "FULLTEXT",
+        "SPATIAL",
+        "TEMPORARY",
+        "USER",
+        "ROLE",
+        "SERVER",
+        "TABLESPACE",
+        "LOGFILE",
+        "SEQUENCE",
+        "RESOURCE",
+        "INSTANCE",
+        "UNDO",
+        "ONLINE",
+        "OFFLINE",
+        "IGNORE",
+        "PACKAGE",
+    }
+)
 _MYSQL_END_SUFFIXES: Final = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})  # FOR: MariaDB
 _MYSQL_CLASSIFY_WORDS: Final = 12  # DEFINER=..., SQL SECURITY ... come before the object kind
 
@@ -357,8 +380,10 @@ _BLOCK_RULES: Final[dict[str, tuple[tuple[str, ...], Callable[[], _Blocks]]]] = 
 # alternative needs one visible character after it, so a match never ends in a token that the
 # next chunk could extend; whatever it cannot take is left to the token-by-token path.
 
+
 def _quoted_runs(rules: LexRules) -> tuple[str, ...]:
     """Whole quoted strings and identifiers, each followed by a character that cannot extend it."""
+
     def quoted(q: str, backslash: bool) -> str:
         if backslash:
             return f"{q}(?:[^{q}\\\\]++|\\\\[\\s\\S]|{q}{q})*+{q}(?=[^{q}])"
@@ -377,15 +402,17 @@ def _quoted_runs(rules: LexRules) -> tuple[str, ...]:
 
 def _specials(rules: LexRules) -> str:
     """The characters that may start a token the fast path leaves to the slow one."""
-    return "".join((
-        "'\"",
-        "`" if rules.backtick_idents else "",
-        "[" if rules.bracket_idents else "",
-        "();",
-        "$" if rules.dollar_quotes else "",
-        "#" if rules.hash_comments else "",
-        "-/",
-    ))
+    return "".join(
+        (
+            "'\"",
+            "`" if rules.backtick_idents else "",
+            "[" if rules.bracket_idents else "",
+            "();",
+            "$" if rules.dollar_quotes else "",
+            "#" if rules.hash_comments else "",
+            "-/",
+        )
+    )
 
 
 def _gap_re(rules: LexRules) -> re.Pattern[str]:
@@ -456,10 +483,14 @@ class _Lexer:
         self._e_strings = rules.e_strings
         self._string = _quoted_closer("'", rules.backslash_escapes, "string")
         self._escaped_string = _quoted_closer("'", True, "string") if rules.e_strings else self._string
-        self._double = (_quoted_closer('"', rules.backslash_escapes, "string")
-                        if rules.double_quote_strings else _quoted_closer('"', False, "quoted identifier"))
+        self._double = (
+            _quoted_closer('"', rules.backslash_escapes, "string")
+            if rules.double_quote_strings
+            else _quoted_closer('"', False, "quoted identifier")
+        )
         self._block_comment: tuple[_Closer, int] = (
-            (_NESTED_COMMENT, 1) if rules.nested_comments else (_BLOCK_COMMENT, 0))
+            (_NESTED_COMMENT, 1) if rules.nested_comments else (_BLOCK_COMMENT, 0)
+        )
         self._body_starters: tuple[str, ...] = ()
         self._blocks: Callable[[], _Blocks] | None = None
         if rules.blocks:
@@ -565,11 +596,7 @@ def _starts_line(buf: str, start: int, end: int, before: bool) -> bool:
 
 def _is_e_prefix(buf: str, pos: int) -> bool:
     """PostgreSQL E'...': the quote follows a word that is exactly E."""
-    return (
-        pos >= 1
-        and buf[pos - 1] in "eE"
-        and (pos < 2 or _IDENT_CHAR_RE.match(buf, pos - 2) is None)
-    )
+    return pos >= 1 and buf[pos - 1] in "eE" and (pos < 2 or _IDENT_CHAR_RE.match(buf, pos - 2) is None)
 
 
 @cache

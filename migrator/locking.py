@@ -20,8 +20,7 @@ def acquire_lock(dialect: Dialect, key: str, timeout_s: float) -> None:
             raise KeyboardInterrupt
         if time.monotonic() >= deadline:
             raise LockTimeoutError(
-                f"could not get the migration lock within {timeout_s:g}s; "
-                f"held by {dialect.lock_holder()}",
+                f"could not get the migration lock within {timeout_s:g}s; held by {dialect.lock_holder()}",
                 hint="wait for the other run to finish, or raise --lock-timeout",
             )
         time.sleep(POLL_S)

@@ -134,10 +134,8 @@ class Timeouts:
 
     def overridden_by(self, d: Directives) -> Timeouts:
         return Timeouts(
-            lock_wait_ms=d.lock_wait_timeout_ms if d.lock_wait_timeout_ms is not None
-            else self.lock_wait_ms,
-            statement_ms=d.statement_timeout_ms if d.statement_timeout_ms is not None
-            else self.statement_ms,
+            lock_wait_ms=d.lock_wait_timeout_ms if d.lock_wait_timeout_ms is not None else self.lock_wait_ms,
+            statement_ms=d.statement_timeout_ms if d.statement_timeout_ms is not None else self.statement_ms,
         )
 
 

@@ -29,18 +29,23 @@ class Problem:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        label = "note" if self.kind == "whitespace-only" else (
-            "warning" if self.warning else self.kind)
+        label = "note" if self.kind == "whitespace-only" else ("warning" if self.warning else self.kind)
         return f"version {self.version} ({self.name}): {label}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "version": self.version, "name": self.name,
-                "severity": "warning" if self.warning else "error",
-                "message": self.message, **self.detail}
+        return {
+            "kind": self.kind,
+            "version": self.version,
+            "name": self.name,
+            "severity": "warning" if self.warning else "error",
+            "message": self.message,
+            **self.detail,
+        }
 
 
-def find_drift(migrations: list[Migration], rows: dict[int, AppliedRow], *,
-               run_in_progress: bool = False) -> list[Problem]:
+def find_drift(
+    migrations: list[Migration], rows: dict[int, AppliedRow], *, run_in_progress: bool = False
+) -> list[Problem]:
     """Every way the database disagrees with the files (SPEC §5), sorted by version.
     run_in_progress: another run holds the lock, so a `running` row is live, not killed."""
     by_version = {m.version: m for m in migrations}
@@ -52,34 +57,60 @@ def find_drift(migrations: list[Migration], rows: dict[int, AppliedRow], *,
         if not (m is not None and resumable_batch(row, m)):
             problems += _row_state(row, run_in_progress)
         if m is None:
-            problems.append(Problem(
-                "missing", row.version, row.name,
-                f"recorded as {row.status} but its folder {row.name} is gone; restore it "
-                "(e.g. from version control) or, if it was removed on purpose, resolve by hand"))
+            problems.append(
+                Problem(
+                    "missing",
+                    row.version,
+                    row.name,
+                    f"recorded as {row.status} but its folder {row.name} is gone; restore it "
+                    "(e.g. from version control) or, if it was removed on purpose, resolve by hand",
+                )
+            )
             continue
         if row.checksum != m.up.checksum:
-            problems.append(Problem(
-                "changed", row.version, row.name,
-                f"{m.up.rel} changed since it was applied (checksum {m.up.checksum[:12]}, "
-                f"applied {row.checksum[:12]}); restore the file, or accept the edit with "
-                f"`migrator repair {row.version} --reason ...`",
-                detail={"file": m.up.rel, "applied_checksum": row.checksum,
-                        "file_checksum": m.up.checksum}))
+            problems.append(
+                Problem(
+                    "changed",
+                    row.version,
+                    row.name,
+                    f"{m.up.rel} changed since it was applied (checksum {m.up.checksum[:12]}, "
+                    f"applied {row.checksum[:12]}); restore the file, or accept the edit with "
+                    f"`migrator repair {row.version} --reason ...`",
+                    detail={
+                        "file": m.up.rel,
+                        "applied_checksum": row.checksum,
+                        "file_checksum": m.up.checksum,
+                    },
+                )
+            )
         if row.down_checksum != m.down.checksum:
-            problems.append(Problem(
-                "down-changed", row.version, row.name,
-                f"{m.down.rel} changed since the version was applied; the new down.sql is "
-                f"what a rollback will run (accept it with `migrator repair {row.version}`)",
-                warning=True,
-                detail={"file": m.down.rel, "applied_checksum": row.down_checksum,
-                        "file_checksum": m.down.checksum}))
+            problems.append(
+                Problem(
+                    "down-changed",
+                    row.version,
+                    row.name,
+                    f"{m.down.rel} changed since the version was applied; the new down.sql is "
+                    f"what a rollback will run (accept it with `migrator repair {row.version}`)",
+                    warning=True,
+                    detail={
+                        "file": m.down.rel,
+                        "applied_checksum": row.down_checksum,
+                        "file_checksum": m.down.checksum,
+                    },
+                )
+            )
     for m in migrations:
         if m.version not in rows and highest is not None and m.version < highest:
-            problems.append(Problem(
-                "out-of-order", m.version, m.name,
-                f"pending, but lower than the highest applied version {highest}; apply it with "
-                "`migrator up --allow-out-of-order`, or renumber it above the others",
-                detail={"highest_applied": highest}))
+            problems.append(
+                Problem(
+                    "out-of-order",
+                    m.version,
+                    m.name,
+                    f"pending, but lower than the highest applied version {highest}; apply it with "
+                    "`migrator up --allow-out-of-order`, or renumber it above the others",
+                    detail={"highest_applied": highest},
+                )
+            )
     problems += unmet_requires(migrations, rows)
     return sorted(problems, key=lambda p: (p.version, p.kind))
 
@@ -90,12 +121,14 @@ def resumable_batch(row: AppliedRow, m: Migration) -> bool:
     return row.status == STATUS_RUNNING and sql_file.directives.batch
 
 
-def resume_points(migrations: list[Migration], rows: dict[int, AppliedRow],
-                  direction: str) -> dict[int, int]:
+def resume_points(migrations: list[Migration], rows: dict[int, AppliedRow], direction: str) -> dict[int, int]:
     """version -> rows already processed, for interrupted batch files of this direction."""
     by_version = {m.version: m for m in migrations}
-    return {v: r.rows_done or 0 for v, r in rows.items()
-            if v in by_version and r.operation == direction and resumable_batch(r, by_version[v])}
+    return {
+        v: r.rows_done or 0
+        for v, r in rows.items()
+        if v in by_version and r.operation == direction and resumable_batch(r, by_version[v])
+    }
 
 
 _KNOWN_STATUSES = (STATUS_APPLIED, STATUS_RUNNING, STATUS_FAILED)
@@ -103,37 +136,68 @@ _KNOWN_STATUSES = (STATUS_APPLIED, STATUS_RUNNING, STATUS_FAILED)
 
 def _row_state(row: AppliedRow, run_in_progress: bool = False) -> list[Problem]:
     if row.status not in _KNOWN_STATUSES:  # SPEC §2: any other status is drift, never ignored
-        return [Problem(
-            "unknown-status", row.version, row.name,
-            f"the version table says status {row.status!r}, which migrator never writes "
-            f"(only {', '.join(_KNOWN_STATUSES)}); it cannot tell whether this version ran. "
-            f"Check the database by hand, then run `migrator repair {row.version}` (version "
-            f"pending again) or `migrator repair --mark-applied {row.version}` (it is applied)",
-            detail={"status": row.status})]
+        return [
+            Problem(
+                "unknown-status",
+                row.version,
+                row.name,
+                f"the version table says status {row.status!r}, which migrator never writes "
+                f"(only {', '.join(_KNOWN_STATUSES)}); it cannot tell whether this version ran. "
+                f"Check the database by hand, then run `migrator repair {row.version}` (version "
+                f"pending again) or `migrator repair --mark-applied {row.version}` (it is applied)",
+                detail={"status": row.status},
+            )
+        ]
     if row.status == STATUS_APPLIED:
         return []
     if row.status == STATUS_RUNNING and run_in_progress:
-        return [Problem("in-progress", row.version, row.name,
-                        f"another run is applying it now ({row.statements_done or 0} of "
-                        f"{row.statements_total} statements done)", warning=True)]
+        return [
+            Problem(
+                "in-progress",
+                row.version,
+                row.name,
+                f"another run is applying it now ({row.statements_done or 0} of "
+                f"{row.statements_total} statements done)",
+                warning=True,
+            )
+        ]
     done = row.statements_done or 0
     total = row.statements_total
     ran = f"{committed_phrase(done, total)} committed"
-    detail = {"operation": row.operation, "statements_done": done, "statements_total": total,
-              "failed_statement": row.failed_statement, "failed_line": row.failed_line,
-              "error": row.error}
-    next_step = (f"check the database by hand, finish or undo those statements, then run "
-                 f"`migrator repair {row.version}` (version pending again) or "
-                 f"`migrator repair --mark-applied {row.version}` (finished by hand)")
+    detail = {
+        "operation": row.operation,
+        "statements_done": done,
+        "statements_total": total,
+        "failed_statement": row.failed_statement,
+        "failed_line": row.failed_line,
+        "error": row.error,
+    }
+    next_step = (
+        f"check the database by hand, finish or undo those statements, then run "
+        f"`migrator repair {row.version}` (version pending again) or "
+        f"`migrator repair --mark-applied {row.version}` (finished by hand)"
+    )
     if row.status == STATUS_FAILED:
         where = f" at statement {row.failed_statement}" if row.failed_statement else ""
         line = f" (line {row.failed_line})" if row.failed_line else ""
-        return [Problem("failed", row.version, row.name,
-                        f"{row.operation} failed{where}{line}: {row.error}; {ran}; {next_step}",
-                        detail=detail)]
-    return [Problem("interrupted", row.version, row.name,
-                    f"a run was killed while running {row.operation}; {ran}; {next_step}",
-                    detail=detail)]
+        return [
+            Problem(
+                "failed",
+                row.version,
+                row.name,
+                f"{row.operation} failed{where}{line}: {row.error}; {ran}; {next_step}",
+                detail=detail,
+            )
+        ]
+    return [
+        Problem(
+            "interrupted",
+            row.version,
+            row.name,
+            f"a run was killed while running {row.operation}; {ran}; {next_step}",
+            detail=detail,
+        )
+    ]
 
 
 def unmet_requires(migrations: list[Migration], rows: dict[int, AppliedRow]) -> list[Problem]:
@@ -150,37 +214,51 @@ def unmet_requires(migrations: list[Migration], rows: dict[int, AppliedRow]) -> 
                 reason = "which is not applied"
             else:
                 continue
-            problems.append(Problem("requires", m.version, m.name,
-                                    f"requires version {needed}, {reason}",
-                                    detail={"requires": needed}))
+            problems.append(
+                Problem(
+                    "requires",
+                    m.version,
+                    m.name,
+                    f"requires version {needed}, {reason}",
+                    detail={"requires": needed},
+                )
+            )
     return problems
 
 
-def blocking(problems: list[Problem], *, strict: bool = False,
-             allow_out_of_order: bool = False) -> list[Problem]:
-    return [p for p in problems
-            if (not p.warning or (strict and p.kind == "down-changed"))
-            and not (allow_out_of_order and p.kind == "out-of-order")]
+def blocking(
+    problems: list[Problem], *, strict: bool = False, allow_out_of_order: bool = False
+) -> list[Problem]:
+    return [
+        p
+        for p in problems
+        if (not p.warning or (strict and p.kind == "down-changed"))
+        and not (allow_out_of_order and p.kind == "out-of-order")
+    ]
 
 
-def plan_up(migrations: list[Migration], rows: dict[int, AppliedRow],
-            target: int | None) -> list[Migration]:
+def plan_up(migrations: list[Migration], rows: dict[int, AppliedRow], target: int | None) -> list[Migration]:
     """Pending versions up to `target`, in ascending order."""
     if target is not None and target not in {m.version for m in migrations} | set(rows):
-        raise UsageError(f"--to {target}: there is no version {target}",
-                         hint="run `migrator status` to see the versions")
+        raise UsageError(
+            f"--to {target}: there is no version {target}", hint="run `migrator status` to see the versions"
+        )
     resuming = resume_points(migrations, rows, "up")
-    return [m for m in migrations
-            if (m.version not in rows or m.version in resuming)
-            and (target is None or m.version <= target)]
+    return [
+        m
+        for m in migrations
+        if (m.version not in rows or m.version in resuming) and (target is None or m.version <= target)
+    ]
 
 
-def plan_down(migrations: list[Migration], rows: dict[int, AppliedRow], *,
-              target: int | None, steps: int | None) -> list[Migration]:
+def plan_down(
+    migrations: list[Migration], rows: dict[int, AppliedRow], *, target: int | None, steps: int | None
+) -> list[Migration]:
     """Applied versions to roll back, highest first. Refuses past an irreversible one."""
     resuming = resume_points(migrations, rows, "down")
-    applied = sorted((v for v, r in rows.items() if r.status == STATUS_APPLIED or v in resuming),
-                     reverse=True)
+    applied = sorted(
+        (v for v, r in rows.items() if r.status == STATUS_APPLIED or v in resuming), reverse=True
+    )
     if target is not None:  # any V: "every applied version above V"
         chosen = [v for v in applied if v > target]
     else:

@@ -72,8 +72,10 @@ class BatchProgress:
     rows_per_s: float  # in this run
 
     def describe(self) -> str:
-        return (f"{self.batches:,} batch{'es' if self.batches != 1 else ''}, {self.rows:,} rows, "
-                f"{self.rows_per_s:,.0f} rows/s")
+        return (
+            f"{self.batches:,} batch{'es' if self.batches != 1 else ''}, {self.rows:,} rows, "
+            f"{self.rows_per_s:,.0f} rows/s"
+        )
 
 
 @dataclass
@@ -103,8 +105,9 @@ def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
     sql_file = m.up if direction == "up" else m.down
     transactional = dialect.transactional_ddl and sql_file.directives.transactional
     if sql_file.is_big:
-        return PreparedFile(m, direction, sql_file, None, FileStatements(sql_file, dialect.name),
-                            transactional)
+        return PreparedFile(
+            m, direction, sql_file, None, FileStatements(sql_file, dialect.name), transactional
+        )
     text = sql_file.read_text()
     statements = _split(sql_file, text, dialect)
     if not dialect.transactional_ddl and sql_file.directives.transactional and statements:
@@ -133,8 +136,10 @@ def check_files(files: list[SqlFile], dialect: Dialect) -> None:
             continue
         try:
             statements: Iterable[Statement] = (
-                FileStatements(sql_file, dialect.name) if sql_file.is_big
-                else _split(sql_file, sql_file.read_text(), dialect))
+                FileStatements(sql_file, dialect.name)
+                if sql_file.is_big
+                else _split(sql_file, sql_file.read_text(), dialect)
+            )
             problems += file_problems(sql_file, statements, dialect)
         except LayoutError as exc:
             problems += exc.problems
@@ -154,8 +159,10 @@ def file_problems(sql_file: SqlFile, statements: Iterable[Statement], dialect: D
         if in_transaction and (refusal := _refusal(sql_file, s, dialect)):
             problems.append(refusal)
     if sql_file.directives.batch and count != 1:
-        problems.append(f"{sql_file.rel}: a `batch` file holds exactly one data statement "
-                        f"(found {count}); it is repeated until it affects no rows")
+        problems.append(
+            f"{sql_file.rel}: a `batch` file holds exactly one data statement "
+            f"(found {count}); it is repeated until it affects no rows"
+        )
     return problems
 
 
@@ -164,19 +171,24 @@ def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
     pattern: tuple[str, ...]
     for pattern in TRANSACTION_CONTROL:
         if words[: len(pattern)] == pattern and not (pattern == ("BEGIN",) and is_block(words)):
-            return (f"{f.rel}:{s.line}:{s.column}: the file manages its own transaction "
-                    f"({' '.join(pattern)}); migrator already runs it in one. Remove it, or add "
-                    "`-- migrator: no-transaction` at the top of the file")
+            return (
+                f"{f.rel}:{s.line}:{s.column}: the file manages its own transaction "
+                f"({' '.join(pattern)}); migrator already runs it in one. Remove it, or add "
+                "`-- migrator: no-transaction` at the top of the file"
+            )
     for pattern in dialect.refused_in_transaction:
         if words[: len(pattern)] == pattern:
-            return (f"{f.rel}:{s.line}:{s.column}: {dialect.name} refuses "
-                    f"{' '.join(pattern)} inside a transaction; add "
-                    "`-- migrator: no-transaction` at the top of the file")
+            return (
+                f"{f.rel}:{s.line}:{s.column}: {dialect.name} refuses "
+                f"{' '.join(pattern)} inside a transaction; add "
+                "`-- migrator: no-transaction` at the top of the file"
+            )
     return ""
 
 
-def compile_file(pf: PreparedFile, book: Bookkeeping, timeouts: Timeouts, *, reset: bool,
-                 durable: bool) -> Iterable[Step]:
+def compile_file(
+    pf: PreparedFile, book: Bookkeeping, timeouts: Timeouts, *, reset: bool, durable: bool
+) -> Iterable[Step]:
     """The script of one file (a big file's is produced as its statements are split)."""
     effective = timeouts.overridden_by(pf.file.directives)
     if pf.transactional:
@@ -185,13 +197,20 @@ def compile_file(pf: PreparedFile, book: Bookkeeping, timeouts: Timeouts, *, res
 
 
 class Runner:
-    def __init__(self, dialect: Dialect, store: VersionStore, reporter: Reporter,
-                 timeouts: Timeouts, *, batch_pause_s: float = 0.0,
-                 resume: dict[int, int] | None = None,
-                 before_file: Callable[[PreparedFile], None] | None = None,
-                 notes: dict[int, str] | None = None,
-                 should_stop: Callable[[], bool] | None = None,
-                 applied: dict[int, AppliedRow] | None = None) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        store: VersionStore,
+        reporter: Reporter,
+        timeouts: Timeouts,
+        *,
+        batch_pause_s: float = 0.0,
+        resume: dict[int, int] | None = None,
+        before_file: Callable[[PreparedFile], None] | None = None,
+        notes: dict[int, str] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        applied: dict[int, AppliedRow] | None = None,
+    ) -> None:
         self.d = dialect
         self.store = store
         self.reporter = reporter
@@ -213,9 +232,11 @@ class Runner:
         try:
             for i, pf in enumerate(files):
                 if self.should_stop is not None and self.should_stop():
-                    raise StoppedError(pf.direction,
-                                       [(f.version, f.migration.name) for f in files[:i]],
-                                       [(f.version, f.migration.name) for f in files[i:]])
+                    raise StoppedError(
+                        pf.direction,
+                        [(f.version, f.migration.name) for f in files[:i]],
+                        [(f.version, f.migration.name) for f in files[i:]],
+                    )
                 if self.before_file is not None:
                     self.before_file(pf)
                 self._run_file(pf, durable=i == len(files) - 1)
@@ -233,8 +254,7 @@ class Runner:
             self._run_batches(pf, started, reset)
         else:
             book = self._bookkeeping(pf)
-            self._execute(pf, compile_file(pf, book, self.timeouts, reset=reset, durable=durable),
-                          started)
+            self._execute(pf, compile_file(pf, book, self.timeouts, reset=reset, durable=durable), started)
         self._unflushed = pf.transactional and not durable
         self.completed.append(pf.version)
         self.reporter.file_done(pf, (time.perf_counter() - started) * 1000)
@@ -249,31 +269,61 @@ class Runner:
     # -- the rows that go with a file ----------------------------------------------------
     def _bookkeeping(self, pf: PreparedFile) -> Bookkeeping:
         m, store = pf.migration, self.store
-        event = store.event(pf.direction, "ok", version=m.version, name=m.name,
-                            execution_ms=ELAPSED_MS, new_checksum=pf.file.checksum,
-                            detail=self.notes.get(m.version))
+        event = store.event(
+            pf.direction,
+            "ok",
+            version=m.version,
+            name=m.name,
+            execution_ms=ELAPSED_MS,
+            new_checksum=pf.file.checksum,
+            detail=self.notes.get(m.version),
+        )
         if pf.direction == "up" and pf.transactional:
-            row = store.row_insert(m, status=STATUS_APPLIED, operation="up", execution_ms=ELAPSED_MS,
-                                   up_text=pf.text, down_text=m.down.stored_text(),
-                                   statements_total=STATEMENTS_RUN, applied_at=NOW_UTC)
+            row = store.row_insert(
+                m,
+                status=STATUS_APPLIED,
+                operation="up",
+                execution_ms=ELAPSED_MS,
+                up_text=pf.text,
+                down_text=m.down.stored_text(),
+                statements_total=STATEMENTS_RUN,
+                applied_at=NOW_UTC,
+            )
             return Bookkeeping(None, None, (row, event))
         if pf.direction == "down":
             start = None if pf.transactional else self._running_row(pf)
             return Bookkeeping(start, self._progress_row(pf), (store.row_delete(m.version), event))
-        done = store.row_update(m.version, status=STATUS_APPLIED, execution_ms=ELAPSED_MS,
-                                applied_at=NOW_UTC, statements_done=STATEMENTS_RUN,
-                                statements_total=STATEMENTS_RUN)
+        done = store.row_update(
+            m.version,
+            status=STATUS_APPLIED,
+            execution_ms=ELAPSED_MS,
+            applied_at=NOW_UTC,
+            statements_done=STATEMENTS_RUN,
+            statements_total=STATEMENTS_RUN,
+        )
         return Bookkeeping(self._running_row(pf), self._progress_row(pf), (done, event))
 
     def _running_row(self, pf: PreparedFile) -> Write:
         m = pf.migration
         if pf.direction == "up":
-            return self.store.row_insert(m, status=STATUS_RUNNING, operation="up", execution_ms=0,
-                                         up_text=pf.text, down_text=m.down.stored_text(),
-                                         statements_total=pf.statement_count)
+            return self.store.row_insert(
+                m,
+                status=STATUS_RUNNING,
+                operation="up",
+                execution_ms=0,
+                up_text=pf.text,
+                down_text=m.down.stored_text(),
+                statements_total=pf.statement_count,
+            )
         batch = {"rows_done": 0} if pf.file.directives.batch else {}
-        return self.store.row_update(m.version, status=STATUS_RUNNING, operation="down",
-                                     statements_done=0, statements_total=pf.statement_count, **batch)
+        return self.store.row_update(
+            m.version,
+            status=STATUS_RUNNING,
+            operation="down",
+            statements_done=0,
+            statements_total=pf.statement_count,
+            **batch,
+        )
 
     def _progress_row(self, pf: PreparedFile) -> Callable[[int], Write]:
         return lambda done: self.store.row_update(pf.version, statements_done=done)
@@ -326,72 +376,106 @@ class Runner:
         except Exception:  # noqa: BLE001 - the connection may be gone; the server rolls back
             pass
 
-    def _statement_failed(self, pf: PreparedFile, started: float, run: Run,
-                          exc: StatementError, committed: int, tracker: _OwnTransaction) -> None:
+    def _statement_failed(
+        self,
+        pf: PreparedFile,
+        started: float,
+        run: Run,
+        exc: StatementError,
+        committed: int,
+        tracker: _OwnTransaction,
+    ) -> None:
         left_behind = self.d.after_failure(run.statement.text)
         pending_again = not pf.transactional and committed == 0 and not left_behind
-        error = self._failure(pf, run, exc, committed, tracker, left_behind=left_behind,
-                              pending_again=pending_again)
+        error = self._failure(
+            pf, run, exc, committed, tracker, left_behind=left_behind, pending_again=pending_again
+        )
         if pending_again:
             self._write_quietly(self._not_started(pf))
         elif not pf.transactional:
-            self._write_quietly(self.store.row_update(
-                pf.version, status=STATUS_FAILED, statements_done=committed,
-                failed_statement=run.number, failed_line=run.statement.line,
-                error=error.failure.db_message[:4000]))
+            self._write_quietly(
+                self.store.row_update(
+                    pf.version,
+                    status=STATUS_FAILED,
+                    statements_done=committed,
+                    failed_statement=run.number,
+                    failed_line=run.statement.line,
+                    error=error.failure.db_message[:4000],
+                )
+            )
         self._record_failure(pf, started, str(error))
         raise error from None
 
-    def _bookkeeping_failed(self, pf: PreparedFile, started: float, failed: StepFailed,
-                            committed: int) -> None:
+    def _bookkeeping_failed(
+        self, pf: PreparedFile, started: float, failed: StepFailed, committed: int
+    ) -> None:
         """migrator's own step failed (a version-table write, the session setup, a commit)."""
-        what = {Write: "writing migrator's version table", Begin: "opening a transaction",
-                Commit: "committing", SetTimeouts: "setting the session limits",
-                ResetSession: "resetting the session"}.get(type(failed.step), "a bookkeeping step")
+        what = {
+            Write: "writing migrator's version table",
+            Begin: "opening a transaction",
+            Commit: "committing",
+            SetTimeouts: "setting the session limits",
+            ResetSession: "resetting the session",
+        }.get(type(failed.step), "a bookkeeping step")
         outcome = self._settle(
-            pf, committed, nothing=pf.transactional or committed == 0 and not isinstance(
-                failed.step, Commit), fix="check the database",
-            error=f"{what} failed: {failed.error.message}"[:4000])
+            pf,
+            committed,
+            nothing=pf.transactional or committed == 0 and not isinstance(failed.step, Commit),
+            fix="check the database",
+            error=f"{what} failed: {failed.error.message}"[:4000],
+        )
         code = f" [{failed.error.code}]" if failed.error.code else ""
         error = BookkeepingError(
             f"version {pf.version} ({pf.migration.name}) {pf.direction}: {what} failed: "
             f"{failed.error.message}{code}; {outcome}",
-            hint="check the version table and the database user's privileges on it")
+            hint="check the version table and the database user's privileges on it",
+        )
         self._record_failure(pf, started, str(error))
         raise error from None
 
-    def _unsplittable(self, pf: PreparedFile, started: float, state: ScriptState,
-                      tracker: _OwnTransaction, exc: LayoutError) -> None:
+    def _unsplittable(
+        self, pf: PreparedFile, started: float, state: ScriptState, tracker: _OwnTransaction, exc: LayoutError
+    ) -> None:
         committed = self._committed(pf, state, tracker)
         number = state.statements_done + 1
         where = exc.problems[0] if exc.problems else str(exc)
-        outcome = self._settle(pf, committed, nothing=pf.transactional or committed == 0,
-                               fix="fix the file and the database", failed_statement=number,
-                               error=f"the rest of the file cannot be split: {where}")
+        outcome = self._settle(
+            pf,
+            committed,
+            nothing=pf.transactional or committed == 0,
+            fix="fix the file and the database",
+            failed_statement=number,
+            error=f"the rest of the file cannot be split: {where}",
+        )
         error = BookkeepingError(
             f"version {pf.version} ({pf.migration.name}) {pf.direction} stopped: {where}; the rest "
             f"of the file cannot be split into statements, so it was not run; {outcome}",
-            hint="fix the file (an unclosed quote or comment?) and run the command again")
+            hint="fix the file (an unclosed quote or comment?) and run the command again",
+        )
         self._record_failure(pf, started, str(error))
         raise error from None
 
-    def _settle(self, pf: PreparedFile, committed: int, *, nothing: bool, fix: str,
-                **failed_row: Any) -> str:
+    def _settle(self, pf: PreparedFile, committed: int, *, nothing: bool, fix: str, **failed_row: Any) -> str:
         """Leave the version row as a stopped file left the database, and say what that is:
         nothing committed, the version as it was before; else a `failed` row that blocks."""
         if nothing:
             if not pf.transactional:
                 self._write_quietly(self._not_started(pf))
             return "nothing of this version was committed" + (
-                ": the whole file was rolled back" if pf.transactional else "")
-        self._write_quietly(self.store.row_update(pf.version, status=STATUS_FAILED,
-                                                  statements_done=committed, **failed_row))
-        return (f"{committed_phrase(committed, pf.statement_count)} committed and stay; version "
-                f"{pf.version} is recorded as failed and blocks later runs until you {fix} and "
-                f"run `migrator repair {pf.version}`")
+                ": the whole file was rolled back" if pf.transactional else ""
+            )
+        self._write_quietly(
+            self.store.row_update(pf.version, status=STATUS_FAILED, statements_done=committed, **failed_row)
+        )
+        return (
+            f"{committed_phrase(committed, pf.statement_count)} committed and stay; version "
+            f"{pf.version} is recorded as failed and blocks later runs until you {fix} and "
+            f"run `migrator repair {pf.version}`"
+        )
 
-    def _interrupted(self, pf: PreparedFile, state: ScriptState, tracker: _OwnTransaction,
-                     exc: BaseException) -> None:
+    def _interrupted(
+        self, pf: PreparedFile, state: ScriptState, tracker: _OwnTransaction, exc: BaseException
+    ) -> None:
         """Stopped from outside (a signal) somewhere in the script. Whether the file's
         closing commit went through is read back from the database, never assumed."""
         try:
@@ -400,24 +484,34 @@ class Runner:
             row = self.store.rows().get(pf.version)
         except Exception:  # noqa: BLE001 - then a `running` row tells the next run
             return
-        finished = (row is not None and row.status == STATUS_APPLIED) if pf.direction == "up" \
-            else row is None
+        finished = (row is not None and row.status == STATUS_APPLIED) if pf.direction == "up" else row is None
         if finished:
             self.completed.append(pf.version)
             return
         if pf.transactional or pf.file.directives.batch or row is None or row.status != STATUS_RUNNING:
             return  # rolled back whole; a batch resumes; a running row not yet written
         number = (row.statements_done or 0) + 1
-        why = ("interrupted by a signal" if isinstance(exc, KeyboardInterrupt)
-               else f"stopped by an error ({exc})")
+        why = (
+            "interrupted by a signal"
+            if isinstance(exc, KeyboardInterrupt)
+            else f"stopped by an error ({exc})"
+        )
         of = f" of {pf.statement_count}" if pf.statement_count is not None else ""
-        statement = (pf.statements[number - 1] if not isinstance(pf.statements, FileStatements)
-                     and number <= len(pf.statements) else None)
-        self._write_quietly(self.store.row_update(
-            pf.version, status=STATUS_FAILED, failed_statement=number,
-            failed_line=statement.line if statement else None,
-            error=f"{why} while statement {number}{of} ran (statements before it committed; "
-                  "it may have committed too)"))
+        statement = (
+            pf.statements[number - 1]
+            if not isinstance(pf.statements, FileStatements) and number <= len(pf.statements)
+            else None
+        )
+        self._write_quietly(
+            self.store.row_update(
+                pf.version,
+                status=STATUS_FAILED,
+                failed_statement=number,
+                failed_line=statement.line if statement else None,
+                error=f"{why} while statement {number}{of} ran (statements before it committed; "
+                "it may have committed too)",
+            )
+        )
 
     def _write_quietly(self, step: Write) -> None:
         try:
@@ -449,8 +543,9 @@ class Runner:
                 committed = 1 if batches or resumed else 0
                 if not isinstance(failed.step, Run):
                     self._bookkeeping_failed(pf, started, failed, committed)
-                self._statement_failed(pf, started, Run(1, statement), failed.error, committed,
-                                       _OwnTransaction(True))
+                self._statement_failed(
+                    pf, started, Run(1, statement), failed.error, committed, _OwnTransaction(True)
+                )
             except BaseException:
                 self.d.recover()
                 self._rollback()
@@ -459,16 +554,16 @@ class Runner:
             rows += affected
             batches += 1
             now = time.perf_counter()
-            self.reporter.batch_done(pf, BatchProgress(
-                batches, rows, (rows - rows_before) / max(now - first_batch, 1e-6)))
+            self.reporter.batch_done(
+                pf, BatchProgress(batches, rows, (rows - rows_before) / max(now - first_batch, 1e-6))
+            )
             if affected <= 0:
                 break
             if self.batch_pause_s:
                 time.sleep(self.batch_pause_s)
         self._execute_own(pf, started, [Begin(), *book.finish, Commit()], committed=1)
 
-    def _execute_own(self, pf: PreparedFile, started: float, steps: list[Step], *,
-                     committed: int) -> None:
+    def _execute_own(self, pf: PreparedFile, started: float, steps: list[Step], *, committed: int) -> None:
         """Bookkeeping steps alone (a batch file's opening and closing writes)."""
         try:
             self.d.run_script(steps, ScriptState(), one_by_one=True)
@@ -477,9 +572,17 @@ class Runner:
             self._bookkeeping_failed(pf, started, failed, committed)
 
     # -- the error report ------------------------------------------------------------------
-    def _failure(self, pf: PreparedFile, run: Run, exc: StatementError, committed: int,
-                 tracker: _OwnTransaction, *, left_behind: str,
-                 pending_again: bool) -> MigrationFailedError:
+    def _failure(
+        self,
+        pf: PreparedFile,
+        run: Run,
+        exc: StatementError,
+        committed: int,
+        tracker: _OwnTransaction,
+        *,
+        left_behind: str,
+        pending_again: bool,
+    ) -> MigrationFailedError:
         s = run.statement
         try:
             total = len(pf.statements)  # a big file: counted here, only when it failed
@@ -488,43 +591,70 @@ class Runner:
 
         line, column = position_in_file(s, exc.position)
         if pf.transactional:
-            what = ("nothing of this version was committed: the whole file was rolled back"
-                    + (f"; versions applied earlier in this run stay applied: "
-                       f"{', '.join(map(str, sorted(set(self.completed))))}"
-                       if self.completed else ""))
+            what = "nothing of this version was committed: the whole file was rolled back" + (
+                f"; versions applied earlier in this run stay applied: "
+                f"{', '.join(map(str, sorted(set(self.completed))))}"
+                if self.completed
+                else ""
+            )
         else:
-            what = (f"{committed_phrase(committed, total)} committed and stay (no rollback "
-                    "is possible here)" if committed else
-                    f"{committed_phrase(0, total)} committed")
+            what = (
+                f"{committed_phrase(committed, total)} committed and stay (no rollback is possible here)"
+                if committed
+                else f"{committed_phrase(0, total)} committed"
+            )
             if tracker.opened_at:
-                what += (f"; the transaction the file opened itself (statement "
-                         f"{tracker.opened_at}) was rolled back"
-                         + ("" if self.d.transactional_ddl or not tracker.implicit_commit else
-                            f", but {self.d.name} had already committed the DDL inside it"))
+                what += (
+                    f"; the transaction the file opened itself (statement "
+                    f"{tracker.opened_at}) was rolled back"
+                    + (
+                        ""
+                        if self.d.transactional_ddl or not tracker.implicit_commit
+                        else f", but {self.d.name} had already committed the DDL inside it"
+                    )
+                )
             if left_behind:
                 what += f"; {left_behind}"
             if pending_again:
-                what += (f"; version {pf.version} is "
-                         + ("pending again" if pf.direction == "up" else "still applied")
-                         + " (the history keeps this failure)")
+                what += (
+                    f"; version {pf.version} is "
+                    + ("pending again" if pf.direction == "up" else "still applied")
+                    + " (the history keeps this failure)"
+                )
             else:
-                what += (f"; version {pf.version} is recorded as failed and blocks later runs "
-                         f"until you fix the database by hand and run `migrator repair "
-                         f"{pf.version}`")
+                what += (
+                    f"; version {pf.version} is recorded as failed and blocks later runs "
+                    f"until you fix the database by hand and run `migrator repair "
+                    f"{pf.version}`"
+                )
         failure = StatementFailure(
-            version=pf.version, name=pf.migration.name, path=pf.file.rel,
-            direction=pf.direction, statement_index=run.number, statement_count=total,
-            line=line, column=column, excerpt=excerpt(s, exc.position),
-            db_message=exc.message, db_code=exc.code, committed=what,
+            version=pf.version,
+            name=pf.migration.name,
+            path=pf.file.rel,
+            direction=pf.direction,
+            statement_index=run.number,
+            statement_count=total,
+            line=line,
+            column=column,
+            excerpt=excerpt(s, exc.position),
+            db_message=exc.message,
+            db_code=exc.code,
+            committed=what,
             statements_committed=committed,
         )
         return MigrationFailedError(failure)
 
     def _record_failure(self, pf: PreparedFile, started: float, detail: str) -> None:
         try:
-            self.store.record(pf.direction, "failed", version=pf.version,
-                              name=pf.migration.name, execution_ms=_ms_since(started),
-                              new_checksum=pf.file.checksum, detail=detail[:4000])
+            self.store.record(
+                pf.direction,
+                "failed",
+                version=pf.version,
+                name=pf.migration.name,
+                execution_ms=_ms_since(started),
+                new_checksum=pf.file.checksum,
+                detail=detail[:4000],
+            )
         except Exception:  # noqa: BLE001 - the failure itself is what the user must see
             pass
 

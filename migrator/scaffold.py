@@ -15,8 +15,10 @@ DOWN_TEMPLATE = "-- Undo {name}: leave the schema exactly as before up.sql ran.\
 def new_migration(root: Path, name: str, dialect: str | None = None) -> Path:
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     if not slug:
-        raise UsageError(f"new: {name!r} gives an empty folder name",
-                         hint="use letters and digits: migrator new add_users_table")
+        raise UsageError(
+            f"new: {name!r} gives an empty folder name",
+            hint="use letters and digits: migrator new add_users_table",
+        )
     root.mkdir(parents=True, exist_ok=True)
     layout = Layout(root)
     layout.raise_problems()

@@ -119,8 +119,9 @@ class Bookkeeping:
     finish: tuple[Write, ...]  # the version row and the history event of success
 
 
-def transactional_script(statements: Iterable[Statement], book: Bookkeeping, timeouts: Timeouts,
-                         *, reset: bool, durable: bool) -> Iterator[Step]:
+def transactional_script(
+    statements: Iterable[Statement], book: Bookkeeping, timeouts: Timeouts, *, reset: bool, durable: bool
+) -> Iterator[Step]:
     """The file and its version row in one transaction: all of it commits, or none."""
     if reset:
         yield ResetSession()
@@ -132,8 +133,14 @@ def transactional_script(statements: Iterable[Statement], book: Bookkeeping, tim
     yield Commit()
 
 
-def bracketed_script(statements: Iterable[Statement], book: Bookkeeping, timeouts: Timeouts,
-                     *, reset: bool, data_in_transaction: bool) -> Iterator[Step]:
+def bracketed_script(
+    statements: Iterable[Statement],
+    book: Bookkeeping,
+    timeouts: Timeouts,
+    *,
+    reset: bool,
+    data_in_transaction: bool,
+) -> Iterator[Step]:
     """The dirty bracket: a `running` row, each statement followed by its progress row, then
     the version row. data_in_transaction: a data statement commits together with its
     progress row (outside a transaction the file opened itself), so the row never lags."""
@@ -165,8 +172,9 @@ def bracketed_script(statements: Iterable[Statement], book: Bookkeeping, timeout
     yield Commit()
 
 
-def _progress(run: Run, book: Bookkeeping, own_transaction: bool,
-              data_in_transaction: bool) -> Iterator[Step]:
+def _progress(
+    run: Run, book: Bookkeeping, own_transaction: bool, data_in_transaction: bool
+) -> Iterator[Step]:
     wrap = data_in_transaction and not own_transaction and is_data_statement(run.statement.text)
     if wrap:
         yield Begin()

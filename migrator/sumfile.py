@@ -28,8 +28,9 @@ def add(layout: Layout, rels: list[str]) -> Path:
     entries = read(path) if path.is_file() else {}
     current = {f.rel: f.checksum for f in layout.files()}
     entries.update({rel: current[rel] for rel in rels})
-    path.write_text("".join(f"{c}  {r}\n" for r, c in sorted(entries.items())), encoding="utf-8",
-                    newline="\n")
+    path.write_text(
+        "".join(f"{c}  {r}\n" for r, c in sorted(entries.items())), encoding="utf-8", newline="\n"
+    )
     return path
 
 
@@ -68,8 +69,13 @@ def compare(layout: Layout, dialect: str | None = None) -> list[SumProblem]:
     check_layout(layout, dialect)
     path = layout.root / SUM_FILE
     if not path.is_file():
-        return [SumProblem("no-sum-file", SUM_FILE,
-                           "there is no checksum file; create it with `migrator hash` and commit it")]
+        return [
+            SumProblem(
+                "no-sum-file",
+                SUM_FILE,
+                "there is no checksum file; create it with `migrator hash` and commit it",
+            )
+        ]
     listed = read(path)
     current = {f.rel: f.checksum for f in layout.files()}
     problems = []
@@ -77,11 +83,14 @@ def compare(layout: Layout, dialect: str | None = None) -> list[SumProblem]:
         if rel not in current:
             problems.append(SumProblem("removed", rel, "listed in migrator.sum but the file is gone"))
         elif current[rel] != checksum:
-            problems.append(SumProblem(
-                "changed", rel,
-                "edited after it was hashed; restore it, or if this migration never shipped, "
-                "run `migrator hash` and commit migrator.sum"))
+            problems.append(
+                SumProblem(
+                    "changed",
+                    rel,
+                    "edited after it was hashed; restore it, or if this migration never shipped, "
+                    "run `migrator hash` and commit migrator.sum",
+                )
+            )
     for rel in sorted(set(current) - set(listed)):
-        problems.append(SumProblem("unlisted", rel,
-                                   "not in migrator.sum; run `migrator hash` and commit it"))
+        problems.append(SumProblem("unlisted", rel, "not in migrator.sum; run `migrator hash` and commit it"))
     return problems

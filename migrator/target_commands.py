@@ -27,12 +27,13 @@ def run_on_targets(args: argparse.Namespace) -> int:
     command = {"migrate": "up", "rollback": "down"}.get(args.command, args.command)
     actions = _target_actions(args)
     if command not in actions:
-        raise UsageError(f"`{args.command}` runs on one database; --targets and several --url "
-                         f"work with {', '.join(sorted(actions))}")
+        raise UsageError(
+            f"`{args.command}` runs on one database; --targets and several --url "
+            f"work with {', '.join(sorted(actions))}"
+        )
     if command == "down" and not args.dry_run and not args.yes:
         raise UsageError("down on several targets needs --yes", hint="nothing was changed")
-    targets = (read_targets(Path(args.targets)) if args.targets
-               else [Target(u) for u in args.url])
+    targets = read_targets(Path(args.targets)) if args.targets else [Target(u) for u in args.url]
 
     # a live table on a terminal, a line per target otherwise, nothing under --json / -q
     board = make_board(targets, json_mode=args.json, quiet=args.quiet, stream=sys.stdout)
@@ -47,8 +48,13 @@ def run_on_targets(args: argparse.Namespace) -> int:
         return TargetResult(target, code, summary, doc)
 
     try:
-        results, worst = run_targets(targets, action, parallel=args.parallel or 4,
-                                     continue_on_error=args.continue_on_error, on_done=board.done)
+        results, worst = run_targets(
+            targets,
+            action,
+            parallel=args.parallel or 4,
+            continue_on_error=args.continue_on_error,
+            on_done=board.done,
+        )
     finally:
         board.close()
     if args.json:
@@ -61,8 +67,13 @@ def run_on_targets(args: argparse.Namespace) -> int:
 
 def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
     def up(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
-        r = m.up(args.to, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order,
-                 backup=args.backup, should_stop=stop)
+        r = m.up(
+            args.to,
+            dry_run=args.dry_run,
+            allow_out_of_order=args.allow_out_of_order,
+            backup=args.backup,
+            should_stop=stop,
+        )
         return 0, f"{_span(r.before, r.after)} ({len(r.versions)} applied)", r.to_dict()
 
     def down(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
@@ -84,11 +95,9 @@ def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
 
     def verify(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
         r = m.verify(first=args.first, last=args.last, scratch_url=args.scratch_url)
-        return (0 if r.ok else 3), ("ok" if r.ok else "a down.sql does not undo its up.sql"), \
-            r.to_dict()
+        return (0 if r.ok else 3), ("ok" if r.ok else "a down.sql does not undo its up.sql"), r.to_dict()
 
-    return {"up": up, "down": down, "status": status, "validate": validate, "drift": drift,
-            "verify": verify}
+    return {"up": up, "down": down, "status": status, "validate": validate, "drift": drift, "verify": verify}
 
 
 def _span(before: int | None, after: int | None) -> str:

@@ -36,8 +36,12 @@ class TargetResult:
     document: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target.label, "exit_code": self.exit_code,
-                "summary": self.summary, "result": self.document}
+        return {
+            "target": self.target.label,
+            "exit_code": self.exit_code,
+            "summary": self.summary,
+            "result": self.document,
+        }
 
 
 def read_targets(path: Path) -> list[Target]:
@@ -57,8 +61,10 @@ def read_targets(path: Path) -> list[Target]:
         for option in options:
             key, sep, value = option.partition("=")
             if key != "schema" or not sep or not value:
-                raise ConfigError(f"{path}:{number}: unknown target option {option!r}",
-                                  hint="a line is `URL` or `URL schema=NAME`")
+                raise ConfigError(
+                    f"{path}:{number}: unknown target option {option!r}",
+                    hint="a line is `URL` or `URL schema=NAME`",
+                )
             schema = value
         targets.append(Target(url, schema))
     if not targets:
@@ -82,9 +88,14 @@ StopCheck = Callable[[], bool]
 EXIT_NOT_RUN = 1
 
 
-def run_targets(targets: list[Target], action: Callable[[int, Target, StopCheck], TargetResult], *,
-                parallel: int, continue_on_error: bool,
-                on_done: Callable[[int, TargetResult], None]) -> tuple[list[TargetResult], int]:
+def run_targets(
+    targets: list[Target],
+    action: Callable[[int, Target, StopCheck], TargetResult],
+    *,
+    parallel: int,
+    continue_on_error: bool,
+    on_done: Callable[[int, TargetResult], None],
+) -> tuple[list[TargetResult], int]:
     """Run `action` on every target, `parallel` at once; return each target's result, in the
     order given, and the run's exit status: the highest of theirs and of the signal's, if any.
 
@@ -105,9 +116,12 @@ def run_targets(targets: list[Target], action: Callable[[int, Target, StopCheck]
             result = action(index, target, stop)
         except StoppedError as exc:
             why = "interrupted" if interrupted.is_set() else "another target failed"
-            result = TargetResult(target, exc.exit_code, f"stopped {exc.where}: {why} "
-                                  f"({len(exc.done)} done, {len(exc.left)} not run)",
-                                  {"error": exc.to_dict()})
+            result = TargetResult(
+                target,
+                exc.exit_code,
+                f"stopped {exc.where}: {why} ({len(exc.done)} done, {len(exc.left)} not run)",
+                {"error": exc.to_dict()},
+            )
         except Interrupted as exc:
             result = _interrupted(target, exc)
         except MigratorError as exc:
@@ -148,5 +162,4 @@ def run_targets(targets: list[Target], action: Callable[[int, Target, StopCheck]
 
 def _interrupted(target: Target, exc: Interrupted) -> TargetResult:
     summary = f"interrupted: {exc.outcome}"
-    return TargetResult(target, exc.exit_code, summary,
-                        {"error": {**exc.to_dict(), "message": summary}})
+    return TargetResult(target, exc.exit_code, summary, {"error": {**exc.to_dict(), "message": summary}})

@@ -34,8 +34,9 @@ def wait_for(url: DatabaseUrl, timeout_s: float) -> float:
             return time.monotonic() - started
         except ConnectError as exc:
             if time.monotonic() - started + 0.5 > timeout_s:
-                raise ConnectError(f"database not ready after {timeout_s:g}s: {exc.message}",
-                                   hint=exc.hint) from None
+                raise ConnectError(
+                    f"database not ready after {timeout_s:g}s: {exc.message}", hint=exc.hint
+                ) from None
             time.sleep(0.5)
 
 
@@ -86,14 +87,19 @@ def completion_script(shell: str, parser: argparse.ArgumentParser) -> str:
         patterns = [f"*:{o}" for o in sorted(everywhere)]
         patterns += [f"{n}:{o}" for n, o in keys if o not in everywhere]
         value_cases.append(f'    {"|".join(patterns)}) echo "{value_kind}" ;;')
-    positional_cases = [f'    {name}) {"" if many else "[ $n -eq 0 ] && "}echo "{k}" ;;'
-                        for name, (k, many) in positional.items() if k != "none"]
+    positional_cases = [
+        f'    {name}) {"" if many else "[ $n -eq 0 ] && "}echo "{k}" ;;'
+        for name, (k, many) in positional.items()
+        if k != "none"
+    ]
     empty = "''"  # the case label for "no command yet"
     option_cases = [f'    {name or empty}) opts="{" ".join(opts)}" ;;' for name, opts in options.items()]
-    script = (_BASH.replace("@COMMANDS@", " ".join(subparsers.choices))
-              .replace("@VALUE_CASES@", "\n".join(value_cases))
-              .replace("@POSITIONAL_CASES@", "\n".join(positional_cases))
-              .replace("@OPTION_CASES@", "\n".join(option_cases)))
+    script = (
+        _BASH.replace("@COMMANDS@", " ".join(subparsers.choices))
+        .replace("@VALUE_CASES@", "\n".join(value_cases))
+        .replace("@POSITIONAL_CASES@", "\n".join(positional_cases))
+        .replace("@OPTION_CASES@", "\n".join(option_cases))
+    )
     if shell == "bash":
         return script
     return _ZSH_PREAMBLE + script.replace(_BASH_USAGE, _ZSH_USAGE)

@@ -58,8 +58,10 @@ def parse_url(raw: str) -> DatabaseUrl:
         raise ConfigError(f"bad port in database URL {mask(raw)!r}: {exc}") from None
     database = unquote(parts.path.lstrip("/"))
     if not database:
-        raise ConfigError(f"database URL {mask(raw)!r} names no database",
-                          hint="add the database name: postgres://user@host:5432/mydb")
+        raise ConfigError(
+            f"database URL {mask(raw)!r} names no database",
+            hint="add the database name: postgres://user@host:5432/mydb",
+        )
     return DatabaseUrl(
         raw=raw,
         dialect=dialect,
@@ -77,7 +79,9 @@ def _parse_file(raw: str, dialect: str) -> DatabaseUrl:
     # and dbmate spell them.
     rest = raw.split("://", 1)[1]
     if not rest.startswith("/"):
-        raise ConfigError(f"bad SQLite URL {raw!r}", hint="use sqlite:///relative.db or sqlite:////abs/path.db")
+        raise ConfigError(
+            f"bad SQLite URL {raw!r}", hint="use sqlite:///relative.db or sqlite:////abs/path.db"
+        )
     path = rest[1:].split("?", 1)[0]
     if not path:
         raise ConfigError(f"SQLite URL {raw!r} names no file", hint="use sqlite:///migrator.db")

@@ -26,8 +26,12 @@ class VersionCheck:
     differences: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "name": self.name, "outcome": self.outcome,
-                "differences": self.differences}
+        return {
+            "version": self.version,
+            "name": self.name,
+            "outcome": self.outcome,
+            "differences": self.differences,
+        }
 
 
 @dataclass
@@ -40,8 +44,7 @@ class VerifyResult:
         return all(c.outcome != "differs" for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "dialect": self.dialect,
-                "versions": [c.to_dict() for c in self.checks]}
+        return {"ok": self.ok, "dialect": self.dialect, "versions": [c.to_dict() for c in self.checks]}
 
 
 @contextmanager
@@ -80,14 +83,23 @@ def _given_scratch(admin: Dialect, url: DatabaseUrl, given: DatabaseUrl) -> Data
     # a new database already has its schema (public) and extensions (plpgsql)
     owned = [o for o in found if o.kind not in ("schema", "extension")]
     if owned:
-        raise UsageError(f"--scratch-url {given.masked} is not empty ({len(owned)} objects); "
-                         "verify needs an empty database it may drop afterwards")
+        raise UsageError(
+            f"--scratch-url {given.masked} is not empty ({len(owned)} objects); "
+            "verify needs an empty database it may drop afterwards"
+        )
     return given
 
 
-def verify_versions(migrations: list[Migration], scratch: Dialect, table: str,
-                    reporter: Reporter, timeouts: Timeouts, *, first: int | None,
-                    last: int | None) -> list[VersionCheck]:
+def verify_versions(
+    migrations: list[Migration],
+    scratch: Dialect,
+    table: str,
+    reporter: Reporter,
+    timeouts: Timeouts,
+    *,
+    first: int | None,
+    last: int | None,
+) -> list[VersionCheck]:
     """Up, down, compare with the schema before up, up again; stop at the first difference."""
     from migrator.snapshot import diff, take_snapshot
 
@@ -111,9 +123,16 @@ def verify_versions(migrations: list[Migration], scratch: Dialect, table: str,
         runner.run([up])
         runner.run([prepare(m, "down", scratch)])
         after = take_snapshot(scratch, exclude)
-        differences = [_say(d, "before up", "after down", added="present after down, not before up",
-                            removed="missing after down (it was there before up)")
-                       for d in diff(before, after)]
+        differences = [
+            _say(
+                d,
+                "before up",
+                "after down",
+                added="present after down, not before up",
+                removed="missing after down (it was there before up)",
+            )
+            for d in diff(before, after)
+        ]
         if differences:
             checks.append(VersionCheck(m.version, m.name, "differs", differences))
             break
@@ -137,14 +156,28 @@ class DriftReport:
     @classmethod
     def build(cls, found: list[Any], patterns: list[str]) -> DriftReport:
         kept = [d for d in found if not any(_matches(p, d.kind, d.name) for p in patterns)]
-        return cls([_say(d, "in the migrations", "in the database",
-                         added="in the database, not in the migrations",
-                         removed="in the migrations, missing from the database") for d in kept],
-                   len(found) - len(kept), [d.to_json() for d in kept])
+        return cls(
+            [
+                _say(
+                    d,
+                    "in the migrations",
+                    "in the database",
+                    added="in the database, not in the migrations",
+                    removed="in the migrations, missing from the database",
+                )
+                for d in kept
+            ],
+            len(found) - len(kept),
+            [d.to_json() for d in kept],
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "differences": self.differences, "ignored": self.ignored,
-                "objects": self.details}
+        return {
+            "ok": self.ok,
+            "differences": self.differences,
+            "ignored": self.ignored,
+            "objects": self.details,
+        }
 
 
 def _say(d: Any, left: str, right: str, *, added: str, removed: str) -> str:

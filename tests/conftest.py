@@ -52,15 +52,19 @@ def _start_container(dialect: str) -> str:
 
             c = PostgresContainer("postgres:16").start()
             _started.append(c)
-            _containers[dialect] = (f"postgres://{c.username}:{c.password}@"
-                                    f"{c.get_container_host_ip()}:{c.get_exposed_port(5432)}/{c.dbname}")
+            _containers[dialect] = (
+                f"postgres://{c.username}:{c.password}@"
+                f"{c.get_container_host_ip()}:{c.get_exposed_port(5432)}/{c.dbname}"
+            )
         else:
             from testcontainers.mysql import MySqlContainer
 
             c = MySqlContainer("mariadb:10.11").start()
             _started.append(c)
-            _containers[dialect] = (f"mysql://root:{c.root_password}@"
-                                    f"{c.get_container_host_ip()}:{c.get_exposed_port(3306)}/{c.dbname}")
+            _containers[dialect] = (
+                f"mysql://root:{c.root_password}@"
+                f"{c.get_container_host_ip()}:{c.get_exposed_port(3306)}/{c.dbname}"
+            )
         return ""
     except Exception as exc:  # noqa: BLE001 - any failure means: no server for this dialect
         return f"testcontainers could not start one ({type(exc).__name__}: {exc})"
@@ -86,20 +90,22 @@ class Db:
 
     def tables(self) -> set[str]:
         if self.dialect == "sqlite":
-            rows = self.query("SELECT name FROM sqlite_master WHERE type='table' "
-                              "AND name NOT LIKE 'sqlite_%'")
+            rows = self.query(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            )
         elif self.dialect == "postgres":
             rows = self.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         else:
-            rows = self.query("SELECT table_name FROM information_schema.tables "
-                              f"WHERE table_schema = '{self.parsed.database}'")
+            rows = self.query(
+                "SELECT table_name FROM information_schema.tables "
+                f"WHERE table_schema = '{self.parsed.database}'"
+            )
         return {r[0] for r in rows}
 
     def versions(self, table: str = "schema_version") -> list[tuple[int, str]]:
         if table not in self.tables():
             return []
-        return [(int(v), s) for v, s in
-                self.query(f"SELECT version, status FROM {table} ORDER BY version")]
+        return [(int(v), s) for v, s in self.query(f"SELECT version, status FROM {table} ORDER BY version")]
 
 
 def _admin_query(u: DatabaseUrl, sql: str, fetch: bool = True) -> list[tuple[Any, ...]]:
@@ -115,16 +121,27 @@ def _admin_query(u: DatabaseUrl, sql: str, fetch: bool = True) -> list[tuple[Any
     if u.dialect == "postgres":
         import psycopg
 
-        with psycopg.connect(host=u.host, port=u.port or 5432, user=u.user or None,
-                             password=u.password or None, dbname=u.database,
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            host=u.host,
+            port=u.port or 5432,
+            user=u.user or None,
+            password=u.password or None,
+            dbname=u.database,
+            autocommit=True,
+        ) as conn:
             cur = conn.execute(sql)
             return cur.fetchall() if fetch and cur.description else []
     import mysql.connector
 
-    conn = mysql.connector.connect(host=u.host, port=u.port or 3306, user=u.user or "root",
-                                   password=u.password, database=u.database or None,
-                                   autocommit=True, use_pure=True)
+    conn = mysql.connector.connect(
+        host=u.host,
+        port=u.port or 3306,
+        user=u.user or "root",
+        password=u.password,
+        database=u.database or None,
+        autocommit=True,
+        use_pure=True,
+    )
     try:
         cur = conn.cursor()
         cur.execute(sql)
@@ -146,8 +163,11 @@ def _create_scratch(dialect: str, tmp: Path) -> Iterator[Db]:
         yield Db(dialect, server.with_database(name).raw, tmp)
     finally:
         if dialect == "postgres":
-            _admin_query(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+            _admin_query(
+                admin,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+            )
             _admin_query(admin, f"DROP DATABASE IF EXISTS {name}", fetch=False)
         else:
             _admin_query(admin, f"DROP DATABASE IF EXISTS {name}", fetch=False)
@@ -191,15 +211,30 @@ class Result:
     err: str
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            input_text: str | None = None, timeout: float = 120) -> Result:
+def run_cli(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input_text: str | None = None,
+    timeout: float = 120,
+) -> Result:
     """Run `migrator` as users do: a subprocess, checking status, stdout and stderr."""
     # the caller's database and colour settings must not leak into what a test asserts
-    full_env = {k: v for k, v in os.environ.items()
-                if k not in ("MIGRATOR_URL", "DATABASE_URL", "FORCE_COLOR", "NO_COLOR")}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MIGRATOR_URL", "DATABASE_URL", "FORCE_COLOR", "NO_COLOR")
+    }
     full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "migrator", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, input=input_text, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "migrator", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        input=input_text,
+        timeout=timeout,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -235,19 +270,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         container.stop()
 
 
-_MEASURE = ("import resource, subprocess, sys\n"
-            "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-            "sys.stderr.write(r.stderr)\n"
-            "print(r.stdout, end='')\n"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-            "sys.exit(r.returncode)\n")
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "sys.stderr.write(r.stderr)\n"
+    "print(r.stdout, end='')\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.exit(r.returncode)\n"
+)
 
 
 def run_measured(*args: str, cwd: Path) -> tuple[int, str, str, int]:
     """Run the CLI; exit status, stdout, stderr and its peak RSS in kB. A small python starts
     it: a child forked from the test process would count the test's memory as its own."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "migrator", *args],
-                       cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-c", _MEASURE, sys.executable, "-m", "migrator", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out, _, peak = r.stdout.rstrip("\n").rpartition("\n")
     return r.returncode, out, r.stderr, int(peak)

@@ -112,8 +112,9 @@ class _FrozenClock:
         return datetime(2026, 11, 25, 14, 22, 33, 120000, tzinfo=UTC)
 
 
-def test_second_backup_in_the_same_second_does_not_overwrite(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_backup_in_the_same_second_does_not_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = parse_url(f"sqlite:///{tmp_path / 'app.db'}")
     sqlite3.connect(url.database).close()
     monkeypatch.setattr("migrator.backup.datetime", _FrozenClock)
@@ -121,8 +122,11 @@ def test_second_backup_in_the_same_second_does_not_overwrite(tmp_path: Path,
 
     paths = [take_backup(plan, url, 3) for _ in range(3)]
 
-    assert [p.name for p in paths] == ["app_v3_20261125T142233Z.sqlite", "app_v3_20261125T142233Z_2.sqlite",
-                                       "app_v3_20261125T142233Z_3.sqlite"]
+    assert [p.name for p in paths] == [
+        "app_v3_20261125T142233Z.sqlite",
+        "app_v3_20261125T142233Z_2.sqlite",
+        "app_v3_20261125T142233Z_3.sqlite",
+    ]
 
 
 def test_database_name_cannot_escape_the_backup_directory(tmp_path: Path) -> None:
@@ -133,10 +137,12 @@ def test_database_name_cannot_escape_the_backup_directory(tmp_path: Path) -> Non
     assert path.name.startswith("_.._etc_v1_")
 
 
-@pytest.mark.parametrize(("dialect", "tools"),
-                         [("postgres", ["pg_dump"]), ("mysql", ["mariadb-dump", "mysqldump"])])
-def test_missing_dump_tool_stops_before_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     dialect: str, tools: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("dialect", "tools"), [("postgres", ["pg_dump"]), ("mysql", ["mariadb-dump", "mysqldump"])]
+)
+def test_missing_dump_tool_stops_before_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dialect: str, tools: list[str]
+) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
@@ -155,8 +161,9 @@ def test_missing_dump_tool_stops_before_the_database(tmp_path: Path, monkeypatch
     assert not (tmp_path / "backups").exists()
 
 
-def test_mysqldump_is_used_when_mariadb_dump_is_missing(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mysqldump_is_used_when_mariadb_dump_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tool = _fake_tool(tmp_path / "bin", "mysqldump", exit_code=0)
     monkeypatch.setenv("PATH", str(tool.parent))
     assert plan_backup(parse_url("mysql://root@127.0.0.1/app"), tmp_path).tool == str(tool)
@@ -181,10 +188,13 @@ def test_unwritable_backup_directory_stops_before_the_database(tmp_path: Path) -
         plan_backup(parse_url(f"sqlite:///{tmp_path / 'app.db'}"), tmp_path / "a-file" / "backups")
 
 
-@pytest.mark.parametrize(("dialect", "tool", "env"), [("postgres", "pg_dump", "PGPASSWORD"),
-                                                      ("mysql", "mariadb-dump", "MYSQL_PWD")])
-def test_password_goes_through_the_environment_never_argv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          dialect: str, tool: str, env: str) -> None:
+@pytest.mark.parametrize(
+    ("dialect", "tool", "env"),
+    [("postgres", "pg_dump", "PGPASSWORD"), ("mysql", "mariadb-dump", "MYSQL_PWD")],
+)
+def test_password_goes_through_the_environment_never_argv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dialect: str, tool: str, env: str
+) -> None:
     fake = _fake_tool(tmp_path / "bin", tool, exit_code=0)
     monkeypatch.setenv("PATH", str(fake.parent))
     monkeypatch.delenv(env, raising=False)
@@ -199,15 +209,23 @@ def test_password_goes_through_the_environment_never_argv(tmp_path: Path, monkey
     assert SECRET not in restore_command(tmp_path / "x.sql", url)
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("postgres://u@h/app?sslmode=require", "--dbname=dbname='app' sslmode='require'"),
-    ("mysql://u@h/app?ssl_ca=/etc/ca.pem&unix_socket=/run/my.sock",
-     "--protocol=SOCKET\n--host=h\n--port=3306\n--user=u"),
-    ("mysql://u@h/app?ssl_ca=/etc/ca.pem&unix_socket=/run/my.sock",
-     "--ssl-ca=/etc/ca.pem\n--socket=/run/my.sock"),
-])
-def test_url_parameters_reach_the_dump_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            url: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://u@h/app?sslmode=require", "--dbname=dbname='app' sslmode='require'"),
+        (
+            "mysql://u@h/app?ssl_ca=/etc/ca.pem&unix_socket=/run/my.sock",
+            "--protocol=SOCKET\n--host=h\n--port=3306\n--user=u",
+        ),
+        (
+            "mysql://u@h/app?ssl_ca=/etc/ca.pem&unix_socket=/run/my.sock",
+            "--ssl-ca=/etc/ca.pem\n--socket=/run/my.sock",
+        ),
+    ],
+)
+def test_url_parameters_reach_the_dump_tool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, expected: str
+) -> None:
     # sslmode or a CA file the migration connection honours must not be dropped by the backup.
     tool = "pg_dump" if url.startswith("postgres") else "mariadb-dump"
     fake = _fake_tool(tmp_path / "bin", tool, exit_code=0)
@@ -218,8 +236,9 @@ def test_url_parameters_reach_the_dump_tool(tmp_path: Path, monkeypatch: pytest.
 
 
 @pytest.mark.parametrize(("dialect", "tool"), [("postgres", "pg_dump"), ("mysql", "mariadb-dump")])
-def test_tool_output_is_masked_in_the_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            dialect: str, tool: str) -> None:
+def test_tool_output_is_masked_in_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dialect: str, tool: str
+) -> None:
     # A tool that echoes the password and a URL carrying it, after half a dump: worst case for leaks.
     fake = _fake_tool(tmp_path / "bin", tool, exit_code=3)
     monkeypatch.setenv("PATH", str(fake.parent))
@@ -273,8 +292,10 @@ def test_restore_commands_are_the_databases_own_tools(tmp_path: Path) -> None:
     my = restore_command(path, parse_url(f"mysql://me:{SECRET}@h/app"))
     lite = restore_command(tmp_path / "app_v1.sqlite", parse_url("sqlite:////srv/app.db"))
 
-    assert pg == f"psql --host=h --port=5433 --username=me --dbname=app -v ON_ERROR_STOP=1 " \
-                 f"--single-transaction --file={path}"
+    assert (
+        pg == f"psql --host=h --port=5433 --username=me --dbname=app -v ON_ERROR_STOP=1 "
+        f"--single-transaction --file={path}"
+    )
     client = r"(mariadb|mysql) --host=h --port=3306 --user=me --password app"
     assert re.fullmatch(rf"{client} < {re.escape(str(path))}", my)
     assert lite == f"cp -- {tmp_path / 'app_v1.sqlite'} /srv/app.db"

@@ -11,26 +11,33 @@ from typing import Any
 from tests.conftest import Db, run_measured, write_migration
 from tests.test_concurrency import _spawn
 
-SETUP = ("CREATE TABLE items (id INT PRIMARY KEY, price INT, doubled INT);\n"
-         "INSERT INTO items (id, price) "
-         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) "
-         "SELECT i, i FROM n;\n")
+SETUP = (
+    "CREATE TABLE items (id INT PRIMARY KEY, price INT, doubled INT);\n"
+    "INSERT INTO items (id, price) "
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) "
+    "SELECT i, i FROM n;\n"
+)
 SETUP_MYSQL = "SET SESSION max_recursive_iterations = 5000;\n" + SETUP
 BATCH = {
     # mysql cannot LIMIT inside an IN subquery, but can LIMIT an UPDATE
     "mysql": "UPDATE items SET doubled = price * 2 WHERE doubled IS NULL LIMIT 1000;\n",
     "postgres": "UPDATE items SET doubled = price * 2 WHERE id IN "
-                "(SELECT id FROM items WHERE doubled IS NULL LIMIT 1000);\n",
+    "(SELECT id FROM items WHERE doubled IS NULL LIMIT 1000);\n",
     "sqlite": "UPDATE items SET doubled = price * 2 WHERE id IN "
-              "(SELECT id FROM items WHERE doubled IS NULL LIMIT 1000);\n",
+    "(SELECT id FROM items WHERE doubled IS NULL LIMIT 1000);\n",
 }
 
 
 def _setup(db: Db, sqldir: Path) -> None:
-    write_migration(sqldir, "0001_items", SETUP if db.dialect != "mysql" else SETUP_MYSQL,
-                    "DROP TABLE items;\n")
-    write_migration(sqldir, "0002_backfill", "-- migrator: batch\n" + BATCH[db.dialect],
-                    "-- migrator: batch\nUPDATE items SET doubled = NULL WHERE doubled IS NOT NULL;\n")
+    write_migration(
+        sqldir, "0001_items", SETUP if db.dialect != "mysql" else SETUP_MYSQL, "DROP TABLE items;\n"
+    )
+    write_migration(
+        sqldir,
+        "0002_backfill",
+        "-- migrator: batch\n" + BATCH[db.dialect],
+        "-- migrator: batch\nUPDATE items SET doubled = NULL WHERE doubled IS NOT NULL;\n",
+    )
 
 
 def test_batch_file_repeats_until_no_rows_are_affected(db: Db, sqldir: Path, cli: Any) -> None:
@@ -38,13 +45,11 @@ def test_batch_file_repeats_until_no_rows_are_affected(db: Db, sqldir: Path, cli
     result = cli("up", "-v", "--url", db.url)
     assert result.code == 0, result.err
     assert db.query("SELECT count(*) FROM items WHERE doubled = price * 2") == [(2500,)]
-    assert db.query("SELECT rows_done, status FROM schema_version WHERE version = 2") == [
-        (2500, "applied")]
+    assert db.query("SELECT rows_done, status FROM schema_version WHERE version = 2") == [(2500, "applied")]
     # -v: a line per batch (3 with rows, 1 empty), then the file's line with the totals
     assert result.out.count("  0002_backfill/up.sql: ") == 4
     assert "  0002_backfill/up.sql: 3 batches, 2,500 rows, " in result.out
-    assert re.search(r"applied 0002_backfill in \d+ ms \(4 batches, 2,500 rows, [\d,]+ rows/s\)",
-                     result.out)
+    assert re.search(r"applied 0002_backfill in \d+ ms \(4 batches, 2,500 rows, [\d,]+ rows/s\)", result.out)
     down = cli("down", "--yes", "--url", db.url)
     assert down.code == 0, down.err
     assert db.query("SELECT count(*) FROM items WHERE doubled IS NULL") == [(2500,)]
@@ -63,8 +68,9 @@ def test_killed_batch_resumes_on_the_next_up(db: Db, sqldir: Path, cli: Any) -> 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         rows = db.versions()
-        if (2, "running") in rows and db.query(
-                "SELECT rows_done FROM schema_version WHERE version = 2") == [(1000,)]:
+        if (2, "running") in rows and db.query("SELECT rows_done FROM schema_version WHERE version = 2") == [
+            (1000,)
+        ]:
             break
         time.sleep(0.1)
     else:
@@ -87,8 +93,12 @@ def _big_setup(db: Db, sqldir: Path, rows: int) -> None:
     if db.dialect == "mysql":
         setup = f"SET SESSION max_recursive_iterations = {rows + 1};\n" + setup
     write_migration(sqldir, "0001_items", setup, "DROP TABLE items;\n")
-    write_migration(sqldir, "0002_backfill", "-- migrator: batch\n" + BATCH[db.dialect],
-                    "-- migrator: batch\nUPDATE items SET doubled = NULL WHERE doubled IS NOT NULL;\n")
+    write_migration(
+        sqldir,
+        "0002_backfill",
+        "-- migrator: batch\n" + BATCH[db.dialect],
+        "-- migrator: batch\nUPDATE items SET doubled = NULL WHERE doubled IS NOT NULL;\n",
+    )
 
 
 def test_a_100k_row_backfill_in_batches_of_1000_with_flat_memory(db: Db, tmp_path: Path) -> None:
@@ -99,29 +109,28 @@ def test_a_100k_row_backfill_in_batches_of_1000_with_flat_memory(db: Db, tmp_pat
         sqldir = tmp_path / f"sql{rows}"
         _big_setup(db, sqldir, rows)
         table = f"sv_{rows}"
-        code, out, err, peaks[rows] = run_measured("--url", db.url, "--dir", str(sqldir),
-                                                    "--table", table, "up", cwd=tmp_path)
+        code, out, err, peaks[rows] = run_measured(
+            "--url", db.url, "--dir", str(sqldir), "--table", table, "up", cwd=tmp_path
+        )
         assert code == 0, err
         outs[rows] = out
         assert db.query("SELECT COUNT(*) FROM items WHERE doubled = price * 2") == [(rows,)]
-        assert db.query(f"SELECT status, rows_done FROM {table} WHERE version = 2") == [
-            ("applied", rows)]
+        assert db.query(f"SELECT status, rows_done FROM {table} WHERE version = 2") == [("applied", rows)]
         db.execute("DROP TABLE items")
-    assert re.search(r"applied 0002_backfill in \d+ ms \(101 batches, 100,000 rows, [\d,]+ rows/s\)",
-                     outs[100_000]), outs[100_000]
+    assert re.search(
+        r"applied 0002_backfill in \d+ ms \(101 batches, 100,000 rows, [\d,]+ rows/s\)", outs[100_000]
+    ), outs[100_000]
     assert peaks[100_000] - peaks[10_000] < 5_000, peaks  # kB: ten times the rows, same memory
 
 
-def test_a_killed_100k_row_backfill_resumes_to_the_right_result(db: Db, sqldir: Path,
-                                                                  cli: Any) -> None:
+def test_a_killed_100k_row_backfill_resumes_to_the_right_result(db: Db, sqldir: Path, cli: Any) -> None:
     _big_setup(db, sqldir, 100_000)
     proc = _spawn(["up", "--batch-pause", "50ms", "--url", db.url], sqldir.parent)
     deadline = time.monotonic() + 60
     done: list[tuple[Any, ...]] = []
     while time.monotonic() < deadline:
         if "schema_version" in db.tables():
-            done = db.query("SELECT rows_done FROM schema_version WHERE version = 2 "
-                            "AND status = 'running'")
+            done = db.query("SELECT rows_done FROM schema_version WHERE version = 2 AND status = 'running'")
         if done and (done[0][0] or 0) >= 20_000:
             break
         time.sleep(0.05)
@@ -129,14 +138,16 @@ def test_a_killed_100k_row_backfill_resumes_to_the_right_result(db: Db, sqldir: 
         raise AssertionError(f"the backfill never got going: {done}")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    (so_far,), = db.query("SELECT rows_done FROM schema_version WHERE version = 2")
+    ((so_far,),) = db.query("SELECT rows_done FROM schema_version WHERE version = 2")
     assert 20_000 <= so_far < 100_000
     # what the row says is exactly what committed: each batch wrote its rows and the count together
     assert db.query("SELECT COUNT(*) FROM items WHERE doubled IS NOT NULL") == [(so_far,)]
-    assert f"backfilling, {so_far:,} rows so far".replace(",", "") in \
-        cli("status", "--url", db.url).out.replace(",", "")
+    assert f"backfilling, {so_far:,} rows so far".replace(",", "") in cli(
+        "status", "--url", db.url
+    ).out.replace(",", "")
     again = cli("up", "--url", db.url)
     assert again.code == 0, again.err
     assert db.query("SELECT COUNT(*) FROM items WHERE doubled = price * 2") == [(100_000,)]
     assert db.query("SELECT status, rows_done FROM schema_version WHERE version = 2") == [
-        ("applied", 100_000)]
+        ("applied", 100_000)
+    ]

@@ -42,8 +42,9 @@ def test_normalise_is_idempotent(text: str) -> None:
     assert "\r" not in once and not once.endswith("\n")
 
 
-_TRICKY = st.text(alphabet=st.sampled_from(["a", "é", ";", " ", "\t", "\r", "\n", "\ufeff", "\x0c"]),
-                  max_size=60)
+_TRICKY = st.text(
+    alphabet=st.sampled_from(["a", "é", ";", " ", "\t", "\r", "\n", "\ufeff", "\x0c"]), max_size=60
+)
 
 
 @given(_TRICKY, st.lists(st.integers(min_value=1, max_value=9), max_size=12))
@@ -55,7 +56,7 @@ def test_streamed_checksums_equal_the_whole_text_ones(text: str, cuts: list[int]
     first = 6 + (cuts[0] if cuts else 0)  # the first chunk holds the BOM, as discovery's does
     chunks, at = [raw[:first]], first
     for cut in cuts[1:]:
-        chunks.append(raw[at:at + cut])
+        chunks.append(raw[at : at + cut])
         at += cut
     chunks.append(raw[at:])
     for chunk in chunks:

@@ -41,8 +41,16 @@ class Run:
 
 
 def _env(overrides: dict[str, str | None]) -> dict[str, str]:
-    drop = ("MIGRATOR_URL", "DATABASE_URL", "MIGRATOR_DIR", "NO_COLOR", "FORCE_COLOR",
-            "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE")
+    drop = (
+        "MIGRATOR_URL",
+        "DATABASE_URL",
+        "MIGRATOR_DIR",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "TTY_COMPATIBLE",
+        "TTY_INTERACTIVE",
+        "CLICOLOR_FORCE",
+    )
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update({k: v for k, v in overrides.items() if v is not None})
     return env
@@ -50,25 +58,38 @@ def _env(overrides: dict[str, str | None]) -> dict[str, str]:
 
 def run(*args: str, cwd: Path, **env: str | None) -> Run:
     """stdout on a pipe, as in CI or `| tee`."""
-    proc = subprocess.run([sys.executable, "-m", "migrator", *args], cwd=cwd, env=_env(env),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "migrator", *args],
+        cwd=cwd,
+        env=_env(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 def run_on_terminal(*args: str, cwd: Path, **env: str | None) -> Run:
     """stdout on a pseudo-terminal, as in an interactive shell; stderr stays a pipe."""
     code, chunks, err = _run_on_pty(args, cwd, env)
-    return Run(code, b"".join(data for _, data in chunks).decode(errors="replace").replace("\r\n", "\n"),
-               err)
+    return Run(code, b"".join(data for _, data in chunks).decode(errors="replace").replace("\r\n", "\n"), err)
 
 
-def _run_on_pty(args: tuple[str, ...], cwd: Path,
-                env: dict[str, str | None]) -> tuple[int, list[tuple[float, bytes]], str]:
+def _run_on_pty(
+    args: tuple[str, ...], cwd: Path, env: dict[str, str | None]
+) -> tuple[int, list[tuple[float, bytes]], str]:
     """Exit status, what reached the terminal (each read with the time it arrived), stderr."""
     master, slave = pty.openpty()
     env = {"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", **env}
-    proc = subprocess.Popen([sys.executable, "-m", "migrator", *args], cwd=cwd, env=_env(env),
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migrator", *args],
+        cwd=cwd,
+        env=_env(env),
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+    )
     os.close(slave)
     chunks: list[tuple[float, bytes]] = []
     deadline = time.monotonic() + 120
@@ -119,7 +140,8 @@ def test_plain_lines_off_a_terminal_carry_no_escape_codes(project: Path) -> None
 
 
 def test_force_color_colours_the_same_plain_lines_without_progress_bars(
-        project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     plain = run("up", "-v", cwd=project)
     other = tmp_path_factory.mktemp("coloured")
     shutil.copytree(EXAMPLE_SQL, other / "sql")
@@ -138,8 +160,9 @@ def test_no_color_wins_over_force_color(project: Path) -> None:
     assert "\x1b" not in result.out + result.err
 
 
-def test_terminal_output_is_coloured_unless_no_color(project: Path,
-                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_terminal_output_is_coloured_unless_no_color(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     coloured = run_on_terminal("up", cwd=project)
     assert coloured.code == 0, coloured.err
     assert colour_codes(coloured.out), coloured.out  # the rich display: the check can see colour
@@ -164,14 +187,26 @@ def test_dumb_terminal_gets_plain_lines(project: Path) -> None:
 @pytest.mark.parametrize("where", ["pipe", "terminal"])
 def test_json_never_carries_escape_codes_even_with_force_color(project: Path, where: str) -> None:
     call = run if where == "pipe" else run_on_terminal
-    for args in (("up", "--json", "-v"), ("status", "--json"), ("up", "--json", "--to", "abc"),
-                 ("show", "2", "--json")):
+    for args in (
+        ("up", "--json", "-v"),
+        ("status", "--json"),
+        ("up", "--json", "--to", "abc"),
+        ("show", "2", "--json"),
+    ):
         result = call(*args, cwd=project, FORCE_COLOR="1")
         assert "\x1b" not in result.out, (args, result.out)
         assert json.loads(result.out)["ok"] is (result.code == 0), (args, result.out)
     broken = _failing(project / "broken")
-    failed = call("--dir", str(broken / "sql"), "--url", f"sqlite:///{broken / 'b.db'}", "up", "--json",
-                  cwd=project, FORCE_COLOR="1")
+    failed = call(
+        "--dir",
+        str(broken / "sql"),
+        "--url",
+        f"sqlite:///{broken / 'b.db'}",
+        "up",
+        "--json",
+        cwd=project,
+        FORCE_COLOR="1",
+    )
     assert failed.code == 1
     assert "\x1b" not in failed.out + failed.err
     assert json.loads(failed.out)["ok"] is False
@@ -213,9 +248,14 @@ printf '%s\n' "${COMPREPLY[@]}"
 def bash_complete(*words: str, cwd: Path, **env: str | None) -> list[str]:
     """COMPREPLY for a command line whose last word is the one being completed, as bash calls
     the function on TAB (COMP_WORDBREAKS splits `--dir=x` into `--dir`, `=`, `x`)."""
-    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", _BASH_DRIVER, "bash", "migrator", *words],
-                          cwd=cwd, env=_env({"MIGRATOR_PYTHON": sys.executable, **env}),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", _BASH_DRIVER, "bash", "migrator", *words],
+        cwd=cwd,
+        env=_env({"MIGRATOR_PYTHON": sys.executable, **env}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and not proc.stderr, proc.stderr
     return [w for w in proc.stdout.splitlines() if w]
 
@@ -224,8 +264,13 @@ def bash_complete(*words: str, cwd: Path, **env: str | None) -> list[str]:
 def folders(project: Path) -> Path:
     """sql/ holds versions 1-4; other/ holds 7, 42 and a postgres-only 100, plus things that are
     not version folders."""
-    for folder in ("other/0007_b", "other/0042_a", "other/postgres/0100_pg", "other/notes",
-                   "other/12x_not_a_version"):
+    for folder in (
+        "other/0007_b",
+        "other/0042_a",
+        "other/postgres/0100_pg",
+        "other/notes",
+        "other/12x_not_a_version",
+    ):
         (project / folder).mkdir(parents=True)
     (project / "other" / "0099_a_file.sql").write_text("SELECT 1;\n")
     return project
@@ -244,15 +289,32 @@ def test_completion_offers_commands_then_their_options(folders: Path) -> None:
     assert "--exit-code" in bash_complete("--url", "sqlite:///x.db", "status", "--", cwd=folders)
 
 
-@pytest.mark.parametrize("words", [("up", "--to"), ("down", "--to"), ("show",), ("migrate", "--version"),
-                                   ("verify", "--from"), ("baseline",), ("repair", "1"),
-                                   ("repair", "--reason", "hotfix")])
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("up", "--to"),
+        ("down", "--to"),
+        ("show",),
+        ("migrate", "--version"),
+        ("verify", "--from"),
+        ("baseline",),
+        ("repair", "1"),
+        ("repair", "--reason", "hotfix"),
+    ],
+)
 def test_completion_offers_the_versions_in_sql(folders: Path, words: tuple[str, ...]) -> None:
     assert bash_complete(*words, "", cwd=folders) == ["1", "2", "3", "4"]
 
 
-@pytest.mark.parametrize("words", [("--dir", "other", "show"), ("show", "--dir", "other"),
-                                   ("--dir", "=", "other", "up", "--to"), ("--dir=other", "up", "--to")])
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("--dir", "other", "show"),
+        ("show", "--dir", "other"),
+        ("--dir", "=", "other", "up", "--to"),
+        ("--dir=other", "up", "--to"),
+    ],
+)
 def test_completion_reads_versions_from_the_dir_option(folders: Path, words: tuple[str, ...]) -> None:
     assert bash_complete(*words, "", cwd=folders) == ["7", "42", "100"]
     assert bash_complete(*words, "4", cwd=folders) == ["42"]
@@ -286,13 +348,21 @@ def test_zsh_script_is_the_bash_one_behind_bashcompinit(folders: Path) -> None:
     assert syntax.returncode == 0, syntax.stderr
     # bashcompinit's compgen -F runs the function in sh emulation (0-based arrays); zsh filters
     # the words itself, so the function's whole list comes back
-    driver = ('eval "$("$MIGRATOR_PYTHON" -m migrator completion zsh)" || exit 3\n'
-              'COMP_WORDS=(migrator "$@"); COMP_CWORD=$#; words=("${COMP_WORDS[@]}"); '
-              'CURRENT=$(( $# + 1 ))\ncompgen -F _migrator -- "${@[-1]}"\n')
+    driver = (
+        'eval "$("$MIGRATOR_PYTHON" -m migrator completion zsh)" || exit 3\n'
+        'COMP_WORDS=(migrator "$@"); COMP_CWORD=$#; words=("${COMP_WORDS[@]}"); '
+        'CURRENT=$(( $# + 1 ))\ncompgen -F _migrator -- "${@[-1]}"\n'
+    )
 
     def zsh_complete(*words: str) -> list[str]:
-        proc = subprocess.run(["zsh", "-f", "-c", driver, "zsh", *words], cwd=folders, capture_output=True,
-                              text=True, timeout=60, env=_env({"MIGRATOR_PYTHON": sys.executable}))
+        proc = subprocess.run(
+            ["zsh", "-f", "-c", driver, "zsh", *words],
+            cwd=folders,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env({"MIGRATOR_PYTHON": sys.executable}),
+        )
         assert proc.returncode == 0 and not proc.stderr, proc.stderr
         return [w for w in proc.stdout.splitlines() if w]
 
@@ -312,22 +382,26 @@ def test_a_quick_run_on_a_terminal_draws_no_progress_and_never_imports_rich(tmp_
     """A bar that would flash for a fraction of a second is not drawn (rich alone takes 30 ms
     to import): the run leaves the line the display would have left."""
     for v in range(1, 32):
-        write_migration(tmp_path / "sql", f"{v:04d}_t{v}", f"CREATE TABLE t{v} (id INT);\n",
-                        f"DROP TABLE t{v};\n")
+        write_migration(
+            tmp_path / "sql", f"{v:04d}_t{v}", f"CREATE TABLE t{v} (id INT);\n", f"DROP TABLE t{v};\n"
+        )
     r = run_on_terminal("up", cwd=tmp_path, PYTHONPROFILEIMPORTTIME="1")
     assert r.code == 0, r.err
     first, rest = r.out.strip().split("\n", 1)
     assert re.fullmatch(r"31 files in [\d.]+ s; slowest \d{4}_t\d+ \(\d+ ms\)", first), r.out
     assert rest == "applied 31 version(s) in" + rest.split(" in", 1)[1] and "\x1b" not in r.out
-    imported = {line.rsplit("|", 1)[-1].strip() for line in r.err.splitlines()
-                if line.startswith("import time:")}
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in r.err.splitlines() if line.startswith("import time:")
+    }
     assert "migrator.cli" in imported and not {m for m in imported if m.startswith("rich")}
 
 
 def test_a_slow_file_on_a_terminal_gets_its_progress_display(tmp_path: Path) -> None:
     """The display starts while the file runs (a timer), not only once it is done."""
-    slow = ("CREATE TABLE slow AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-            "WHERE i < 12000000) SELECT count(*) AS c FROM n;\n")  # a second or more
+    slow = (
+        "CREATE TABLE slow AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+        "WHERE i < 12000000) SELECT count(*) AS c FROM n;\n"
+    )  # a second or more
     write_migration(tmp_path / "sql", "0001_slow", slow, "DROP TABLE slow;\n")
     code, seen, err = _run_on_pty(("up",), tmp_path, {})
     ended = seen[-1][0]  # the last output: the summary, once the file was done

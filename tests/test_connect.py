@@ -13,8 +13,7 @@ import pytest
 from tests.conftest import Db
 
 
-def test_wrong_password_exits_4_without_printing_it(server_db: Db, example_sql: Path,
-                                                     cli: Any) -> None:
+def test_wrong_password_exits_4_without_printing_it(server_db: Db, example_sql: Path, cli: Any) -> None:
     db = server_db
     u = db.parsed
     # The local postgres trusts every password, so there an unknown role is what gets refused.
@@ -50,8 +49,7 @@ def test_unsupported_url_scheme_is_a_config_error(example_sql: Path, cli: Any) -
     assert "unsupported database URL" in result.err and "tiger" not in result.err
 
 
-def test_sqlite_file_that_is_not_a_database_exits_4(example_sql: Path, cli: Any,
-                                                    tmp_path: Path) -> None:
+def test_sqlite_file_that_is_not_a_database_exits_4(example_sql: Path, cli: Any, tmp_path: Path) -> None:
     (tmp_path / "bad.db").write_text("this is not sqlite" * 100)
     result = cli("up", "--url", "sqlite:///bad.db")
     assert result.code == 4

@@ -65,12 +65,15 @@ def test_triggers_functions_and_delimiters_run_as_written(db: Db, sqldir: Path, 
     assert {"t", "audit"}.isdisjoint(db.tables())
 
 
-def test_lock_wait_timeout_fails_fast_behind_a_held_table_lock(db: Db, sqldir: Path,
-                                                               cli: Any) -> None:
+def test_lock_wait_timeout_fails_fast_behind_a_held_table_lock(db: Db, sqldir: Path, cli: Any) -> None:
     write_migration(sqldir, "0001_t", "CREATE TABLE busy (id INT);\n", "DROP TABLE busy;\n")
     assert cli("up", "--url", db.url).code == 0
-    write_migration(sqldir, "0002_alter", "-- migrator: lock-wait-timeout 1s\n"
-                    "ALTER TABLE busy ADD COLUMN extra INT;\n", "SELECT 1;\n")
+    write_migration(
+        sqldir,
+        "0002_alter",
+        "-- migrator: lock-wait-timeout 1s\nALTER TABLE busy ADD COLUMN extra INT;\n",
+        "SELECT 1;\n",
+    )
     release = _hold_table_lock(db)
     try:
         started = time.monotonic()
@@ -111,8 +114,9 @@ def _hold_table_lock(db: Db) -> Any:
             import mysql.connector
 
             u = db.parsed
-            c = mysql.connector.connect(host=u.host, port=u.port, user=u.user or "root",
-                                        password=u.password, database=u.database)
+            c = mysql.connector.connect(
+                host=u.host, port=u.port, user=u.user or "root", password=u.password, database=u.database
+            )
             cur = c.cursor()
             cur.execute("START TRANSACTION")
             cur.execute("SELECT * FROM busy FOR UPDATE")
@@ -139,7 +143,7 @@ def test_statement_timeout_names_the_timeout(db: Db, sqldir: Path, cli: Any) -> 
         "postgres": "SELECT pg_sleep(5);\n",
         "mysql": "SELECT SLEEP(5) FROM (SELECT 1) x;\n",
         "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-                  "WHERE i < 100000000) SELECT count(*) FROM n;\n",
+        "WHERE i < 100000000) SELECT count(*) FROM n;\n",
     }[db.dialect]
     write_migration(sqldir, "0001_slow", slow)
     started = time.monotonic()
@@ -171,8 +175,7 @@ def test_library_api_runs_and_raises_typed_errors(db: Db, sqldir: Path) -> None:
         Migrator(db.url, sqldir).up()
 
 
-def test_settings_come_from_migrator_toml_and_env(db: Db, sqldir: Path, cli: Any,
-                                                  tmp_path: Path) -> None:
+def test_settings_come_from_migrator_toml_and_env(db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
     (tmp_path / "migrator.toml").write_text(f'url = "{db.url}"\ntable = "from_toml"\n')
     assert cli("up").code == 0
@@ -182,8 +185,9 @@ def test_settings_come_from_migrator_toml_and_env(db: Db, sqldir: Path, cli: Any
     assert "other_table" not in db.tables()  # status creates nothing
 
 
-def test_an_unknown_setting_in_migrator_toml_is_refused(db: Db, sqldir: Path, cli: Any,
-                                                         tmp_path: Path) -> None:
+def test_an_unknown_setting_in_migrator_toml_is_refused(
+    db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
     """A typo such as lock_timout must not be silently ignored."""
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
     (tmp_path / "migrator.toml").write_text(f'url = "{db.url}"\nlock-timout = 5\n')

@@ -18,16 +18,20 @@ FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.DOTALL |
 # `migrator` where a shell would run it: at the start of a line (after a `$ ` prompt or
 # indentation), after `&&`, `||`, `;`, `|`, `$(`, or inside `backticks` in a message.
 # Its words run up to the next shell separator or closing backtick; `VAR=value` may come first.
-INVOCATION = re.compile(r"(?:^|&&|\|\||[;|`(])[ \t]*(?:\$[ \t]+)?(?:\w+=\S*[ \t]+)*"
-                        r"(?:[\w./-]*/)?migrator((?:[ \t]+[^\s;&|`)]+)*)", re.MULTILINE)
+INVOCATION = re.compile(
+    r"(?:^|&&|\|\||[;|`(])[ \t]*(?:\$[ \t]+)?(?:\w+=\S*[ \t]+)*"
+    r"(?:[\w./-]*/)?migrator((?:[ \t]+[^\s;&|`)]+)*)",
+    re.MULTILINE,
+)
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
 @cache
 def _help() -> tuple[frozenset[str], frozenset[str]]:
     """(commands with their aliases, global options that take a value), from `migrator --help`."""
-    out = subprocess.run([sys.executable, "-m", "migrator", "--help"], capture_output=True,
-                         text=True, check=True, cwd=ROOT).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "migrator", "--help"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
     listing = out.split("COMMAND\n", 1)[1].split("\n\n", 1)[0]
     commands = set()
     for name, aliases in re.findall(r"^ {4}([a-z][\w-]*)(?: \(([^)]*)\))?", listing, re.MULTILINE):
@@ -66,7 +70,7 @@ def _invocations(path: Path) -> list[tuple[str, str]]:
             words = m.group(1).split()
             command = _command_of(words, valued)
             if command is not None and re.fullmatch(r"[a-z][\w-]*", command):
-                line = block[block.rfind("\n", 0, m.start()) + 1: block.find("\n", m.end())]
+                line = block[block.rfind("\n", 0, m.start()) + 1 : block.find("\n", m.end())]
                 found.append((command, line.strip()))
     return found
 
@@ -80,10 +84,8 @@ def test_the_help_lists_the_commands_this_test_relies_on() -> None:
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
 def test_every_migrator_command_in_code_blocks_exists(path: Path) -> None:
     commands, _ = _help()
-    unknown = [f"{command!r} in: {line}" for command, line in _invocations(path)
-               if command not in commands]
-    assert not unknown, f"{path.name} shows commands `migrator --help` does not list:\n" + \
-        "\n".join(unknown)
+    unknown = [f"{command!r} in: {line}" for command, line in _invocations(path) if command not in commands]
+    assert not unknown, f"{path.name} shows commands `migrator --help` does not list:\n" + "\n".join(unknown)
 
 
 def test_the_docs_do_show_commands() -> None:
@@ -111,9 +113,13 @@ def test_the_scanners_catch_what_they_should() -> None:
     assert _command_of(["--url", "postgres://x/y", "up", "--to", "3"], valued) == "up"
     assert _command_of(["--json", "status"], valued) == "status"
     assert _command_of(["--version"], valued) is None
-    block = "$ migrator --dir db verify\nDATABASE_URL=x migrator up && migrator frobnicate\n" \
-            "hint: run `migrator validate` for details\n# migrator settings; flags win\n"
+    block = (
+        "$ migrator --dir db verify\nDATABASE_URL=x migrator up && migrator frobnicate\n"
+        "hint: run `migrator validate` for details\n# migrator settings; flags win\n"
+    )
     found = [m.group(1).split() for m in INVOCATION.finditer(block)]
     assert [_command_of(w, valued) for w in found] == ["verify", "up", "frobnicate", "validate"]
-    assert LINK.findall("see [a](layout.md#settings) and [b](https://x.org)") == \
-        ["layout.md#settings", "https://x.org"]
+    assert LINK.findall("see [a](layout.md#settings) and [b](https://x.org)") == [
+        "layout.md#settings",
+        "https://x.org",
+    ]

@@ -35,16 +35,14 @@ def test_whitespace_only_edits_are_not_drift(db: Db, sqldir: Path, cli: Any) -> 
     assert cli("up", "--url", db.url).code == 0
 
 
-def test_edited_applied_file_is_drift_and_blocks_up_and_down(db: Db, sqldir: Path,
-                                                             cli: Any) -> None:
+def test_edited_applied_file_is_drift_and_blocks_up_and_down(db: Db, sqldir: Path, cli: Any) -> None:
     _three(sqldir)
     assert cli("up", "--to", "2", "--url", db.url).code == 0
     (sqldir / "0001_a" / "up.sql").write_text("CREATE TABLE a (id BIGINT);\n")
     result = cli("validate", "--json", "--url", db.url)
     assert result.code == 3
     doc = json.loads(result.out)
-    assert [(p["kind"], p["version"], p["name"]) for p in doc["problems"]] == [
-        ("changed", 1, "0001_a")]
+    assert [(p["kind"], p["version"], p["name"]) for p in doc["problems"]] == [("changed", 1, "0001_a")]
     assert "-CREATE TABLE a (id INT);" in cli("validate", "--url", db.url).out  # the diff
     up = cli("up", "--url", db.url)
     assert up.code == 3
@@ -64,8 +62,7 @@ def test_show_prints_the_diff_of_an_edited_file(db: Db, sqldir: Path, cli: Any) 
     assert "+CREATE TABLE a (id BIGINT);" in result.out
 
 
-def test_changed_down_is_a_warning_and_strict_makes_it_an_error(db: Db, sqldir: Path,
-                                                                cli: Any) -> None:
+def test_changed_down_is_a_warning_and_strict_makes_it_an_error(db: Db, sqldir: Path, cli: Any) -> None:
     _three(sqldir)
     assert cli("up", "--url", db.url).code == 0
     (sqldir / "0002_b" / "down.sql").write_text("DROP TABLE IF EXISTS b;\n")
@@ -87,7 +84,8 @@ def test_missing_folder_is_drift(db: Db, sqldir: Path, cli: Any) -> None:
 
 
 def test_a_status_migrator_never_writes_is_drift_and_blocks_up_and_down(
-        db: Db, sqldir: Path, cli: Any) -> None:
+    db: Db, sqldir: Path, cli: Any
+) -> None:
     """SPEC §2: a status other than applied/running/failed is drift, never ignored: down must
     not roll back version 2 while version 3's table is still there."""
     _three(sqldir)
@@ -98,7 +96,8 @@ def test_a_status_migrator_never_writes_is_drift_and_blocks_up_and_down(
     assert "version 3 (0003_c): unknown-status" in validate.out and "'weird'" in validate.out
     problems = json.loads(cli("validate", "--json", "--url", db.url).out)["problems"]
     assert [(p["kind"], p["version"], p["name"], p["status"]) for p in problems] == [
-        ("unknown-status", 3, "0003_c", "weird")]
+        ("unknown-status", 3, "0003_c", "weird")
+    ]
     for command in (("up",), ("down", "--yes"), ("down", "--yes", "--to", "0")):
         refused = cli(*command, "--url", db.url)
         assert refused.code == 3, (command, refused.out, refused.err)
@@ -146,13 +145,14 @@ def test_repair_accepts_an_edit_and_records_why(db: Db, sqldir: Path, cli: Any) 
     assert result.code == 0, result.err
     assert cli("validate", "--url", db.url).code == 0
     [(old, new, reason)] = db.query(
-        "SELECT old_checksum, new_checksum, reason FROM schema_version_history "
-        "WHERE action = 'repair'")
+        "SELECT old_checksum, new_checksum, reason FROM schema_version_history WHERE action = 'repair'"
+    )
     assert old != new and reason == "comment only"
 
 
-def test_baseline_marks_existing_versions_then_up_applies_the_rest(db: Db, example_sql: Path,
-                                                                   cli: Any) -> None:
+def test_baseline_marks_existing_versions_then_up_applies_the_rest(
+    db: Db, example_sql: Path, cli: Any
+) -> None:
     # an existing database built by hand with 0001-0002
     assert cli("up", "--to", "2", "--url", db.url, "--table", "scratch_versions").code == 0
     db.execute("DROP TABLE scratch_versions")
@@ -170,8 +170,11 @@ def test_baseline_marks_existing_versions_then_up_applies_the_rest(db: Db, examp
 
 
 def test_mark_applied_records_a_version_finished_by_hand(db: Db, sqldir: Path, cli: Any) -> None:
-    write_migration(sqldir, "0001_nt", "-- migrator: no-transaction\n"
-                    "CREATE TABLE a (id INT);\nSELECT * FROM no_such_table;\n")
+    write_migration(
+        sqldir,
+        "0001_nt",
+        "-- migrator: no-transaction\nCREATE TABLE a (id INT);\nSELECT * FROM no_such_table;\n",
+    )
     assert cli("up", "--url", db.url).code == 1
     result = cli("repair", "--mark-applied", "1", "--yes", "--url", db.url)
     assert result.code == 0, result.err
@@ -199,9 +202,13 @@ def test_offline_validate_catches_edit_removal_and_unlisted(sqldir: Path, cli: A
     result = cli("validate", "--offline", "--json")
     assert result.code == 3
     kinds = {(p["kind"], p["file"]) for p in json.loads(result.out)["problems"]}
-    assert kinds == {("changed", "0001_a/up.sql"), ("removed", "0003_c/up.sql"),
-                     ("removed", "0003_c/down.sql"), ("unlisted", "0004_d/up.sql"),
-                     ("unlisted", "0004_d/down.sql")}
+    assert kinds == {
+        ("changed", "0001_a/up.sql"),
+        ("removed", "0003_c/up.sql"),
+        ("removed", "0003_c/down.sql"),
+        ("unlisted", "0004_d/up.sql"),
+        ("unlisted", "0004_d/down.sql"),
+    }
 
 
 def test_new_creates_next_folder_and_updates_the_sum(sqldir: Path, cli: Any) -> None:
@@ -249,15 +256,24 @@ def test_every_drift_kind_at_once(db: Db, sqldir: Path, cli: Any) -> None:
     result = cli("validate", "--json", "--url", db.url)
     assert result.code == 3
     found = {(p["kind"], p["version"]) for p in json.loads(result.out)["problems"]}
-    assert found == {("changed", 1), ("changed", 2), ("down-changed", 3), ("missing", 5),
-                     ("out-of-order", 4), ("requires", 4)}
+    assert found == {
+        ("changed", 1),
+        ("changed", 2),
+        ("down-changed", 3),
+        ("missing", 5),
+        ("out-of-order", 4),
+        ("requires", 4),
+    }
     spacing = [p for p in json.loads(result.out)["problems"] if p["version"] == 2][0]
     assert spacing["whitespace_only"] is True
 
 
 def test_validate_finds_a_down_file_that_could_never_run(db: Db, sqldir: Path, cli: Any) -> None:
-    refused = {"postgres": "DROP INDEX CONCURRENTLY IF EXISTS t_a;\n",
-               "sqlite": "VACUUM;\n", "mysql": "COMMIT;\n"}
+    refused = {
+        "postgres": "DROP INDEX CONCURRENTLY IF EXISTS t_a;\n",
+        "sqlite": "VACUUM;\n",
+        "mysql": "COMMIT;\n",
+    }
     write_migration(sqldir, "0001_t", "CREATE TABLE t (a INT);\n", refused[db.dialect] + "DROP TABLE t;\n")
     assert cli("up", "--url", db.url).code == 0
     r = cli("validate", "--url", db.url)

@@ -13,8 +13,10 @@ import pytest
 from migrator.errorpos import mysql_error_position
 from migrator.lexer import Statement, split_statements
 
-_SYNTAX = ("You have an error in your SQL syntax; check the manual that corresponds to your "
-           "MariaDB server version for the right syntax to use near '{}' at line {}")
+_SYNTAX = (
+    "You have an error in your SQL syntax; check the manual that corresponds to your "
+    "MariaDB server version for the right syntax to use near '{}' at line {}"
+)
 
 
 def syntax_error(near: str, line: int) -> str:
@@ -38,17 +40,22 @@ def test_an_error_on_a_later_line() -> None:
     assert mysql_error_position(syntax_error("* 2\nORDER BY id", 4), sql) == at(sql, "* 2")
 
 
-TRIGGER = ("CREATE TRIGGER trg BEFORE INSERT ON t\nFOR EACH ROW\nBEGIN\n"
-           "  SET NEW.id = NEW.id + 1;\n  {bad}\n  SET NEW.id = NEW.id + 3;\nEND")
+TRIGGER = (
+    "CREATE TRIGGER trg BEFORE INSERT ON t\nFOR EACH ROW\nBEGIN\n"
+    "  SET NEW.id = NEW.id + 1;\n  {bad}\n  SET NEW.id = NEW.id + 3;\nEND"
+)
 
 
-@pytest.mark.parametrize(("bad", "token", "skip"), [
-    ("SET NEW.id = NEW.id +* 2;", "+* 2", 1),
-    # the quote begins with the body's own ";\n": it was cut there, and the caret went after END
-    ("SET NEW.id = NEW.id +;", "+;", 1),
-    # "1" comes earlier on the same line: the quote cut at ";\n" matched the first one
-    ("SET NEW.id = NEW.id + 1 1;", "1 1;", 2),
-])
+@pytest.mark.parametrize(
+    ("bad", "token", "skip"),
+    [
+        ("SET NEW.id = NEW.id +* 2;", "+* 2", 1),
+        # the quote begins with the body's own ";\n": it was cut there, and the caret went after END
+        ("SET NEW.id = NEW.id +;", "+;", 1),
+        # "1" comes earlier on the same line: the quote cut at ";\n" matched the first one
+        ("SET NEW.id = NEW.id + 1 1;", "1 1;", 2),
+    ],
+)
 def test_an_error_inside_a_trigger_body(bad: str, token: str, skip: int) -> None:
     sql = TRIGGER.format(bad=bad)
     error = at(sql, token, skip)
@@ -64,10 +71,12 @@ def test_an_empty_quote_points_at_the_end_of_the_statement() -> None:
 
 def test_a_cut_quote_whose_text_also_occurs_on_an_earlier_line() -> None:
     long = "a suffix long enough for the server to cut its quote of the statement"
-    sql = (f"CREATE TRIGGER trg BEFORE INSERT ON t\nFOR EACH ROW\nBEGIN\n"
-           f"  SET NEW.note = CONCAT(NEW.note, '{long}');\n"
-           f"  SET NEW.note = NEW.note CONCAT(NEW.note, '{long}');\nEND")
-    rest = sql[sql.rindex("CONCAT"):]
+    sql = (
+        f"CREATE TRIGGER trg BEFORE INSERT ON t\nFOR EACH ROW\nBEGIN\n"
+        f"  SET NEW.note = CONCAT(NEW.note, '{long}');\n"
+        f"  SET NEW.note = NEW.note CONCAT(NEW.note, '{long}');\nEND"
+    )
+    rest = sql[sql.rindex("CONCAT") :]
     assert len(rest.encode()) > 80
     near = rest.encode()[:77].decode() + "..."  # MariaDB: 77 bytes and "..."
     assert sql.count(near[:-3]) == 2
@@ -80,9 +89,15 @@ def test_repeated_text_with_a_line_count_that_skips_line_breaks_in_strings() -> 
     """MariaDB's N does not count the line breaks inside quoted strings: here N is 5 for an
     error on line 7 of the statement, and the same 77 bytes start on line 3 as well."""
     body = "SET NEW.note = CONCAT(NEW.note, ' and then some more text to make the quote long');"
-    sql = ("CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW\nBEGIN\n  " + body +
-           "\n  SET NEW.memo = 'two\nlines\nof text';\n  " + body.replace("= CONCAT", "= x CONCAT")
-           + "\n  " + body + "\nEND")
+    sql = (
+        "CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW\nBEGIN\n  "
+        + body
+        + "\n  SET NEW.memo = 'two\nlines\nof text';\n  "
+        + body.replace("= CONCAT", "= x CONCAT")
+        + "\n  "
+        + body
+        + "\nEND"
+    )
     error = sql.index("CONCAT(", sql.index("= x CONCAT"))
     near = sql[error:].encode()[:77].decode() + "..."
     assert sql.count(near[:-3]) == 2 and sql.index(near[:-3]) < error
@@ -125,7 +140,8 @@ def expect(text: str, needle: str, skip: int = 0) -> tuple[int, int]:
 
 _LONG = "and then some more text, so that the server cuts its quote of the rest short"
 MYSQL_FILES = {
-    "the trigger of the report": ("""CREATE TABLE t (id INT);
+    "the trigger of the report": (
+        """CREATE TABLE t (id INT);
 DELIMITER //
 CREATE TRIGGER trg BEFORE INSERT ON t
 FOR EACH ROW
@@ -134,8 +150,12 @@ BEGIN
   SET NEW.id = NEW.id +* 2;
 END//
 DELIMITER ;
-""", "+* 2", 1),
-    "a bad token right before the body's ';'": ("""CREATE TABLE t (id INT);
+""",
+        "+* 2",
+        1,
+    ),
+    "a bad token right before the body's ';'": (
+        """CREATE TABLE t (id INT);
 DELIMITER //
 CREATE TRIGGER trg BEFORE INSERT ON t
 FOR EACH ROW
@@ -145,8 +165,12 @@ BEGIN
   SET NEW.id = NEW.id + 2;
 END//
 DELIMITER ;
-""", "+;", 1),
-    "a quote whose first word also occurs earlier on its line": ("""CREATE TABLE t (id INT);
+""",
+        "+;",
+        1,
+    ),
+    "a quote whose first word also occurs earlier on its line": (
+        """CREATE TABLE t (id INT);
 DELIMITER //
 CREATE TRIGGER trg BEFORE INSERT ON t
 FOR EACH ROW
@@ -154,8 +178,12 @@ BEGIN
   SET NEW.id = NEW.id + 1 1;
 END//
 DELIMITER ;
-""", "1 1;", 2),
-    "a cut quote repeated above, after a string of three lines": (f"""CREATE TABLE t (
+""",
+        "1 1;",
+        2,
+    ),
+    "a cut quote repeated above, after a string of three lines": (
+        f"""CREATE TABLE t (
   id INT, note TEXT, memo TEXT);
 DELIMITER $$
 CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW
@@ -168,8 +196,12 @@ brûlée';
   SET NEW.note = CONCAT(NEW.note, '{_LONG}');
 END$$
 DELIMITER ;
-""", "x CONCAT", 2),
-    "a procedure with an emoji after the bad token": ("""CREATE TABLE t (id INT, note TEXT);
+""",
+        "x CONCAT",
+        2,
+    ),
+    "a procedure with an emoji after the bad token": (
+        """CREATE TABLE t (id INT, note TEXT);
 DELIMITER ;;
 CREATE PROCEDURE p(IN n INT)
 BEGIN
@@ -181,17 +213,28 @@ BEGIN
   END WHILE;
 END;;
 DELIMITER ;
-""", "+* 1", 1),
-    "a plain statement, error on its second line": ("""CREATE TABLE t (id INT);
+""",
+        "+* 1",
+        1,
+    ),
+    "a plain statement, error on its second line": (
+        """CREATE TABLE t (id INT);
 CREATE TABLE u (
   id INT NOT NULL,
   note VARCHAR(10) NOT NULL +,
   memo TEXT
 );
-""", "+,", 0),
-    "a statement that ends too early": ("""CREATE TABLE t (id INT);
+""",
+        "+,",
+        0,
+    ),
+    "a statement that ends too early": (
+        """CREATE TABLE t (id INT);
 INSERT INTO t (id)
-VALUES (1""", "(1", 2),
+VALUES (1""",
+        "(1",
+        2,
+    ),
 }
 
 
@@ -203,8 +246,14 @@ def mysql_conn() -> Iterator[Any]:
 
     mysql = pytest.importorskip("mysql.connector")
     u = parse_url(_server_url("mysql"))
-    conn = mysql.connect(host=u.host, port=u.port or 3306, user=u.user or "root",
-                         password=u.password, autocommit=True, use_pure=True)
+    conn = mysql.connect(
+        host=u.host,
+        port=u.port or 3306,
+        user=u.user or "root",
+        password=u.password,
+        autocommit=True,
+        use_pure=True,
+    )
     name = f"mt_pos_{uuid.uuid4().hex[:12]}"
     conn.cmd_query(f"CREATE DATABASE {name}")
     try:
@@ -239,15 +288,19 @@ def test_mysql_positions_map_to_the_bad_token_in_the_file(mysql_conn: Any, case:
     assert " near '" in message, message
     offset = mysql_error_position(message, statement.text)
     assert offset is not None, message
-    expected = (position_in_file(text, len(text.rstrip())) if case.endswith("too early")
-                else expect(text, needle, skip))
+    expected = (
+        position_in_file(text, len(text.rstrip()))
+        if case.endswith("too early")
+        else expect(text, needle, skip)
+    )
     assert position_in_file(text, statement.offset + offset) == expected, message
     assert runner_position(statement, offset) == expected, message
 
 
 # -- PostgreSQL: statement_position in dollar-quoted bodies ------------------------------------
 PG_FILES = {
-    "plpgsql function": ("""CREATE TABLE t (id int);
+    "plpgsql function": (
+        """CREATE TABLE t (id int);
 CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
   x int := 1;
@@ -256,14 +309,22 @@ BEGIN
   RETRUN x;
 END
 $$;
-""", "RETRUN", 0),
-    "sql function with a tagged body and non-ASCII text": ("""CREATE FUNCTION g() RETURNS text
+""",
+        "RETRUN",
+        0,
+    ),
+    "sql function with a tagged body and non-ASCII text": (
+        """CREATE FUNCTION g() RETURNS text
 LANGUAGE sql AS $body$
   SELECT 'crème brûlée' ||
          'é' ||| 'x'
 $body$;
-""", "||| 'x'", 0),
-    "DO block": ("""DO $$
+""",
+        "||| 'x'",
+        0,
+    ),
+    "DO block": (
+        """DO $$
 DECLARE x int;
 BEGIN
   x := 'é';
@@ -272,7 +333,10 @@ BEGIN
   END IF;
 END
 $$;
-""", "IF;", 0),  # postgres reads "x := 2 END" as the assignment: IF is the bad token
+""",
+        "IF;",
+        0,
+    ),  # postgres reads "x := 2 END" as the assignment: IF is the bad token
 }
 
 
@@ -283,8 +347,13 @@ def postgres_conn() -> Iterator[Any]:
 
     psycopg = pytest.importorskip("psycopg")
     u = parse_url(_server_url("postgres"))
-    args = {"host": u.host, "port": u.port or 5432, "user": u.user or None,
-            "password": u.password or None, "autocommit": True}
+    args = {
+        "host": u.host,
+        "port": u.port or 5432,
+        "user": u.user or None,
+        "password": u.password or None,
+        "autocommit": True,
+    }
     name = f"mt_pos_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(dbname="postgres", **args) as admin:
         admin.execute(f"CREATE DATABASE {name}")

@@ -13,9 +13,11 @@ from migrator.importers.flyway import flyway_version_map
 from tests.conftest import Db, Result, run_cli
 
 USERS = "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(200) NOT NULL);\n"
-SEED = ("-- two rows; the ';' inside the string must not split the statement\n"
-        "INSERT INTO users (id, email) VALUES (1, 'a;b@example.com');\n\n"
-        "INSERT INTO users (id, email) VALUES (2, 'seed@example.com');\n")
+SEED = (
+    "-- two rows; the ';' inside the string must not split the statement\n"
+    "INSERT INTO users (id, email) VALUES (1, 'a;b@example.com');\n\n"
+    "INSERT INTO users (id, email) VALUES (2, 'seed@example.com');\n"
+)
 AUDIT = "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, note VARCHAR(100));\n"
 ORDERS = "CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id));\n"
 
@@ -30,14 +32,24 @@ def write(folder: Path, name: str, text: str, newline: str = "\n") -> Path:
 # -- one realistic folder per tool: users, seed (no down), audit_log (no transaction), orders --
 def dbmate_folder(root: Path) -> Path:
     src = root / "db" / "migrations"
-    write(src, "20240101090000_create_users.sql",
-          f"-- migrate:up\n{USERS}\n-- migrate:down\nDROP TABLE users;\n", newline="\r\n")
+    write(
+        src,
+        "20240101090000_create_users.sql",
+        f"-- migrate:up\n{USERS}\n-- migrate:down\nDROP TABLE users;\n",
+        newline="\r\n",
+    )
     write(src, "20240102090000_seed_users.sql", f"-- migrate:up\n\n{SEED}\n")
-    write(src, "20240103090000_create_audit_log.sql",
-          f"-- migrate:up transaction:false\n{AUDIT}\n-- migrate:down transaction:false\n"
-          "DROP TABLE audit_log;\n")
-    write(src, "20240104090000_create_orders.sql",
-          f"-- created by dbmate new\n\n-- migrate:up\n{ORDERS}\n\n-- migrate:down\n\nDROP TABLE orders;\n\n")
+    write(
+        src,
+        "20240103090000_create_audit_log.sql",
+        f"-- migrate:up transaction:false\n{AUDIT}\n-- migrate:down transaction:false\n"
+        "DROP TABLE audit_log;\n",
+    )
+    write(
+        src,
+        "20240104090000_create_orders.sql",
+        f"-- created by dbmate new\n\n-- migrate:up\n{ORDERS}\n\n-- migrate:down\n\nDROP TABLE orders;\n\n",
+    )
     return src
 
 
@@ -46,8 +58,12 @@ def golang_migrate_folder(root: Path) -> Path:
     write(src, "000001_create_users.up.sql", f"BEGIN;\n{USERS}COMMIT;\n")
     write(src, "000001_create_users.down.sql", "DROP TABLE users;\n")
     write(src, "000002_seed_users.up.sql", SEED)
-    write(src, "000003_create_audit_log.up.sql", f"-- two transactions of its own\nBEGIN;\n{AUDIT}COMMIT;\n"
-          "BEGIN;\nINSERT INTO audit_log (id, note) VALUES (1, 'created');\nCOMMIT;\n")
+    write(
+        src,
+        "000003_create_audit_log.up.sql",
+        f"-- two transactions of its own\nBEGIN;\n{AUDIT}COMMIT;\n"
+        "BEGIN;\nINSERT INTO audit_log (id, note) VALUES (1, 'created');\nCOMMIT;\n",
+    )
     write(src, "000003_create_audit_log.down.sql", "DROP TABLE audit_log;\n")
     write(src, "000004_create_orders.up.sql", ORDERS, newline="\r\n")
     write(src, "000004_create_orders.down.sql", "DROP TABLE orders;\n")
@@ -69,14 +85,24 @@ def flyway_folder(root: Path) -> Path:
 
 def goose_folder(root: Path) -> Path:
     src = root / "goose"
-    write(src, "00001_create_users.sql",
-          f"-- +goose Up\n-- +goose StatementBegin\n{USERS}-- +goose StatementEnd\n\n"
-          "-- +goose Down\nDROP TABLE users;\n")
+    write(
+        src,
+        "00001_create_users.sql",
+        f"-- +goose Up\n-- +goose StatementBegin\n{USERS}-- +goose StatementEnd\n\n"
+        "-- +goose Down\nDROP TABLE users;\n",
+    )
     write(src, "00002_seed_users.sql", f"-- +goose up\n{SEED}")
-    write(src, "00003_create_audit_log.sql",
-          f"-- +goose NO TRANSACTION\n-- +goose Up\n{AUDIT}\n-- +goose Down\nDROP TABLE audit_log;\n")
-    write(src, "00004_create_orders.sql", f"-- +goose Up\n{ORDERS}-- +goose Down\nDROP TABLE orders;\n",
-          newline="\r\n")
+    write(
+        src,
+        "00003_create_audit_log.sql",
+        f"-- +goose NO TRANSACTION\n-- +goose Up\n{AUDIT}\n-- +goose Down\nDROP TABLE audit_log;\n",
+    )
+    write(
+        src,
+        "00004_create_orders.sql",
+        f"-- +goose Up\n{ORDERS}-- +goose Down\nDROP TABLE orders;\n",
+        newline="\r\n",
+    )
     return src
 
 
@@ -153,8 +179,9 @@ def test_dbmate_sections_options_and_missing_down(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert (out / "20240101090000_create_users" / "up.sql").read_text() == USERS
     assert (out / "20240101090000_create_users" / "down.sql").read_text() == "DROP TABLE users;\n"
-    assert (out / "20240103090000_create_audit_log" / "down.sql").read_text() == \
-        "-- migrator: no-transaction\nDROP TABLE audit_log;\n"
+    assert (
+        out / "20240103090000_create_audit_log" / "down.sql"
+    ).read_text() == "-- migrator: no-transaction\nDROP TABLE audit_log;\n"
     orders = (out / "20240104090000_create_orders" / "up.sql").read_text()
     assert orders == f"-- created by dbmate new\n\n{ORDERS}"
     assert "no `-- migrate:down` section" in r.out
@@ -194,14 +221,18 @@ def test_golang_migrate_wrapper_removed_and_concurrently_marked_no_transaction(t
     src = golang_migrate_folder(tmp_path)
     write(src, "000005_index.up.sql", "CREATE INDEX CONCURRENTLY orders_user ON orders (user_id);\n")
     write(src, "000005_index.down.sql", "DROP INDEX CONCURRENTLY orders_user;\n")
-    write(src, "000006_fn.up.sql", "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END; $$ "
-          "LANGUAGE plpgsql;\n")
+    write(
+        src,
+        "000006_fn.up.sql",
+        "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END; $$ LANGUAGE plpgsql;\n",
+    )
     write(src, "000006_fn.down.sql", "DROP FUNCTION f;\n")
     r = cli(tmp_path, "import", "--from", "golang-migrate", str(src), "--dir", "out")
     assert r.code == 0, r.err
     out = tmp_path / "out"
-    assert (out / "000001_create_users" / "up.sql").read_text() == \
-        f"-- BEGIN;  (removed on import)\n{USERS}-- COMMIT;  (removed on import)\n"
+    assert (
+        out / "000001_create_users" / "up.sql"
+    ).read_text() == f"-- BEGIN;  (removed on import)\n{USERS}-- COMMIT;  (removed on import)\n"
     audit = (out / "000003_create_audit_log" / "up.sql").read_text()
     assert audit.startswith("-- migrator: no-transaction\n-- two transactions of its own\nBEGIN;\n")
     for name in ("up.sql", "down.sql"):
@@ -226,7 +257,11 @@ def test_flyway_undo_conf_and_dotted_versions(tmp_path: Path) -> None:
     mapping = {m["source_version"]: m["version"] for m in doc["migrations"]}
     assert mapping == {"1": 10, "1.1": 11, "1.2": 12, "2": 20}
     assert [m["folder"] for m in doc["migrations"]] == [
-        "0010_create_users", "0011_seed_users", "0012_create_audit_log", "0020_create_orders"]
+        "0010_create_users",
+        "0011_seed_users",
+        "0012_create_audit_log",
+        "0020_create_orders",
+    ]
     audit = next(m for m in doc["migrations"] if m["version"] == 12)
     assert audit["no_transaction"] == ["up.sql"] and not audit["irreversible"]
     assert audit["sources"] == ["V1_2__create_audit_log.sql", "U1_2__create_audit_log.sql"]
@@ -293,8 +328,9 @@ def test_goose_annotations_and_go_migrations(tmp_path: Path) -> None:
     assert r.code == 0, r.err
     out = tmp_path / "out"
     assert (out / "00001_create_users" / "up.sql").read_text() == USERS
-    assert (out / "00003_create_audit_log" / "down.sql").read_text() == \
-        "-- migrator: no-transaction\nDROP TABLE audit_log;\n"
+    assert (
+        out / "00003_create_audit_log" / "down.sql"
+    ).read_text() == "-- migrator: no-transaction\nDROP TABLE audit_log;\n"
 
 
 def test_goose_unknown_annotation_is_refused(tmp_path: Path) -> None:
@@ -347,20 +383,38 @@ def test_empty_destination_with_hidden_files_is_used(tmp_path: Path) -> None:
     r = cli(tmp_path, "import", "--from", "goose", str(src))
     assert r.code == 0, r.err
     assert sorted(p.name for p in (tmp_path / "sql").iterdir()) == [
-        ".gitkeep", "00001_create_users", "00002_seed_users", "00003_create_audit_log", "00004_create_orders"]
+        ".gitkeep",
+        "00001_create_users",
+        "00002_seed_users",
+        "00003_create_audit_log",
+        "00004_create_orders",
+    ]
 
 
-@pytest.mark.parametrize(("tool", "files", "needle"), [
-    ("golang-migrate", {"1_a.up.sql": "SELECT 1;", "001_b.up.sql": "SELECT 2;"},
-     "a second up file for version 1"),
-    ("dbmate", {"1_a.sql": "-- migrate:up\nSELECT 1;", "01_b.sql": "-- migrate:up\nSELECT 2;"},
-     "version 1 is also"),
-    ("flyway", {"V1.1__a.sql": "SELECT 1;", "V1_1__b.sql": "SELECT 2;"}, "flyway version 1.1 is also"),
-    ("goose", {"1_a.sql": "-- +goose Up\nSELECT 1;", "0001_b.sql": "-- +goose Up\nSELECT 2;"},
-     "version 1 is also"),
-])
-def test_duplicate_versions_are_refused(tmp_path: Path, tool: str, files: dict[str, str],
-                                        needle: str) -> None:
+@pytest.mark.parametrize(
+    ("tool", "files", "needle"),
+    [
+        (
+            "golang-migrate",
+            {"1_a.up.sql": "SELECT 1;", "001_b.up.sql": "SELECT 2;"},
+            "a second up file for version 1",
+        ),
+        (
+            "dbmate",
+            {"1_a.sql": "-- migrate:up\nSELECT 1;", "01_b.sql": "-- migrate:up\nSELECT 2;"},
+            "version 1 is also",
+        ),
+        ("flyway", {"V1.1__a.sql": "SELECT 1;", "V1_1__b.sql": "SELECT 2;"}, "flyway version 1.1 is also"),
+        (
+            "goose",
+            {"1_a.sql": "-- +goose Up\nSELECT 1;", "0001_b.sql": "-- +goose Up\nSELECT 2;"},
+            "version 1 is also",
+        ),
+    ],
+)
+def test_duplicate_versions_are_refused(
+    tmp_path: Path, tool: str, files: dict[str, str], needle: str
+) -> None:
     src = tmp_path / "src"
     for name, text in files.items():
         write(src, name, text + "\n")

@@ -106,22 +106,22 @@ def test_a_version_in_digits_other_than_ascii_is_not_a_version_folder(sqldir: Pa
 
 
 @pytest.mark.parametrize("folder", ["0000_zero", f"{2**63}_huge", f"sqlite/{2**64}_huge"])
-@pytest.mark.parametrize("command", [("up",), ("down", "--yes", "--to", "0"), ("validate",),
-                                     ("validate", "--offline")])
+@pytest.mark.parametrize(
+    "command", [("up",), ("down", "--yes", "--to", "0"), ("validate",), ("validate", "--offline")]
+)
 def test_a_version_out_of_range_stops_every_command_before_the_database(
-        sqldir: Path, cli: Any, folder: str, command: tuple[str, ...]) -> None:
+    sqldir: Path, cli: Any, folder: str, command: tuple[str, ...]
+) -> None:
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
     write_migration(sqldir, folder, "CREATE TABLE z (id INT);\n", "DROP TABLE z;\n")
     assert cli("hash").code == 2  # no sum file for a layout with an error either
     result = cli(*command, "--url", "sqlite:///app.db")
     assert result.code == 2, (result.out, result.err)
-    assert folder in result.err and ("version 0 is not allowed" in result.err
-                                     or "above 2^63-1" in result.err)
+    assert folder in result.err and ("version 0 is not allowed" in result.err or "above 2^63-1" in result.err)
     assert not (sqldir.parent / "app.db").exists()
 
 
-@pytest.mark.parametrize("stray", ["README.md", "notes", "0001_a/extra.sql", "0001_a/sub",
-                                   "postgres/README"])
+@pytest.mark.parametrize("stray", ["README.md", "notes", "0001_a/extra.sql", "0001_a/sub", "postgres/README"])
 def test_stray_files_and_folders_are_layout_errors(sqldir: Path, stray: str) -> None:
     write_migration(sqldir, "0001_a", "SELECT 1;\n")
     (sqldir / "postgres").mkdir(exist_ok=True)
@@ -154,7 +154,8 @@ def test_a_nul_byte_names_the_file_and_byte_offset(sqldir: Path) -> None:
     (sqldir / "0001_a" / "down.sql").write_bytes(b"SELECT 'a\x00b';\n")
     assert problems(sqldir) == [
         "0001_a/down.sql: NUL byte at byte offset 9; a migration file is text (a file saved as "
-        "UTF-16 is full of them: save it as UTF-8)"]
+        "UTF-16 is full of them: save it as UTF-8)"
+    ]
 
 
 def test_a_file_saved_as_utf16_is_a_layout_error(sqldir: Path) -> None:
@@ -162,11 +163,11 @@ def test_a_file_saved_as_utf16_is_a_layout_error(sqldir: Path) -> None:
     (sqldir / "0001_a" / "up.sql").write_bytes("SELECT 1;\n".encode("utf-16-le"))  # no BOM
     assert problems(sqldir) == [
         "0001_a/up.sql: NUL byte at byte offset 1; a migration file is text (a file saved as "
-        "UTF-16 is full of them: save it as UTF-8)"]
+        "UTF-16 is full of them: save it as UTF-8)"
+    ]
 
 
-def test_a_nul_byte_stops_every_command_before_the_database(db: Db, sqldir: Path,
-                                                            cli: Any) -> None:
+def test_a_nul_byte_stops_every_command_before_the_database(db: Db, sqldir: Path, cli: Any) -> None:
     """SPEC §1: found before anything touches the database (postgres raised a driver
     traceback), by `validate` and `validate --offline` too."""
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
@@ -201,15 +202,22 @@ def test_directive_in_the_wrong_file_is_a_layout_error(sqldir: Path) -> None:
 
 def test_directives_are_parsed(sqldir: Path) -> None:
     write_migration(
-        sqldir, "0001_a",
+        sqldir,
+        "0001_a",
         "-- why this file is special\n-- migrator: no-transaction\n"
         "-- migrator: lock-wait-timeout 5s\n-- migrator: statement-timeout 10min\n"
         "-- migrator: requires 1, 2\n-- migrator: backup\nSELECT 1;\n",
-        "-- migrator: irreversible\nSELECT 1;\n")
+        "-- migrator: irreversible\nSELECT 1;\n",
+    )
     m = Layout(sqldir).migrations("sqlite")[0]
     d = m.up.directives
-    assert (d.no_transaction, d.lock_wait_timeout_ms, d.statement_timeout_ms, d.requires,
-            d.backup) == (True, 5000, 600_000, (1, 2), True)
+    assert (d.no_transaction, d.lock_wait_timeout_ms, d.statement_timeout_ms, d.requires, d.backup) == (
+        True,
+        5000,
+        600_000,
+        (1, 2),
+        True,
+    )
     assert m.down.directives.irreversible
 
 
@@ -278,20 +286,39 @@ def test_a_directive_in_any_letter_case_is_read(tmp_path: Path) -> None:
 
 
 # statements every dialect's rules look at, in the letter cases people write
-_RULE_PIECES = ["INSERT INTO t VALUES (1);\n", "-- begin; commit; a comment\n", "/* vacuum; */ ",
-                "SELECT 'begin;', \"end;\";\n", "begin;\n", "Commit;\n", "ROLLBACK;\n", "END;\n",
-                "start transaction;\n", "vacuum;\n", "create index concurrently i on t (a);\n",
-                "COPY t FROM STDIN;\n", "PRAGMA foreign_keys = ON;\n", "pragma journal_mode = wal;\n",
-                "CREATE DATABASE x;\n", "ALTER SYSTEM SET a = 1;\n", "DROP TABLESPACE x;\n",
-                "\\i other.sql\n", "DELIMITER //\nCREATE TRIGGER x BEGIN SELECT 1; END//\nDELIMITER ;\n",
-                "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END;\n", "\n  "]
+_RULE_PIECES = [
+    "INSERT INTO t VALUES (1);\n",
+    "-- begin; commit; a comment\n",
+    "/* vacuum; */ ",
+    "SELECT 'begin;', \"end;\";\n",
+    "begin;\n",
+    "Commit;\n",
+    "ROLLBACK;\n",
+    "END;\n",
+    "start transaction;\n",
+    "vacuum;\n",
+    "create index concurrently i on t (a);\n",
+    "COPY t FROM STDIN;\n",
+    "PRAGMA foreign_keys = ON;\n",
+    "pragma journal_mode = wal;\n",
+    "CREATE DATABASE x;\n",
+    "ALTER SYSTEM SET a = 1;\n",
+    "DROP TABLESPACE x;\n",
+    "\\i other.sql\n",
+    "DELIMITER //\nCREATE TRIGGER x BEGIN SELECT 1; END//\nDELIMITER ;\n",
+    "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END;\n",
+    "\n  ",
+]
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(_RULE_PIECES), min_size=1, max_size=8),
-       st.sampled_from(["sqlite", "postgres", "mysql"]))
+@given(
+    st.lists(st.sampled_from(_RULE_PIECES), min_size=1, max_size=8),
+    st.sampled_from(["sqlite", "postgres", "mysql"]),
+)
 def test_the_rule_filter_never_misses_a_statement_the_rules_refuse(
-        tmp_path_factory: pytest.TempPathFactory, pieces: list[str], dialect: str) -> None:
+    tmp_path_factory: pytest.TempPathFactory, pieces: list[str], dialect: str
+) -> None:
     """A file discovery marks as needing no statement check is neither checked before a run
     nor when it runs: the cheap filter may only err on the safe side."""
     from migrator.dialects import open_dialect

@@ -20,13 +20,17 @@ from migrator.sumfile import compare
 from tests.conftest import Db, write_migration
 
 ROWS = 500
+
+
 def inserts(statements: int) -> str:
     """Multi-row INSERTs of about 50 kB each, for all three dialects, with no word that makes
     discovery mark the file for runner.check_files."""
     out = []
     for k in range(statements):
-        rows = ",\n".join(f"({k * ROWS + i}, 'row {k}-{i} lima O''Brien foxtrot xray zulu "
-                          f"victor tango bravo sierra')" for i in range(ROWS))
+        rows = ",\n".join(
+            f"({k * ROWS + i}, 'row {k}-{i} lima O''Brien foxtrot xray zulu victor tango bravo sierra')"
+            for i in range(ROWS)
+        )
         out.append(f"INSERT INTO big (id, note) VALUES\n{rows};\n")
     return "".join(out)
 
@@ -37,9 +41,12 @@ UNCLOSED = "INSERT INTO big (id, note) VALUES (-1, 'the quote is never closed);\
 def broken_big_migration(root: Path) -> tuple[str, int, int]:
     """Version 1 creates the table, version 2 loads it from a big file whose last statement
     opens a quote it never closes. The file, line and column of that quote."""
-    write_migration(root, "0001_create",
-                    "CREATE TABLE big (id INTEGER NOT NULL PRIMARY KEY, note VARCHAR(120) NOT NULL);\n",
-                    "DROP TABLE big;\n")
+    write_migration(
+        root,
+        "0001_create",
+        "CREATE TABLE big (id INTEGER NOT NULL PRIMARY KEY, note VARCHAR(120) NOT NULL);\n",
+        "DROP TABLE big;\n",
+    )
     text = inserts(30) + UNCLOSED
     folder = write_migration(root, "0002_load", text, "DELETE FROM big;\n")
     assert (folder / "up.sql").stat().st_size > BIG_FILE_BYTES
@@ -66,8 +73,7 @@ def test_check_every_file_names_the_unclosed_quote(tmp_path: Path, dialect: str)
     assert caught.value.problems == [f"{rel}:{line}:{column}: unterminated string"]
 
 
-def test_validate_finds_an_unclosed_quote_at_the_end_of_a_big_file(db: Db, tmp_path: Path,
-                                                                    cli: Any) -> None:
+def test_validate_finds_an_unclosed_quote_at_the_end_of_a_big_file(db: Db, tmp_path: Path, cli: Any) -> None:
     root = tmp_path / "sql"
     rel, line, column = broken_big_migration(root)
     r = cli("--url", db.url, "--dir", str(root), "validate")
@@ -76,20 +82,25 @@ def test_validate_finds_an_unclosed_quote_at_the_end_of_a_big_file(db: Db, tmp_p
     assert db.tables() == set()
 
 
-def test_validate_finds_an_unclosed_quote_in_a_small_file(db: Db, tmp_path: Path,
-                                                           cli: Any) -> None:
+def test_validate_finds_an_unclosed_quote_in_a_small_file(db: Db, tmp_path: Path, cli: Any) -> None:
     root = tmp_path / "sql"
-    write_migration(root, "0001_create", "CREATE TABLE t (id INTEGER, note VARCHAR(20));\n",
-                    "DROP TABLE t;\n")
-    write_migration(root, "0002_load", "INSERT INTO t VALUES (1, 'one');\n"
-                    "INSERT INTO t VALUES (2, 'two);\n", "DELETE FROM t;\n")
+    write_migration(
+        root, "0001_create", "CREATE TABLE t (id INTEGER, note VARCHAR(20));\n", "DROP TABLE t;\n"
+    )
+    write_migration(
+        root,
+        "0002_load",
+        "INSERT INTO t VALUES (1, 'one');\nINSERT INTO t VALUES (2, 'two);\n",
+        "DELETE FROM t;\n",
+    )
     r = cli("--url", db.url, "--dir", str(root), "validate")
     assert r.code == 2, (r.out, r.err)
     assert "0002_load/up.sql:2:26: unterminated string" in r.err
 
 
 def test_up_refuses_a_big_file_it_could_not_roll_back_before_anything_runs(
-        db: Db, tmp_path: Path, cli: Any) -> None:
+    db: Db, tmp_path: Path, cli: Any
+) -> None:
     """Where the file would run statement by statement (mysql; no-transaction anywhere) an
     unsplittable end would leave it half-applied: it is lexed whole before the run starts.
     A transactional big file is not read twice: its failure rolls it back whole."""
@@ -169,10 +180,46 @@ def test_split_problem_of_a_small_and_a_big_file_agree(tmp_path: Path) -> None:
     assert split_problem(small, "postgres") == f"{rel}:{line}:{column}: unterminated string"
 
 
-_PIECES = ["SELECT 1", ";", " ", "\n", "'", '"', "`", "[", "]", "$", "$$", "$a$", "#", "--", "-",
-           "/*", "*/", "*", "/", "(", ")", "\\", "begin", "BEGIN", "case", "End", "delimiter",
-           "DELIMITER //\n", "//", "CREATE TRIGGER x", "CREATE FUNCTION f", "CREATE PROCEDURE p",
-           "create temp trigger", "E", "x", "é", "\ufeff", "\r"]
+_PIECES = [
+    "SELECT 1",
+    ";",
+    " ",
+    "\n",
+    "'",
+    '"',
+    "`",
+    "[",
+    "]",
+    "$",
+    "$$",
+    "$a$",
+    "#",
+    "--",
+    "-",
+    "/*",
+    "*/",
+    "*",
+    "/",
+    "(",
+    ")",
+    "\\",
+    "begin",
+    "BEGIN",
+    "case",
+    "End",
+    "delimiter",
+    "DELIMITER //\n",
+    "//",
+    "CREATE TRIGGER x",
+    "CREATE FUNCTION f",
+    "CREATE PROCEDURE p",
+    "create temp trigger",
+    "E",
+    "x",
+    "é",
+    "\ufeff",
+    "\r",
+]
 
 
 @settings(max_examples=300, deadline=None)

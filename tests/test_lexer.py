@@ -154,7 +154,12 @@ def test_byte_order_mark_is_not_part_of_the_first_statement(dialect: str) -> Non
 def test_top_level_begin_is_an_ordinary_statement(dialect: str) -> None:
     sql = "BEGIN;\nBEGIN TRANSACTION;\nselect 1;\nCOMMIT;\nBEGIN WORK;\nEND;"
     assert texts(sql, dialect) == [
-        "BEGIN", "BEGIN TRANSACTION", "select 1", "COMMIT", "BEGIN WORK", "END",
+        "BEGIN",
+        "BEGIN TRANSACTION",
+        "select 1",
+        "COMMIT",
+        "BEGIN WORK",
+        "END",
     ]
 
 
@@ -240,7 +245,10 @@ def test_unknown_dialect_is_rejected() -> None:
 def test_lex_error_survives_pickling() -> None:
     error = pickle.loads(pickle.dumps(LexError("unterminated string", 3, 4)))
     assert (error.message, error.line, error.column, str(error)) == (
-        "unterminated string", 3, 4, "3:4: unterminated string",
+        "unterminated string",
+        3,
+        4,
+        "3:4: unterminated string",
     )
 
 
@@ -448,7 +456,8 @@ def test_mysql_trigger_body_is_one_statement() -> None:
         "BEGIN\n  IF NEW.a < 0 THEN SET NEW.a = 0; END IF;\n  SET NEW.b = 'x;';\nEND"
     )
     assert texts(f"{trigger};\nINSERT INTO t VALUES (1);", "mysql") == [
-        trigger, "INSERT INTO t VALUES (1)",
+        trigger,
+        "INSERT INTO t VALUES (1)",
     ]
 
 
@@ -541,7 +550,7 @@ def test_mysql_delimiter_prefix_word_is_not_a_command() -> None:
         ("-- c\nalter type t add value 'x'", 4, ("ALTER", "TYPE", "T", "ADD")),
         ("BEGIN ATOMIC select 1", 4, ("BEGIN", "ATOMIC", "SELECT")),
         ("vacuum", 3, ("VACUUM",)),
-        ("create table \"x\" (a int)", 3, ("CREATE", "TABLE")),
+        ('create table "x" (a int)', 3, ("CREATE", "TABLE")),
         ("create /* c */ unique -- d\n index", 3, ("CREATE", "UNIQUE", "INDEX")),
         ("/*!40101 SET NAMES utf8 */", 3, ("SET", "NAMES", "UTF8")),
         ("# mysql comment\nset x = 1", 1, ("SET",)),
@@ -680,9 +689,11 @@ def statements(dialect: str, semicolons_in_parens: bool = True) -> st.SearchStra
 def sqlite_triggers() -> st.SearchStrategy[str]:
     inner = st.lists(statements("sqlite", semicolons_in_parens=False), min_size=1, max_size=3)
     return inner.map(
-        lambda body: "CREATE TRIGGER trg AFTER INSERT ON t BEGIN "
-        + "; ".join([*body, "SELECT CASE WHEN 1 THEN 2 END"])
-        + "; END"
+        lambda body: (
+            "CREATE TRIGGER trg AFTER INSERT ON t BEGIN "
+            + "; ".join([*body, "SELECT CASE WHEN 1 THEN 2 END"])
+            + "; END"
+        )
     )
 
 
@@ -698,18 +709,14 @@ def test_generated_statements_round_trip(dialect: str, data: st.DataObject) -> N
 
 
 @given(dialect=dialects, data=st.data())
-def test_generated_statements_round_trip_with_any_separator(
-    dialect: str, data: st.DataObject
-) -> None:
+def test_generated_statements_round_trip_with_any_separator(dialect: str, data: st.DataObject) -> None:
     parts = data.draw(st.lists(statements(dialect), max_size=5))
     sql = "".join(part + data.draw(SEPARATORS) for part in parts)
     assert texts(sql, dialect) == [p.rstrip(" \t\r\n") for p in parts]
 
 
 @given(dialect=dialects, data=st.data())
-def test_any_chunking_of_a_script_gives_the_same_statements(
-    dialect: str, data: st.DataObject
-) -> None:
+def test_any_chunking_of_a_script_gives_the_same_statements(dialect: str, data: st.DataObject) -> None:
     sql = ";\n".join(data.draw(st.lists(statements(dialect), max_size=4)))
     cuts = data.draw(st.lists(st.integers(0, len(sql)), max_size=8))
     assert split_at(sql, dialect, cuts) == split_statements(sql, dialect)
@@ -735,11 +742,53 @@ def test_sqlite_agrees_with_sqlite3_complete_statement(data: st.DataObject) -> N
 
 # Fragments that combine into every construct, broken ones included.
 FRAGMENTS = [
-    "DELIMITER ", "DELIMITER $$\n", "DELIMITER //\n", "DELIMITER ;\n", "$$", "//", "BEGIN", "END",
-    "CASE", " IF", "CREATE PROCEDURE p() ", "CREATE TRIGGER t ", "CREATE OR REPLACE FUNCTION ",
-    "ATOMIC", "\n", "'", "''", "\\", "--", "-- ", "-", "/*", "*/", "/*!", "/*+", "#", "$tag$",
-    "$1", "$", "E'", ";", ";", "(", ")", " ", "\r\n", "\r", "x", "a$", '"', "`", "[", "]", "é",
-    "\ufeff", "END IF", "END CASE",
+    "DELIMITER ",
+    "DELIMITER $$\n",
+    "DELIMITER //\n",
+    "DELIMITER ;\n",
+    "$$",
+    "//",
+    "BEGIN",
+    "END",
+    "CASE",
+    " IF",
+    "CREATE PROCEDURE p() ",
+    "CREATE TRIGGER t ",
+    "CREATE OR REPLACE FUNCTION ",
+    "ATOMIC",
+    "\n",
+    "'",
+    "''",
+    "\\",
+    "--",
+    "-- ",
+    "-",
+    "/*",
+    "*/",
+    "/*!",
+    "/*+",
+    "#",
+    "$tag$",
+    "$1",
+    "$",
+    "E'",
+    ";",
+    ";",
+    "(",
+    ")",
+    " ",
+    "\r\n",
+    "\r",
+    "x",
+    "a$",
+    '"',
+    "`",
+    "[",
+    "]",
+    "é",
+    "\ufeff",
+    "END IF",
+    "END CASE",
 ]
 soups = st.lists(st.sampled_from(FRAGMENTS), max_size=30).map("".join)
 

@@ -26,8 +26,19 @@ from tests.conftest import EXAMPLE_SQL, ROOT, Db
 
 pytestmark = pytest.mark.packaging
 
-_NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "__pycache__",
-                                     ".pytest_cache", ".ruff_cache", ".hypothesis", "migrator.db")
+_NOT_COPIED = shutil.ignore_patterns(
+    ".venv",
+    ".git",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".hypothesis",
+    "migrator.db",
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,12 @@ class Dists:
 def _build(out: Path) -> Dists:
     src = out / "src"
     shutil.copytree(ROOT, src, ignore=_NOT_COPIED)
-    done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out / "dist"), str(src)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out / "dist"), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     wheels, sdists = list((out / "dist").glob("*.whl")), list((out / "dist").glob("*.tar.gz"))
     assert len(wheels) == 1 and len(sdists) == 1, os.listdir(out / "dist")
@@ -76,16 +91,39 @@ class Venv:
         self.home.mkdir()
 
     def install(self, *requirements: str) -> None:
-        done = subprocess.run([sys.executable, "-m", "pip", "--python", str(self.path / "bin" / "python"),
-                               "install", "--quiet", "--disable-pip-version-check", "--no-input",
-                               *requirements], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(self.path / "bin" / "python"),
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-input",
+                *requirements,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     def migrator(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("MIGRATOR_") and k not in ("DATABASE_URL", "PYTHONPATH")}
-        return subprocess.run([str(self.path / "bin" / "migrator"), *args], cwd=self.home, env=env,
-                              capture_output=True, text=True, timeout=120)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("MIGRATOR_") and k not in ("DATABASE_URL", "PYTHONPATH")
+        }
+        return subprocess.run(
+            [str(self.path / "bin" / "migrator"), *args],
+            cwd=self.home,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 @pytest.fixture
@@ -96,9 +134,13 @@ def fresh_venv(tmp_path: Path) -> Venv:
 def _runs_from_its_venv_and_migrates_sqlite(env: Venv) -> None:
     version = env.migrator("--version")
     assert (version.returncode, version.stdout.strip()) == (0, f"migrator {__version__}")
-    where = subprocess.run([str(env.path / "bin" / "python"), "-c",
-                            "import migrator; print(migrator.__file__)"],
-                           cwd=env.home, capture_output=True, text=True, check=True).stdout
+    where = subprocess.run(
+        [str(env.path / "bin" / "python"), "-c", "import migrator; print(migrator.__file__)"],
+        cwd=env.home,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert Path(where).resolve().is_relative_to(env.path.resolve()), where  # not the source tree
 
     shutil.copytree(EXAMPLE_SQL, env.home / "sql-copy")
@@ -127,8 +169,12 @@ def _source_packages() -> set[str]:
 def test_wheel_holds_every_migrator_package_and_no_tests(dists: Dists) -> None:
     names = zipfile.ZipFile(dists.wheel).namelist()
     assert {n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")} == _source_packages()
-    assert {"migrator/dialects/postgres.py", "migrator/report/terminal.py",
-            "migrator/snapshot/sqlite.py", "migrator/__main__.py"} <= set(names)
+    assert {
+        "migrator/dialects/postgres.py",
+        "migrator/report/terminal.py",
+        "migrator/snapshot/sqlite.py",
+        "migrator/__main__.py",
+    } <= set(names)
     assert not [n for n in names if n.split("/")[0] in ("tests", "scripts", "sql", "docs")]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     dist_info = f"migrator-{__version__}.dist-info"
@@ -149,14 +195,19 @@ def test_sdist_holds_the_package_readme_pyproject_and_a_runnable_test_suite(dist
     if (ROOT / "LICENSE").exists():
         assert "LICENSE" in names
     # the tests run from an unpacked sdist: conftest, the example migrations, the scripts
-    assert {"tests/conftest.py", "sql/migrator.sum", "sql/0001_initial_schema/up.sql",
-            "scripts/test"} <= names
+    assert {
+        "tests/conftest.py",
+        "sql/migrator.sum",
+        "sql/0001_initial_schema/up.sql",
+        "scripts/test",
+    } <= names
     assert not [n for n in names if n.startswith((".venv", ".git/")) or "__pycache__" in n]
 
 
 # -- installed --------------------------------------------------------------------------------
-def test_installed_wheel_runs_and_names_the_extra_a_postgres_url_needs(dists: Dists,
-                                                                        fresh_venv: Venv) -> None:
+def test_installed_wheel_runs_and_names_the_extra_a_postgres_url_needs(
+    dists: Dists, fresh_venv: Venv
+) -> None:
     fresh_venv.install(str(dists.wheel))
     _runs_from_its_venv_and_migrates_sqlite(fresh_venv)
 
@@ -167,8 +218,9 @@ def test_installed_wheel_runs_and_names_the_extra_a_postgres_url_needs(dists: Di
     assert "Traceback" not in status.stderr
 
 
-def test_installed_wheel_with_the_postgres_extra_reaches_postgres(dists: Dists, fresh_venv: Venv,
-                                                                  postgres_db: Db) -> None:
+def test_installed_wheel_with_the_postgres_extra_reaches_postgres(
+    dists: Dists, fresh_venv: Venv, postgres_db: Db
+) -> None:
     fresh_venv.install(f"{dists.wheel}[postgres]")
     shutil.copytree(EXAMPLE_SQL, fresh_venv.home / "sql")
     up = fresh_venv.migrator("--url", postgres_db.url, "up", "--to", "1")
@@ -188,15 +240,29 @@ def test_pipx_install_gives_a_working_migrator(dists: Dists, fresh_venv: Venv, t
     """README: `pipx install .` works as well as `pip install .` (pipx comes from PyPI here)."""
     fresh_venv.install("pipx")
     home, bin_dir = tmp_path / "pipx-home", tmp_path / "pipx-bin"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MIGRATOR_", "PIPX_")) and k not in ("DATABASE_URL", "PYTHONPATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MIGRATOR_", "PIPX_")) and k not in ("DATABASE_URL", "PYTHONPATH")
+    }
     env.update(PIPX_HOME=str(home), PIPX_BIN_DIR=str(bin_dir), PIPX_MAN_DIR=str(tmp_path / "man"))
-    done = subprocess.run([str(fresh_venv.path / "bin" / "pipx"), "install", str(dists.wheel)],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(fresh_venv.path / "bin" / "pipx"), "install", str(dists.wheel)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     shutil.copytree(EXAMPLE_SQL, fresh_venv.home / "sql")
     db = fresh_venv.home / "app.db"
-    up = subprocess.run([str(bin_dir / "migrator"), "--url", f"sqlite:///{db}", "up"],
-                        cwd=fresh_venv.home, env=env, capture_output=True, text=True, timeout=120)
+    up = subprocess.run(
+        [str(bin_dir / "migrator"), "--url", f"sqlite:///{db}", "up"],
+        cwd=fresh_venv.home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert up.returncode == 0, up.stdout + up.stderr
     assert "database is at version 4" in up.stdout

@@ -40,11 +40,12 @@ def test_second_up_has_nothing_to_do(db: Db, example_sql: Path, cli: Any) -> Non
     assert "nothing to do; database is at version 4" in again.out
 
 
-def test_data_migration_fills_parsed_columns_from_valid_json(db: Db, example_sql: Path,
-                                                             cli: Any) -> None:
+def test_data_migration_fills_parsed_columns_from_valid_json(db: Db, example_sql: Path, cli: Any) -> None:
     assert cli("up", "--to", "3", "--url", db.url).code == 0
-    db.execute("INSERT INTO request_logs (method, path, response_status, headers, query_params) "
-               "VALUES ('GET', '/a', 200, '{\"x\": 1}', 'not json')")
+    db.execute(
+        "INSERT INTO request_logs (method, path, response_status, headers, query_params) "
+        "VALUES ('GET', '/a', 200, '{\"x\": 1}', 'not json')"
+    )
     assert cli("up", "--url", db.url).code == 0
     [(headers, params)] = db.query("SELECT parsed_headers, parsed_query_params FROM request_logs")
     assert headers is not None and "x" in str(headers)
@@ -78,8 +79,8 @@ def test_syntax_error_in_third_of_five_statements(db: Db, sqldir: Path, cli: Any
         assert "t1" in db.tables()
         assert "statements 1-2 of 5 committed and stay" in result.err
         [(done, failed_at, line)] = db.query(
-            "SELECT statements_done, failed_statement, failed_line FROM schema_version "
-            "WHERE version = 2")
+            "SELECT statements_done, failed_statement, failed_line FROM schema_version WHERE version = 2"
+        )
         assert (done, failed_at, line) == (2, 3, 3)  # the line where the statement starts
     else:
         assert len(db.versions()) == 1
@@ -88,8 +89,7 @@ def test_syntax_error_in_third_of_five_statements(db: Db, sqldir: Path, cli: Any
     assert "first_ok" in db.tables()
 
 
-def test_failed_mysql_version_blocks_later_runs_until_repair(db: Db, sqldir: Path,
-                                                            cli: Any) -> None:
+def test_failed_mysql_version_blocks_later_runs_until_repair(db: Db, sqldir: Path, cli: Any) -> None:
     write_migration(sqldir, "0001_broken", FIVE_STATEMENTS, "SELECT 1;\n")
     assert cli("up", "--url", db.url).code == 1
     again = cli("up", "--url", db.url)
@@ -110,9 +110,12 @@ def test_failed_mysql_version_blocks_later_runs_until_repair(db: Db, sqldir: Pat
 
 def test_constraint_violation_in_a_data_statement(db: Db, sqldir: Path, cli: Any) -> None:
     write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT PRIMARY KEY);\n", "DROP TABLE t;\n")
-    write_migration(sqldir, "0002_data",
-                    "INSERT INTO t (id) VALUES (1);\nINSERT INTO t (id) VALUES (1);\n",
-                    "DELETE FROM t;\n")
+    write_migration(
+        sqldir,
+        "0002_data",
+        "INSERT INTO t (id) VALUES (1);\nINSERT INTO t (id) VALUES (1);\n",
+        "DELETE FROM t;\n",
+    )
     result = cli("up", "--url", db.url)
     assert result.code == 1
     assert "statement: 2 of 2" in result.err
@@ -130,8 +133,14 @@ def test_json_error_document_on_failure(db: Db, sqldir: Path, cli: Any) -> None:
     doc = json.loads(result.out)
     err = doc["error"]
     line, column = map(int, ERROR_AT[db.dialect].split(":"))
-    assert (doc["ok"], err["version"], err["statement"], err["statements"], err["line"],
-            err["column"]) == (False, 1, 3, 5, line, column)
+    assert (doc["ok"], err["version"], err["statement"], err["statements"], err["line"], err["column"]) == (
+        False,
+        1,
+        3,
+        5,
+        line,
+        column,
+    )
     assert err["file"] == "0001_broken/up.sql"
     assert err["database_message"]
 
@@ -156,8 +165,7 @@ def test_dry_run_json_lists_statements(db: Db, example_sql: Path, cli: Any) -> N
     assert first["mode"].startswith(expected_mode)
 
 
-def test_up_to_a_version_that_does_not_exist_is_a_usage_error(db: Db, example_sql: Path,
-                                                              cli: Any) -> None:
+def test_up_to_a_version_that_does_not_exist_is_a_usage_error(db: Db, example_sql: Path, cli: Any) -> None:
     result = cli("up", "--to", "99", "--url", db.url)
     assert result.code == 2
     assert "no version 99" in result.err
@@ -187,8 +195,7 @@ def test_down_without_terminal_needs_yes(db: Db, example_sql: Path, cli: Any) ->
 
 
 def test_down_past_an_irreversible_version_is_refused(db: Db, sqldir: Path, cli: Any) -> None:
-    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n",
-                    "-- migrator: irreversible\nSELECT 1;\n")
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "-- migrator: irreversible\nSELECT 1;\n")
     write_migration(sqldir, "0002_b", "CREATE TABLE b (id INT);\n", "DROP TABLE b;\n")
     assert cli("up", "--url", db.url).code == 0
     result = cli("down", "--to", "0", "--yes", "--url", db.url)
@@ -217,12 +224,12 @@ def test_settings_do_not_leak_from_one_file_into_the_next(db: Db, sqldir: Path, 
     }[db.dialect]
     check = {
         "sqlite": "CREATE TABLE parent (id INTEGER PRIMARY KEY);\n"
-                  "CREATE TABLE child (pid INTEGER REFERENCES parent(id));\n"
-                  "INSERT INTO child (pid) VALUES (42);\n",  # fine only with foreign keys off
+        "CREATE TABLE child (pid INTEGER REFERENCES parent(id));\n"
+        "INSERT INTO child (pid) VALUES (42);\n",  # fine only with foreign keys off
         "postgres": "CREATE TABLE where_am_i (id INT);\n",
         "mysql": "CREATE TABLE parent (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
-                 "CREATE TABLE child (pid INT, FOREIGN KEY (pid) REFERENCES parent(id)) "
-                 "ENGINE=InnoDB;\nINSERT INTO child (pid) VALUES (42);\n",
+        "CREATE TABLE child (pid INT, FOREIGN KEY (pid) REFERENCES parent(id)) "
+        "ENGINE=InnoDB;\nINSERT INTO child (pid) VALUES (42);\n",
     }[db.dialect]
     directive = "-- migrator: no-transaction\n" if db.dialect == "sqlite" else ""
     write_migration(sqldir, "0001_set", directive + leak)
@@ -238,10 +245,10 @@ def test_settings_do_not_leak_from_one_file_into_the_next(db: Db, sqldir: Path, 
         assert "1452" in result.err
 
 
-def test_statement_refused_in_a_transaction_is_a_layout_error(db: Db, sqldir: Path,
-                                                              cli: Any) -> None:
-    refused = {"sqlite": "VACUUM;\n", "postgres": "CREATE INDEX CONCURRENTLY i ON t (id);\n",
-               "mysql": None}[db.dialect]
+def test_statement_refused_in_a_transaction_is_a_layout_error(db: Db, sqldir: Path, cli: Any) -> None:
+    refused = {"sqlite": "VACUUM;\n", "postgres": "CREATE INDEX CONCURRENTLY i ON t (id);\n", "mysql": None}[
+        db.dialect
+    ]
     write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n")
     write_migration(sqldir, "0002_tx", "CREATE TABLE u (id INT);\nBEGIN;\nCOMMIT;\n")
     result = cli("up", "--url", db.url)
@@ -258,11 +265,13 @@ def test_statement_refused_in_a_transaction_is_a_layout_error(db: Db, sqldir: Pa
 
 
 def test_no_transaction_file_runs_statement_by_statement(db: Db, sqldir: Path, cli: Any) -> None:
-    special = {"sqlite": "VACUUM;\n", "postgres": "CREATE INDEX CONCURRENTLY idx_t ON t (id);\n",
-               "mysql": "CREATE INDEX idx_t ON t (id);\n"}[db.dialect]
+    special = {
+        "sqlite": "VACUUM;\n",
+        "postgres": "CREATE INDEX CONCURRENTLY idx_t ON t (id);\n",
+        "mysql": "CREATE INDEX idx_t ON t (id);\n",
+    }[db.dialect]
     write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "DROP TABLE t;\n")
-    write_migration(sqldir, "0002_index", "-- migrator: no-transaction\n" + special,
-                    "SELECT 1;\n")
+    write_migration(sqldir, "0002_index", "-- migrator: no-transaction\n" + special, "SELECT 1;\n")
     result = cli("up", "--url", db.url)
     assert result.code == 0, result.err
     assert db.versions() == [(1, "applied"), (2, "applied")]
@@ -270,10 +279,14 @@ def test_no_transaction_file_runs_statement_by_statement(db: Db, sqldir: Path, c
         assert db.query("SELECT indexname FROM pg_indexes WHERE tablename = 't'") == [("idx_t",)]
 
 
-def test_failed_no_transaction_file_is_recorded_failed_on_every_dialect(db: Db, sqldir: Path,
-                                                                       cli: Any) -> None:
-    write_migration(sqldir, "0001_nt", "-- migrator: no-transaction\n"
-                    "CREATE TABLE a (id INT);\nSELECT * FROM no_such_table;\n")
+def test_failed_no_transaction_file_is_recorded_failed_on_every_dialect(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    write_migration(
+        sqldir,
+        "0001_nt",
+        "-- migrator: no-transaction\nCREATE TABLE a (id INT);\nSELECT * FROM no_such_table;\n",
+    )
     result = cli("up", "--url", db.url)
     assert result.code == 1
     assert db.versions() == [(1, "failed")]
@@ -307,7 +320,9 @@ def test_history_json_lists_every_event(db: Db, example_sql: Path, cli: Any) -> 
     assert cli("down", "--yes", "--url", db.url).code == 0
     doc = json.loads(cli("history", "--json", "--url", db.url).out)
     assert [(e["action"], e["version"], e["outcome"]) for e in doc["events"]] == [
-        ("up", 1, "ok"), ("down", 1, "ok")]
+        ("up", 1, "ok"),
+        ("down", 1, "ok"),
+    ]
     assert doc["events"][0]["performed_by"]
 
 
@@ -317,8 +332,7 @@ def test_show_prints_effective_sql_and_state(db: Db, example_sql: Path, cli: Any
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     assert doc["state"] == "applied"
-    assert doc["up"]["file"] in ("0001_initial_schema/up.sql",
-                                 f"{db.dialect}/0001_initial_schema/up.sql")
+    assert doc["up"]["file"] in ("0001_initial_schema/up.sql", f"{db.dialect}/0001_initial_schema/up.sql")
     assert "request_logs" in doc["up"]["sql"]
     seed_alias = cli("show-migration", "--version", "1", "--url", db.url)
     assert seed_alias.code == 0 and "request_logs" in seed_alias.out
@@ -352,8 +366,7 @@ def test_custom_version_table_name(db: Db, sqldir: Path, cli: Any) -> None:
 _IDENTIFIER_LIMIT = {"postgres": 63, "mysql": 64}
 
 
-def test_a_version_table_name_the_database_would_cut_short_is_refused(db: Db, sqldir: Path,
-                                                                      cli: Any) -> None:
+def test_a_version_table_name_the_database_would_cut_short_is_refused(db: Db, sqldir: Path, cli: Any) -> None:
     """SPEC §2: postgres cuts names at 63 bytes (a 57+ character --table gave the table and its
     history one name), mysql refuses names over 64: such a --table is exit 2 before connecting;
     the longest name that fits works. sqlite has no limit, but reserves sqlite_*."""
@@ -364,8 +377,9 @@ def test_a_version_table_name_the_database_would_cut_short_is_refused(db: Db, sq
     assert result.code == 0, result.err
     assert {longest, longest + "_history", "a"} == db.tables()
     assert db.query(f"SELECT version, status FROM {longest}") == [(1, "applied")]
-    refused_names = ([longest + "w", "w" * 100] if limit else
-                     ["sqlite_versions", "SQLite_Versions", "main.sqlite_x"])
+    refused_names = (
+        [longest + "w", "w" * 100] if limit else ["sqlite_versions", "SQLite_Versions", "main.sqlite_x"]
+    )
     for name in refused_names:
         refused = cli("up", "--table", name, "--url", db.url)
         assert refused.code == 2, (name, refused.out, refused.err)
@@ -376,10 +390,10 @@ def test_a_version_table_name_the_database_would_cut_short_is_refused(db: Db, sq
     assert {longest, longest + "_history", "a"} == db.tables()
 
 
-@pytest.mark.parametrize("url", ["postgres://u@127.0.0.1:1/nodb", "mysql://u@127.0.0.1:1/nodb",
-                                 "sqlite:///app.db"])
-def test_a_version_table_name_is_checked_before_connecting(sqldir: Path, cli: Any,
-                                                           url: str) -> None:
+@pytest.mark.parametrize(
+    "url", ["postgres://u@127.0.0.1:1/nodb", "mysql://u@127.0.0.1:1/nodb", "sqlite:///app.db"]
+)
+def test_a_version_table_name_is_checked_before_connecting(sqldir: Path, cli: Any, url: str) -> None:
     """Exit 2 (config), not 4 (cannot connect): no server listens on port 1, and no sqlite
     file appears. From the flag, the environment and the config file alike."""
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
@@ -393,11 +407,15 @@ def test_a_version_table_name_is_checked_before_connecting(sqldir: Path, cli: An
     assert not (sqldir.parent / "app.db").exists()
 
 
-@pytest.mark.parametrize(("url", "table"), [("postgres://u@127.0.0.1:1/nodb", "t" * 56),
-                                            ("mysql://u@127.0.0.1:1/nodb", "t" * 57),
-                                            ("sqlite:///app.db", "sqlite_stat9")])
-def test_the_library_refuses_the_same_version_table_names(tmp_path: Path, url: str,
-                                                          table: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "table"),
+    [
+        ("postgres://u@127.0.0.1:1/nodb", "t" * 56),
+        ("mysql://u@127.0.0.1:1/nodb", "t" * 57),
+        ("sqlite:///app.db", "sqlite_stat9"),
+    ],
+)
+def test_the_library_refuses_the_same_version_table_names(tmp_path: Path, url: str, table: str) -> None:
     from migrator import Migrator
     from migrator.errors import ConfigError
 
@@ -405,20 +423,26 @@ def test_the_library_refuses_the_same_version_table_names(tmp_path: Path, url: s
         Migrator(url=url, directory=tmp_path, table=table)
 
 
-def test_mysqldump_style_lock_tables_and_use_run_cleanly(mysql_db: Db, sqldir: Path,
-                                                         cli: Any) -> None:
+def test_mysqldump_style_lock_tables_and_use_run_cleanly(mysql_db: Db, sqldir: Path, cli: Any) -> None:
     db = mysql_db
     db.execute("DROP DATABASE IF EXISTS mt_other_db")
     db.execute("CREATE DATABASE mt_other_db")
     try:
-        write_migration(sqldir, "0001_dump",
-                        "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n"
-                        "CREATE TABLE lt (a INT);\nLOCK TABLES lt WRITE;\n"
-                        "INSERT INTO lt VALUES (1);\nUNLOCK TABLES;\n"
-                        "LOCK TABLES lt WRITE;\nINSERT INTO lt VALUES (2);\n",  # left locked
-                        "DROP TABLE lt;\n")
-        write_migration(sqldir, "0002_use", "USE mt_other_db;\nCREATE TABLE elsewhere (a INT);\n",
-                        "DROP TABLE mt_other_db.elsewhere;\n")
+        write_migration(
+            sqldir,
+            "0001_dump",
+            "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n"
+            "CREATE TABLE lt (a INT);\nLOCK TABLES lt WRITE;\n"
+            "INSERT INTO lt VALUES (1);\nUNLOCK TABLES;\n"
+            "LOCK TABLES lt WRITE;\nINSERT INTO lt VALUES (2);\n",  # left locked
+            "DROP TABLE lt;\n",
+        )
+        write_migration(
+            sqldir,
+            "0002_use",
+            "USE mt_other_db;\nCREATE TABLE elsewhere (a INT);\n",
+            "DROP TABLE mt_other_db.elsewhere;\n",
+        )
         write_migration(sqldir, "0003_here", "CREATE TABLE here_t (a INT);\n", "DROP TABLE here_t;\n")
         result = cli("up", "--url", db.url)
         assert result.code == 0, result.err
@@ -446,31 +470,37 @@ _SLOW_INSERT = {
 }
 
 
-def test_execution_time_and_applied_at_cover_the_statements(server_db: Db, sqldir: Path,
-                                                             cli: Any) -> None:
+def test_execution_time_and_applied_at_cover_the_statements(server_db: Db, sqldir: Path, cli: Any) -> None:
     """A file sent with its bookkeeping in one round trip still records how long its
     statements took (the server measures it) and when they finished."""
     db = server_db
-    write_migration(sqldir, "0001_slow", "CREATE TABLE slow (a INT);\n" + _SLOW_INSERT[db.dialect],
-                    "DROP TABLE slow;\n")
+    write_migration(
+        sqldir, "0001_slow", "CREATE TABLE slow (a INT);\n" + _SLOW_INSERT[db.dialect], "DROP TABLE slow;\n"
+    )
     assert cli("up", "--url", db.url).code == 0
-    (ms, applied_at), = db.query("SELECT execution_ms, applied_at FROM schema_version")
-    (logged, started), = db.query("SELECT execution_ms, performed_at FROM schema_version_history")
+    ((ms, applied_at),) = db.query("SELECT execution_ms, applied_at FROM schema_version")
+    ((logged, started),) = db.query("SELECT execution_ms, performed_at FROM schema_version_history")
     assert ms >= 280 and logged >= 280, (ms, logged)
     assert (applied_at - started).total_seconds() >= 0.28, (started, applied_at)  # when it finished
 
 
-def test_a_no_transaction_file_that_opens_its_own_transaction_fails_cleanly(db: Db, sqldir: Path,
-                                                                             cli: Any) -> None:
+def test_a_no_transaction_file_that_opens_its_own_transaction_fails_cleanly(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
     """The file's own transaction is rolled back before the failure is recorded: the row says
     `failed` (not an interrupted `running`), and the message says what was undone."""
     begin = "START TRANSACTION" if db.dialect == "mysql" else "BEGIN"
-    write_migration(sqldir, "0001_own_tx", "-- migrator: no-transaction\n"
-                    "CREATE TABLE own (a INT);\n"
-                    f"{begin};\n"
-                    "INSERT INTO own (a) VALUES (1);\n"
-                    "INSERT INTO no_such_table (a) VALUES (2);\n"
-                    "COMMIT;\n", "DROP TABLE own;\n")
+    write_migration(
+        sqldir,
+        "0001_own_tx",
+        "-- migrator: no-transaction\n"
+        "CREATE TABLE own (a INT);\n"
+        f"{begin};\n"
+        "INSERT INTO own (a) VALUES (1);\n"
+        "INSERT INTO no_such_table (a) VALUES (2);\n"
+        "COMMIT;\n",
+        "DROP TABLE own;\n",
+    )
     r = cli("up", "--url", db.url)
     assert r.code == 1, r.err
     assert "statement: 4 of 5" in r.err
@@ -482,36 +512,48 @@ def test_a_no_transaction_file_that_opens_its_own_transaction_fails_cleanly(db: 
 
 
 def test_a_failed_create_index_concurrently_names_the_invalid_index_to_drop(
-        postgres_db: Db, sqldir: Path, cli: Any) -> None:
+    postgres_db: Db, sqldir: Path, cli: Any
+) -> None:
     """postgres only: CONCURRENTLY exists nowhere else. Its failure is not rolled back."""
     db = postgres_db
-    write_migration(sqldir, "0001_t", "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1), (1);\n",
-                    "DROP TABLE t;\n")
-    write_migration(sqldir, "0002_idx", "-- migrator: no-transaction\n"
-                    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a);\n",
-                    "-- migrator: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS t_a;\n")
+    write_migration(
+        sqldir, "0001_t", "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1), (1);\n", "DROP TABLE t;\n"
+    )
+    write_migration(
+        sqldir,
+        "0002_idx",
+        "-- migrator: no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a);\n",
+        "-- migrator: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS t_a;\n",
+    )
     r = cli("up", "--url", db.url)
     assert r.code == 1
-    assert ("a failed CREATE INDEX CONCURRENTLY leaves the index t_a behind, INVALID; drop it "
-            "(DROP INDEX CONCURRENTLY IF EXISTS t_a) before running the file again") in r.err
+    assert (
+        "a failed CREATE INDEX CONCURRENTLY leaves the index t_a behind, INVALID; drop it "
+        "(DROP INDEX CONCURRENTLY IF EXISTS t_a) before running the file again"
+    ) in r.err
     assert db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a'::regclass") == [(False,)]
 
 
-def test_many_non_atomic_files_get_one_warning_line_not_one_each(db: Db, sqldir: Path,
-                                                                  cli: Any) -> None:
+def test_many_non_atomic_files_get_one_warning_line_not_one_each(db: Db, sqldir: Path, cli: Any) -> None:
     for v in range(1, 6):
-        write_migration(sqldir, f"000{v}_t{v}", f"-- migrator: no-transaction\nCREATE TABLE t{v} (a INT);\n"
-                        f"CREATE INDEX t{v}_a ON t{v} (a);\n", f"DROP TABLE t{v};\n")
+        write_migration(
+            sqldir,
+            f"000{v}_t{v}",
+            f"-- migrator: no-transaction\nCREATE TABLE t{v} (a INT);\nCREATE INDEX t{v}_a ON t{v} (a);\n",
+            f"DROP TABLE t{v};\n",
+        )
     dry = cli("up", "--dry-run", "--json", "--url", db.url)
     assert dry.code == 0
     assert len(json.loads(dry.out)["warnings"]) == 5  # JSON keeps one per file
     r = cli("up", "--url", db.url)
     assert r.code == 0, r.err
     warnings = [x for x in r.out.splitlines() if x.startswith("warning:")]
-    assert warnings == ["warning: 5 files are not atomic: their statements run one by one and DDL "
-                        "commits at once, so if one fails the ones before it stay applied "
-                        "(0001_t1/up.sql, 0002_t2/up.sql, 0003_t3/up.sql and 2 more; "
-                        "`up --dry-run` names each)"]
+    assert warnings == [
+        "warning: 5 files are not atomic: their statements run one by one and DDL "
+        "commits at once, so if one fails the ones before it stay applied "
+        "(0001_t1/up.sql, 0002_t2/up.sql, 0003_t3/up.sql and 2 more; "
+        "`up --dry-run` names each)"
+    ]
 
 
 def test_the_time_a_person_takes_to_confirm_a_rollback_is_not_the_runs(db: Db, sqldir: Path) -> None:
@@ -584,12 +626,16 @@ def test_only_the_last_file_of_a_run_waits_for_the_disk(db: Db, sqldir: Path, mo
     assert m.down(0).versions == [3, 2, 1]
     if db.dialect != "mysql":
         assert [[s.durable for s in script if isinstance(s, Begin)] for script in scripts] == [
-            [False], [False], [True]]
+            [False],
+            [False],
+            [True],
+        ]
     assert db.versions() == []
 
 
 def test_sqlite_in_wal_mode_relaxes_only_the_transactions_a_later_commit_flushes(
-        tmp_path: Path, sqldir: Path, monkeypatch: Any) -> None:
+    tmp_path: Path, sqldir: Path, monkeypatch: Any
+) -> None:
     from migrator import Migrator
 
     db = Db("sqlite", f"sqlite:///{tmp_path / 'wal.db'}", tmp_path)
@@ -605,7 +651,8 @@ def test_sqlite_in_wal_mode_relaxes_only_the_transactions_a_later_commit_flushes
 
 
 def test_a_rollback_journal_sqlite_database_waits_for_the_disk_on_every_file(
-        tmp_path: Path, sqldir: Path, monkeypatch: Any) -> None:
+    tmp_path: Path, sqldir: Path, monkeypatch: Any
+) -> None:
     """synchronous=NORMAL in DELETE/TRUNCATE/PERSIST mode can corrupt on power loss: never."""
     from migrator import Migrator
 
@@ -620,8 +667,10 @@ def test_a_rollback_journal_sqlite_database_waits_for_the_disk_on_every_file(
 
 def _bracketed(i: int) -> tuple[str, str]:
     """A file that runs outside one transaction on every dialect, with its undo."""
-    return (f"-- migrator: no-transaction\nCREATE TABLE t{i} (id INT);\nINSERT INTO t{i} VALUES (1);\n",
-            f"-- migrator: no-transaction\nDROP TABLE t{i};\n")
+    return (
+        f"-- migrator: no-transaction\nCREATE TABLE t{i} (id INT);\nINSERT INTO t{i} VALUES (1);\n",
+        f"-- migrator: no-transaction\nDROP TABLE t{i};\n",
+    )
 
 
 class _InterruptAt:
@@ -653,18 +702,26 @@ def test_ctrl_c_between_files_leaves_the_next_version_untouched(db: Db, sqldir: 
     assert "t2" not in db.tables()
 
     assert Migrator(db.url, sqldir).up().versions == [2, 3]
-    before = db.query("SELECT version, status, operation, statements_done, statements_total "
-                      "FROM schema_version ORDER BY version")
+    before = db.query(
+        "SELECT version, status, operation, statements_done, statements_total "
+        "FROM schema_version ORDER BY version"
+    )
     with pytest.raises(KeyboardInterrupt):
         Migrator(db.url, sqldir, reporter=_InterruptAt(2)).down(0)
     assert db.versions() == [(1, "applied"), (2, "applied")]
-    assert db.query("SELECT version, status, operation, statements_done, statements_total "
-                    "FROM schema_version ORDER BY version") == before[:2]
+    assert (
+        db.query(
+            "SELECT version, status, operation, statements_done, statements_total "
+            "FROM schema_version ORDER BY version"
+        )
+        == before[:2]
+    )
     assert Migrator(db.url, sqldir).down(0).versions == [2, 1]  # nothing blocks: no stray row
 
 
 def test_a_sqlite_wal_run_stopped_early_still_flushes_what_it_committed(
-        tmp_path: Path, sqldir: Path, monkeypatch: Any) -> None:
+    tmp_path: Path, sqldir: Path, monkeypatch: Any
+) -> None:
     """Files 1 and 2 committed without an fsync (the last file would have flushed them):
     Ctrl-C before file 3 must not leave them only in the page cache."""
     import os

@@ -65,8 +65,15 @@ def _compile(pf: PreparedFile, runner: Runner, *, reset: bool = False, durable: 
 def test_a_transactional_file_commits_with_its_version_row_and_history(sqldir: Path) -> None:
     pf, runner = _prepared(sqldir, "postgres", "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1);\n")
     steps = _compile(pf, runner, durable=False)
-    assert _shape(steps) == ["Begin", "SetTimeouts", "Run 1", "Run 2", "Write INSERT status",
-                             "Write INSERT", "Commit"]
+    assert _shape(steps) == [
+        "Begin",
+        "SetTimeouts",
+        "Run 1",
+        "Run 2",
+        "Write INSERT status",
+        "Write INSERT",
+        "Commit",
+    ]
     assert steps[0] == Begin(durable=False) and steps[1] == SetTimeouts(Timeouts(), local=True)
 
 
@@ -84,20 +91,40 @@ def test_bookkeeping_values_are_parameters_never_sql_text(sqldir: Path) -> None:
 
 
 def test_a_mysql_ddl_file_is_bracketed_with_a_progress_row_after_each_statement(sqldir: Path) -> None:
-    pf, runner = _prepared(sqldir, "mysql", "CREATE TABLE t (a INT);\nCREATE INDEX i ON t (a);\n"
-                                            "ALTER TABLE t ADD b INT;\n")
+    pf, runner = _prepared(
+        sqldir, "mysql", "CREATE TABLE t (a INT);\nCREATE INDEX i ON t (a);\nALTER TABLE t ADD b INT;\n"
+    )
     assert not pf.transactional
     assert _shape(_compile(pf, runner)) == [
-        "SetTimeouts", "Write INSERT status", "Run 1", "Write UPDATE", "Run 2", "Write UPDATE",
-        "Run 3", "Begin", "Write UPDATE status", "Write INSERT", "Commit"]
+        "SetTimeouts",
+        "Write INSERT status",
+        "Run 1",
+        "Write UPDATE",
+        "Run 2",
+        "Write UPDATE",
+        "Run 3",
+        "Begin",
+        "Write UPDATE status",
+        "Write INSERT",
+        "Commit",
+    ]
 
 
 def test_a_mysql_file_of_data_statements_alone_is_atomic(sqldir: Path) -> None:
-    pf, runner = _prepared(sqldir, "mysql", "INSERT INTO t VALUES (1);\nUPDATE t SET a = 2;\n"
-                                            "DELETE FROM t WHERE a = 3;\n")
+    pf, runner = _prepared(
+        sqldir, "mysql", "INSERT INTO t VALUES (1);\nUPDATE t SET a = 2;\nDELETE FROM t WHERE a = 3;\n"
+    )
     assert pf.transactional
-    assert _shape(_compile(pf, runner)) == ["Begin", "SetTimeouts", "Run 1", "Run 2", "Run 3",
-                                            "Write INSERT status", "Write INSERT", "Commit"]
+    assert _shape(_compile(pf, runner)) == [
+        "Begin",
+        "SetTimeouts",
+        "Run 1",
+        "Run 2",
+        "Run 3",
+        "Write INSERT status",
+        "Write INSERT",
+        "Commit",
+    ]
 
 
 def test_a_mysql_data_file_that_sets_a_variable_is_not_atomic(sqldir: Path) -> None:
@@ -106,20 +133,45 @@ def test_a_mysql_data_file_that_sets_a_variable_is_not_atomic(sqldir: Path) -> N
 
 
 def test_a_data_statement_outside_a_transaction_commits_with_its_progress_row(sqldir: Path) -> None:
-    pf, runner = _prepared(sqldir, "postgres", "-- migrator: no-transaction\n"
-                                               "INSERT INTO t VALUES (1);\nVACUUM t;\n"
-                                               "INSERT INTO t VALUES (2);\n")
+    pf, runner = _prepared(
+        sqldir,
+        "postgres",
+        "-- migrator: no-transaction\nINSERT INTO t VALUES (1);\nVACUUM t;\nINSERT INTO t VALUES (2);\n",
+    )
     assert _shape(_compile(pf, runner)) == [
-        "SetTimeouts", "Write INSERT status", "Begin", "Run 1", "Write UPDATE", "Commit",
-        "Run 2", "Write UPDATE", "Begin", "Run 3", "Write UPDATE status", "Write INSERT", "Commit"]
+        "SetTimeouts",
+        "Write INSERT status",
+        "Begin",
+        "Run 1",
+        "Write UPDATE",
+        "Commit",
+        "Run 2",
+        "Write UPDATE",
+        "Begin",
+        "Run 3",
+        "Write UPDATE status",
+        "Write INSERT",
+        "Commit",
+    ]
 
 
 def test_inside_the_files_own_transaction_nothing_is_wrapped(sqldir: Path) -> None:
-    pf, runner = _prepared(sqldir, "postgres", "-- migrator: no-transaction\n"
-                                               "BEGIN;\nINSERT INTO t VALUES (1);\nCOMMIT;\n")
+    pf, runner = _prepared(
+        sqldir, "postgres", "-- migrator: no-transaction\nBEGIN;\nINSERT INTO t VALUES (1);\nCOMMIT;\n"
+    )
     assert _shape(_compile(pf, runner)) == [
-        "SetTimeouts", "Write INSERT status", "Run 1", "Write UPDATE", "Run 2", "Write UPDATE",
-        "Run 3", "Begin", "Write UPDATE status", "Write INSERT", "Commit"]
+        "SetTimeouts",
+        "Write INSERT status",
+        "Run 1",
+        "Write UPDATE",
+        "Run 2",
+        "Write UPDATE",
+        "Run 3",
+        "Begin",
+        "Write UPDATE status",
+        "Write INSERT",
+        "Commit",
+    ]
 
 
 def test_a_session_reset_is_the_first_step_after_a_file_that_changed_the_session(sqldir: Path) -> None:
@@ -132,6 +184,13 @@ def test_a_session_reset_is_the_first_step_after_a_file_that_changed_the_session
 def test_a_down_file_outside_a_transaction_marks_its_row_running_then_deletes_it(sqldir: Path) -> None:
     pf, runner = _prepared(sqldir, "sqlite", "CREATE TABLE t (a INT);\n", direction="down")
     steps = _compile(pf, runner)
-    assert _shape(steps) == ["SetTimeouts", "Write UPDATE status", "Run 1", "Begin",
-                             "Write DELETE", "Write INSERT", "Commit"]
+    assert _shape(steps) == [
+        "SetTimeouts",
+        "Write UPDATE status",
+        "Run 1",
+        "Begin",
+        "Write DELETE",
+        "Write INSERT",
+        "Commit",
+    ]
     assert isinstance(steps[-1], Commit)

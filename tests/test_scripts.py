@@ -15,8 +15,14 @@ MIGRATOR = str(Path(sys.executable).parent / "migrator")
 def _run(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
     full.update(MIGRATOR=MIGRATOR, **env)
-    return subprocess.run(["bash", str(ROOT / "scripts" / script)], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["bash", str(ROOT / "scripts" / script)],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_deploy_example_waits_backs_up_and_applies(db: Db, example_sql: Path) -> None:
@@ -38,8 +44,12 @@ def test_deploy_example_branches_on_drift(db: Db, example_sql: Path) -> None:
 
 
 def test_deploy_example_gives_up_on_an_unreachable_database(example_sql: Path) -> None:
-    result = _run("deploy-example.sh", example_sql.parent, WAIT_TIMEOUT="1",
-                  DATABASE_URL="postgres://u:pw-hidden@127.0.0.1:1/db")
+    result = _run(
+        "deploy-example.sh",
+        example_sql.parent,
+        WAIT_TIMEOUT="1",
+        DATABASE_URL="postgres://u:pw-hidden@127.0.0.1:1/db",
+    )
     assert result.returncode == 4
     assert "never came up" in result.stderr and "pw-hidden" not in result.stderr
 

@@ -22,6 +22,7 @@ EXAMPLE_TABLES = {"request_logs", "mock_servers", "scenarios", "webhooks", "webh
 
 # -- helpers ------------------------------------------------------------------------------------
 
+
 @contextmanager
 def connected(db: Db) -> Iterator[Dialect]:
     dialect = open_dialect(parse_url(db.url))
@@ -53,7 +54,10 @@ def _empty_mysql(db: Db) -> None:
 
 
 EMPTY: dict[str, Callable[[Db], None]] = {
-    "sqlite": _empty_sqlite, "postgres": _empty_postgres, "mysql": _empty_mysql}
+    "sqlite": _empty_sqlite,
+    "postgres": _empty_postgres,
+    "mysql": _empty_mysql,
+}
 
 
 def build(db: Db, statements: list[str]) -> Schema:
@@ -77,14 +81,19 @@ BASE = [
 ]
 
 TOUCH_TRIGGER = {
-    "sqlite": ["CREATE TRIGGER trg_servers_touch AFTER UPDATE ON servers "
-               "BEGIN UPDATE servers SET note = 'touched' WHERE id = NEW.id; END"],
-    "postgres": ["CREATE FUNCTION touch_server() RETURNS trigger LANGUAGE plpgsql AS "
-                 "$$ BEGIN NEW.note := 'touched'; RETURN NEW; END $$",
-                 "CREATE TRIGGER trg_servers_touch BEFORE UPDATE ON servers "
-                 "FOR EACH ROW EXECUTE FUNCTION touch_server()"],
-    "mysql": ["CREATE TRIGGER trg_servers_touch BEFORE UPDATE ON servers "
-              "FOR EACH ROW SET NEW.note = 'touched'"],
+    "sqlite": [
+        "CREATE TRIGGER trg_servers_touch AFTER UPDATE ON servers "
+        "BEGIN UPDATE servers SET note = 'touched' WHERE id = NEW.id; END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION touch_server() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN NEW.note := 'touched'; RETURN NEW; END $$",
+        "CREATE TRIGGER trg_servers_touch BEFORE UPDATE ON servers "
+        "FOR EACH ROW EXECUTE FUNCTION touch_server()",
+    ],
+    "mysql": [
+        "CREATE TRIGGER trg_servers_touch BEFORE UPDATE ON servers FOR EACH ROW SET NEW.note = 'touched'"
+    ],
 }
 
 
@@ -152,7 +161,8 @@ def test_same_schema_built_in_another_order_gives_an_equal_snapshot(db: Db) -> N
 
 
 def test_render_text_is_byte_identical_across_snapshots_and_names_no_database(
-        db: Db, example_sql: Path, cli: Any) -> None:
+    db: Db, example_sql: Path, cli: Any
+) -> None:
     assert cli("up", "--url", db.url, "--dir", str(example_sql)).code == 0
     first, second = snapshot(db), snapshot(db)
     assert render_text(first).encode() == render_text(second).encode()
@@ -162,10 +172,15 @@ def test_render_text_is_byte_identical_across_snapshots_and_names_no_database(
 
 
 def test_version_tables_are_left_out_with_everything_on_them(db: Db) -> None:
-    build(db, ["CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, name VARCHAR(50))",
-               "CREATE TABLE schema_version_history (id INTEGER NOT NULL PRIMARY KEY, version INTEGER)",
-               "CREATE INDEX idx_history_version ON schema_version_history (version)",
-               "CREATE TABLE app (id INTEGER NOT NULL PRIMARY KEY)"])
+    build(
+        db,
+        [
+            "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, name VARCHAR(50))",
+            "CREATE TABLE schema_version_history (id INTEGER NOT NULL PRIMARY KEY, version INTEGER)",
+            "CREATE INDEX idx_history_version ON schema_version_history (version)",
+            "CREATE TABLE app (id INTEGER NOT NULL PRIMARY KEY)",
+        ],
+    )
     schema = snapshot(db, exclude=VERSION_TABLES)
     assert schema.names("table") == ["app"]
     assert {o.table for o in schema if o.table} == {"app"}
@@ -175,6 +190,7 @@ def test_version_tables_are_left_out_with_everything_on_them(db: Db) -> None:
 
 
 # -- each kind of difference, found and named ---------------------------------------------------
+
 
 def test_missing_index_is_reported(db: Db) -> None:
     differences = compare(db, edited("CREATE INDEX idx_scenarios_title ON scenarios (title)", ""))
@@ -192,7 +208,8 @@ def test_column_with_another_type_is_reported(db: Db) -> None:
     assert differences[0].changed_properties() == ["type"]
     assert str(differences[0]) == f"column servers.note: type text, was {varchar(db, 200)}"
     assert described(differences) == [
-        f"column servers.note: type {varchar(db, 200)} before up, text after down"]
+        f"column servers.note: type {varchar(db, 200)} before up, text after down"
+    ]
 
 
 def test_column_with_another_default_is_reported(db: Db) -> None:
@@ -223,8 +240,13 @@ def test_view_recreated_with_another_definition_is_reported(db: Db) -> None:
 
 
 def test_view_written_with_other_spacing_and_case_is_equal(db: Db) -> None:
-    differences = compare(db, edited("CREATE VIEW running_servers AS SELECT id, name FROM servers",
-                                     "CREATE VIEW running_servers AS\n  select id,name\n  from   servers"))
+    differences = compare(
+        db,
+        edited(
+            "CREATE VIEW running_servers AS SELECT id, name FROM servers",
+            "CREATE VIEW running_servers AS\n  select id,name\n  from   servers",
+        ),
+    )
     assert described(differences) == []
 
 
@@ -251,10 +273,12 @@ def test_enum_type_with_an_extra_value_is_reported(db: Db) -> None:
     mood = "CREATE TYPE mood AS ENUM ('calm', 'busy')"
     differences = diff(build(db, [mood]), build(db, [mood, "ALTER TYPE mood ADD VALUE 'gone'"]))
     assert described(differences) == [
-        "enum mood: values (calm, busy) before up, (calm, busy, gone) after down"]
+        "enum mood: values (calm, busy) before up, (calm, busy, gone) after down"
+    ]
 
 
 # -- the bundled example ------------------------------------------------------------------------
+
 
 def test_example_snapshot_lists_its_tables_keys_and_indexes(db: Db, example_sql: Path, cli: Any) -> None:
     result = cli("up", "--url", db.url, "--dir", str(example_sql))
@@ -265,12 +289,20 @@ def test_example_snapshot_lists_its_tables_keys_and_indexes(db: Db, example_sql:
     (fk,) = [fk for fk in schema.of_kind("foreign-key") if fk.table == "scenarios"]
     assert fk.name == "scenarios.fk_scenarios_server_id"
     assert {k: fk.properties[k] for k in ("columns", "references", "referenced_columns", "on_delete")} == {
-        "columns": ("server_id",), "references": "mock_servers", "referenced_columns": ("id",),
-        "on_delete": "CASCADE"}
-    assert {"request_logs.idx_request_logs_timestamp", "request_logs.idx_request_logs_server_id",
-            "scenarios.idx_scenarios_name", "scenarios.idx_scenarios_server_id",
-            "scenarios.idx_scenarios_is_active", "webhooks.idx_webhooks_server_id",
-            "webhook_deliveries.idx_webhook_deliveries_webhook_id"} <= set(schema.names("index"))
+        "columns": ("server_id",),
+        "references": "mock_servers",
+        "referenced_columns": ("id",),
+        "on_delete": "CASCADE",
+    }
+    assert {
+        "request_logs.idx_request_logs_timestamp",
+        "request_logs.idx_request_logs_server_id",
+        "scenarios.idx_scenarios_name",
+        "scenarios.idx_scenarios_server_id",
+        "scenarios.idx_scenarios_is_active",
+        "webhooks.idx_webhooks_server_id",
+        "webhook_deliveries.idx_webhook_deliveries_webhook_id",
+    } <= set(schema.names("index"))
     assert "scenarios.uq_scenarios_name_server_id" in schema.names("unique")
     text = render_text(schema)
     assert "schema_version" not in text
@@ -293,17 +325,20 @@ def test_example_down_restores_the_snapshot_taken_before_each_up(db: Db, example
 
 # -- the model on its own -----------------------------------------------------------------------
 
+
 def _schema(*objects: SchemaObject) -> Schema:
     return build_schema("sqlite", objects)
 
 
 def test_difference_wording_is_neutral_and_can_be_labelled() -> None:
-    left = _schema(SchemaObject.make("column", "t.c", "t", position=1, type="varchar(255)", nullable=True,
-                                     default=None),
-                   SchemaObject.make("index", "t.idx_x", "t", columns=("c",)))
-    right = _schema(SchemaObject.make("column", "t.c", "t", position=1, type="text", nullable=True,
-                                      default="'x'"),
-                    SchemaObject.make("primary-key", "t", "t", columns=("c",)))
+    left = _schema(
+        SchemaObject.make("column", "t.c", "t", position=1, type="varchar(255)", nullable=True, default=None),
+        SchemaObject.make("index", "t.idx_x", "t", columns=("c",)),
+    )
+    right = _schema(
+        SchemaObject.make("column", "t.c", "t", position=1, type="text", nullable=True, default="'x'"),
+        SchemaObject.make("primary-key", "t", "t", columns=("c",)),
+    )
     differences = diff(left, right)
     assert [str(d) for d in differences] == [
         "column t.c: type text, was varchar(255); default 'x', was no default",
@@ -323,8 +358,10 @@ def test_long_definitions_are_shown_around_their_first_difference() -> None:
     left = _schema(SchemaObject.make("view", "v", definition=body + "'running'"))
     right = _schema(SchemaObject.make("view", "v", definition=body + "'started'"))
     (difference,) = diff(left, right)
-    assert str(difference) == ("view v: definition '... servers where status = 'started'', "
-                               "was '... servers where status = 'running''")
+    assert str(difference) == (
+        "view v: definition '... servers where status = 'started'', "
+        "was '... servers where status = 'running''"
+    )
 
 
 def test_objects_with_the_same_content_key_are_numbered_whatever_their_order() -> None:

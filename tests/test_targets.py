@@ -19,13 +19,12 @@ from migrator.errors import StoppedError
 from tests.conftest import Db, write_migration
 
 
-def test_up_on_a_targets_file_with_comments_and_env_vars(db: Db, example_sql: Path, cli: Any,
-                                                         tmp_path: Path) -> None:
+def test_up_on_a_targets_file_with_comments_and_env_vars(
+    db: Db, example_sql: Path, cli: Any, tmp_path: Path
+) -> None:
     (tmp_path / "targets.txt").write_text(
-        "# every tenant\n\n"
-        "sqlite:///one.db\n"
-        "${TENANT_URL}   # from the environment\n"
-        "sqlite:///two.db\n")
+        "# every tenant\n\nsqlite:///one.db\n${TENANT_URL}   # from the environment\nsqlite:///two.db\n"
+    )
     result = cli("--targets", "targets.txt", "up", "--json", env={"TENANT_URL": db.url})
     assert result.code == 0, result.err
     doc = json.loads(result.out)
@@ -35,8 +34,7 @@ def test_up_on_a_targets_file_with_comments_and_env_vars(db: Db, example_sql: Pa
         assert (tmp_path / name).is_file()
 
 
-def test_highest_exit_status_wins_and_failures_stop_new_targets(db: Db, sqldir: Path,
-                                                                 cli: Any) -> None:
+def test_highest_exit_status_wins_and_failures_stop_new_targets(db: Db, sqldir: Path, cli: Any) -> None:
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
     urls = ["sqlite:///ok.db", "postgres://nobody:pw-x@127.0.0.1:1/none", "sqlite:///after.db"]
     result = cli("up", "--parallel", "1", *[x for u in urls for x in ("--url", u)])
@@ -44,26 +42,27 @@ def test_highest_exit_status_wins_and_failures_stop_new_targets(db: Db, sqldir: 
     assert "pw-x" not in result.out + result.err
     assert "not started: an earlier target failed" in result.out
     assert not (sqldir.parent / "after.db").exists()
-    again = cli("up", "--parallel", "1", "--continue-on-error",
-                *[x for u in urls for x in ("--url", u)])
+    again = cli("up", "--parallel", "1", "--continue-on-error", *[x for u in urls for x in ("--url", u)])
     assert again.code == 4
     assert (sqldir.parent / "after.db").exists()
 
 
 def test_postgres_schema_per_tenant(db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
     if db.dialect != "postgres":
-        result = cli("--targets", "t.txt", "status",
-                     cwd=_write(tmp_path, f"{db.url} schema=tenant_a\n"))
+        result = cli("--targets", "t.txt", "status", cwd=_write(tmp_path, f"{db.url} schema=tenant_a\n"))
         assert result.code == 2 and "schema" in result.out + result.err
         return
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
     _write(tmp_path, f"{db.url} schema=tenant_a\n{db.url} schema=tenant_b\n")
     result = cli("--targets", "t.txt", "up")
     assert result.code == 0, result.err
-    rows = db.query("SELECT table_schema, table_name FROM information_schema.tables "
-                    "WHERE table_schema LIKE 'tenant_%' ORDER BY 1, 2")
-    assert rows == [(s, t) for s in ("tenant_a", "tenant_b")
-                    for t in ("a", "schema_version", "schema_version_history")]
+    rows = db.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema LIKE 'tenant_%' ORDER BY 1, 2"
+    )
+    assert rows == [
+        (s, t) for s in ("tenant_a", "tenant_b") for t in ("a", "schema_version", "schema_version_history")
+    ]
     assert "a" not in db.tables()  # nothing in public
 
 
@@ -72,8 +71,7 @@ def _write(tmp_path: Path, text: str) -> Path:
     return tmp_path
 
 
-def test_undefined_variable_in_targets_file_is_a_config_error(sqldir: Path, cli: Any,
-                                                              tmp_path: Path) -> None:
+def test_undefined_variable_in_targets_file_is_a_config_error(sqldir: Path, cli: Any, tmp_path: Path) -> None:
     (tmp_path / "t.txt").write_text("${NOT_SET_ANYWHERE}\n")
     result = cli("--targets", "t.txt", "status")
     assert result.code == 2
@@ -81,17 +79,23 @@ def test_undefined_variable_in_targets_file_is_a_config_error(sqldir: Path, cli:
 
 
 # -- stop request: after a failure the running targets stop after their current file ----------
-_SLOW = {"postgres": "SELECT pg_sleep({s});\n", "mysql": "DO SLEEP({s});\n",
-         # no sleep in sqlite: count through a recursive CTE (about 0.14 s per million here)
-         "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
-                   "WHERE x < {n}) SELECT count(*) FROM c;\n"}
+_SLOW = {
+    "postgres": "SELECT pg_sleep({s});\n",
+    "mysql": "DO SLEEP({s});\n",
+    # no sleep in sqlite: count through a recursive CTE (about 0.14 s per million here)
+    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+    "WHERE x < {n}) SELECT count(*) FROM c;\n",
+}
 
 
 def _slow_files(sqldir: Path, dialect: str, count: int, seconds: float = 0.3) -> None:
     for v in range(1, count + 1):
-        write_migration(sqldir, f"{v:04d}_slow_{v}", f"CREATE TABLE t{v} (id INT);\n"
-                        + _SLOW[dialect].format(s=seconds, n=int(seconds * 7_000_000)),
-                        f"DROP TABLE t{v};\n")
+        write_migration(
+            sqldir,
+            f"{v:04d}_slow_{v}",
+            f"CREATE TABLE t{v} (id INT);\n" + _SLOW[dialect].format(s=seconds, n=int(seconds * 7_000_000)),
+            f"DROP TABLE t{v};\n",
+        )
 
 
 def _history(db: Db) -> list[tuple[int, str, str]]:
@@ -111,8 +115,12 @@ def _true_from_call(n: int) -> Callable[[], bool]:
 
 def test_runner_stops_between_files_when_asked(db: Db, sqldir: Path) -> None:
     for v in (1, 2, 3, 4):
-        write_migration(sqldir, f"{v:04d}_t{v}", f"CREATE TABLE t{v} (id INT);\n"
-                        f"INSERT INTO t{v} VALUES ({v});\n", f"DROP TABLE t{v};\n")
+        write_migration(
+            sqldir,
+            f"{v:04d}_t{v}",
+            f"CREATE TABLE t{v} (id INT);\nINSERT INTO t{v} VALUES ({v});\n",
+            f"DROP TABLE t{v};\n",
+        )
     m = Migrator(db.url, directory=sqldir)
     with pytest.raises(StoppedError) as stopped:
         m.up(should_stop=_true_from_call(3))  # asked before each file: stops before the third
@@ -130,19 +138,20 @@ def test_runner_stops_between_files_when_asked(db: Db, sqldir: Path) -> None:
     with pytest.raises(StoppedError) as stopped:
         m.down(0, should_stop=_true_from_call(3))
     assert stopped.value.to_dict()["completed"] == [4, 3]
-    assert str(stopped.value).startswith("stopped after 0003_t3 on request: 2 version(s) "
-                                         "rolled back, 2 not run (2, 1)")
+    assert str(stopped.value).startswith(
+        "stopped after 0003_t3 on request: 2 version(s) rolled back, 2 not run (2, 1)"
+    )
     assert db.versions() == [(1, "applied"), (2, "applied")]
 
 
 def test_a_failed_target_stops_the_running_ones_after_their_current_file(
-        db: Db, sqldir: Path, cli: Any) -> None:
+    db: Db, sqldir: Path, cli: Any
+) -> None:
     # Two targets on one database, so one fails while the other is mid-run, without any race:
     # the second waits for the lock the first holds and times out (exit 4) after 1 s, while the
     # first is in its third or fourth slow file of eight.
     _slow_files(sqldir, db.dialect, 8)
-    result = cli("up", "--url", db.url, "--url", db.url, "--parallel", "2", "--lock-timeout", "1",
-                 "--json")
+    result = cli("up", "--url", db.url, "--url", db.url, "--parallel", "2", "--lock-timeout", "1", "--json")
     assert result.code == 4, result.out + result.err  # the highest: the lock timeout
     doc = json.loads(result.out)
     assert doc["exit_code"] == 4
@@ -151,8 +160,11 @@ def test_a_failed_target_stops_the_running_ones_after_their_current_file(
     assert stopped["exit_code"] == 1 and stopped["result"]["error"]["kind"] == "stopped"
     done = stopped["result"]["error"]["completed"]
     assert 1 <= len(done) < 8, "the run stopped neither too early nor never"
-    assert re.fullmatch(rf"stopped after {len(done):04d}_slow_{len(done)}: another target failed "
-                        rf"\({len(done)} done, {8 - len(done)} not run\)", stopped["summary"])
+    assert re.fullmatch(
+        rf"stopped after {len(done):04d}_slow_{len(done)}: another target failed "
+        rf"\({len(done)} done, {8 - len(done)} not run\)",
+        stopped["summary"],
+    )
     # consistent: every file that ran is complete and applied, nothing after it
     assert db.versions() == [(v, "applied") for v in done]
     assert _history(db) == [(v, "up", "ok") for v in done]
@@ -162,8 +174,18 @@ def test_a_failed_target_stops_the_running_ones_after_their_current_file(
 
 def test_continue_on_error_stops_nothing(db: Db, sqldir: Path, cli: Any) -> None:
     _slow_files(sqldir, db.dialect, 6, seconds=0.25)
-    result = cli("up", "--url", db.url, "--url", db.url, "--parallel", "2", "--lock-timeout", "1",
-                 "--continue-on-error")
+    result = cli(
+        "up",
+        "--url",
+        db.url,
+        "--url",
+        db.url,
+        "--parallel",
+        "2",
+        "--lock-timeout",
+        "1",
+        "--continue-on-error",
+    )
     assert result.code == 4, result.out + result.err
     assert "stopped" not in result.out
     assert db.versions() == [(v, "applied") for v in range(1, 7)]
@@ -178,8 +200,16 @@ def _three_sqlite_targets(sqldir: Path, tmp_path: Path) -> list[str]:
     clash = sqlite3.connect(tmp_path / "clash.db")  # 0002_b fails here: b already exists
     clash.execute("CREATE TABLE b (id INT)")
     clash.close()
-    return ["--url", "sqlite:///one.db", "--url", "sqlite:///clash.db", "--url", "sqlite:///two.db",
-            "--continue-on-error", "up"]
+    return [
+        "--url",
+        "sqlite:///one.db",
+        "--url",
+        "sqlite:///clash.db",
+        "--url",
+        "sqlite:///two.db",
+        "--continue-on-error",
+        "up",
+    ]
 
 
 def test_plain_lines_off_a_terminal(sqldir: Path, cli: Any, tmp_path: Path) -> None:
@@ -202,11 +232,20 @@ def _on_a_terminal(args: list[str], cwd: Path, timeout: float = 60) -> tuple[int
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("MIGRATOR_URL", "DATABASE_URL", "NO_COLOR", "COLUMNS", "LINES")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MIGRATOR_URL", "DATABASE_URL", "NO_COLOR", "COLUMNS", "LINES")
+    }
     env["TERM"] = "xterm-256color"
-    proc = subprocess.Popen([sys.executable, "-m", "migrator", *args], cwd=cwd, env=env,
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migrator", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+    )
     os.close(slave)
     out = bytearray()
     try:
@@ -231,9 +270,8 @@ def test_live_table_on_a_terminal(sqldir: Path, tmp_path: Path) -> None:
     assert code == 1
     screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw).replace("\r", "")
     # the table left on the screen at the end: one row per target with its outcome
-    final = screen[screen.rindex("from → to"):]
-    rows = {m.group(1): m.group(2) for m in
-            re.finditer(r"(sqlite:///\w+\.db)\s*│([^\n]*)", final)}
+    final = screen[screen.rindex("from → to") :]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"(sqlite:///\w+\.db)\s*│([^\n]*)", final)}
     assert set(rows) == {"sqlite:///one.db", "sqlite:///clash.db", "sqlite:///two.db"}
     for ok in ("sqlite:///one.db", "sqlite:///two.db"):
         assert re.search(r"none → 2\s*│.*│\s*[\d.]+s\s*│\s*ok\b", rows[ok]), rows[ok]
@@ -252,9 +290,14 @@ def test_sigint_stops_every_target_and_says_where_each_is(sqldir: Path, tmp_path
     _slow_files(sqldir, "sqlite", 6)
     urls = ["sqlite:///a.db", "sqlite:///b.db", "sqlite:///c.db"]
     env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
-    proc = subprocess.Popen([sys.executable, "-m", "migrator", "--parallel", "2", "up",
-                             *[x for u in urls for x in ("--url", u)]], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migrator", "--parallel", "2", "up", *[x for u in urls for x in ("--url", u)]],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while not (tmp_path / "a.db").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -268,29 +311,31 @@ def test_sigint_stops_every_target_and_says_where_each_is(sqldir: Path, tmp_path
     for name in ("a", "b"):  # sqlite checks for the signal: the running file is rolled back,
         line = next(x for x in lines if x.startswith(f"sqlite:///{name}.db: "))
         # ...or, when the signal came between two of its files, it stopped there
-        assert (": exit 130: interrupted: the running file was rolled back" in line
-                or re.search(r": exit 1: stopped after 000\d_slow_\d: interrupted", line)), line
+        assert ": exit 130: interrupted: the running file was rolled back" in line or re.search(
+            r": exit 1: stopped after 000\d_slow_\d: interrupted", line
+        ), line
         done = Db("sqlite", f"sqlite:///{tmp_path / f'{name}.db'}", tmp_path).versions()
         assert all(status == "applied" for _, status in done) and len(done) < 6
     assert not (tmp_path / "c.db").exists()
 
 
-def test_a_database_error_outside_any_file_is_that_targets_result(sqldir: Path, cli: Any,
-                                                                  tmp_path: Path) -> None:
+def test_a_database_error_outside_any_file_is_that_targets_result(
+    sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
     import sqlite3
 
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
     odd = sqlite3.connect(tmp_path / "odd.db")  # a table of that name, not migrator's
     odd.execute("CREATE TABLE schema_version (x INT)")
     odd.close()
-    result = cli("up", "--parallel", "1", "--json", "--url", "sqlite:///odd.db",
-                 "--url", "sqlite:///after.db")
+    result = cli(
+        "up", "--parallel", "1", "--json", "--url", "sqlite:///odd.db", "--url", "sqlite:///after.db"
+    )
     assert result.code == 1, result.out + result.err
     doc = json.loads(result.out)
     odd_result, after = doc["targets"]
     assert odd_result["exit_code"] == 1
-    assert odd_result["summary"].startswith("database error while reading or writing the version "
-                                            "table: ")
+    assert odd_result["summary"].startswith("database error while reading or writing the version table: ")
     assert (after["exit_code"], after["summary"]) == (1, "not started: an earlier target failed")
 
 
@@ -311,8 +356,9 @@ def test_the_live_table_shows_from_and_to_while_a_target_runs() -> None:
         board.close()
 
 
-def test_sigint_cancels_the_running_statement_on_every_server_target(server_db: Db, sqldir: Path,
-                                                                      tmp_path: Path) -> None:
+def test_sigint_cancels_the_running_statement_on_every_server_target(
+    server_db: Db, sqldir: Path, tmp_path: Path
+) -> None:
     """SPEC §6: exit 130 after rolling back the running file, also when the file runs in a
     worker thread (several targets), which the signal itself never reaches."""
     import signal
@@ -329,12 +375,20 @@ def test_sigint_cancels_the_running_statement_on_every_server_target(server_db: 
         sleep = {"postgres": "SELECT pg_sleep(30);\n", "mysql": "DO SLEEP(30);\n"}[db.dialect]
         write_migration(sqldir, "0002_slow", "CREATE TABLE b (id INT);\n" + sleep, "DROP TABLE b;\n")
         env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
-        proc = subprocess.Popen([sys.executable, "-m", "migrator", "--parallel", "2", "up",
-                                 "--url", db.url, "--url", other.url], cwd=sqldir.parent, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        running = ("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
-                   "AND pid <> pg_backend_pid()" if db.dialect == "postgres" else
-                   "SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(30)%'")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "migrator", "--parallel", "2", "up", "--url", db.url, "--url", other.url],
+            cwd=sqldir.parent,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        running = (
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
+            "AND pid <> pg_backend_pid()"
+            if db.dialect == "postgres"
+            else "SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(30)%'"
+        )
         deadline = time.monotonic() + 30
         while db.query(running)[0][0] < 2:
             assert time.monotonic() < deadline and proc.poll() is None, "the sleeps never started"
@@ -351,7 +405,7 @@ def test_sigint_cancels_the_running_statement_on_every_server_target(server_db: 
                 assert "b" not in target.tables()
             else:  # mysql cannot roll back: the row is failed, and says why
                 assert target.versions() == [(1, "applied"), (2, "failed")]
-                (error,), = target.query("SELECT error FROM schema_version WHERE version = 2")
+                ((error,),) = target.query("SELECT error FROM schema_version WHERE version = 2")
                 assert "interrupted by a signal" in error
     finally:
         next(scratch, None)
@@ -363,21 +417,29 @@ def test_sigint_also_stops_targets_waiting_for_the_lock(db: Db, sqldir: Path, tm
     import signal
     import time
 
-    long = {"postgres": "SELECT pg_sleep(30);\n", "mysql": "DO SLEEP(30);\n",
-            "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
-                      "WHERE x < 300000000) SELECT count(*) FROM c;\n"}[db.dialect]
+    long = {
+        "postgres": "SELECT pg_sleep(30);\n",
+        "mysql": "DO SLEEP(30);\n",
+        "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+        "WHERE x < 300000000) SELECT count(*) FROM c;\n",
+    }[db.dialect]
     write_migration(sqldir, "0001_long", "CREATE TABLE a (id INT);\n" + long, "DROP TABLE a;\n")
     env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
 
     def start(*args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "migrator", *args], cwd=sqldir.parent,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "migrator", *args],
+            cwd=sqldir.parent,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     holder = start("up", "--url", db.url)
     try:
         time.sleep(2)  # the holder is inside the long statement, with the lock
-        waiting = start("--parallel", "2", "--lock-timeout", "60", "up", "--url", db.url,
-                        "--url", db.url)
+        waiting = start("--parallel", "2", "--lock-timeout", "60", "up", "--url", db.url, "--url", db.url)
         time.sleep(2)  # both of its targets poll for the lock
         assert waiting.poll() is None and holder.poll() is None
         started = time.monotonic()

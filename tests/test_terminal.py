@@ -15,8 +15,10 @@ from migrator.report.tables import fit_table
 from migrator.report.terminal import TerminalReporter
 from tests.conftest import write_migration
 
-LONG = ("add_customer_loyalty_points_ledger_with_monthly_expiry_and_audit_trail_for_the_"
-        "finance_team_reconciliation_reports_v2")
+LONG = (
+    "add_customer_loyalty_points_ledger_with_monthly_expiry_and_audit_trail_for_the_"
+    "finance_team_reconciliation_reports_v2"
+)
 
 
 class _Screen(io.StringIO):
@@ -36,8 +38,9 @@ def _reporter(width: int) -> tuple[TerminalReporter, io.StringIO]:
 def _migrator(tmp_path: Path, reporter: TerminalReporter) -> Migrator:
     sql = tmp_path / "sql"
     write_migration(sql, "0001_initial_schema", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
-    write_migration(sql, f"0002_{LONG}", "CREATE TABLE b (id INT);\nCREATE INDEX ib ON b (id);\n",
-                    "DROP TABLE b;\n")
+    write_migration(
+        sql, f"0002_{LONG}", "CREATE TABLE b (id INT);\nCREATE INDEX ib ON b (id);\n", "DROP TABLE b;\n"
+    )
     return Migrator(f"sqlite:///{tmp_path / 'app.db'}", sql, reporter=reporter)
 
 
@@ -103,11 +106,16 @@ def test_validate_problems_wrap_between_words_on_a_narrow_terminal(tmp_path: Pat
     """At 60 columns a drift line wraps at a space with an indent; piped, it is one line."""
     from tests.test_cli_conventions import run, run_on_terminal
 
-    write_migration(tmp_path / "sql", "0001_a_rather_long_migration_name_for_wrapping",
-                    "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    write_migration(
+        tmp_path / "sql",
+        "0001_a_rather_long_migration_name_for_wrapping",
+        "CREATE TABLE a (id INT);\n",
+        "DROP TABLE a;\n",
+    )
     assert run("up", cwd=tmp_path).code == 0
     (tmp_path / "sql" / "0001_a_rather_long_migration_name_for_wrapping" / "up.sql").write_text(
-        "CREATE TABLE a (id INT, b INT);\n")
+        "CREATE TABLE a (id INT, b INT);\n"
+    )
     piped = run("validate", cwd=tmp_path)
     assert piped.code == 3
     long_line = next(x for x in piped.out.splitlines() if x.startswith("version 1 "))
@@ -116,7 +124,7 @@ def test_validate_problems_wrap_between_words_on_a_narrow_terminal(tmp_path: Pat
     lines = [x for x in shown.out.splitlines() if x.strip()]
     start = next(i for i, x in enumerate(lines) if x.startswith("version 1 "))
     wrapped = [lines[start]]
-    for x in lines[start + 1:]:
+    for x in lines[start + 1 :]:
         if not x.startswith("  ") or x.startswith("    "):  # the diff below is indented by 4
             break
         wrapped.append(x)

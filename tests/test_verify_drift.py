@@ -13,21 +13,25 @@ from tests.conftest import Db, write_migration
 
 def _scratch_databases(db: Db) -> set[str]:
     if db.dialect == "postgres":
-        return {r[0] for r in db.query("SELECT datname FROM pg_database "
-                                        "WHERE datname LIKE 'migrator_scratch_%'")}
+        return {
+            r[0] for r in db.query("SELECT datname FROM pg_database WHERE datname LIKE 'migrator_scratch_%'")
+        }
     if db.dialect == "mysql":
         return {r[0] for r in db.query("SHOW DATABASES LIKE 'migrator\\_scratch\\_%'")}
     return set()
 
 
-def test_example_verifies_clean_and_never_touches_the_target(db: Db, example_sql: Path,
-                                                             cli: Any) -> None:
+def test_example_verifies_clean_and_never_touches_the_target(db: Db, example_sql: Path, cli: Any) -> None:
     before = _scratch_databases(db)
     result = cli("verify", "--json", "--url", db.url)
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     assert [(v["version"], v["outcome"]) for v in doc["versions"]] == [
-        (1, "ok"), (2, "ok"), (3, "ok"), (4, "ok")]
+        (1, "ok"),
+        (2, "ok"),
+        (3, "ok"),
+        (4, "ok"),
+    ]
     assert db.tables() == set()  # the target stays empty
     # the scratch database was dropped (other tests' verify runs may come and go meanwhile)
     deadline = time.monotonic() + 20
@@ -48,11 +52,9 @@ def test_a_down_that_forgets_an_index_or_column_differs(db: Db, sqldir: Path, cl
             child.unlink()
         for folder in sqldir.glob("*"):
             folder.rmdir()
-        write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT, c VARCHAR(20));\n",
-                        "DROP TABLE t;\n")
+        write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT, c VARCHAR(20));\n", "DROP TABLE t;\n")
         write_migration(sqldir, "0002_change", up, down)
-        write_migration(sqldir, "0003_later", "CREATE TABLE later (id INT);\n",
-                        "DROP TABLE later;\n")
+        write_migration(sqldir, "0003_later", "CREATE TABLE later (id INT);\n", "DROP TABLE later;\n")
         result = cli("verify", "--url", db.url)
         assert result.code == 3, (label, result.out, result.err)
         assert named in result.out, (label, result.out)
@@ -60,15 +62,19 @@ def test_a_down_that_forgets_an_index_or_column_differs(db: Db, sqldir: Path, cl
         assert "0003_later" not in result.out  # verify stops at the first difference
 
 
-def test_a_down_that_recreates_a_column_with_another_type_differs(db: Db, sqldir: Path,
-                                                                  cli: Any) -> None:
-    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT, c VARCHAR(20));\n",
-                    "DROP TABLE t;\n")
-    alter = {"postgres": ("ALTER TABLE t ALTER COLUMN c TYPE VARCHAR(50);\n",
-                          "ALTER TABLE t ALTER COLUMN c TYPE VARCHAR(30);\n"),
-             "mysql": ("ALTER TABLE t MODIFY c VARCHAR(50);\n", "ALTER TABLE t MODIFY c VARCHAR(30);\n"),
-             "sqlite": ("ALTER TABLE t DROP COLUMN c;\nALTER TABLE t ADD COLUMN c VARCHAR(50);\n",
-                        "ALTER TABLE t DROP COLUMN c;\nALTER TABLE t ADD COLUMN c VARCHAR(30);\n")}
+def test_a_down_that_recreates_a_column_with_another_type_differs(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT, c VARCHAR(20));\n", "DROP TABLE t;\n")
+    alter = {
+        "postgres": (
+            "ALTER TABLE t ALTER COLUMN c TYPE VARCHAR(50);\n",
+            "ALTER TABLE t ALTER COLUMN c TYPE VARCHAR(30);\n",
+        ),
+        "mysql": ("ALTER TABLE t MODIFY c VARCHAR(50);\n", "ALTER TABLE t MODIFY c VARCHAR(30);\n"),
+        "sqlite": (
+            "ALTER TABLE t DROP COLUMN c;\nALTER TABLE t ADD COLUMN c VARCHAR(50);\n",
+            "ALTER TABLE t DROP COLUMN c;\nALTER TABLE t ADD COLUMN c VARCHAR(30);\n",
+        ),
+    }
     up, down = alter[db.dialect]
     write_migration(sqldir, "0002_widen", up, down)
     result = cli("verify", "--url", db.url)
@@ -77,12 +83,12 @@ def test_a_down_that_recreates_a_column_with_another_type_differs(db: Db, sqldir
 
 
 def test_irreversible_versions_are_skipped_not_ok(db: Db, sqldir: Path, cli: Any) -> None:
-    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n",
-                    "-- migrator: irreversible\nSELECT 1;\n")
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "-- migrator: irreversible\nSELECT 1;\n")
     result = cli("verify", "--json", "--url", db.url)
     assert result.code == 0
     assert json.loads(result.out)["versions"] == [
-        {"version": 1, "name": "0001_t", "outcome": "skipped", "differences": []}]
+        {"version": 1, "name": "0001_t", "outcome": "skipped", "differences": []}
+    ]
 
 
 def test_verify_exits_1_when_a_file_fails(db: Db, sqldir: Path, cli: Any) -> None:
@@ -102,12 +108,21 @@ def test_drift_reports_hand_made_changes_once_each(db: Db, example_sql: Path, cl
     assert result.code == 3
     differences = json.loads(result.out)["differences"]
     assert sum("idx_hotfix" in d for d in differences) == 1
-    assert any("idx_hotfix" in d and "in the database, not in the migrations" in d
-               for d in differences)
-    assert any(d.startswith("table webhook_deliveries") and "missing from the database" in d
-               for d in differences)
-    ignored = cli("drift", "--ignore", "index:*hotfix", "--ignore", "table:webhook_*",
-                  "--ignore", "*:webhook_deliveries*", "--url", db.url)
+    assert any("idx_hotfix" in d and "in the database, not in the migrations" in d for d in differences)
+    assert any(
+        d.startswith("table webhook_deliveries") and "missing from the database" in d for d in differences
+    )
+    ignored = cli(
+        "drift",
+        "--ignore",
+        "index:*hotfix",
+        "--ignore",
+        "table:webhook_*",
+        "--ignore",
+        "*:webhook_deliveries*",
+        "--url",
+        db.url,
+    )
     assert "idx_hotfix" not in ignored.out
 
 
@@ -125,8 +140,9 @@ def test_schema_file_is_written_and_checked(db: Db, example_sql: Path, cli: Any)
     assert stale.code == 3 and "schema --write" in stale.out
 
 
-def test_backup_before_up_and_missing_tool_stops_before_anything(db: Db, example_sql: Path,
-                                                                 cli: Any, tmp_path: Path) -> None:
+def test_backup_before_up_and_missing_tool_stops_before_anything(
+    db: Db, example_sql: Path, cli: Any, tmp_path: Path
+) -> None:
     empty_path = tmp_path / "empty-bin"
     empty_path.mkdir()
     if db.dialect != "sqlite":
@@ -143,8 +159,7 @@ def test_backup_before_up_and_missing_tool_stops_before_anything(db: Db, example
     assert len(files) == 1 and "_v1_" in files[0]
 
 
-def test_ignoring_a_table_ignores_its_columns_and_indexes(db: Db, example_sql: Path,
-                                                         cli: Any) -> None:
+def test_ignoring_a_table_ignores_its_columns_and_indexes(db: Db, example_sql: Path, cli: Any) -> None:
     assert cli("up", "--url", db.url).code == 0
     db.execute("CREATE TABLE audit_x (id INT PRIMARY KEY, note VARCHAR(20))")
     db.execute("CREATE INDEX idx_audit_note ON audit_x (note)")
@@ -155,23 +170,40 @@ def test_ignoring_a_table_ignores_its_columns_and_indexes(db: Db, example_sql: P
 
 HAND_MADE = {
     # change name: (statement per dialect, words the report must contain)
-    "widened column": ({"postgres": "ALTER TABLE mock_servers ALTER COLUMN name TYPE VARCHAR(500)",
-                        "mysql": "ALTER TABLE mock_servers MODIFY name VARCHAR(500) NOT NULL",
-                        "sqlite": None}, "column mock_servers.name"),
-    "changed default": ({"postgres": "ALTER TABLE mock_servers ALTER COLUMN status SET DEFAULT 'x'",
-                         "mysql": "ALTER TABLE mock_servers ALTER COLUMN status SET DEFAULT 'x'",
-                         "sqlite": None}, "column mock_servers.status"),
-    "extra trigger": ({"postgres": "CREATE FUNCTION f_hot() RETURNS trigger LANGUAGE plpgsql AS "
-                                   "$$BEGIN RETURN NEW; END$$; CREATE TRIGGER trg_hot BEFORE "
-                                   "INSERT ON webhooks FOR EACH ROW EXECUTE FUNCTION f_hot()",
-                       "mysql": "CREATE TRIGGER trg_hot BEFORE INSERT ON webhooks FOR EACH ROW "
-                                "SET NEW.name = NEW.name",
-                       "sqlite": "CREATE TRIGGER trg_hot AFTER INSERT ON webhooks BEGIN "
-                                 "SELECT 1; END"}, "trg_hot"),
-    "dropped foreign key": ({"postgres": "ALTER TABLE scenarios DROP CONSTRAINT "
-                                         "fk_scenarios_server_id",
-                             "mysql": "ALTER TABLE scenarios DROP FOREIGN KEY fk_scenarios_server_id",
-                             "sqlite": None}, "fk_scenarios_server_id"),
+    "widened column": (
+        {
+            "postgres": "ALTER TABLE mock_servers ALTER COLUMN name TYPE VARCHAR(500)",
+            "mysql": "ALTER TABLE mock_servers MODIFY name VARCHAR(500) NOT NULL",
+            "sqlite": None,
+        },
+        "column mock_servers.name",
+    ),
+    "changed default": (
+        {
+            "postgres": "ALTER TABLE mock_servers ALTER COLUMN status SET DEFAULT 'x'",
+            "mysql": "ALTER TABLE mock_servers ALTER COLUMN status SET DEFAULT 'x'",
+            "sqlite": None,
+        },
+        "column mock_servers.status",
+    ),
+    "extra trigger": (
+        {
+            "postgres": "CREATE FUNCTION f_hot() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$BEGIN RETURN NEW; END$$; CREATE TRIGGER trg_hot BEFORE "
+            "INSERT ON webhooks FOR EACH ROW EXECUTE FUNCTION f_hot()",
+            "mysql": "CREATE TRIGGER trg_hot BEFORE INSERT ON webhooks FOR EACH ROW SET NEW.name = NEW.name",
+            "sqlite": "CREATE TRIGGER trg_hot AFTER INSERT ON webhooks BEGIN SELECT 1; END",
+        },
+        "trg_hot",
+    ),
+    "dropped foreign key": (
+        {
+            "postgres": "ALTER TABLE scenarios DROP CONSTRAINT fk_scenarios_server_id",
+            "mysql": "ALTER TABLE scenarios DROP FOREIGN KEY fk_scenarios_server_id",
+            "sqlite": None,
+        },
+        "fk_scenarios_server_id",
+    ),
 }
 
 
@@ -187,20 +219,25 @@ def test_each_hand_made_change_is_reported_once(db: Db, example_sql: Path, cli: 
         differences = json.loads(result.out)["differences"]
         assert sum(named in d for d in differences) == 1, (change, differences)
         assert cli("down", "--to", "0", "--yes", "--url", db.url).code in (0, 1, 3)
-        for table in ("webhook_deliveries", "webhooks", "scenarios", "request_logs",
-                      "mock_servers", "schema_version", "schema_version_history"):
+        for table in (
+            "webhook_deliveries",
+            "webhooks",
+            "scenarios",
+            "request_logs",
+            "mock_servers",
+            "schema_version",
+            "schema_version_history",
+        ):
             db.execute(f"DROP TABLE IF EXISTS {table}")
         if db.dialect == "postgres":
             db.execute("DROP FUNCTION IF EXISTS f_hot()")
         assert cli("up", "--url", db.url).code == 0
 
 
-def test_schema_file_check_fails_after_a_migration_is_added(db: Db, example_sql: Path,
-                                                           cli: Any) -> None:
+def test_schema_file_check_fails_after_a_migration_is_added(db: Db, example_sql: Path, cli: Any) -> None:
     assert cli("up", "--url", db.url).code == 0
     assert cli("schema", "--write", "--url", db.url).code == 0
-    write_migration(example_sql, "0005_more", "CREATE TABLE more_t (id INT);\n",
-                    "DROP TABLE more_t;\n")
+    write_migration(example_sql, "0005_more", "CREATE TABLE more_t (id INT);\n", "DROP TABLE more_t;\n")
     stale = cli("validate", "--schema-file", "--url", db.url)
     assert stale.code == 3
     assert "+table more_t" in stale.out

@@ -50,6 +50,7 @@ class Dialect:
     identity_pk = "BIGINT PRIMARY KEY"
     # Statements (leading keywords) the database refuses inside a transaction.
     refused_in_transaction: tuple[tuple[str, ...], ...] = ()
+
     def __init__(self, url: DatabaseUrl) -> None:
         self.url = url
 
@@ -127,8 +128,14 @@ class Dialect:
         raise NotImplementedError
 
     # -- scripts (migrator.script) ------------------------------------------------------
-    def run_script(self, steps: Iterable[Step], state: ScriptState, *,
-                   on_statement: StatementDone | None = None, one_by_one: bool = False) -> None:
+    def run_script(
+        self,
+        steps: Iterable[Step],
+        state: ScriptState,
+        *,
+        on_statement: StatementDone | None = None,
+        one_by_one: bool = False,
+    ) -> None:
         """Run the steps in order; stop at the first that fails with StepFailed. `state` says
         what completed, also when an interruption (KeyboardInterrupt) cuts the script short.
         This base runs the steps one by one. A dialect may send several in one round trip
@@ -138,8 +145,9 @@ class Dialect:
         for step in steps:
             self.run_step(step, state, started, on_statement)
 
-    def run_step(self, step: Step, state: ScriptState, started: float,
-                 on_statement: StatementDone | None) -> None:
+    def run_step(
+        self, step: Step, state: ScriptState, started: float, on_statement: StatementDone | None
+    ) -> None:
         from migrator.script import Begin, Commit, ResetSession, Run, SetTimeouts, Write
 
         try:

@@ -15,10 +15,22 @@ from migrator.model import Timeouts
 _TIMEOUT_ERRNOS = {1205: "lock-wait-timeout", 3024: "statement-timeout", 1969: "statement-timeout"}
 # Statements that leave no session state behind (leading keywords; see may_change_session).
 _SESSION_SAFE = {
-    ("INSERT",), ("UPDATE",), ("DELETE",), ("REPLACE",), ("TRUNCATE",), ("RENAME",),
-    ("CREATE", "TABLE"), ("CREATE", "INDEX"), ("CREATE", "UNIQUE"), ("CREATE", "FULLTEXT"),
-    ("CREATE", "SPATIAL"), ("CREATE", "VIEW"), ("ALTER", "TABLE"), ("DROP", "TABLE"),
-    ("DROP", "INDEX"), ("DROP", "VIEW"),
+    ("INSERT",),
+    ("UPDATE",),
+    ("DELETE",),
+    ("REPLACE",),
+    ("TRUNCATE",),
+    ("RENAME",),
+    ("CREATE", "TABLE"),
+    ("CREATE", "INDEX"),
+    ("CREATE", "UNIQUE"),
+    ("CREATE", "FULLTEXT"),
+    ("CREATE", "SPATIAL"),
+    ("CREATE", "VIEW"),
+    ("ALTER", "TABLE"),
+    ("DROP", "TABLE"),
+    ("DROP", "INDEX"),
+    ("DROP", "VIEW"),
 }
 
 
@@ -53,12 +65,19 @@ class MysqlDialect(Dialect):
         try:
             import mysql.connector
         except ImportError:
-            raise DriverMissingError("a mysql URL needs mysql-connector-python",
-                                     hint="pip install 'migrator[mysql]'") from None
+            raise DriverMissingError(
+                "a mysql URL needs mysql-connector-python", hint="pip install 'migrator[mysql]'"
+            ) from None
         u = self.url
         options: dict[str, Any] = dict(
-            host=u.host, port=u.port or 3306, user=u.user or "root", password=u.password,
-            database=u.database, autocommit=True, charset="utf8mb4", use_pure=True,
+            host=u.host,
+            port=u.port or 3306,
+            user=u.user or "root",
+            password=u.password,
+            database=u.database,
+            autocommit=True,
+            charset="utf8mb4",
+            use_pure=True,
             connection_timeout=max(1, int(connect_timeout_s)),
             conn_attrs={"program_name": APPLICATION_NAME},
         )
@@ -112,8 +131,7 @@ class MysqlDialect(Dialect):
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         if timeouts.lock_wait_ms is not None:
             seconds = max(1, round(timeouts.lock_wait_ms / 1000))
-            self.execute(f"SET SESSION lock_wait_timeout = {seconds}, "
-                         f"innodb_lock_wait_timeout = {seconds}")
+            self.execute(f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}")
         if timeouts.statement_ms is not None:
             if self.is_mariadb:
                 self.execute(f"SET SESSION max_statement_time = {timeouts.statement_ms / 1000:.3f}")
@@ -181,8 +199,10 @@ class MysqlDialect(Dialect):
             (got,) = self._fetch(conn, "SELECT GET_LOCK(%s, %s)", (name, wait_s))[0]
         except mysql.connector.Error as exc:  # e.g. TiDB before 6.1 has no GET_LOCK
             error = _translate(exc, "SELECT GET_LOCK(...)")
-            error.message = (f"the server refused migrator's lock (GET_LOCK): {error.message}; "
-                             "without it two runs could apply one version twice, so nothing ran")
+            error.message = (
+                f"the server refused migrator's lock (GET_LOCK): {error.message}; "
+                "without it two runs could apply one version twice, so nothing ran"
+            )
             raise error from None
         return bool(got == 1)
 
@@ -194,12 +214,15 @@ class MysqlDialect(Dialect):
         if which == "lock":
             return self._describe(connection_id)
         rows = self.query(
-            "SELECT TIME, LEFT(COALESCE(INFO, ''), 120) FROM information_schema.PROCESSLIST "
-            "WHERE ID = %s", (int(connection_id or 0),))
+            "SELECT TIME, LEFT(COALESCE(INFO, ''), 120) FROM information_schema.PROCESSLIST WHERE ID = %s",
+            (int(connection_id or 0),),
+        )
         running = f", running for {rows[0][0]}s: {' '.join(str(rows[0][1]).split())}" if rows else ""
-        return (f"a run that has ended, whose last statement the server is still executing on "
-                f"connection id {connection_id}{running}; it must finish (or be stopped with "
-                f"KILL {connection_id}) before another run starts")
+        return (
+            f"a run that has ended, whose last statement the server is still executing on "
+            f"connection id {connection_id}{running}; it must finish (or be stopped with "
+            f"KILL {connection_id}) before another run starts"
+        )
 
     def _describe(self, connection_id: Any) -> str:
         if connection_id is None:
@@ -274,8 +297,9 @@ class MysqlDialect(Dialect):
         self._track_table_locks(sql)
         return affected, rows
 
-    def _fetch(self, conn: Any, sql: str, params: tuple[Any, ...], *, translate: bool = False,
-               keep: bool = False) -> Any:
+    def _fetch(
+        self, conn: Any, sql: str, params: tuple[Any, ...], *, translate: bool = False, keep: bool = False
+    ) -> Any:
         """Run `sql` as a prepared statement on `conn` (prepared once per connection)."""
         import mysql.connector
 
@@ -331,5 +355,4 @@ def _translate(exc: Any, sql: str) -> StatementError:
     timeout = _TIMEOUT_ERRNOS.get(errno or 0, "")
     if timeout:
         message += f" [{timeout} fired]"
-    return StatementError(message, code=code, position=mysql_error_position(message, sql),
-                          timeout=timeout)
+    return StatementError(message, code=code, position=mysql_error_position(message, sql), timeout=timeout)

@@ -27,7 +27,9 @@ _TIMEOUT_CODES = {"55P03": "lock-wait-timeout", "57014": "statement-timeout"}
 
 _CONCURRENT_INDEX = re.compile(
     r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-    r"((?:\"[^\"]+\"|[\w$]+)(?:\.(?:\"[^\"]+\"|[\w$]+))?)", re.IGNORECASE)
+    r"((?:\"[^\"]+\"|[\w$]+)(?:\.(?:\"[^\"]+\"|[\w$]+))?)",
+    re.IGNORECASE,
+)
 _OK = (1, 2)  # psycopg.pq.ExecStatus COMMAND_OK, TUPLES_OK
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 
@@ -37,8 +39,12 @@ def _one_transaction(steps: list[Step]) -> bool:
     from migrator.script import Begin, Commit, ResetSession
 
     body = steps[1:] if steps and isinstance(steps[0], ResetSession) else steps
-    return (len(body) >= 2 and isinstance(body[0], Begin) and isinstance(body[-1], Commit)
-            and not any(isinstance(s, (Begin, Commit)) for s in body[1:-1]))
+    return (
+        len(body) >= 2
+        and isinstance(body[0], Begin)
+        and isinstance(body[-1], Commit)
+        and not any(isinstance(s, (Begin, Commit)) for s in body[1:-1])
+    )
 
 
 class PostgresDialect(Dialect):
@@ -78,8 +84,12 @@ class PostgresDialect(Dialect):
             ) from None
         u = self.url
         params: dict[str, Any] = dict(u.params)
-        params.update(host=u.host, dbname=u.database, application_name=APPLICATION_NAME,
-                      connect_timeout=max(1, int(connect_timeout_s)))
+        params.update(
+            host=u.host,
+            dbname=u.database,
+            application_name=APPLICATION_NAME,
+            connect_timeout=max(1, int(connect_timeout_s)),
+        )
         if u.port:
             params["port"] = u.port
         if u.user:
@@ -151,19 +161,25 @@ class PostgresDialect(Dialect):
         match = _CONCURRENT_INDEX.match(statement_text)
         if not match:
             return ""
-        return (f"a failed CREATE INDEX CONCURRENTLY leaves the index {match.group(1)} behind, "
-                f"INVALID; drop it (DROP INDEX CONCURRENTLY IF EXISTS {match.group(1)}) before "
-                "running the file again")
+        return (
+            f"a failed CREATE INDEX CONCURRENTLY leaves the index {match.group(1)} behind, "
+            f"INVALID; drop it (DROP INDEX CONCURRENTLY IF EXISTS {match.group(1)}) before "
+            "running the file again"
+        )
 
     def unsupported(self, statement_text: str) -> str:
         text = statement_text.lstrip()
         if text.startswith("\\"):
-            return ("psql meta-commands (\\i, \\copy, \\set ...) belong to the psql client, "
-                    "not the server; write plain SQL")
+            return (
+                "psql meta-commands (\\i, \\copy, \\set ...) belong to the psql client, "
+                "not the server; write plain SQL"
+            )
         words = _words(text)
         if words[:1] == ("COPY",) and ("STDIN" in words or "STDOUT" in words):
-            return ("COPY ... FROM STDIN needs the psql client's data stream; use INSERT, "
-                    "or COPY from a file the server can read")
+            return (
+                "COPY ... FROM STDIN needs the psql client's data stream; use INSERT, "
+                "or COPY from a file the server can read"
+            )
         return ""
 
     def ensure_scratch(self, url: Any) -> None:
@@ -194,8 +210,10 @@ class PostgresDialect(Dialect):
         if not rows:
             return "another session (it may just have finished)"
         pid, app, addr, user, since = rows[0]
-        return (f"pid {pid} (application_name '{app}', user {user}, client {addr or 'local socket'}, "
-                f"connected since {since:%Y-%m-%d %H:%M:%S %Z})")
+        return (
+            f"pid {pid} (application_name '{app}', user {user}, client {addr or 'local socket'}, "
+            f"connected since {since:%Y-%m-%d %H:%M:%S %Z})"
+        )
 
     def release_lock(self) -> None:
         if self._lock_key is not None and self.conn is not None and not self.conn.closed:
@@ -203,8 +221,14 @@ class PostgresDialect(Dialect):
             self.query("SELECT pg_advisory_unlock(%s)", (key,))
 
     # -- statements ---------------------------------------------------------------------
-    def run_script(self, steps: Iterable[Step], state: ScriptState, *,
-                   on_statement: StatementDone | None = None, one_by_one: bool = False) -> None:
+    def run_script(
+        self,
+        steps: Iterable[Step],
+        state: ScriptState,
+        *,
+        on_statement: StatementDone | None = None,
+        one_by_one: bool = False,
+    ) -> None:
         # A script that is one transaction travels as one pipeline: one round trip per file
         # instead of one per step, every value still bound. The server stops at the first
         # error, and psycopg gives each step its own result, so the failing step is the first
@@ -218,8 +242,7 @@ class PostgresDialect(Dialect):
             return
         self._pipeline(steps, state, on_statement)
 
-    def _pipeline(self, steps: list[Step], state: ScriptState,
-                  on_statement: StatementDone | None) -> None:
+    def _pipeline(self, steps: list[Step], state: ScriptState, on_statement: StatementDone | None) -> None:
         import psycopg
 
         from migrator.script import Run
@@ -236,8 +259,14 @@ class PostgresDialect(Dialect):
                     cursors.append(cursor)
                 pipeline.sync()
         except psycopg.Error as exc:
-            done = next((i for i, c in enumerate(cursors) if c is not None
-                         and (c.pgresult is None or c.pgresult.status not in _OK)), len(cursors) - 1)
+            done = next(
+                (
+                    i
+                    for i, c in enumerate(cursors)
+                    if c is not None and (c.pgresult is None or c.pgresult.status not in _OK)
+                ),
+                len(cursors) - 1,
+            )
             self._account(steps[:done], state, on_statement)
             state.in_transaction = self.conn.info.transaction_status != _IDLE
             raise StepFailed(steps[done], _translate(exc)) from None
@@ -367,8 +396,9 @@ def _translate(exc: Any) -> StatementError:
     timeout = _TIMEOUT_CODES.get(code, "")
     if timeout:
         message += f" [{timeout} fired]"
-    return StatementError(message, code=code,
-                          position=int(position) - 1 if position else None, timeout=timeout)
+    return StatementError(
+        message, code=code, position=int(position) - 1 if position else None, timeout=timeout
+    )
 
 
 def _clean(message: str, password: str) -> str:

@@ -60,16 +60,16 @@ class SqliteDialect(Dialect):
                 # No statement cache: migration statements never repeat, and a cache of 128
                 # big INSERTs holds their compiled programs (60 MB for the 31 MB benchmark
                 # file) and makes the run slower.
-                self.conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=0,
-                                            timeout=0)
+                self.conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=0, timeout=0)
             self.conn.execute("PRAGMA schema_version").fetchone()
         except sqlite3.Error as exc:
             # A locked file is a database: the probe does not wait (timeout=0), so waiting is
             # left to the migration lock and --lock-timeout, not a hidden 5 s here.
             if "locked" not in str(exc):
-                raise ConnectError(f"cannot open SQLite database {self.path}: {exc}",
-                                   hint="check the path in the URL and that the file is a "
-                                   "SQLite database") from None
+                raise ConnectError(
+                    f"cannot open SQLite database {self.path}: {exc}",
+                    hint="check the path in the URL and that the file is a SQLite database",
+                ) from None
         assert self.conn is not None
         self._synchronous, self._relaxed = None, False
         self.conn.execute("PRAGMA busy_timeout = 5000")  # sqlite3's own default, after the probe
@@ -95,8 +95,10 @@ class SqliteDialect(Dialect):
         from migrator.lexer import leading_keywords
 
         words = leading_keywords(statement_text, 2)
-        return bool(words) and (words[0] in ("PRAGMA", "ATTACH", "DETACH")
-                                or words[:2] in (("CREATE", "TEMP"), ("CREATE", "TEMPORARY")))
+        return bool(words) and (
+            words[0] in ("PRAGMA", "ATTACH", "DETACH")
+            or words[:2] in (("CREATE", "TEMP"), ("CREATE", "TEMPORARY"))
+        )
 
     def begin(self, *, durable: bool = True) -> None:
         # In WAL mode synchronous=NORMAL commits without an fsync and never risks corruption;
@@ -226,7 +228,7 @@ class SqliteDialect(Dialect):
 
     # -- catalog ------------------------------------------------------------------------
     def qualify(self, table: str) -> str:
-        return f'main.{self.quote_ident(table)}'
+        return f"main.{self.quote_ident(table)}"
 
     def table_exists(self, table: str) -> bool:
         rows = self.query("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,))
@@ -250,11 +252,9 @@ class SqliteDialect(Dialect):
         import tempfile
 
         path = Path(url.database)
-        for leftover in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm",
-                                                                ".migrator-lock"))):
+        for leftover in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm", ".migrator-lock"))):
             leftover.unlink(missing_ok=True)
-        if path.parent.name.startswith("migrator-") and path.parent.parent == Path(
-                tempfile.gettempdir()):
+        if path.parent.name.startswith("migrator-") and path.parent.parent == Path(tempfile.gettempdir()):
             shutil.rmtree(path.parent, ignore_errors=True)  # the folder create_scratch made
 
     def ensure_scratch(self, url: DatabaseUrl) -> None:

@@ -48,21 +48,26 @@ class ImportResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "dry_run": self.dry_run, "from": self.source_format, "source": str(self.source),
+            "dry_run": self.dry_run,
+            "from": self.source_format,
+            "source": str(self.source),
             "dir": str(self.dir),
             "migrations": [m.to_dict(with_text=self.dry_run) for m in self.migrations],
-            "skipped": [{"file": s.file, "reason": s.reason, "unsupported": s.unsupported}
-                        for s in self.skipped],
+            "skipped": [
+                {"file": s.file, "reason": s.reason, "unsupported": s.unsupported} for s in self.skipped
+            ],
             "warnings": self.warnings,
         }
 
 
-def import_folder(source_format: str, source: Path, dest: Path, *, dry_run: bool = False,
-                  skip_unsupported: bool = False) -> ImportResult:
+def import_folder(
+    source_format: str, source: Path, dest: Path, *, dry_run: bool = False, skip_unsupported: bool = False
+) -> ImportResult:
     """Read `source` as `source_format` and write the version folders into `dest`."""
     if source_format not in _MODULES:
-        raise UsageError(f"import: unknown format {source_format!r}",
-                         hint=f"--from takes one of: {', '.join(FORMATS)}")
+        raise UsageError(
+            f"import: unknown format {source_format!r}", hint=f"--from takes one of: {', '.join(FORMATS)}"
+        )
     fmt = cast(_Format, importlib.import_module(f"migrator.importers.{_MODULES[source_format]}"))
     check_source(source)
     check_dest(dest)
@@ -79,6 +84,8 @@ def import_folder(source_format: str, source: Path, dest: Path, *, dry_run: bool
         try:
             write(dest, migrations)
         except OSError as exc:
-            raise UsageError(f"import: cannot write {dest}: {exc}; nothing was written",
-                             hint="check the destination folder's permissions") from None
+            raise UsageError(
+                f"import: cannot write {dest}: {exc}; nothing was written",
+                hint="check the destination folder's permissions",
+            ) from None
     return ImportResult(source_format, source, dest, dry_run, migrations, scan.skipped, scan.warnings)

@@ -16,8 +16,9 @@ from migrator.model import DIALECTS
 _NO_TX = "-- migrator: no-transaction\n"
 # Transaction control a file may not hold when migrator runs it in its own transaction.
 _TX_CONTROL = (("BEGIN",), ("START", "TRANSACTION"), ("COMMIT",), ("ROLLBACK",), ("END",))
-_WRAP_OPEN = re.compile(r"^\s*(BEGIN|BEGIN\s+TRANSACTION|BEGIN\s+WORK|START\s+TRANSACTION)\s*;\s*$",
-                        re.IGNORECASE)
+_WRAP_OPEN = re.compile(
+    r"^\s*(BEGIN|BEGIN\s+TRANSACTION|BEGIN\s+WORK|START\s+TRANSACTION)\s*;\s*$", re.IGNORECASE
+)
 _WRAP_CLOSE = re.compile(r"^\s*(COMMIT|COMMIT\s+TRANSACTION|COMMIT\s+WORK|END)\s*;\s*$", re.IGNORECASE)
 
 
@@ -35,9 +36,13 @@ class ImportedMigration:
 
     def to_dict(self, with_text: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "version": self.version, "source_version": self.source_version, "folder": self.folder,
-            "sources": list(self.sources), "no_transaction": list(self.no_transaction),
-            "irreversible": self.irreversible, "notes": list(self.notes),
+            "version": self.version,
+            "source_version": self.source_version,
+            "folder": self.folder,
+            "sources": list(self.sources),
+            "no_transaction": list(self.no_transaction),
+            "irreversible": self.irreversible,
+            "notes": list(self.notes),
         }
         if with_text:
             data["up_sql"], data["down_sql"] = self.up, self.down
@@ -48,8 +53,10 @@ def convert_all(found: list[Source], source_format: str) -> list[ImportedMigrati
     """In version order, each in a folder `<version>_<slug>` whose digits are as wide as the
     widest version (the foreign tool's own zero padding kept)."""
     width = max([4] + [len(s.digits) for s in found] + [len(str(s.version)) for s in found])
-    return [_convert(s, f"{s.version:0{width}d}_{_slug(s.name)}", source_format)
-            for s in sorted(found, key=lambda s: s.version)]
+    return [
+        _convert(s, f"{s.version:0{width}d}_{_slug(s.name)}", source_format)
+        for s in sorted(found, key=lambda s: s.version)
+    ]
 
 
 def directive_problems(m: ImportedMigration) -> list[str]:
@@ -73,8 +80,9 @@ def _convert(s: Source, folder: str, source_format: str) -> ImportedMigration:
     else:
         down, down_no_tx = _sql_file(s.down or "", s.down_no_tx, "down.sql", notes)
         no_tx += ["down.sql"] if down_no_tx else []
-    return ImportedMigration(s.version, s.label, folder, tuple(s.files), up, down, tuple(no_tx),
-                             irreversible, tuple(notes))
+    return ImportedMigration(
+        s.version, s.label, folder, tuple(s.files), up, down, tuple(no_tx), irreversible, tuple(notes)
+    )
 
 
 def _sql_file(body: str, no_tx: bool, name: str, notes: list[str]) -> tuple[str, bool]:
@@ -83,8 +91,9 @@ def _sql_file(body: str, no_tx: bool, name: str, notes: list[str]) -> tuple[str,
         unwrapped, removed = _unwrap(body)
         if removed and not any(kind == "control" for kind, _ in _agreed_findings(unwrapped)):
             body = unwrapped
-            notes.append(f"{name}: commented out the file's own {removed}: migrator runs each "
-                         "file in one transaction")
+            notes.append(
+                f"{name}: commented out the file's own {removed}: migrator runs each file in one transaction"
+            )
         reason = "; ".join(sorted(what for _, what in _agreed_findings(body)))
         if reason:
             no_tx = True
@@ -94,10 +103,11 @@ def _sql_file(body: str, no_tx: bool, name: str, notes: list[str]) -> tuple[str,
 
 def _irreversible(body: str, source_format: str, why: str) -> str:
     kept = _trim_blank_lines(body)
-    return ("-- migrator: irreversible\n"
-            f"-- Imported from {source_format}: {why}. To make this version reversible, write the\n"
-            "-- SQL that undoes up.sql here and remove the directive above.\n"
-            + (kept + "\n" if kept else ""))
+    return (
+        "-- migrator: irreversible\n"
+        f"-- Imported from {source_format}: {why}. To make this version reversible, write the\n"
+        "-- SQL that undoes up.sql here and remove the directive above.\n" + (kept + "\n" if kept else "")
+    )
 
 
 def _unwrap(body: str) -> tuple[str, str]:
@@ -131,8 +141,11 @@ def _agreed_findings(body: str) -> set[tuple[str, str]]:
             for pattern in _TX_CONTROL:
                 if words[: len(pattern)] == pattern and words[1:2] != ("ATOMIC",):
                     found.add(("control", f"the file manages its own transactions ({' '.join(pattern)})"))
-            found.update(("refused", f"{' '.join(p)} cannot run inside a transaction")
-                         for p in refused if words[: len(p)] == p)
+            found.update(
+                ("refused", f"{' '.join(p)} cannot run inside a transaction")
+                for p in refused
+                if words[: len(p)] == p
+            )
         agreed = found if agreed is None else agreed & found
     return agreed or set()
 

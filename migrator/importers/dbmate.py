@@ -28,7 +28,8 @@ def read(scan: Scan) -> list[Source]:
         scan.problems.append(
             f"dbmate applies files in name order, which runs {by_name[first]} before "
             f"{by_version[first]}, but migrator runs versions in numeric order; give the versions "
-            "the same number of digits (pad with zeros) so both orders agree")
+            "the same number of digits (pad with zeros) so both orders agree"
+        )
     return found
 
 
@@ -42,12 +43,12 @@ def _sections(text: str, source: Source, scan: Scan) -> str:
     if has_sql("\n".join(lines[:start])):
         return "SQL before `-- migrate:up`; dbmate refuses such a file too"
     up_end = down if down is not None and down > up else len(lines)
-    source.up = "\n".join(lines[:start] + lines[up + 1: up_end])
+    source.up = "\n".join(lines[:start] + lines[up + 1 : up_end])
     source.up_no_tx = _no_tx(_UP, lines[up], source, scan)
     if down is None:
         source.notes.append("the dbmate file has no `-- migrate:down` section")
     else:
-        source.down = "\n".join(lines[down + 1: up if up > down else len(lines)])
+        source.down = "\n".join(lines[down + 1 : up if up > down else len(lines)])
         source.down_no_tx = _no_tx(_DOWN, lines[down], source, scan)
     return ""
 
@@ -62,6 +63,7 @@ def _no_tx(marker: re.Pattern[str], line: str, source: Source, scan: Scan) -> bo
         if key == "transaction" and value == "false":
             no_tx = True
         elif key != "transaction":
-            scan.warnings.append(f"{source.files[0]}: dbmate option {option!r} has no migrator "
-                                 "equivalent and was ignored")
+            scan.warnings.append(
+                f"{source.files[0]}: dbmate option {option!r} has no migrator equivalent and was ignored"
+            )
     return no_tx

@@ -28,8 +28,10 @@ def read(scan: Scan) -> list[Source]:
     for (prefix, parts), (path, label, name) in named.items():
         if prefix == "U":
             if ("V", parts) not in named:
-                scan.problems.append(f"{scan.rel(path)}: an undo migration without its versioned "
-                                     "migration (V...); add it or remove the undo file")
+                scan.problems.append(
+                    f"{scan.rel(path)}: an undo migration without its versioned "
+                    "migration (V...); add it or remove the undo file"
+                )
             continue
         source = Source(0, label, label.replace("_", "."), name, [scan.rel(path)])
         source.up, source.up_no_tx = _script(path, configs.get(path), scan)
@@ -59,8 +61,10 @@ def _named(files: list[Path], scan: Scan) -> _Named:
         if parts is None:
             scan.problems.append(f"{scan.rel(path)}: cannot read flyway version {label!r}")
         elif (prefix, parts) in named:
-            scan.problems.append(f"{scan.rel(path)}: flyway version {label.replace('_', '.')} is also "
-                                 f"{scan.rel(named[prefix, parts][0])}; flyway refuses that too")
+            scan.problems.append(
+                f"{scan.rel(path)}: flyway version {label.replace('_', '.')} is also "
+                f"{scan.rel(named[prefix, parts][0])}; flyway refuses that too"
+            )
         else:
             named[prefix, parts] = (path, label, name)
     return named
@@ -72,8 +76,10 @@ def _script(path: Path, conf_path: Path | None, scan: Scan) -> tuple[str, bool]:
     text = scan.text(path, conf.get("encoding", "utf-8")) or ""
     found = sorted(set(_PLACEHOLDER.findall(text)))
     if found:
-        scan.warnings.append(f"{scan.rel(path)}: flyway replaced placeholders here ({', '.join(found)}); "
-                             "migrator runs the text as written: put the values in the file")
+        scan.warnings.append(
+            f"{scan.rel(path)}: flyway replaced placeholders here ({', '.join(found)}); "
+            "migrator runs the text as written: put the values in the file"
+        )
     return text, conf.get("executeInTransaction", "").lower() == "false"
 
 
@@ -83,20 +89,32 @@ def _kind(path: Path, scan: Scan) -> tuple[str, str, str] | None:
     if match:
         return match.group(1), match.group(2), match.group(3)
     if _REPEATABLE.match(name):
-        scan.unsupported(path, "a flyway repeatable migration (R__); migrator has no repeatable "
-                         "migrations: add its SQL (CREATE OR REPLACE ...) as a new version, and a "
-                         "new version each time it changes")
+        scan.unsupported(
+            path,
+            "a flyway repeatable migration (R__); migrator has no repeatable "
+            "migrations: add its SQL (CREATE OR REPLACE ...) as a new version, and a "
+            "new version each time it changes",
+        )
     elif _BASELINE.match(name):
-        scan.unsupported(path, "a flyway baseline migration (B...); the versioned migrations it "
-                         "stands for are imported instead")
+        scan.unsupported(
+            path,
+            "a flyway baseline migration (B...); the versioned migrations it stands for are imported instead",
+        )
     elif _CALLBACK.match(name):
-        scan.unsupported(path, "a flyway callback; migrator has no callbacks: move its SQL into a "
-                         "migration or into the deploy script")
+        scan.unsupported(
+            path,
+            "a flyway callback; migrator has no callbacks: move its SQL into a "
+            "migration or into the deploy script",
+        )
     elif not name.endswith(".sql"):
         scan.skip(path, "not a .sql file")
     elif _LOOKALIKE.match(name):
-        scan.skip(path, "looks like a migration, but flyway ignores this name (it needs "
-                  "V<version>__<description>.sql, two underscores)", unsupported=True)
+        scan.skip(
+            path,
+            "looks like a migration, but flyway ignores this name (it needs "
+            "V<version>__<description>.sql, two underscores)",
+            unsupported=True,
+        )
     else:
         scan.skip(path, "not a flyway migration name; flyway ignores it too")
     return None
@@ -128,8 +146,10 @@ def flyway_version_map(versions: list[tuple[int, ...]]) -> dict[tuple[int, ...],
         mapped[v] = int(digits)
         if mapped[v] > MAX_VERSION:
             shown = ".".join(map(str, v))
-            raise ValueError(f"flyway version {shown} maps to {digits}, above 2^63-1; migrator "
-                             "versions are integers, so these versions cannot keep their order")
+            raise ValueError(
+                f"flyway version {shown} maps to {digits}, above 2^63-1; migrator "
+                "versions are integers, so these versions cannot keep their order"
+            )
     return mapped
 
 
@@ -158,6 +178,7 @@ def _conf(path: Path | None, scan: Scan) -> dict[str, str]:
         if sep and not line.lstrip().startswith("#"):
             conf[key.strip()] = value.strip()
     for key in sorted(set(conf) - {"executeInTransaction", "encoding"}):
-        scan.warnings.append(f"{scan.rel(path)}: flyway setting {key!r} has no migrator "
-                             "equivalent and was ignored")
+        scan.warnings.append(
+            f"{scan.rel(path)}: flyway setting {key!r} has no migrator equivalent and was ignored"
+        )
     return conf

@@ -17,13 +17,16 @@ def read(scan: Scan) -> list[Source]:
     for (version, direction), path in sorted(files.items()):
         if direction == "down":
             if (version, "up") not in files:
-                scan.problems.append(f"{scan.rel(path)}: a down file without an up file for "
-                                     f"version {version}; add the up file or remove this one")
+                scan.problems.append(
+                    f"{scan.rel(path)}: a down file without an up file for "
+                    f"version {version}; add the up file or remove this one"
+                )
             continue
         match = _FILE.match(path.name)
         assert match
-        source = Source(version, match.group(1), str(version), match.group(2), [scan.rel(path)],
-                        up=scan.text(path) or "")
+        source = Source(
+            version, match.group(1), str(version), match.group(2), [scan.rel(path)], up=scan.text(path) or ""
+        )
         down = files.get((version, "down"))
         if down is None:
             source.notes.append("golang-migrate had no down file for it")
@@ -40,14 +43,20 @@ def _files(scan: Scan) -> dict[tuple[int, str], Path]:
     for path in scan.files():
         match = _FILE.match(path.name)
         if not match or match.group(4) != "sql":
-            scan.skip(path, "not a .sql file" if match else
-                      "not named <version>_<name>.up.sql or .down.sql; golang-migrate ignores it too")
+            scan.skip(
+                path,
+                "not a .sql file"
+                if match
+                else "not named <version>_<name>.up.sql or .down.sql; golang-migrate ignores it too",
+            )
             continue
         key = (int(match.group(1)), match.group(3))
         if key in files:
-            scan.problems.append(f"{scan.rel(path)}: a second {key[1]} file for version {key[0]} "
-                                 f"(also {scan.rel(files[key])}); two migrations cannot share a "
-                                 "version (renumber one)")
+            scan.problems.append(
+                f"{scan.rel(path)}: a second {key[1]} file for version {key[0]} "
+                f"(also {scan.rel(files[key])}); two migrations cannot share a "
+                "version (renumber one)"
+            )
         else:
             files[key] = path
     return files

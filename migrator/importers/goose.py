@@ -10,8 +10,7 @@ from migrator.importers.scan import Scan, Source, has_sql, one_file_source
 NAMING = "goose files are named <version>_<name>.sql with -- +goose Up / Down"
 _FILE = re.compile(r"^(\d+)_(.*)\.(sql|go)$")
 _ANNOTATION = re.compile(r"^--\s*\+goose\s+(.*?)\s*$", re.IGNORECASE)
-_WORDS = ("up", "down", "statementbegin", "statementend", "no transaction", "envsub on",
-          "envsub off")
+_WORDS = ("up", "down", "statementbegin", "statementend", "no transaction", "envsub on", "envsub off")
 
 
 def read(scan: Scan) -> list[Source]:
@@ -23,15 +22,20 @@ def read(scan: Scan) -> list[Source]:
             continue
         if not match:
             if path.suffix == ".sql":
-                scan.problems.append(f"{scan.rel(path)}: no version in the name (goose needs "
-                                     "<version>_<name>.sql and refuses this file too)")
+                scan.problems.append(
+                    f"{scan.rel(path)}: no version in the name (goose needs "
+                    "<version>_<name>.sql and refuses this file too)"
+                )
             else:
                 scan.skip(path, "Go code without a version; goose does not run it as a migration")
             continue
         if match.group(3) == "go":
-            scan.unsupported(path, "a goose Go migration; only SQL can be imported: rewrite it as "
-                             "an SQL file with the same version in a copy of the folder and import "
-                             "the copy")
+            scan.unsupported(
+                path,
+                "a goose Go migration; only SQL can be imported: rewrite it as "
+                "an SQL file with the same version in a copy of the folder and import "
+                "the copy",
+            )
             continue
         if source := one_file_source(scan, path, match, _sections):
             found.append(source)
@@ -65,11 +69,15 @@ def _sections(text: str, source: Source, scan: Scan) -> str:
         source.notes.append("the goose file has no `-- +goose Down` section")
     source.up_no_tx = source.down_no_tx = "no transaction" in seen
     if "envsub on" in seen:
-        scan.warnings.append(f"{source.files[0]}: goose substituted ${{VAR}} from the environment "
-                             "here (ENVSUB ON); migrator runs the text as written: put the values "
-                             "in the file")
+        scan.warnings.append(
+            f"{source.files[0]}: goose substituted ${{VAR}} from the environment "
+            "here (ENVSUB ON); migrator runs the text as written: put the values "
+            "in the file"
+        )
     if "statementbegin" in seen:
-        source.notes.append("dropped goose StatementBegin/StatementEnd lines: migrator's lexer keeps "
-                            "$$ bodies and BEGIN ... END routine bodies whole; check the split with "
-                            "`migrator up --dry-run`")
+        source.notes.append(
+            "dropped goose StatementBegin/StatementEnd lines: migrator's lexer keeps "
+            "$$ bodies and BEGIN ... END routine bodies whole; check the split with "
+            "`migrator up --dry-run`"
+        )
     return ""

@@ -40,13 +40,16 @@ class Source:
 def check_source(source: Path) -> None:
     if not source.is_dir():
         what = "does not exist" if not source.exists() else "is not a folder"
-        raise UsageError(f"import: source folder {source} {what}",
-                         hint="pass the folder that holds the migration files")
+        raise UsageError(
+            f"import: source folder {source} {what}", hint="pass the folder that holds the migration files"
+        )
     try:
         next(source.iterdir(), None)
     except OSError as exc:
-        raise UsageError(f"import: cannot read source folder {source}: {exc.strerror}",
-                         hint="check the folder's permissions") from None
+        raise UsageError(
+            f"import: cannot read source folder {source}: {exc.strerror}",
+            hint="check the folder's permissions",
+        ) from None
 
 
 class Scan:
@@ -84,8 +87,9 @@ class Scan:
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
-            self.problems.append(f"{self.rel(path)}: invalid {encoding} at byte offset {exc.start}; "
-                                 "save the file as UTF-8")
+            self.problems.append(
+                f"{self.rel(path)}: invalid {encoding} at byte offset {exc.start}; save the file as UTF-8"
+            )
             return None
         except LookupError:
             self.problems.append(f"{self.rel(path)}: unknown encoding {encoding!r}")
@@ -99,8 +103,10 @@ class Scan:
         if self.skip_unsupported:
             self.skip(path, why, unsupported=True)
         else:
-            self.problems.append(f"{self.rel(path)}: {why}; migrator cannot import it "
-                                 "(--skip-unsupported imports the rest and lists it as skipped)")
+            self.problems.append(
+                f"{self.rel(path)}: {why}; migrator cannot import it "
+                "(--skip-unsupported imports the rest and lists it as skipped)"
+            )
 
     def check_versions(self, found: list[Source]) -> None:
         seen: dict[int, Source] = {}
@@ -108,11 +114,15 @@ class Scan:
             if s.version > MAX_VERSION:
                 self.problems.append(f"{s.files[0]}: version {s.version} is above 2^63-1")
             elif s.version == 0:
-                self.problems.append(f"{s.files[0]}: version 0 cannot be imported (`down --to 0` "
-                                     "means before every version); renumber it")
+                self.problems.append(
+                    f"{s.files[0]}: version 0 cannot be imported (`down --to 0` "
+                    "means before every version); renumber it"
+                )
             elif s.version in seen:
-                self.problems.append(f"{s.files[0]}: version {s.version} is also {seen[s.version].files[0]}; "
-                                     "two migrations cannot share a version (renumber one)")
+                self.problems.append(
+                    f"{s.files[0]}: version {s.version} is also {seen[s.version].files[0]}; "
+                    "two migrations cannot share a version (renumber one)"
+                )
             else:
                 seen[s.version] = s
 
@@ -123,15 +133,17 @@ class Scan:
             raise error
 
 
-def one_file_source(scan: Scan, path: Path, match: re.Match[str],
-                    sections: Callable[[str, Source, Scan], str]) -> Source | None:
+def one_file_source(
+    scan: Scan, path: Path, match: re.Match[str], sections: Callable[[str, Source, Scan], str]
+) -> Source | None:
     """A tool that keeps up and down in one file (dbmate, goose): version and name from the
     file name (`match` groups 1 and 2), the two sections from its text."""
     text = scan.text(path)
     if text is None:
         return None
-    source = Source(int(match.group(1)), match.group(1), str(int(match.group(1))),
-                    match.group(2), [scan.rel(path)])
+    source = Source(
+        int(match.group(1)), match.group(1), str(int(match.group(1))), match.group(2), [scan.rel(path)]
+    )
     problem = sections(text, source, scan)
     if problem:
         scan.problems.append(f"{scan.rel(path)}: {problem}")

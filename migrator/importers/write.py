@@ -12,8 +12,9 @@ from migrator.importers.convert import ImportedMigration
 
 def check_dest(dest: Path) -> None:
     if dest.exists() and not dest.is_dir():
-        raise UsageError(f"import: destination {dest} is a file, not a folder",
-                         hint="choose a new folder with --dir")
+        raise UsageError(
+            f"import: destination {dest} is a file, not a folder", hint="choose a new folder with --dir"
+        )
     try:
         entries = list(dest.iterdir()) if dest.is_dir() else []
     except OSError as exc:
@@ -25,7 +26,8 @@ def check_dest(dest: Path) -> None:
             f"import: destination {dest} is not empty ({shown}); import writes a new migrations "
             "folder and never merges into or overwrites an existing one; nothing was written",
             hint="import into a new or empty folder with --dir NEW_DIR, or move the existing "
-                 "folder away first")
+            "folder away first",
+        )
 
 
 def write(dest: Path, migrations: list[ImportedMigration]) -> None:

@@ -21,20 +21,24 @@ class Reporter(Protocol):
     one step at a time for it. Every event may be ignored: the empty bodies are the default
     (SilentReporter is nothing more)."""
 
-    def plan_ready(self, command: str, files: list[PreparedFile],
-                   current: int | None = None) -> None:
+    def plan_ready(self, command: str, files: list[PreparedFile], current: int | None = None) -> None:
         return None
+
     def file_started(self, pf: PreparedFile) -> None:
         return None
-    def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
-                       elapsed_ms: float) -> None:
+
+    def statement_done(self, pf: PreparedFile, index: int, statement: Statement, elapsed_ms: float) -> None:
         return None
+
     def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None:
         return None
+
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None:
         return None
+
     def warning(self, text: str) -> None:
         return None
+
     def info(self, text: str) -> None:
         return None
 
@@ -63,11 +67,11 @@ def colour_wanted(tty: bool, environ: Mapping[str, str] = os.environ) -> bool:
     if environ.get("NO_COLOR"):
         return False
     return bool(environ.get("FORCE_COLOR")) or (
-        tty and environ.get("TERM", "").lower() not in ("dumb", "unknown"))
+        tty and environ.get("TERM", "").lower() not in ("dumb", "unknown")
+    )
 
 
-def make_reporter(*, json_mode: bool, quiet: bool, verbose: bool,
-                  stream: TextIO | None = None) -> Any:
+def make_reporter(*, json_mode: bool, quiet: bool, verbose: bool, stream: TextIO | None = None) -> Any:
     stream = stream or sys.stdout
     if json_mode or quiet:
         from migrator.api import SilentReporter

@@ -49,21 +49,22 @@ class PlainReporter:
             return
         versions = ", ".join(str(pf.version) for pf in files)
         verb = "applying" if command == "up" else "rolling back"
-        self._say(self._paint(f"{verb} {len(files)} version{'s' if len(files) != 1 else ''}", _BOLD)
-                  + f": {versions}")
+        self._say(
+            self._paint(f"{verb} {len(files)} version{'s' if len(files) != 1 else ''}", _BOLD)
+            + f": {versions}"
+        )
 
     def file_started(self, pf: PreparedFile) -> None:
         verb = "up" if pf.direction == "up" else "down"
-        self._say(f"{verb} {self._paint(pf.migration.name, _BOLD)} "
-                  + self._paint(f"({describe_file(pf)})", _DIM))
+        self._say(
+            f"{verb} {self._paint(pf.migration.name, _BOLD)} " + self._paint(f"({describe_file(pf)})", _DIM)
+        )
 
-    def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
-                       elapsed_ms: float) -> None:
+    def statement_done(self, pf: PreparedFile, index: int, statement: Statement, elapsed_ms: float) -> None:
         if self.verbose:
             of = pf.statement_count if pf.statement_count is not None else "?"  # big: not yet counted
             where = self._paint(f"[{index}/{of}] {pf.file.rel}:{statement.line}", _DIM)
-            self._say(f"  {where} {one_line(statement.text)} "
-                      + self._paint(f"({elapsed_ms:.1f} ms)", _DIM))
+            self._say(f"  {where} {one_line(statement.text)} " + self._paint(f"({elapsed_ms:.1f} ms)", _DIM))
 
     def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None:
         """A line per batch with -v; otherwise one every few seconds, so a log shows a long
@@ -77,10 +78,11 @@ class PlainReporter:
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None:
         verb = "applied" if pf.direction == "up" else "rolled back"
         batches, self._batches = self._batches, None
-        self._say(f"{self._paint(verb, _GREEN if pf.direction == 'up' else _YELLOW)} "
-                  f"{self._paint(pf.migration.name, _BOLD)} in {elapsed_ms:.0f} ms"
-                  + (f" ({batches.describe()})" if batches else ""))
-
+        self._say(
+            f"{self._paint(verb, _GREEN if pf.direction == 'up' else _YELLOW)} "
+            f"{self._paint(pf.migration.name, _BOLD)} in {elapsed_ms:.0f} ms"
+            + (f" ({batches.describe()})" if batches else "")
+        )
 
     def warning(self, text: str) -> None:
         self._say(f"{self._paint('warning:', _YELLOW)} {text}")

@@ -17,12 +17,20 @@ Row = tuple[str, ...]
 # One meaning per colour, as in the progress display: green applied, yellow pending (or on
 # its way), red failed or drift.
 _PAINTED_COLUMNS = ("state", "outcome")
-_STATE_COLOURS = {"applied": "32", "ok": "32", "pending": "33", "backfilling": "33",
-                  "failed": "31", "running": "31", "missing": "31"}
+_STATE_COLOURS = {
+    "applied": "32",
+    "ok": "32",
+    "pending": "33",
+    "backfilling": "33",
+    "failed": "31",
+    "running": "31",
+    "missing": "31",
+}
 
 
-def table_lines(head: Sequence[str], rows: Sequence[Sequence[str]], *,
-                shrink: tuple[str, ...] = ("name",)) -> list[str]:
+def table_lines(
+    head: Sequence[str], rows: Sequence[Sequence[str]], *, shrink: tuple[str, ...] = ("name",)
+) -> list[str]:
     """The table's lines for standard output as it is now (a terminal or not); none without rows."""
     if not rows:
         return []
@@ -63,7 +71,6 @@ def fit_table(head: Row, rows: list[Row], width: int, shrink: tuple[str, ...]) -
         new = max(widths[i] - excess, len(name), 12)
         if new < widths[i]:
             excess -= widths[i] - new
-            rows = [r[:i] + (r[i] if len(r[i]) <= new else r[i][: new - 1] + "…",) + r[i + 1:]
-                    for r in rows]
+            rows = [r[:i] + (r[i] if len(r[i]) <= new else r[i][: new - 1] + "…",) + r[i + 1 :] for r in rows]
             widths[i] = new
     return head, rows

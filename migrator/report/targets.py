@@ -20,8 +20,7 @@ from migrator.targets import Target, TargetResult
 _FULL_TABLE_UP_TO = 50  # targets: beyond this the final table lists only those not ok
 
 
-def make_board(targets: list[Target], *, json_mode: bool, quiet: bool,
-               stream: TextIO) -> Any:
+def make_board(targets: list[Target], *, json_mode: bool, quiet: bool, stream: TextIO) -> Any:
     if json_mode or quiet:
         return SilentBoard()
     if redraws(stream):
@@ -87,14 +86,17 @@ class RowReporter:
         self.board.update(self.index, **fields)
 
     def plan_ready(self, command: str, files: list[PreparedFile], current: int | None = None) -> None:
-        self._update(command=command, files_total=len(files), version_before=current,
-                     last_planned=files[-1].version if files else None)
+        self._update(
+            command=command,
+            files_total=len(files),
+            version_before=current,
+            last_planned=files[-1].version if files else None,
+        )
 
     def file_started(self, pf: PreparedFile) -> None:
         self._update(current=pf.migration.name, statement=(0, pf.statement_count or 0))
 
-    def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
-                       elapsed_ms: float) -> None:
+    def statement_done(self, pf: PreparedFile, index: int, statement: Statement, elapsed_ms: float) -> None:
         self._update(statement=(index, pf.statement_count or 0))
 
     def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None:
@@ -110,8 +112,14 @@ class RowReporter:
         self.board.add_warning(self.index, text)
 
 
-_STYLE = {"ok": "green", "pending": "yellow", "running": "yellow", "failed": "red",
-          "stopped": "red", "not started": "red"}
+_STYLE = {
+    "ok": "green",
+    "pending": "yellow",
+    "running": "yellow",
+    "failed": "red",
+    "stopped": "red",
+    "not started": "red",
+}
 
 
 class LiveBoard:
@@ -124,8 +132,9 @@ class LiveBoard:
         self.rows = [Row(t.label) for t in targets]
         self.lock = threading.Lock()
         self.console = Console()
-        self.live = Live(console=self.console, get_renderable=self._render, transient=True,
-                         refresh_per_second=4)
+        self.live = Live(
+            console=self.console, get_renderable=self._render, transient=True, refresh_per_second=4
+        )
         self.live.start()
 
     # -- updates from worker threads ----------------------------------------------------------
@@ -153,10 +162,17 @@ class LiveBoard:
     def done(self, index: int, result: TargetResult) -> None:
         doc = result.document
         before, after = doc.get("version_before"), doc.get("version_after")
-        versions = (f"{_v(before)} → {_v(after)}" if "version_before" in doc else "")
+        versions = f"{_v(before)} → {_v(after)}" if "version_before" in doc else ""
         state = "ok" if result.exit_code == 0 else _failed_state(result)
-        self.update(index, state=state, ended=time.monotonic(), current="", versions=versions,
-                    summary=result.summary, exit_code=result.exit_code)
+        self.update(
+            index,
+            state=state,
+            ended=time.monotonic(),
+            current="",
+            versions=versions,
+            summary=result.summary,
+            exit_code=result.exit_code,
+        )
 
     # -- drawing ----------------------------------------------------------------------------------
     def _render(self) -> Any:
@@ -183,8 +199,13 @@ class LiveBoard:
         now = time.monotonic()
         for r in rows:
             elapsed = "" if r.started is None else f"{(r.ended or now) - r.started:.1f}s"
-            table.add_row(Text(r.label), Text(r.versions or _plan(r)), Text(_current(r)),
-                          Text(elapsed), Text(_outcome(r), style=_STYLE.get(r.state, "")))
+            table.add_row(
+                Text(r.label),
+                Text(r.versions or _plan(r)),
+                Text(_current(r)),
+                Text(elapsed),
+                Text(_outcome(r), style=_STYLE.get(r.state, "")),
+            )
         return table
 
     def close(self) -> None:
@@ -230,8 +251,7 @@ def _plan(r: Row) -> str:
     if r.last_planned is None:
         return ""
     before = _v(r.version_before)
-    return (f"{before} → {r.last_planned}" if r.command == "up"
-            else f"{before} ↓ {r.files_total} version(s)")
+    return f"{before} → {r.last_planned}" if r.command == "up" else f"{before} ↓ {r.files_total} version(s)"
 
 
 def _current(r: Row) -> str:

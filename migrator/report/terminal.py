@@ -64,11 +64,16 @@ class TerminalReporter:
 
     def _start(self) -> None:
         self._stop()  # redo plans twice (down, then up): one live display at a time
-        description = Column(no_wrap=True, overflow="ellipsis",
-                             max_width=max(20, self.console.width - _BESIDE_DESCRIPTION))
+        description = Column(
+            no_wrap=True, overflow="ellipsis", max_width=max(20, self.console.width - _BESIDE_DESCRIPTION)
+        )
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}", table_column=description),
-            BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
+            SpinnerColumn(),
+            TextColumn("{task.description}", table_column=description),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
             refresh_per_second=4,
             transient=True,
         )
@@ -86,8 +91,7 @@ class TerminalReporter:
         assert self.progress is not None
         self.planned = True
         verb = "Applying" if command == "up" else "Rolling back"
-        self.overall = self.progress.add_task(f"{verb} {_plural(len(files), 'version')}",
-                                              total=len(files))
+        self.overall = self.progress.add_task(f"{verb} {_plural(len(files), 'version')}", total=len(files))
 
     def file_started(self, pf: PreparedFile) -> None:
         if self.progress is None:
@@ -100,16 +104,16 @@ class TerminalReporter:
         if self.current is None:
             self.current = self.progress.add_task(description, total=total)
         else:  # reuse the row: adding and removing tasks per file costs more
-            self.progress.update(self.current, description=description, completed=0,
-                                 total=total)  # no forced redraw
+            self.progress.update(
+                self.current, description=description, completed=0, total=total
+            )  # no forced redraw
         task = next(t for t in self.progress.tasks if t.id == self.current)
         # the elapsed time on this row is the running version's, not the run's so far
         task.start_time = self.progress.get_time()
         if batch:  # repeated until a batch affects no rows: no end known, the clock runs on
             task.total = None
 
-    def statement_done(self, pf: PreparedFile, index: int, statement: Statement,
-                       elapsed_ms: float) -> None:
+    def statement_done(self, pf: PreparedFile, index: int, statement: Statement, elapsed_ms: float) -> None:
         if self.progress is None or self.current is None:
             return
         self.progress.update(self.current, completed=index)  # cheap: redraws run on a timer
@@ -120,8 +124,11 @@ class TerminalReporter:
             took = f" ({elapsed_ms:.1f} ms)"
             room = self.console.width - len(where) - len(took)
             self.progress.console.print(
-                f"[dim]{escape(where)}[/]{escape(one_line(statement.text, max(room, 20)))}"
-                f"[dim]{took}[/]", highlight=False, no_wrap=True, overflow="ellipsis")
+                f"[dim]{escape(where)}[/]{escape(one_line(statement.text, max(room, 20)))}[dim]{took}[/]",
+                highlight=False,
+                no_wrap=True,
+                overflow="ellipsis",
+            )
 
     def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None:
         if self.progress is None or self.current is None:
@@ -137,9 +144,11 @@ class TerminalReporter:
             # A line per file redraws the live display: worth it for a few files or a slow
             # one, not for hundreds of quick ones (the bar and the summary say it all).
             if self.progress.tasks[0].total is not None and (
-                    self.progress.tasks[0].total <= LINES_UP_TO or elapsed_ms >= 1000):
-                self.progress.console.print(self._done_line(pf, elapsed_ms), highlight=False,
-                                            no_wrap=True, overflow="ellipsis")
+                self.progress.tasks[0].total <= LINES_UP_TO or elapsed_ms >= 1000
+            ):
+                self.progress.console.print(
+                    self._done_line(pf, elapsed_ms), highlight=False, no_wrap=True, overflow="ellipsis"
+                )
 
     def _done_line(self, pf: PreparedFile, elapsed_ms: float) -> str:
         """`✓ applied NAME (file, mode, statements) 12 ms`, never wider than the terminal:
@@ -152,8 +161,7 @@ class TerminalReporter:
         options = [batches.describe()] if batches else _details(pf)
         details = next((f" ({d})" for d in options if len(name) + len(d) + 3 <= room), "")
         name = fit(name, room - len(details))
-        return (f"[{colour}]{mark}[/] [bold]{escape(name)}[/]"
-                f"[dim]{escape(details)}{took}[/]")
+        return f"[{colour}]{mark}[/] [bold]{escape(name)}[/][dim]{escape(details)}{took}[/]"
 
     def warning(self, text: str) -> None:
         self.console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
@@ -173,18 +181,28 @@ class TerminalReporter:
     def _summary(self) -> Table:
         """Version, name, file (which says the direction), statements, time. The name is cut
         with an ellipsis so that a row never wraps."""
-        rows = [(str(pf.version), pf.migration.name, short_file(pf), str(len(pf.statements)),
-                 f"{ms:.0f} ms", "green" if pf.direction == "up" else "yellow")
-                for pf, ms in self.done]
+        rows = [
+            (
+                str(pf.version),
+                pf.migration.name,
+                short_file(pf),
+                str(len(pf.statements)),
+                f"{ms:.0f} ms",
+                "green" if pf.direction == "up" else "yellow",
+            )
+            for pf, ms in self.done
+        ]
         head = ("version", "name", "file", "statements", "time")
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
         # columns are 3 apart (padding, separator, padding); no edges
         room = self.console.width - sum(widths) + widths[1] - 3 * (len(head) - 1)
         table = Table(title="Summary", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         for h in head:
-            table.add_column(h, no_wrap=True, justify="right" if h in ("version", "statements",
-                                                                      "time") else "left")
+            table.add_column(
+                h, no_wrap=True, justify="right" if h in ("version", "statements", "time") else "left"
+            )
         for version, name, file, count, took, colour in rows:
-            table.add_row(version, f"[{colour}]{escape(fit(name, max(room, 12)))}[/]",
-                          escape(file), count, took)
+            table.add_row(
+                version, f"[{colour}]{escape(fit(name, max(room, 12)))}[/]", escape(file), count, took
+            )
         return table

@@ -34,9 +34,12 @@ def say_prose(args: argparse.Namespace, text: str, indent: str = "  ") -> None:
         import textwrap
 
         width = shutil.get_terminal_size().columns
-        text = "\n".join(textwrap.fill(line, width, subsequent_indent=indent,
-                                        break_long_words=False, break_on_hyphens=False)
-                         for line in text.splitlines() or [""])
+        text = "\n".join(
+            textwrap.fill(
+                line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+            )
+            for line in text.splitlines() or [""]
+        )
     say(args, text)
 
 

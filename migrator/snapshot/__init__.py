@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from migrator.dialects import Dialect
 
 __all__ = [
-    "Difference", "Schema", "SchemaObject", "Value", "diff", "render_text", "take_snapshot", "to_json",
+    "Difference",
+    "Schema",
+    "SchemaObject",
+    "Value",
+    "diff",
+    "render_text",
+    "take_snapshot",
+    "to_json",
 ]
 
 

@@ -17,9 +17,25 @@ Value = str | int | bool | None | tuple[str, ...]
 
 # The order objects are listed in: a table's parts in the order a DBA reads a CREATE TABLE.
 KINDS = (
-    "schema", "extension", "table", "column", "primary-key", "unique", "foreign-key", "check",
-    "exclusion", "index", "trigger", "view", "sequence", "enum", "domain", "function",
-    "procedure", "routine", "event",
+    "schema",
+    "extension",
+    "table",
+    "column",
+    "primary-key",
+    "unique",
+    "foreign-key",
+    "check",
+    "exclusion",
+    "index",
+    "trigger",
+    "view",
+    "sequence",
+    "enum",
+    "domain",
+    "function",
+    "procedure",
+    "routine",
+    "event",
 )
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
 _LONG = 60  # longer text values are shown as an excerpt around the first difference
@@ -53,7 +69,7 @@ class SchemaObject:
     def local_name(self) -> str:
         """The name without its table: `idx_x` for `t.idx_x`, `(a, b)` for `t(a, b)`."""
         if self.table and self.kind != "table" and self.name.startswith(self.table):
-            rest = self.name[len(self.table):]
+            rest = self.name[len(self.table) :]
             if rest[:1] in (".", "(", ""):
                 return rest.removeprefix(".")
         return ""
@@ -110,6 +126,7 @@ def build_schema(dialect: str, found: Iterable[SchemaObject]) -> Schema:
 
 # -- differences --------------------------------------------------------------------------------
 
+
 def _phrase(prop: str, value: Value) -> str:
     words = prop.replace("_", " ")
     if isinstance(value, bool):
@@ -132,12 +149,13 @@ def _bare(prop: str, value: Value) -> str:
 
 def _excerpts(left: str, right: str) -> tuple[str, str]:
     """Both texts around their first difference, so a long definition shows where it differs."""
-    at = next((i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b),
-              min(len(left), len(right)))
+    at = next(
+        (i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b), min(len(left), len(right))
+    )
     start = max(0, at - 25)
 
     def cut(text: str) -> str:
-        piece = text[start:start + 50]
+        piece = text[start : start + 50]
         return ("..." if start else "") + piece + ("..." if start + 50 < len(text) else "")
 
     return cut(left), cut(right)
@@ -162,8 +180,10 @@ class Difference:
             where = right_label if self.change == "added" else left_label
             # "only after down", "only in the database", "only in the left schema"
             return f"{self.label}: only {where if where.split(' ')[0] in _PREPOSITIONS else 'in ' + where}"
-        parts = [self._property(p, f" {left_label}", f" {right_label}", left_first=True)
-                 for p in self.changed_properties()]
+        parts = [
+            self._property(p, f" {left_label}", f" {right_label}", left_first=True)
+            for p in self.changed_properties()
+        ]
         return f"{self.label}: " + "; ".join(parts)
 
     def __str__(self) -> str:
@@ -183,9 +203,14 @@ class Difference:
         return f"{_phrase(prop, right)}, was {_bare(prop, left)}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "change": self.change,
-                "before": _json_props(self.before), "after": _json_props(self.after),
-                "description": str(self)}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "change": self.change,
+            "before": _json_props(self.before),
+            "after": _json_props(self.after),
+            "description": str(self),
+        }
 
 
 def diff(before: Schema, after: Schema) -> list[Difference]:
@@ -198,12 +223,21 @@ def diff(before: Schema, after: Schema) -> list[Difference]:
             continue
         label = (before.objects.get(key) or after.objects[key]).label
         change = "added" if left is None else "removed" if right is None else "changed"
-        found.append(Difference(key[0], key[1], change, left.properties if left else None,
-                                right.properties if right else None, label))
+        found.append(
+            Difference(
+                key[0],
+                key[1],
+                change,
+                left.properties if left else None,
+                right.properties if right else None,
+                label,
+            )
+        )
     return found
 
 
 # -- output ---------------------------------------------------------------------------------------
+
 
 def _line(obj: SchemaObject, name: str) -> str:
     shown = ", ".join(_phrase(p, v) for p, v in obj.props if v is not None)
@@ -244,8 +278,12 @@ def to_json(schema: Schema) -> dict[str, Any]:
     return {
         "dialect": schema.dialect,
         "objects": [
-            {"kind": o.kind, "name": o.name, **({"table": o.table} if o.table else {}),
-             "properties": _json_props(o.properties)}
+            {
+                "kind": o.kind,
+                "name": o.name,
+                **({"table": o.table} if o.table else {}),
+                "properties": _json_props(o.properties),
+            }
             for o in schema
         ],
     }

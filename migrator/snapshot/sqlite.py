@@ -53,7 +53,7 @@ class _Parsed:
 def _column_list(toks: list[Token], at: int) -> tuple[tuple[str, ...], int]:
     """The lower-cased names in the parentheses starting at `at`, and the index after them."""
     close = matching(toks, at)
-    names = tuple(ident(item[0]).lower() for item in split_top(toks[at + 1:close]))
+    names = tuple(ident(item[0]).lower() for item in split_top(toks[at + 1 : close]))
     return names, close + 1
 
 
@@ -70,7 +70,7 @@ def _scan_item(item: list[Token], parsed: _Parsed) -> None:
             continue
         if tok.is_word("check") and i + 1 < len(item):
             close = matching(item, i + 1)
-            parsed.checks.append((name, _norm(item[i + 2:close])))
+            parsed.checks.append((name, _norm(item[i + 2 : close])))
             i = close
         elif tok.is_word("unique", "foreign") and column is None:
             at = next((j for j in range(i, len(item)) if item[j].text == "("), len(item))
@@ -83,7 +83,7 @@ def _scan_item(item: list[Token], parsed: _Parsed) -> None:
             (parsed.unique_names if tok.is_word("unique") else parsed.fk_names)[(column.lower(),)] = name
         elif column is not None and tok.is_word("as") and i + 1 < len(item) and item[i + 1].text == "(":
             close = matching(item, i + 1)
-            parsed.generated[column.lower()] = _norm(item[i + 2:close])
+            parsed.generated[column.lower()] = _norm(item[i + 2 : close])
             i = close
         elif column is not None and tok.is_word("collate") and i + 1 < len(item):
             parsed.collations[column.lower()] = ident(item[i + 1]).lower()
@@ -101,13 +101,13 @@ def _parse_table(sql: str) -> _Parsed:
     parsed.options = {t.text.lower() for t in toks if t.is_word("autoincrement")}
     if len(toks) > 1 and toks[1].is_word("virtual"):
         using = next((i for i, t in enumerate(toks) if t.is_word("using")), len(toks))
-        parsed.using = _norm(toks[using + 1:])
+        parsed.using = _norm(toks[using + 1 :])
         return parsed
     start = next((i for i, t in enumerate(toks) if t.text == "("), len(toks))
     close = matching(toks, start)
-    for item in split_top(toks[start + 1:close]):
+    for item in split_top(toks[start + 1 : close]):
         _scan_item(item, parsed)
-    tail = " ".join(t.text.lower() for t in toks[close + 1:])
+    tail = " ".join(t.text.lower() for t in toks[close + 1 :])
     parsed.options |= {option for option in ("without rowid", "strict") if option in tail}
     return parsed
 
@@ -116,8 +116,10 @@ def _table(d: Any, table: str, sql: str) -> list[SchemaObject]:
     parsed = _parse_table(sql)
     options = ", ".join(o.upper() for o in ("without rowid", "strict") if o in parsed.options)
     found = [SchemaObject.make("table", table, options=options or None, using=parsed.using)]
-    rows = d.query('SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?) '
-                   "ORDER BY cid", (table,))
+    rows = d.query(
+        'SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?) ORDER BY cid',
+        (table,),
+    )
     pk = [r[0] for r in sorted((r for r in rows if r[4]), key=lambda r: r[4])]
     autoincrement = "autoincrement" in parsed.options and len(pk) == 1
     # a lone INTEGER PRIMARY KEY is the rowid: never NULL, whatever the pragma's notnull says
@@ -130,16 +132,28 @@ def _table(d: Any, table: str, sql: str) -> list[SchemaObject]:
             continue
         position += 1
         expression = parsed.generated.get(name.lower())
-        found.append(SchemaObject.make(
-            "column", f"{table}.{name}", table, position=position, type=_text(ctype) or None,
-            nullable=not notnull and name != rowid, default=_text(default),
-            generated=f"{'stored' if hidden == 3 else 'virtual'} {expression}" if hidden in (2, 3) else None,
-            identity="autoincrement" if autoincrement and in_pk else None,
-            collation=parsed.collations.get(name.lower())))
+        found.append(
+            SchemaObject.make(
+                "column",
+                f"{table}.{name}",
+                table,
+                position=position,
+                type=_text(ctype) or None,
+                nullable=not notnull and name != rowid,
+                default=_text(default),
+                generated=f"{'stored' if hidden == 3 else 'virtual'} {expression}"
+                if hidden in (2, 3)
+                else None,
+                identity="autoincrement" if autoincrement and in_pk else None,
+                collation=parsed.collations.get(name.lower()),
+            )
+        )
     if pk:
         found.append(SchemaObject.make("primary-key", table, table, columns=tuple(pk)))
-    found += [SchemaObject.make("check", f"{table}.{name}" if name else f"{table}({expr})", table,
-                                expression=expr) for name, expr in parsed.checks]
+    found += [
+        SchemaObject.make("check", f"{table}.{name}" if name else f"{table}({expr})", table, expression=expr)
+        for name, expr in parsed.checks
+    ]
     return found + _indexes(d, table, parsed) + _foreign_keys(d, table, parsed)
 
 
@@ -152,28 +166,30 @@ def _index_sql_parts(sql: str | None) -> tuple[list[str], str | None]:
     start = next((i for i in range(on, len(toks)) if toks[i].text == "("), len(toks))
     close = matching(toks, start)
     keys = []
-    for item in split_top(toks[start + 1:close]):
+    for item in split_top(toks[start + 1 : close]):
         while item and item[-1].is_word("asc", "desc"):
             item = item[:-1]
         if len(item) > 2 and item[-2].is_word("collate"):
             item = item[:-2]
         keys.append(_norm(item))
     has_where = close + 1 < len(toks) and toks[close + 1].is_word("where")
-    return keys, _norm(toks[close + 2:]) if has_where else None
+    return keys, _norm(toks[close + 2 :]) if has_where else None
 
 
 def _indexes(d: Any, table: str, parsed: _Parsed) -> list[SchemaObject]:
     found = []
     for name, unique, origin, _partial in d.query(
-            'SELECT name, "unique", origin, partial FROM pragma_index_list(?)', (table,)):
+        'SELECT name, "unique", origin, partial FROM pragma_index_list(?)', (table,)
+    ):
         if origin == "pk":  # the primary key's own index: the primary-key object says it all
             continue
         sql = d.query("SELECT sql FROM main.sqlite_master WHERE type = 'index' AND name = ?", (name,))
         expressions, predicate = _index_sql_parts(sql[0][0] if sql else None)
         columns, plain = [], []
         for seqno, cid, column, desc, coll in d.query(
-                'SELECT seqno, cid, name, "desc", coll FROM pragma_index_xinfo(?) WHERE key = 1 '
-                "ORDER BY seqno", (name,)):
+            'SELECT seqno, cid, name, "desc", coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno',
+            (name,),
+        ):
             text = column if cid >= 0 else (expressions[seqno] if seqno < len(expressions) else "rowid")
             plain.append(text.lower())
             text += f" COLLATE {coll}" if coll and coll.upper() != "BINARY" else ""
@@ -183,15 +199,26 @@ def _indexes(d: Any, table: str, parsed: _Parsed) -> list[SchemaObject]:
             key = f"{table}.{named}" if named else f"{table}({', '.join(columns)})"
             found.append(SchemaObject.make("unique", key, table, columns=tuple(columns)))
         else:
-            found.append(SchemaObject.make("index", f"{table}.{name}", table, columns=tuple(columns),
-                                           unique=bool(unique), predicate=predicate))
+            found.append(
+                SchemaObject.make(
+                    "index",
+                    f"{table}.{name}",
+                    table,
+                    columns=tuple(columns),
+                    unique=bool(unique),
+                    predicate=predicate,
+                )
+            )
     return found
 
 
 def _foreign_keys(d: Any, table: str, parsed: _Parsed) -> list[SchemaObject]:
     groups: dict[int, list[tuple[Any, ...]]] = {}
-    for row in d.query('SELECT id, seq, "table", "from", "to", on_update, on_delete '
-                       "FROM pragma_foreign_key_list(?) ORDER BY id, seq", (table,)):
+    for row in d.query(
+        'SELECT id, seq, "table", "from", "to", on_update, on_delete '
+        "FROM pragma_foreign_key_list(?) ORDER BY id, seq",
+        (table,),
+    ):
         groups.setdefault(row[0], []).append(row)
     found = []
     for rows in groups.values():
@@ -203,8 +230,18 @@ def _foreign_keys(d: Any, table: str, parsed: _Parsed) -> list[SchemaObject]:
             to = tuple(r[0] for r in pk)
         named = parsed.fk_names.get(tuple(c.lower() for c in columns))
         key = f"{table}.{named}" if named else f"{table}({', '.join(columns)}) -> {ref}({', '.join(to)})"
-        found.append(SchemaObject.make("foreign-key", key, table, columns=columns, references=ref,
-                                       referenced_columns=to, on_delete=rows[0][6], on_update=rows[0][5]))
+        found.append(
+            SchemaObject.make(
+                "foreign-key",
+                key,
+                table,
+                columns=columns,
+                references=ref,
+                referenced_columns=to,
+                on_delete=rows[0][6],
+                on_update=rows[0][5],
+            )
+        )
     return found
 
 
@@ -221,7 +258,7 @@ def _after_name(toks: list[Token], keyword: str) -> int:
 
 def _view(name: str, sql: str) -> SchemaObject:
     toks = tokens(sql, D)
-    return SchemaObject.make("view", name, definition=_norm(toks[_after_name(toks, "view"):]))
+    return SchemaObject.make("view", name, definition=_norm(toks[_after_name(toks, "view") :]))
 
 
 def _trigger(name: str, table: str, sql: str) -> SchemaObject:
@@ -234,15 +271,22 @@ def _trigger(name: str, table: str, sql: str) -> SchemaObject:
         timing, i = "INSTEAD OF", i + 2
     on = next((j for j in range(i, len(toks)) if toks[j].is_word("on")), len(toks))
     event, _, columns = _norm(toks[i:on]).partition(" of ")
-    return SchemaObject.make("trigger", f"{table}.{name}", table, timing=timing,
-                             event=event.upper() + (f" OF {columns}" if columns else ""),
-                             definition=_norm(toks[i:]))
+    return SchemaObject.make(
+        "trigger",
+        f"{table}.{name}",
+        table,
+        timing=timing,
+        event=event.upper() + (f" OF {columns}" if columns else ""),
+        definition=_norm(toks[i:]),
+    )
 
 
 def read(d: Any) -> list[SchemaObject]:
     # sqlite_sequence (AUTOINCREMENT counters), sqlite_stat* and autoindexes are SQLite's own.
-    rows = d.query("SELECT type, name, tbl_name, sql FROM main.sqlite_master "
-                   "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name")
+    rows = d.query(
+        "SELECT type, name, tbl_name, sql FROM main.sqlite_master "
+        "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name"
+    )
     found: list[SchemaObject] = []
     for kind, name, table, sql in rows:
         if kind == "table":

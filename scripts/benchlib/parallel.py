@@ -44,10 +44,10 @@ def server_cpu_s() -> float | None:
                 stat = f.read()
         except OSError:
             continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         if comm not in ("postgres", "postmaster"):
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         # fields[11..14] = utime stime cutime cstime (stat fields 14-17)
         total += sum(int(x) for x in fields[11:15])
         seen = True
@@ -84,8 +84,16 @@ class ParallelWorkload:
                 db.create()
             targets = self.b.scratch / f"targets-{d}.txt"
             targets.write_text("".join(db.migrator_url() + "\n" for db in dbs))
-            argv = [self.b.args.migrator, "--targets", str(targets), "--dir", str(self.sql), "up",
-                    "--parallel", str(level)]
+            argv = [
+                self.b.args.migrator,
+                "--targets",
+                str(targets),
+                "--dir",
+                str(self.sql),
+                "up",
+                "--parallel",
+                str(level),
+            ]
             t0, s0 = os.times(), server_cpu_s() if d == "postgres" else None
             o = self.b.runner.run(argv)
             t1, s1 = os.times(), server_cpu_s() if d == "postgres" else None
@@ -127,8 +135,10 @@ class ParallelWorkload:
         )
         out.append("")
         when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-        out.append(f"Measured {when} with `{a.command}`; migrator source "
-                   f"{getattr(self.b, 'pinned', None) or 'as installed'}.")
+        out.append(
+            f"Measured {when} with `{a.command}`; migrator source "
+            f"{getattr(self.b, 'pinned', None) or 'as installed'}."
+        )
         out.append("")
         head = ["targets"] + [f"--parallel {n}" for n in self.levels]
         head += [f"speed-up ×{n}" for n in self.levels[1:]]
@@ -155,11 +165,14 @@ class ParallelWorkload:
             out.append("| " + " | ".join(cells) + " |")
             if all(med):
                 best = self.levels[med.index(min(med))]
-                steps = [f"--parallel {self.levels[i + 1]} vs {self.levels[i]}: "
-                         f"{med[i] / med[i + 1]:.2f}×" for i in range(len(self.levels) - 1)]
-                notes.append(f"{SHORT[d]}: {med[0] / self.counts[d] * 1000:.0f} ms per target at "
-                             f"--parallel {self.levels[0]}; fastest at --parallel {best}; "
-                             + "; ".join(steps))
+                steps = [
+                    f"--parallel {self.levels[i + 1]} vs {self.levels[i]}: {med[i] / med[i + 1]:.2f}×"
+                    for i in range(len(self.levels) - 1)
+                ]
+                notes.append(
+                    f"{SHORT[d]}: {med[0] / self.counts[d] * 1000:.0f} ms per target at "
+                    f"--parallel {self.levels[0]}; fastest at --parallel {best}; " + "; ".join(steps)
+                )
         out.append("")
         out += [f"- {n}" for n in notes]
         return out

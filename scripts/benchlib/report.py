@@ -382,8 +382,9 @@ def targets(b) -> list[str]:
 
     def within_floor(wl, ph, limit):
         """migrator's median at most `limit` × the floor's, per dialect."""
-        return per_dialect(wl, ph, lambda m, o: (m <= limit * o, f"{m / o:.2f}× floor"),
-                           lambda d: (wl, ph, d, "floor"))
+        return per_dialect(
+            wl, ph, lambda m, o: (m <= limit * o, f"{m / o:.2f}× floor"), lambda d: (wl, ph, d, "floor")
+        )
 
     if "W1" in b.args.workloads:
         if "dbmate" in b.tools:

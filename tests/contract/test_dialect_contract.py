@@ -25,7 +25,7 @@ _SLOW = {
     "postgres": "SELECT pg_sleep(5)",
     "mysql": "SELECT SLEEP(5)",
     "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-              "SELECT count(*) FROM c WHERE x < 0",
+    "SELECT count(*) FROM c WHERE x < 0",
 }
 # Session settings under which client-side escaping would write something else.
 _HOSTILE_SESSION = {
@@ -33,8 +33,15 @@ _HOSTILE_SESSION = {
     "mysql": ["SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES,ANSI_QUOTES'"],
     "sqlite": [],
 }
-_NASTY = ("it's O'Brien's \\ back\\slash; 100% ?done? %s {0} \"quoted\" -- ' ; DROP TABLE x; "
-          "ünïcødé ✓ 𝄞", "\\'", "%%", "?", "", "'", "\\")
+_NASTY = (
+    "it's O'Brien's \\ back\\slash; 100% ?done? %s {0} \"quoted\" -- ' ; DROP TABLE x; ünïcødé ✓ 𝄞",
+    "\\'",
+    "%%",
+    "?",
+    "",
+    "'",
+    "\\",
+)
 
 
 def _statement(text: str) -> Statement:
@@ -86,13 +93,18 @@ def test_unlock_is_idempotent_and_frees_the_lock(db: Db, dialect: Dialect) -> No
 
 
 @pytest.mark.parametrize("one_by_one", [True, False], ids=["one-by-one", "batched"])
-def test_a_failing_step_is_reported_as_itself_and_runs_once(db: Db, dialect: Dialect,
-                                                            one_by_one: bool) -> None:
+def test_a_failing_step_is_reported_as_itself_and_runs_once(
+    db: Db, dialect: Dialect, one_by_one: bool
+) -> None:
     dialect.execute("CREATE TABLE ran (n INT)")
     dialect.execute("CREATE TABLE once (n INT)")
-    script = [Begin(), _run(1, "INSERT INTO ran (n) VALUES (1)"),
-              _run(2, "INSERT INTO no_such_table (n) VALUES (2)"),
-              _run(3, "INSERT INTO ran (n) VALUES (3)"), Commit()]
+    script = [
+        Begin(),
+        _run(1, "INSERT INTO ran (n) VALUES (1)"),
+        _run(2, "INSERT INTO no_such_table (n) VALUES (2)"),
+        _run(3, "INSERT INTO ran (n) VALUES (3)"),
+        Commit(),
+    ]
     state = ScriptState()
     with pytest.raises(StepFailed) as failed:
         dialect.run_script(script, state, one_by_one=one_by_one)
@@ -103,16 +115,21 @@ def test_a_failing_step_is_reported_as_itself_and_runs_once(db: Db, dialect: Dia
     # outside a transaction: the statement before the failure ran exactly once, none after it
     state = ScriptState()
     with pytest.raises(StepFailed) as failed:
-        dialect.run_script([_run(1, "INSERT INTO once (n) VALUES (1)"),
-                            _run(2, "INSERT INTO no_such_table (n) VALUES (2)"),
-                            _run(3, "INSERT INTO once (n) VALUES (3)")], state, one_by_one=one_by_one)
+        dialect.run_script(
+            [
+                _run(1, "INSERT INTO once (n) VALUES (1)"),
+                _run(2, "INSERT INTO no_such_table (n) VALUES (2)"),
+                _run(3, "INSERT INTO once (n) VALUES (3)"),
+            ],
+            state,
+            one_by_one=one_by_one,
+        )
     assert isinstance(failed.value.step, Run) and failed.value.step.number == 2
     assert dialect.query("SELECT n FROM once") == [(1,)]
 
 
 def test_ddl_rolls_back_exactly_where_the_dialect_says_it_does(dialect: Dialect) -> None:
-    script = [Begin(), _run(1, "CREATE TABLE made_in_tx (n INT)"), _run(2, "SELECT * FROM nope"),
-              Commit()]
+    script = [Begin(), _run(1, "CREATE TABLE made_in_tx (n INT)"), _run(2, "SELECT * FROM nope"), Commit()]
     with pytest.raises(StepFailed):
         dialect.run_script(script, ScriptState())
     dialect.rollback()
@@ -135,7 +152,8 @@ def test_a_statement_timeout_fires_once(db: Db, dialect: Dialect, one_by_one: bo
 
 @pytest.mark.parametrize("value", _NASTY)
 def test_bookkeeping_values_are_stored_exactly_under_any_session_setting(
-        db: Db, dialect: Dialect, value: str) -> None:
+    db: Db, dialect: Dialect, value: str
+) -> None:
     dialect.execute(f"CREATE TABLE kept (id INT, t {dialect.text_type})")
     p = dialect.placeholder
     script: list[Any] = [_run(i, sql) for i, sql in enumerate(_HOSTILE_SESSION[db.dialect], 1)]
@@ -155,9 +173,15 @@ def test_the_script_state_says_what_completed_when_it_is_interrupted(dialect: Di
 
     state = ScriptState()
     with pytest.raises(KeyboardInterrupt):
-        dialect.run_script([_run(1, "INSERT INTO seen (n) VALUES (1)"),
-                            _run(2, "INSERT INTO seen (n) VALUES (2)"),
-                            _run(3, "INSERT INTO seen (n) VALUES (3)")], state,
-                           on_statement=stop, one_by_one=True)
+        dialect.run_script(
+            [
+                _run(1, "INSERT INTO seen (n) VALUES (1)"),
+                _run(2, "INSERT INTO seen (n) VALUES (2)"),
+                _run(3, "INSERT INTO seen (n) VALUES (3)"),
+            ],
+            state,
+            on_statement=stop,
+            one_by_one=True,
+        )
     assert state.statements_done == 2
     assert dialect.query("SELECT n FROM seen ORDER BY n") == [(1,), (2,)]
