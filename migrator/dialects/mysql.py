@@ -59,7 +59,8 @@ class MysqlDialect(Dialect):
         self.is_mariadb = False
         self._tables_locked = False  # the running file holds LOCK TABLES
         self._cancelled = False  # cancel() ran (a signal, several targets)
-        self._prepared: dict[tuple[int, str], Any] = {}  # (connection id, sql) -> cursor
+        # (connection id, sql) -> (its prepared cursor, the sql string it was prepared from)
+        self._prepared: dict[tuple[int, str], tuple[Any, str]] = {}
 
     def _open(self, connect_timeout_s: float) -> Any:
         try:
@@ -83,7 +84,7 @@ class MysqlDialect(Dialect):
         )
         options.update(dict(u.params))
         try:
-            return mysql.connector.connect(**options)
+            conn = mysql.connector.connect(**options)
         except mysql.connector.Error as exc:
             message = str(getattr(exc, "msg", None) or exc)
             if u.password:
@@ -92,6 +93,8 @@ class MysqlDialect(Dialect):
                 f"cannot connect to {u.masked}: {message}",
                 hint="check host, port, user, password and database in the URL, and that the server is up",
             ) from None
+        _no_delay(conn)
+        return conn
 
     def connect(self, *, read_only: bool = False, connect_timeout_s: float = 10) -> None:
         self._timeout = connect_timeout_s
@@ -304,9 +307,12 @@ class MysqlDialect(Dialect):
         import mysql.connector
 
         key = (id(conn), sql)
-        cursor = self._prepared.get(key)
-        if cursor is None:
-            cursor = self._prepared[key] = conn.cursor(prepared=True)
+        cached = self._prepared.get(key)
+        if cached is None:
+            cached = self._prepared[key] = (conn.cursor(prepared=True), sql)
+        # the connector re-prepares unless it is handed the very string object it prepared
+        # (an identity check), so the first one is kept and passed again
+        cursor, sql = cached
         try:
             cursor.execute(sql, params)
             if keep:
@@ -356,3 +362,14 @@ def _translate(exc: Any, sql: str) -> StatementError:
     if timeout:
         message += f" [{timeout} fired]"
     return StatementError(message, code=code, position=mysql_error_position(message, sql), timeout=timeout)
+
+
+def _no_delay(conn: Any) -> None:
+    """TCP_NODELAY: a prepared statement's close and the next request are two writes with no
+    answer between them, which Nagle's algorithm holds back until the server's delayed ACK
+    (40 ms per version-table write). The pure-Python connector never sets it."""
+    import socket
+
+    sock = getattr(getattr(conn, "_socket", None), "sock", None)
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
