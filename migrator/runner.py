@@ -342,7 +342,8 @@ class Runner:
         tracker = _OwnTransaction(self.d.transactional_ddl)
 
         def done(step: Run, ms: float) -> None:
-            tracker.completed(step.statement)
+            if not pf.transactional:  # (one transaction: nothing of the file's own to follow)
+                tracker.completed(step.statement)
             self.reporter.statement_done(pf, step.number, step.statement, ms)
 
         one_by_one = pf.file.is_big or getattr(self.reporter, "times_statements", False)
