@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from migrator.dialects import Dialect
-from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration
+from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration, utc_now
 from migrator.script import Marker, Write
 
 _ROW_COLUMNS = (
@@ -43,10 +42,6 @@ _EVENT_COLUMNS = (
     "reason",
     "detail",
 )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class VersionStore:

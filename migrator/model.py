@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 # re-exported: defined once in the registry, read from here by many modules
@@ -137,6 +137,11 @@ class Timeouts:
             lock_wait_ms=d.lock_wait_timeout_ms if d.lock_wait_timeout_ms is not None else self.lock_wait_ms,
             statement_ms=d.statement_timeout_ms if d.statement_timeout_ms is not None else self.statement_ms,
         )
+
+
+def utc_now() -> datetime:
+    """Now in UTC, naive: what the version table stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def committed_phrase(done: int, total: int | None) -> str:

@@ -193,7 +193,7 @@ def compile_file(
     effective = timeouts.overridden_by(pf.file.directives)
     if pf.transactional:
         return transactional_script(pf.statements, book, effective, reset=reset, durable=durable)
-    return bracketed_script(pf.statements, book, effective, reset=reset, data_in_transaction=True)
+    return bracketed_script(pf.statements, book, effective, reset=reset)
 
 
 class Runner:

@@ -134,16 +134,12 @@ def transactional_script(
 
 
 def bracketed_script(
-    statements: Iterable[Statement],
-    book: Bookkeeping,
-    timeouts: Timeouts,
-    *,
-    reset: bool,
-    data_in_transaction: bool,
+    statements: Iterable[Statement], book: Bookkeeping, timeouts: Timeouts, *, reset: bool
 ) -> Iterator[Step]:
     """The dirty bracket: a `running` row, each statement followed by its progress row, then
-    the version row. data_in_transaction: a data statement commits together with its
-    progress row (outside a transaction the file opened itself), so the row never lags."""
+    the version row. A data statement outside a transaction the file opened itself commits
+    together with its progress row (the last one with the version row), so the row never
+    lags behind what committed."""
     if reset:
         yield ResetSession()
     yield SetTimeouts(timeouts, local=False)
@@ -153,35 +149,27 @@ def bracketed_script(
     previous: Run | None = None
     for number, statement in enumerate(statements, start=1):
         if previous is not None:  # its progress row, now that it is known not to be the last
-            yield from _progress(previous, book, own_transaction, data_in_transaction)
+            wrap = _commits_with_its_row(previous, own_transaction)
+            yield from (
+                (Begin(), previous, book.progress(previous.number), Commit())
+                if wrap
+                else (previous, book.progress(previous.number))
+            )
         if opens_transaction(statement.text):
             own_transaction = True
         elif closes_transaction(statement.text):
             own_transaction = False
         previous = Run(number, statement)
-    if previous is not None:
-        wrap = data_in_transaction and not own_transaction and is_data_statement(previous.statement.text)
-        if wrap:  # the last data statement commits with the version row
-            yield Begin()
-        yield previous
-        if not wrap:
-            yield Begin()
+    if previous is not None and _commits_with_its_row(previous, own_transaction):
+        yield from (Begin(), previous)
     else:
-        yield Begin()
+        yield from (previous, Begin()) if previous is not None else (Begin(),)
     yield from book.finish
     yield Commit()
 
 
-def _progress(
-    run: Run, book: Bookkeeping, own_transaction: bool, data_in_transaction: bool
-) -> Iterator[Step]:
-    wrap = data_in_transaction and not own_transaction and is_data_statement(run.statement.text)
-    if wrap:
-        yield Begin()
-    yield run
-    yield book.progress(run.number)
-    if wrap:
-        yield Commit()
+def _commits_with_its_row(run: Run, own_transaction: bool) -> bool:
+    return not own_transaction and is_data_statement(run.statement.text)
 
 
 def batch_script(statement: Statement, progress: Write) -> tuple[Step, ...]:

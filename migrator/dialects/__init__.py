@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from migrator.dialects.registry import dialect_class
@@ -175,13 +174,14 @@ class Dialect:
 
     def resolve(self, params: tuple[Any, ...], state: ScriptState, started: float) -> tuple[Any, ...]:
         """A Write's parameters with the run-time markers replaced by their values."""
+        from migrator.model import utc_now
         from migrator.script import AFFECTED, ELAPSED_MS, NOW_UTC, STATEMENTS_RUN
 
         def value(v: Any) -> Any:
             if v is ELAPSED_MS:
                 return int((time.perf_counter() - started) * 1000)
             if v is NOW_UTC:
-                return self.timestamp_param(datetime.now(UTC).replace(tzinfo=None))
+                return self.timestamp_param(utc_now())
             if v is AFFECTED:
                 return max(state.last_affected, 0)
             if v is STATEMENTS_RUN:
