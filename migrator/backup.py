@@ -2,8 +2,9 @@
 
 `plan_backup` checks what a backup needs (the dump tool, a writable directory) before the run touches
 the database, so a missing tool stops `up` before its first version rather than halfway through.
-`take_backup` writes `<db>_v<version>_<UTC timestamp>` and returns its path; `restore_command` is the
-command a DBA runs to put it back. Passwords travel only through the tools' environment variables.
+`take_backup` writes `<db>[_<schema>]_v<version>_<UTC timestamp>` and returns its path; `restore_command`
+is the command a DBA runs to put it back (`migrator restore` runs it: migrator.restore). Passwords travel
+only through the tools' environment variables, whichever part of the URL carried them.
 """
 
 from __future__ import annotations
@@ -43,30 +44,54 @@ class BackupPlan:
     directory: Path
 
 
+# URL parameters that carry the password (libpq's `password`; mysql-connector also takes `passwd`).
+# They never reach a tool's command line: the password goes to its environment instead.
+_PASSWORD_PARAMS = ("password", "passwd")
+
+# A tenant schema goes into pg_dump's --schema (a pattern) and psql's DROP SCHEMA: a plain identifier,
+# folded to lower case by both exactly as the migration connection's search_path folds it.
+_PLAIN_SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def connection_password(url: DatabaseUrl) -> str:
+    """The password the migration connection uses: from the userinfo, else from `?password=`."""
+    params = dict(url.params)
+    return url.password or next((params[k] for k in _PASSWORD_PARAMS if params.get(k)), "")
+
+
+def _params(url: DatabaseUrl) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in url.params if k.lower() not in _PASSWORD_PARAMS]
+
+
 def _pg_dump_argv(tool: str, url: DatabaseUrl) -> list[str]:
     # Plain SQL, so psql alone restores it. --clean --if-exists drops each object before recreating it:
     # the file restores over the database it came from (the usual case after a bad migration) as well as
     # into an empty one. Owners and grants are kept (no --no-owner / --no-acl): the backup exists to put
     # this database back as it was, restored by its owner or a superuser; --no-owner would silently hand
     # every object to whoever runs the restore. --no-password: fail rather than wait on a prompt.
-    argv = [tool, "--format=plain", "--clean", "--if-exists", "--no-password", f"--host={url.host}"]
-    if url.port:
-        argv.append(f"--port={url.port}")
-    if url.user:
-        argv.append(f"--username={url.user}")
-    return [*argv, f"--dbname={_pg_dbname(url)}"]
+    # A tenant (schema=NAME) is dumped alone: restoring it must not touch the other tenants.
+    argv = [tool, "--format=plain", "--clean", "--if-exists", "--no-password", *_pg_connection(url)]
+    return argv + ([f"--schema={url.schema}"] if url.schema else [])
+
+
+def _pg_connection(url: DatabaseUrl) -> list[str]:
+    parts = [f"--host={url.host}"]
+    parts += [f"--port={url.port}"] if url.port else []
+    parts += [f"--username={url.user}"] if url.user else []
+    return [*parts, f"--dbname={_pg_dbname(url)}"]
 
 
 def _pg_dbname(url: DatabaseUrl) -> str:
     # URL parameters (sslmode, ...) must reach pg_dump as they reach psycopg, and a name containing "="
     # would be read by libpq as a connection string: both cases become a quoted conninfo.
+    params = _params(url)
     if (
-        not url.params
+        not params
         and "=" not in url.database
         and not url.database.startswith(("postgres://", "postgresql://"))
     ):
         return url.database
-    pairs = [("dbname", url.database), *url.params]
+    pairs = [("dbname", url.database), *params]
     return " ".join(f"{key}='{_conninfo_quote(value)}'" for key, value in pairs)
 
 
@@ -85,12 +110,24 @@ _MYSQL_FLAG_PARAMS = {"ssl_disabled": "--skip-ssl", "ssl_verify_cert": "--ssl-ve
 
 
 def _mysql_dump_argv(tool: str, url: DatabaseUrl) -> list[str]:
-    params = dict(url.params)
+    # --single-transaction: a consistent InnoDB snapshot without locking writers. --hex-blob keeps binary
+    # columns intact; utf8mb4 keeps 4-byte characters. --no-tablespaces: needs no PROCESS privilege.
+    argv = _mysql_connection(tool, url) + [
+        "--single-transaction",
+        "--routines",
+        "--triggers",
+        "--events",
+        "--hex-blob",
+        "--no-tablespaces",
+    ]
+    return [*argv, "--", url.database]
+
+
+def _mysql_connection(tool: str, url: DatabaseUrl) -> list[str]:
     # --no-defaults: the URL alone says where to connect, as for the migration's own connection; a
     # password in ~/.my.cnf would otherwise win over MYSQL_PWD. TCP unless a socket is asked for, because
     # the client would take "localhost" to mean the socket where mysql-connector uses TCP.
-    # --single-transaction: a consistent InnoDB snapshot without locking writers. --hex-blob keeps binary
-    # columns intact; utf8mb4 keeps 4-byte characters. --no-tablespaces: needs no PROCESS privilege.
+    params = dict(url.params)
     argv = [
         tool,
         "--no-defaults",
@@ -98,12 +135,6 @@ def _mysql_dump_argv(tool: str, url: DatabaseUrl) -> list[str]:
         f"--host={url.host}",
         f"--port={url.port or 3306}",
         f"--user={url.user or 'root'}",
-        "--single-transaction",
-        "--routines",
-        "--triggers",
-        "--events",
-        "--hex-blob",
-        "--no-tablespaces",
         "--default-character-set=utf8mb4",
     ]
     argv += [f"{option}={params[key]}" for key, option in _MYSQL_VALUE_PARAMS.items() if key in params]
@@ -112,31 +143,41 @@ def _mysql_dump_argv(tool: str, url: DatabaseUrl) -> list[str]:
         for key, flag in _MYSQL_FLAG_PARAMS.items()
         if params.get(key, "").lower() in ("1", "true", "yes")
     ]
-    return [*argv, "--", url.database]
+    return argv
+
+
+def _pg_restore_argv(tool: str, path: Path, url: DatabaseUrl) -> list[str]:
+    # psql in one transaction, stopping at the first error (objects a later migration made to
+    # depend on the dumped ones can block the drops; then restore into a freshly created database).
+    # A tenant's schema is dropped whole first: tables a later migration added to it go too, and
+    # nothing outside it is touched.
+    argv = [tool, *_pg_connection(url), "-v", "ON_ERROR_STOP=1", "--single-transaction"]
+    if url.schema:
+        argv += ["--command", f"DROP SCHEMA IF EXISTS {url.schema} CASCADE"]
+    return [*argv, f"--file={path}"]
 
 
 def _pg_restore(path: Path, url: DatabaseUrl) -> str:
-    # psql in one transaction, stopping at the first error (objects a later migration made to
-    # depend on the dumped ones can block the drops; then restore into a freshly created database)
-    parts = ["psql", f"--host={url.host}"]
-    parts += [f"--port={url.port}"] if url.port else []
-    parts += [f"--username={url.user}"] if url.user else []
-    parts += [
-        f"--dbname={_pg_dbname(url)}",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "--single-transaction",
-        f"--file={path}",
-    ]
-    return " ".join(shlex.quote(p) for p in parts)
+    return shlex.join(_pg_restore_argv("psql", path, url))
+
+
+def _pg_restore_run(tool: str, path: Path, url: DatabaseUrl) -> tuple[list[str], Path | None]:
+    # no ~/.psqlrc (it could change the session), no prompt, no command tags on the terminal
+    argv = _pg_restore_argv(tool, path, url)
+    return [argv[0], "--no-psqlrc", "--no-password", "--quiet", *argv[1:]], None
 
 
 def _mysql_restore(path: Path, url: DatabaseUrl) -> str:
     # the client prompts for the password
     client = "mariadb" if shutil.which("mariadb") else "mysql"
     parts = [client, f"--host={url.host}", f"--port={url.port or 3306}", f"--user={url.user or 'root'}"]
-    parts += ["--password"] if url.password else []
+    parts += ["--password"] if connection_password(url) else []
     return " ".join(shlex.quote(p) for p in [*parts, url.database]) + f" < {shlex.quote(str(path))}"
+
+
+def _mysql_restore_run(tool: str, path: Path, url: DatabaseUrl) -> tuple[list[str], Path | None]:
+    # the dump on stdin; the first error stops the client (no --force)
+    return [*_mysql_connection(tool, url), "--", url.database], path
 
 
 @dataclass(frozen=True)
@@ -145,17 +186,43 @@ class _Dumper:
     package: str  # the Debian/Ubuntu package that ships them
     password_env: str  # the tool reads the password here; argv is visible to every user in `ps`
     argv: Callable[[str, DatabaseUrl], list[str]]
-    restore: Callable[[Path, DatabaseUrl], str]  # the command that loads the dump back
+    restore: Callable[[Path, DatabaseUrl], str]  # the command that loads the dump back, to print
+    clients: tuple[str, ...]  # the tools that load it back, in order of preference
+    # what migrator runs to load it back: argv, and the file to feed on stdin (None: argv names it)
+    restore_run: Callable[[str, Path, DatabaseUrl], tuple[list[str], Path | None]]
+    headers: tuple[bytes, ...]  # how the tool's own dump begins (a backup from before the header)
+    restore_failed: str  # what a failed restore left behind, and what to do
 
 
 # Named by the dialects' entries in migrator.dialects.registry.
-PG_DUMP = _Dumper(("pg_dump",), "postgresql-client", "PGPASSWORD", _pg_dump_argv, _pg_restore)
+PG_DUMP = _Dumper(
+    ("pg_dump",),
+    "postgresql-client",
+    "PGPASSWORD",
+    _pg_dump_argv,
+    _pg_restore,
+    ("psql",),
+    _pg_restore_run,
+    (b"--\n-- PostgreSQL database dump\n",),
+    "the restore ran in one transaction and was rolled back: the database is as it was; fix the cause "
+    "(objects a later migration made to depend on the backup's can block its drops: then restore into "
+    "a freshly created database)",
+)
 MARIADB_DUMP = _Dumper(
-    ("mariadb-dump", "mysqldump"), "mariadb-client", "MYSQL_PWD", _mysql_dump_argv, _mysql_restore
+    ("mariadb-dump", "mysqldump"),
+    "mariadb-client",
+    "MYSQL_PWD",
+    _mysql_dump_argv,
+    _mysql_restore,
+    ("mariadb", "mysql"),
+    _mysql_restore_run,
+    (b"-- MariaDB dump", b"-- MySQL dump", b"/*M!999999\\- enable the sandbox mode */"),
+    "the statements before the failing one stayed applied (MySQL cannot undo DDL); fix the cause and "
+    "run the restore again: the dump drops and recreates each table it holds",
 )
 
 
-def _dumper(dialect: str) -> _Dumper | None:
+def dump_tool(dialect: str) -> _Dumper | None:
     """The dump tool of a dialect; None for a database that is one file (the sqlite3 backup API)."""
     target = spec(dialect).backup
     if not target:
@@ -167,18 +234,36 @@ def _dumper(dialect: str) -> _Dumper | None:
 def plan_backup(url: DatabaseUrl, directory: Path) -> BackupPlan:
     """Find the dump tool and check the directory; never touches the database."""
     _check_directory(directory)
-    dumper = _dumper(url.dialect)
+    check_schema(url)
+    dumper = dump_tool(url.dialect)
     if dumper is None:  # a file: the stdlib backup API needs no tool
         return BackupPlan(url.dialect, None, directory)
-    for name in dumper.tools:
-        found = shutil.which(name)
-        if found:
-            return BackupPlan(url.dialect, os.path.abspath(found), directory)
+    found = find_tool(dumper.tools)
+    if found:
+        return BackupPlan(url.dialect, found, directory)
     raise ConfigError(
         f"cannot back up {url.masked}: {' or '.join(dumper.tools)} not found on PATH",
         hint=f"install it (Debian/Ubuntu: apt install {dumper.package}), "
         "or run with --no-backup to migrate without a backup",
     )
+
+
+def find_tool(names: tuple[str, ...]) -> str | None:
+    """The absolute path of the first of `names` on PATH."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return os.path.abspath(found)
+    return None
+
+
+def check_schema(url: DatabaseUrl) -> None:
+    if url.schema and not _PLAIN_SCHEMA.fullmatch(url.schema):
+        raise ConfigError(
+            f"cannot back up schema {url.schema!r}: a tenant's backup needs a plain schema name "
+            "(letters, digits, _ and $)",
+            hint="rename the schema, or run with --no-backup",
+        )
 
 
 def _check_directory(directory: Path) -> None:
@@ -205,11 +290,13 @@ def take_backup(
     os.close(fd)
     partial = Path(name)
     try:
-        dumper = _dumper(plan.dialect)
+        dumper = dump_tool(plan.dialect)
         if plan.tool is None or dumper is None:
             _sqlite_backup(url, partial, sqlite_connection)
             return _publish(partial, plan.directory, stem, ".sqlite")
         with partial.open("wb") as out:
+            out.write(header(url, version))
+            out.flush()  # before the tool appends to the same file
             _run_dump(plan.tool, dumper, url, out)
             out.flush()
             os.fsync(out.fileno())
@@ -219,8 +306,20 @@ def take_backup(
         raise
 
 
+HEADER = b"-- migrator backup:"
+
+
+def header(url: DatabaseUrl, version: int) -> bytes:
+    """The first line of a dump: what `migrator restore` checks, and which schema it restores."""
+    fields = [f"dialect={url.dialect}", f"before_version={version}"]
+    fields += [f"schema={url.schema}"] if url.schema else []
+    return HEADER + b" " + " ".join(fields).encode() + b"\n"
+
+
 def _file_name(url: DatabaseUrl) -> str:
     name = Path(url.database).stem if spec(url.dialect).file_database else url.database
+    # tenants of one database back up at the same second: the schema keeps their names apart
+    name += f"_{url.schema}" if url.schema else ""
     # A database name is not a safe file name ("a/b", ".."): keep letters, digits, ".", "-", "_".
     return re.sub(r"[^\w.-]", "_", name).lstrip(".") or "db"
 
@@ -254,10 +353,19 @@ def _sqlite_backup(url: DatabaseUrl, target: Path, connection: sqlite3.Connectio
 _FAILED_HINT = "the version that asked for the backup was not applied; fix the cause, or run with --no-backup"
 
 
-def _run_dump(tool: str, dumper: _Dumper, url: DatabaseUrl, out: IO[bytes]) -> None:
+def tool_env(url: DatabaseUrl) -> dict[str, str]:
+    """The environment for a dialect's tools: the password (from the userinfo or `?password=`) in the
+    variable the tool reads, and not in any other one an earlier run of the caller left there."""
+    dumper = dump_tool(url.dialect)
     env = dict(os.environ)
-    if url.password:
-        env[dumper.password_env] = url.password
+    password = connection_password(url)
+    if dumper is not None and password:
+        env[dumper.password_env] = password
+    return env
+
+
+def _run_dump(tool: str, dumper: _Dumper, url: DatabaseUrl, out: IO[bytes]) -> None:
+    env = tool_env(url)
     try:
         # stdout straight into the file: a dump can be far larger than memory. stdin closed: never prompt.
         proc = subprocess.run(
@@ -269,30 +377,47 @@ def _run_dump(tool: str, dumper: _Dumper, url: DatabaseUrl, out: IO[bytes]) -> N
             check=False,
         )
     except OSError as exc:
-        raise BackupError(f"cannot run {tool}: {_clean(str(exc), url)}", hint=_FAILED_HINT) from None
+        raise BackupError(f"cannot run {tool}: {clean(str(exc), url)}", hint=_FAILED_HINT) from None
     if proc.returncode != 0:
-        detail = _clean(proc.stderr.decode("utf-8", errors="replace").strip(), url)
+        detail = clean(proc.stderr.decode("utf-8", errors="replace").strip(), url)
         raise BackupError(
             f"{Path(tool).name} failed (exit {proc.returncode}) backing up {url.masked}: {detail}",
             hint=_FAILED_HINT,
         )
 
 
-def _clean(text: str, url: DatabaseUrl) -> str:
-    text = mask(text)
-    return text.replace(url.password, "***") if url.password else text
+def clean(text: str, url: DatabaseUrl) -> str:
+    """A tool's message with the password masked, wherever the tool echoed it."""
+    text, password = mask(text), connection_password(url)
+    return text.replace(password, "***") if password else text
 
 
 def _publish(partial: Path, directory: Path, stem: str, suffix: str) -> Path:
-    # Two backups in one second must both survive: a counter, never an overwrite. Runs on one database
-    # are serialised by migrator's lock, so checking then renaming does not race.
-    target, counter = directory / f"{stem}{suffix}", 1
-    while target.exists():
-        counter += 1
-        target = directory / f"{stem}_{counter}{suffix}"
-    os.replace(partial, target)
-    _fsync_directory(directory)  # the rename itself must survive a power cut
+    # Two backups in one second must both survive: a counter, never an overwrite. Parallel targets
+    # share the directory, so the name is claimed atomically: a hard link fails if the name exists
+    # (a check then a rename would let two processes take one name).
+    counter = 1
+    while True:
+        target = directory / (f"{stem}{suffix}" if counter == 1 else f"{stem}_{counter}{suffix}")
+        try:
+            _claim(partial, target)
+            break
+        except FileExistsError:
+            counter += 1
+    _fsync_directory(directory)  # the new name itself must survive a power cut
     return target
+
+
+def _claim(partial: Path, target: Path) -> None:
+    try:
+        os.link(partial, target)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: reserve the name, then move onto it
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.replace(partial, target)
+        return
+    partial.unlink()
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -306,7 +431,7 @@ def _fsync_directory(directory: Path) -> None:
 def restore_command(path: Path, url: DatabaseUrl) -> str:
     """The shell command a DBA runs to restore `path` into the database at `url`; no password in it.
     sqlite: copy the file back while nothing has the database open."""
-    dumper = _dumper(url.dialect)
+    dumper = dump_tool(url.dialect)
     if dumper is None:
         return f"cp -- {shlex.quote(str(path))} {shlex.quote(url.database)}"
     return dumper.restore(path, url)

@@ -20,7 +20,16 @@ from migrator.targets import StopCheck, Target, TargetResult, read_targets, run_
 # (migrator, stop check) -> (exit status, one-line summary, JSON document). up and down pass
 # the stop check to the runner, which asks it between files; the others finish quickly anyway.
 TargetAction = Callable[[Migrator, StopCheck], tuple[int, str, dict[str, Any]]]
-_FLAGS = ("dir", "table", "lock_timeout", "lock_wait_timeout", "statement_timeout", "batch_pause")
+# settings each target's Migrator takes from the command line, as the one-database path does
+_FLAGS = (
+    "dir",
+    "table",
+    "lock_timeout",
+    "lock_wait_timeout",
+    "statement_timeout",
+    "batch_pause",
+    "backup_dir",
+)
 
 
 def run_on_targets(args: argparse.Namespace) -> int:

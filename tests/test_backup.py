@@ -6,18 +6,22 @@ from __future__ import annotations
 import re
 import sqlite3
 import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from migrator.backup import BackupError, BackupPlan, plan_backup, restore_command, take_backup
 from migrator.errors import ConfigError
 from migrator.urls import DatabaseUrl, parse_url
-from tests.conftest import Db, _create_scratch
+from tests.conftest import Db, _create_scratch, write_migration
 
 ROWS = [(1, "O'Brien"), (2, "Zoë 🚀"), (3, 'say "hi"; -- not a comment')]
 SECRET = "pw-secret-1"
@@ -331,3 +335,118 @@ def _user_with_password(db: Db) -> Iterator[DatabaseUrl]:
         yield parse_url(f"mysql://{user}:{SECRET}@{u.host}:{u.port or 3306}/{u.database}")
     finally:
         db.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+
+
+# -- issue 16: the password in `?password=`, tenants, parallel targets, `migrator restore` ----------
+
+
+@pytest.mark.parametrize(
+    ("dialect", "tool", "client", "env", "param"),
+    [
+        ("postgres", "pg_dump", "psql", "PGPASSWORD", "password"),
+        ("mysql", "mariadb-dump", "mariadb", "MYSQL_PWD", "password"),
+        ("mysql", "mariadb-dump", "mariadb", "MYSQL_PWD", "passwd"),  # mysql-connector takes both
+    ],
+)
+def test_password_parameter_goes_through_the_environment_never_argv(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    dialect: str,
+    tool: str,
+    client: str,
+    env: str,
+    param: str,
+) -> None:
+    dump = _fake_tool(tmp_path / "bin", tool, exit_code=0)
+    monkeypatch.setenv("PATH", str(dump.parent))
+    monkeypatch.delenv(env, raising=False)
+    url = parse_url(f"{dialect}://bk_user@db.example:5433/appdb?sslmode=require&{param}={SECRET}")
+
+    path = take_backup(plan_backup(url, tmp_path / "b"), url, 1)
+
+    argv = (dump.parent / "argv").read_text()
+    assert SECRET not in argv and "password=" not in argv.lower()
+    assert (dump.parent / "env").read_text().strip() == SECRET
+    assert SECRET not in restore_command(path, url)
+
+
+def test_backup_with_password_parameter_works_on_the_command_line(
+    server_db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    write_migration(
+        sqldir, "0001_people", "CREATE TABLE people (id INT PRIMARY KEY);\n", "DROP TABLE people;\n"
+    )
+    write_migration(
+        sqldir, "0002_more", "-- migrator: backup\nCREATE TABLE more (id INT);\n", "DROP TABLE more;\n"
+    )
+    with _user_with_password(server_db) as with_password:
+        u = with_password
+        url = f"{u.dialect}://{u.user}@{u.host}:{u.port}/{u.database}?password={SECRET}"
+        result = cli("--url", url, "up", "--backup-dir", "bk")
+
+    assert result.code == 0, result.err
+    assert "database is at version 2" in result.out
+    (backup,) = (tmp_path / "bk").iterdir()
+    assert "people" in backup.read_text(encoding="utf-8")
+    assert f"backup before version 2: bk/{backup.name} (restore: " in result.out
+    assert SECRET not in result.out + result.err
+    assert server_db.versions() == [(1, "applied"), (2, "applied")]
+
+
+def _tenants(tmp_path: Path, db: Db, count: int) -> Path:
+    (tmp_path / "targets.txt").write_text(
+        "".join(f"{db.url} schema=t{i}\n" for i in range(1, count + 1)), encoding="utf-8"
+    )
+    return tmp_path / "targets.txt"
+
+
+def test_parallel_tenants_each_get_their_own_backup_in_backup_dir(
+    postgres_db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    write_migration(sqldir, "0001_people", "-- migrator: backup\nCREATE TABLE people (id INT);\n")
+    _tenants(tmp_path, postgres_db, 8)
+
+    result = cli("--targets", "targets.txt", "--parallel", "8", "up", "--backup-dir", "tenant-backups")
+
+    assert result.code == 0, result.err
+    names = sorted(p.name for p in (tmp_path / "tenant-backups").iterdir())
+    assert len(names) == 8
+    database = postgres_db.parsed.database
+    for i, name in enumerate(names, start=1):
+        assert re.fullmatch(rf"{database}_t{i}_v1_\d{{8}}T\d{{6}}Z\.sql", name), names
+    assert not (tmp_path / "backups").exists()  # --backup-dir reached every target
+
+
+def test_concurrent_backups_in_one_second_never_share_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = parse_url(f"sqlite:///{tmp_path / 'app.db'}")
+    sqlite3.connect(url.database).close()
+    monkeypatch.setattr("migrator.backup.datetime", _FrozenClock)
+    plan = plan_backup(url, tmp_path / "b")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "app_v3_20261125T142233Z.sqlite").write_text("an older file")
+    start = threading.Barrier(8)
+    # a slow file system: any gap between looking for a name and taking it is wide open
+    exists = Path.exists
+
+    def slow_exists(self: Path, *args: Any, **kwargs: Any) -> bool:
+        found = exists(self, *args, **kwargs)
+        time.sleep(0.05)
+        return found
+
+    monkeypatch.setattr(Path, "exists", slow_exists)
+
+    def backup(_: int) -> Path:
+        start.wait()
+        return take_backup(plan, url, 3)
+
+    with ThreadPoolExecutor(8) as pool:
+        paths = list(pool.map(backup, range(8)))
+
+    assert len(set(paths)) == 8
+    assert len(list((tmp_path / "b").iterdir())) == 9
+    assert (tmp_path / "b" / "app_v3_20261125T142233Z.sqlite").read_text() == "an older file"
+    for path in paths:
+        with closing(sqlite3.connect(path)) as copy:
+            copy.execute("SELECT count(*) FROM sqlite_master").fetchone()
