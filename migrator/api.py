@@ -111,6 +111,27 @@ class RunResult:
 
 
 @dataclass
+class RestoreResult:
+    file: str
+    url: str  # masked
+    schema: str  # a tenant's backup restores this schema alone ("" : the whole database)
+    before: int | None
+    after: int | None
+    elapsed_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": "restore",
+            "file": self.file,
+            "url": self.url,
+            "schema": self.schema or None,
+            "version_before": self.before,
+            "version_after": self.after,
+            "elapsed_ms": self.elapsed_ms,
+        }
+
+
+@dataclass
 class VersionState:
     version: int
     name: str
@@ -232,8 +253,10 @@ class Migrator:
 
     # -- database sessions --------------------------------------------------------------
     @contextmanager
-    def _session(self, *, read_only: bool, lock: bool) -> Iterator[tuple[Dialect, VersionStore]]:
-        dialect = open_dialect(self.url)
+    def _session(
+        self, *, read_only: bool, lock: bool, url: DatabaseUrl | None = None
+    ) -> Iterator[tuple[Dialect, VersionStore]]:
+        dialect = open_dialect(url or self.url)
         dialect.connect(read_only=read_only)
         # in a worker thread (several targets) a signal reaches the statement through cancel();
         # without threading imported there is no worker thread (and no import at start-up)
@@ -347,6 +370,25 @@ class Migrator:
                 )
 
         return before
+
+    def restore(self, path: str | Path, *, confirm: Callable[[Any], bool] | None = None) -> RestoreResult:
+        """Load a backup migrator took (SPEC §7) into this database, under the migration lock.
+        The file and the tool are checked before `confirm(backup_file)` is asked; declined: nothing
+        changes (RefusedError)."""
+        from migrator.restore import plan_restore, read_backup, restore_backup
+
+        backup = read_backup(Path(path))
+        url = backup.target(self.url)  # a tenant's backup: its schema, and its version table there
+        tool = plan_restore(url)
+        with self._session(read_only=False, lock=True, url=url) as (dialect, store):
+            before = _current(store.rows())
+            if confirm is not None and not confirm(backup):
+                raise RefusedError("restore cancelled; nothing was changed")
+            started = time.perf_counter()
+            restore_backup(backup, url, tool)
+            elapsed_ms = int((time.perf_counter() - started) * 1000)
+            after = _current(store.rows())
+        return RestoreResult(str(backup.path), url.masked, url.schema, before, after, elapsed_ms)
 
     def down(
         self,

@@ -165,6 +165,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = command("redo", "roll back the latest version and apply it again")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
+    p = command("restore", "restore a backup migrator took into the database at --url")
+    p.add_argument("file", metavar="FILE", help="a backup file from --backup-dir (default backups/)")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
     p = command("status", "current version, pending versions, drift summary")
     p.add_argument("--exit-code", action="store_true", help="exit 5 when versions are pending")
     command("pending", "list pending versions (exit 0)")

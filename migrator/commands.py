@@ -96,6 +96,42 @@ def _confirmation(args: argparse.Namespace) -> Callable[[list[Migration]], bool]
     return confirm
 
 
+def cmd_restore(args: argparse.Namespace) -> int:
+    def confirm(backup: Any) -> bool:
+        what = f"schema {backup.schema} of " if backup.schema else ""
+        taken = f", taken before version {backup.before_version}," if backup.before_version else ""
+        return _ask(
+            args,
+            refusal=f"restore would replace {what}the database with {backup.path}{taken} and needs "
+            "confirmation; nothing was changed",
+            question=f"Replace {what}the database with {backup.path}{taken.rstrip(',')}? "
+            "Changes made since are lost.",
+        )
+
+    r = _migrator(args).restore(args.file, confirm=confirm)
+    if args.json:
+        emit_json({"ok": True, **r.to_dict()})
+    else:
+        where = f"schema {r.schema} of {r.url}" if r.schema else r.url
+        say(
+            args,
+            f"restored {r.file} into {where} in {r.elapsed_ms} ms; "
+            f"database is at version {version_text(r.after)} (was {version_text(r.before)})",
+        )
+    return 0
+
+
+def _ask(args: argparse.Namespace, *, refusal: str, question: str) -> bool:
+    """As `down` asks: --yes answers; without a terminal refuse (exit 2); else a y/N question."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(refusal, hint="pass --yes to confirm when there is no terminal")
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def _print_run(args: argparse.Namespace, r: RunResult) -> int:
     if not r.dry_run and r.versions and _truthy(_migrator(args).settings.extra.get("write_schema")):
         path = _migrator(args).write_schema_file()
@@ -538,6 +574,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "up": cmd_up,
     "down": cmd_down,
     "redo": cmd_redo,
+    "restore": cmd_restore,
     "status": cmd_status,
     "pending": cmd_pending,
     "history": cmd_history,

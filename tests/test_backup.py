@@ -3,9 +3,13 @@ stops the run early when its tool is missing, and never shows a password."""
 
 from __future__ import annotations
 
+import json
+import os
+import pty
 import re
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -21,7 +25,7 @@ import pytest
 from migrator.backup import BackupError, BackupPlan, plan_backup, restore_command, take_backup
 from migrator.errors import ConfigError
 from migrator.urls import DatabaseUrl, parse_url
-from tests.conftest import Db, _create_scratch, write_migration
+from tests.conftest import Db, Result, _create_scratch, write_migration
 
 ROWS = [(1, "O'Brien"), (2, "Zoë 🚀"), (3, 'say "hi"; -- not a comment')]
 SECRET = "pw-secret-1"
@@ -368,6 +372,16 @@ def test_password_parameter_goes_through_the_environment_never_argv(
     assert SECRET not in argv and "password=" not in argv.lower()
     assert (dump.parent / "env").read_text().strip() == SECRET
     assert SECRET not in restore_command(path, url)
+    # the restore migrator runs itself: the same rule
+    from migrator.restore import plan_restore, read_backup, restore_backup
+
+    fake_client = _fake_tool(tmp_path / "cbin", client, exit_code=0)
+    monkeypatch.setenv("PATH", f"{fake_client.parent}:{dump.parent}")
+    backup = read_backup(path)
+    target = backup.target(url)
+    restore_backup(backup, target, plan_restore(target))
+    assert SECRET not in (fake_client.parent / "argv").read_text()
+    assert (fake_client.parent / "env").read_text().strip() == SECRET
 
 
 def test_backup_with_password_parameter_works_on_the_command_line(
@@ -450,3 +464,209 @@ def test_concurrent_backups_in_one_second_never_share_a_file(
     for path in paths:
         with closing(sqlite3.connect(path)) as copy:
             copy.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+
+def test_tenant_backup_restores_that_schema_alone(
+    postgres_db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    write_migration(
+        sqldir,
+        "0001_people",
+        "CREATE TABLE people (id INT PRIMARY KEY, name TEXT);\nINSERT INTO people VALUES (1, 'first');\n",
+        "DROP TABLE people;\n",
+    )
+    write_migration(
+        sqldir, "0002_later", "-- migrator: backup\nCREATE TABLE later (x INT);\n", "DROP TABLE later;\n"
+    )
+    _tenants(tmp_path, postgres_db, 2)
+    assert cli("--targets", "targets.txt", "up", "--backup-dir", "bk").code == 0
+    for tenant in ("t1", "t2"):
+        postgres_db.execute(f"INSERT INTO {tenant}.people VALUES (2, 'after the backup')")
+    (t1_backup,) = (tmp_path / "bk").glob("*_t1_v2_*.sql")
+    dump = t1_backup.read_text(encoding="utf-8")
+    assert "t1.people" in dump and "t2." not in dump
+
+    result = cli("--url", postgres_db.url, "restore", str(t1_backup), "--yes")
+
+    assert result.code == 0, result.err
+    assert re.fullmatch(
+        rf"restored {re.escape(str(t1_backup))} into schema t1 of {re.escape(postgres_db.parsed.masked)} "
+        r"in \d+ ms; database is at version 1 \(was 2\)\n",
+        result.out,
+    ), result.out
+    assert postgres_db.query("SELECT id FROM t1.people ORDER BY id") == [(1,)]
+    assert postgres_db.query("SELECT id FROM t2.people ORDER BY id") == [(1,), (2,)]
+    tables = {
+        r[0]
+        for r in postgres_db.query("SELECT table_schema || '.' || table_name FROM information_schema.tables")
+    }
+    assert "t1.later" not in tables and "t2.later" in tables
+    assert postgres_db.query("SELECT version, status FROM t2.schema_version ORDER BY 1") == [
+        (1, "applied"),
+        (2, "applied"),
+    ]
+
+
+def _three_versions(sqldir: Path) -> None:
+    write_migration(
+        sqldir,
+        "0001_people",
+        "CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(40));\n"
+        "INSERT INTO people VALUES (1, 'first');\n",
+        "DROP TABLE people;\n",
+    )
+    write_migration(
+        sqldir,
+        "0002_more",
+        "-- migrator: backup\nINSERT INTO people VALUES (2, 'second');\n",
+        "DELETE FROM people WHERE id = 2;\n",
+    )
+
+
+def test_restore_puts_the_database_back_and_says_its_version(
+    db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    _three_versions(sqldir)
+    assert cli("--url", db.url, "up").code == 0
+    db.execute("UPDATE people SET name = 'changed' WHERE id = 1")
+    (backup,) = (tmp_path / "backups").iterdir()
+
+    result = cli("--url", db.url, "restore", f"backups/{backup.name}", "--yes")
+
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"restored backups/{backup.name} into {db.parsed.masked} in ")
+    assert result.out.endswith(" ms; database is at version 1 (was 2)\n")
+    assert [tuple(r) for r in db.query("SELECT id, name FROM people ORDER BY id")] == [(1, "first")]
+    assert db.versions() == [(1, "applied")]
+    status = cli("--url", db.url, "--json", "status")
+    assert json.loads(status.out)["current_version"] == 1
+
+
+def test_restore_asks_like_down(sqldir: Path, cli: Any, tmp_path: Path) -> None:
+    _three_versions(sqldir)
+    assert cli("up").code == 0
+    (backup,) = (tmp_path / "backups").iterdir()
+
+    refused = cli("restore", str(backup))
+    assert refused.code == 2
+    assert refused.err == (
+        f"error: restore would replace the database with {backup}, taken before version 2, and needs "
+        "confirmation; nothing was changed\nhint: pass --yes to confirm when there is no terminal\n"
+    )
+    declined = _answer_on_a_terminal(["restore", str(backup)], tmp_path, "n\n")
+    assert declined.code == 3
+    assert (
+        f"Replace the database with {backup}, taken before version 2? Changes made since are lost. [y/N]"
+        in declined.err
+    )
+    assert "restore cancelled; nothing was changed" in declined.err
+    assert _versions_at(tmp_path) == [(1, "applied"), (2, "applied")]
+
+    accepted = _answer_on_a_terminal(["restore", str(backup)], tmp_path, "y\n")
+    assert accepted.code == 0, accepted.err
+    assert "database is at version 1 (was 2)" in accepted.out
+    assert _versions_at(tmp_path) == [(1, "applied")]
+
+
+def _versions_at(tmp_path: Path) -> list[tuple[int, str]]:
+    with closing(sqlite3.connect(tmp_path / "migrator.db")) as conn:
+        return conn.execute("SELECT version, status FROM schema_version ORDER BY 1").fetchall()
+
+
+def _answer_on_a_terminal(args: list[str], cwd: Path, answer: str) -> Result:
+    """Run with stdin on a pseudo-terminal (a person at the keyboard) and type `answer`."""
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migrator", *args],
+        cwd=cwd,
+        env=env,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(slave)
+    try:
+        os.write(master, answer.encode())
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    return Result(proc.returncode, out, err)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("nope.sql", "error: backup file nope.sql does not exist\n"),
+        ("sql/0001_people/up.sql", "error: sql/0001_people/up.sql is not a migrator backup"),
+        ("sql", "error: sql is a directory, not a backup file\n"),
+    ],
+)
+def test_restore_refuses_what_is_not_a_backup(
+    sqldir: Path, cli: Any, tmp_path: Path, given: str, message: str
+) -> None:
+    _three_versions(sqldir)
+    assert cli("up", "--no-backup").code == 0
+
+    result = cli("restore", given, "--yes")
+
+    assert result.code == 2
+    assert result.err.startswith(message)
+    assert "Traceback" not in result.err
+    assert _versions_at(tmp_path) == [(1, "applied"), (2, "applied")]
+
+
+def test_restore_refuses_another_dialects_backup(tmp_path: Path, cli: Any) -> None:
+    backup = tmp_path / "app_v3_20261125T142233Z.sql"
+    backup.write_bytes(b"-- migrator backup: dialect=mysql before_version=3\nCREATE TABLE t (x INT);\n")
+
+    result = cli("--url", "postgres://u@127.0.0.1:1/app", "restore", str(backup), "--yes")
+
+    assert result.code == 2
+    assert result.err.startswith(
+        f"error: {backup} is a mysql backup; the database at postgres://u@127.0.0.1:1/app is postgres\n"
+    )
+
+
+@pytest.mark.parametrize(("dialect", "tools"), [("postgres", "psql"), ("mysql", "mariadb or mysql")])
+def test_restore_without_its_tool_stops_before_the_database(
+    tmp_path: Path, cli: Any, dialect: str, tools: str
+) -> None:
+    backup = tmp_path / "app_v3_20261125T142233Z.sql"
+    backup.write_bytes(f"-- migrator backup: dialect={dialect} before_version=3\n".encode())
+    (tmp_path / "empty-bin").mkdir()
+    # port 1: nothing listens, so a restore that connected first would fail differently
+    url = f"{dialect}://u:{SECRET}@127.0.0.1:1/app"
+
+    result = cli("--url", url, "restore", str(backup), "--yes", env={"PATH": str(tmp_path / "empty-bin")})
+
+    assert result.code == 2, result.err
+    assert f"cannot restore into {dialect}://u:***@127.0.0.1:1/app: {tools} not found on PATH" in result.err
+    assert "apt install" in result.err
+    assert SECRET not in result.out + result.err
+
+
+def test_failed_restore_says_what_happened(server_db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
+    _three_versions(sqldir)
+    assert cli("--url", server_db.url, "up", "--no-backup").code == 0
+    backup = tmp_path / "broken_v2_20261125T142233Z.sql"
+    backup.write_bytes(
+        f"-- migrator backup: dialect={server_db.dialect} before_version=2\n"
+        "DELETE FROM people;\nTHIS IS NOT SQL;\n".encode()
+    )
+
+    result = cli("--url", server_db.url, "restore", str(backup), "--yes")
+
+    assert result.code == 1
+    tool = "psql" if server_db.dialect == "postgres" else "(mariadb|mysql)"
+    assert re.match(
+        rf"error: {tool} failed \(exit \d+\) restoring {re.escape(str(backup))} into ", result.err
+    )
+    assert "Traceback" not in result.err
+    if server_db.dialect == "postgres":  # one transaction: nothing changed
+        assert "rolled back: the database is as it was" in result.err
+        assert server_db.query("SELECT count(*) FROM people") == [(2,)]
+    else:
+        assert "the statements before the failing one stayed applied" in result.err
+        assert server_db.query("SELECT count(*) FROM people") == [(0,)]
