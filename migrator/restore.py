@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migrator.backup import HEADER, check_schema, clean, dump_tool, find_tool, tool_env
+from migrator.dialects.registry import DIALECTS
 from migrator.errors import ConfigError, MigratorError, UsageError
 from migrator.urls import DatabaseUrl
 
@@ -64,17 +65,17 @@ def read_backup(path: Path) -> BackupFile:
         raise UsageError(f"cannot read backup file {path}: {exc.strerror}") from None
     if head.startswith(_SQLITE_MAGIC):
         return BackupFile(path, "sqlite", before_version=_version_in_name(path))
-    if head.startswith(HEADER):
-        line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-        fields = dict(_FIELD.findall(line))
+    line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    fields = dict(_FIELD.findall(line)) if head.startswith(HEADER) else {}
+    if fields.get("dialect") in DIALECTS:
         version = fields.get("before_version", "")
         return BackupFile(
             path,
-            fields.get("dialect", ""),
+            fields["dialect"],
             fields.get("schema", ""),
             int(version) if version.isdigit() else None,
         )
-    for dialect in ("postgres", "mysql"):  # a backup taken before migrator wrote its header line
+    for dialect in DIALECTS:  # a backup taken before migrator wrote its header line
         dumper = dump_tool(dialect)
         if dumper is not None and head.startswith(dumper.headers):
             return BackupFile(path, dialect, before_version=_version_in_name(path))

@@ -670,3 +670,24 @@ def test_failed_restore_says_what_happened(server_db: Db, sqldir: Path, cli: Any
     else:
         assert "the statements before the failing one stayed applied" in result.err
         assert server_db.query("SELECT count(*) FROM people") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("first_bytes", "dialect"),
+    [
+        (b"--\n-- PostgreSQL database dump\n--\n", "postgres"),
+        (b"-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB\n", "mysql"),
+        (b"-- MySQL dump 10.13  Distrib 8.0.36\n", "mysql"),
+    ],
+)
+def test_a_dump_from_before_the_header_line_is_still_a_backup(
+    tmp_path: Path, first_bytes: bytes, dialect: str
+) -> None:
+    from migrator.restore import read_backup
+
+    path = tmp_path / "app_v4_20261125T142233Z.sql"
+    path.write_bytes(first_bytes + b"CREATE TABLE t (x INT);\n")
+
+    backup = read_backup(path)
+
+    assert (backup.dialect, backup.schema, backup.before_version) == (dialect, "", 4)
