@@ -41,6 +41,7 @@ class Layout:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.shown = f"{root}/"  # the folder as --dir gave it: layout errors name it so
         self.problems: list[str] = []
         self.generic: dict[int, _Folder] = {}
         self.overrides: dict[str, dict[int, _Folder]] = {d: {} for d in DIALECTS}
@@ -50,6 +51,7 @@ class Layout:
                 f"migrations folder {root} does not exist (use --dir, or `migrator init` to start one)"
             )
             return
+        self.real_root = root.resolve()
         self._scan_root()
         self._check_overrides()
 
@@ -85,8 +87,39 @@ class Layout:
         if self.problems:
             raise LayoutError(self.problems)
 
+    def _entries(
+        self, folder: Path | str, prefix: str, refused: set[str] | None = None
+    ) -> list[os.DirEntry[str]]:
+        """Visible entries, sorted by name; a symbolic link only when it resolves inside the
+        migrations folder (SPEC §1): one that leaves it, dangles or loops is a layout error
+        (its name goes into `refused`), and nothing is ever read through it."""
+        kept = []
+        for entry in _entries(folder):
+            problem = entry.is_symlink() and self._link_problem(entry.path)
+            if problem:
+                self.problems.append(f"{prefix}{entry.name}: symbolic link {problem}")
+                if refused is not None:
+                    refused.add(entry.name)
+            else:
+                kept.append(entry)
+        return kept
+
+    def _link_problem(self, path: str) -> str:
+        try:
+            target = Path(path).resolve(strict=True)
+        except FileNotFoundError:
+            return f"dangles: its target {os.readlink(path)} does not exist; remove it or make it a file"
+        except (OSError, RuntimeError):  # ELOOP: it leads back to itself
+            return "loops (it leads back to itself); remove it or make it a file"
+        if not target.is_relative_to(self.real_root):
+            return (
+                f"to {os.readlink(path)} leaves the migrations folder {self.shown}; a migration "
+                "never reads a file outside it: copy the file in instead"
+            )
+        return ""
+
     def _scan_root(self) -> None:
-        for entry in _entries(self.root):
+        for entry in self._entries(self.root, self.shown):
             if entry.is_dir() and entry.name in DIALECTS:
                 self._scan_versions(Path(entry.path), self.overrides[entry.name], f"{entry.name}/")
             elif entry.is_file() and is_allowed_root_file(entry.name):
@@ -94,10 +127,10 @@ class Layout:
             elif entry.is_dir() and _VERSION_FOLDER.match(entry.name):
                 self._add_folder(entry, self.generic, "")
             else:
-                self.problems.append(_stray(Path(entry.path), "sql/"))
+                self.problems.append(_stray(Path(entry.path), self.shown, root=True))
 
     def _scan_versions(self, folder: Path, into: dict[int, _Folder], prefix: str) -> None:
-        for entry in _entries(folder):
+        for entry in self._entries(folder, prefix):
             if entry.is_dir() and _VERSION_FOLDER.match(entry.name):
                 self._add_folder(entry, into, prefix)
             else:
@@ -125,8 +158,8 @@ class Layout:
             )
             return
         files: dict[str, SqlFile] = {}
-        unreadable = set()
-        for entry in _entries(folder.path):
+        unreadable: set[str] = set()  # a refused link counts as present: one problem is enough
+        for entry in self._entries(folder.path, rel + "/", unreadable):
             if entry.is_file() and entry.name in FILES:
                 sql_file = self._read(entry.path, entry.name, f"{rel}/{entry.name}")
                 if sql_file:
@@ -201,7 +234,7 @@ class Layout:
                 generic = self.generic.get(version)
                 if generic and generic.name != override.name:
                     self.problems.append(
-                        f"{dialect}/{override.name}: version {version} is {generic.name} in sql/; "
+                        f"{dialect}/{override.name}: version {version} is {generic.name} in {self.shown}; "
                         f"an override folder must have the same name as its generic folder"
                     )
         versions = set(self.generic).union(*self.overrides.values())
@@ -273,11 +306,12 @@ def _entries(folder: Path | str) -> list[os.DirEntry[str]]:
         return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
 
 
-def _stray(entry: Path, prefix: str) -> str:
+def _stray(entry: Path, prefix: str, *, root: bool = False) -> str:
     kind = "folder" if entry.is_dir() else "file"
-    if prefix == "sql/":
+    if root:
         return (
-            f"sql/{entry.name}: unexpected {kind}; sql/ holds only <digits>_<slug> version folders, "
-            "dialect folders (sqlite/, postgres/, mysql/), migrator.sum and schema.<dialect>.txt"
+            f"{prefix}{entry.name}: unexpected {kind}; {prefix} holds only <digits>_<slug> version "
+            "folders, dialect folders (sqlite/, postgres/, mysql/), migrator.sum and "
+            "schema.<dialect>.txt"
         )
     return f"{prefix}{entry.name}: unexpected {kind}; a version folder holds only up.sql and down.sql"

@@ -102,7 +102,37 @@ def test_a_version_in_digits_other_than_ascii_is_not_a_version_folder(sqldir: Pa
     write_migration(sqldir, "0001_a", "SELECT 1;\n")
     write_migration(sqldir, "\u0661\u0662_arabic_indic", "SELECT 1;\n")  # int() reads it as 12
     [problem] = problems(sqldir)
-    assert problem.startswith("sql/\u0661\u0662_arabic_indic: unexpected folder")
+    assert problem.startswith(f"{sqldir}/\u0661\u0662_arabic_indic: unexpected folder")
+
+
+@pytest.mark.parametrize("folder", ["\u0662_arabic", "0001_a/\u0662_arabic"])
+def test_an_arabic_indic_digit_is_a_layout_error_naming_the_folder_given_by_dir(
+    tmp_path: Path, cli: Any, folder: str
+) -> None:
+    other = tmp_path / "other"
+    write_migration(other, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    (other / folder).mkdir()
+    result = cli("--dir", "other", "up", "--url", "sqlite:///app.db")
+    assert result.code == 2, (result.out, result.err)
+    shown = "other/\u0662_arabic" if "/" not in folder else folder
+    assert f"error: {shown}: unexpected folder" in result.err
+    assert "sql/" not in result.err.replace("mysql/", "") and "Traceback" not in result.err
+    assert not (tmp_path / "app.db").exists()
+
+
+def test_layout_errors_name_the_folder_given_by_dir(tmp_path: Path, cli: Any) -> None:
+    other = tmp_path / "other"
+    write_migration(other, "0001_a", "SELECT 1;\n")
+    write_migration(other / "mysql", "0001_b", "SELECT 1;\n")
+    (other / "notes.txt").write_text("x")
+    result = cli("validate", "--offline", "--dir", "other")
+    assert result.code == 2
+    assert (
+        "  - other/notes.txt: unexpected file; other/ holds only <digits>_<slug> version folders"
+        in result.err
+    )
+    assert "  - mysql/0001_b: version 1 is 0001_a in other/; an override folder must" in result.err
+    assert "sql/" not in result.err.replace("mysql/", "")
 
 
 @pytest.mark.parametrize("folder", ["0000_zero", f"{2**63}_huge", f"sqlite/{2**64}_huge"])
@@ -131,7 +161,7 @@ def test_stray_files_and_folders_are_layout_errors(sqldir: Path, stray: str) -> 
     else:
         target.mkdir()
     [problem] = problems(sqldir)
-    assert problem.startswith("sql/" + stray if "/" not in stray else stray)
+    assert problem.startswith(f"{sqldir}/{stray}" if "/" not in stray else stray)
 
 
 def test_hidden_files_sum_file_and_schema_files_are_allowed(sqldir: Path) -> None:
@@ -338,3 +368,63 @@ def test_the_rule_filter_never_misses_a_statement_the_rules_refuse(
     problems = file_problems(up, statements, open_dialect(parse_url(url[dialect])))
     if problems:
         assert up.needs_statement_check, problems
+
+
+# Symbolic links (SPEC §1): followed only when they resolve inside the migrations folder.
+SECRET = "DATABASE_PASSWORD=hunter2-s3cret"
+
+
+def _leak_setup(tmp_path: Path, sqldir: Path, link: str, target: str) -> None:
+    (tmp_path / ".env").write_text(SECRET + "\n")
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    write_migration(sqldir, "0002_b", "CREATE TABLE b (id INT);\n", "DROP TABLE b;\n")
+    (sqldir / link).unlink(missing_ok=True)
+    (sqldir / link).symlink_to(target)
+
+
+BAD_LINKS = {
+    "leaves": ("0002_b/up.sql", "../../.env", "symbolic link to ../../.env leaves the migrations folder"),
+    "dangles": ("0002_b/up.sql", "gone.sql", "symbolic link dangles: its target gone.sql does not exist"),
+    "loops": ("0002_b/up.sql", "up.sql", "symbolic link loops"),
+    "folder leaves": ("0003_c", "../elsewhere", "symbolic link to ../elsewhere leaves the migrations folder"),
+    "dialect folder leaves": ("postgres", "../elsewhere", "symbolic link to ../elsewhere leaves"),
+    "sum file leaves": ("migrator.sum", "../.env", "symbolic link to ../.env leaves the migrations folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LINKS))
+@pytest.mark.parametrize(
+    "command", [("show", "2"), ("up",), ("validate",), ("validate", "--offline"), ("hash",)]
+)
+def test_a_link_that_leaves_dangles_or_loops_is_a_layout_error_naming_it(
+    tmp_path: Path, sqldir: Path, cli: Any, case: str, command: tuple[str, ...]
+) -> None:
+    link, target, says = BAD_LINKS[case]
+    (tmp_path / "elsewhere").mkdir()
+    write_migration(tmp_path / "elsewhere", "0003_c", SECRET + "\n")
+    (tmp_path / "elsewhere" / "up.sql").write_text(SECRET + "\n")
+    _leak_setup(tmp_path, sqldir, link, target)
+    result = cli(*command, "--url", "sqlite:///app.db")
+    assert result.code == 2, (result.out, result.err)
+    shown = f"sql/{link}" if "/" not in link else link
+    assert f"error: {shown}: {says}" in result.err
+    assert "missing up.sql" not in result.err  # one problem for one link
+    assert "hunter2" not in result.out + result.err and "Traceback" not in result.err
+    assert not (tmp_path / "app.db").exists()
+    assert (tmp_path / ".env").read_text() == SECRET + "\n"  # `hash` wrote nothing through a link
+
+
+def test_a_link_inside_the_migrations_folder_is_followed(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    shared = sqldir / "0002_b"
+    shared.mkdir()
+    (shared / "up.sql").write_text("CREATE TABLE b (id INT);\n")
+    (shared / "down.sql").symlink_to("../0001_a/down.sql")  # a relative link
+    (sqldir / "0003_c").symlink_to(shared.resolve(), target_is_directory=True)  # an absolute one
+    assert problems(sqldir) == []
+    shown = cli("show", "2", "--url", "sqlite:///app.db")
+    assert shown.code == 0, shown.err
+    assert "DROP TABLE a;" in shown.out
+    assert cli("up", "--to", "2", "--url", "sqlite:///app.db").code == 0
+    assert cli("hash").code == 0
+    assert "0002_b/down.sql" in (sqldir / "migrator.sum").read_text()
