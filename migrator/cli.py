@@ -329,15 +329,15 @@ def _canonical(command: str) -> str:
 
 
 def _fail(args: argparse.Namespace, exc: MigratorError, code: int) -> int:
-    from migrator.urls import mask
+    from migrator.masking import mask, mask_data
 
     text = mask(str(exc))
     sys.stderr.write(f"error: {text}\n")
     if exc.hint:
-        sys.stderr.write(f"hint: {exc.hint}\n")
+        sys.stderr.write(f"hint: {mask(exc.hint)}\n")
     if getattr(args, "json", False):
         import json
 
-        doc = {"ok": False, "exit_code": code, "error": exc.to_dict()}
+        doc = {"ok": False, "exit_code": code, "error": mask_data(exc.to_dict())}
         sys.stdout.write(json.dumps(doc, default=str, indent=2) + "\n")
     return code

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from migrator.dialects import Dialect
+from migrator.masking import mask
 from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration, utc_now
 from migrator.script import Marker, Write
 
@@ -187,8 +188,9 @@ class VersionStore:
                 "execution_ms": execution_ms,
                 "old_checksum": old_checksum,
                 "new_checksum": new_checksum,
-                "reason": reason,
-                "detail": detail,
+                # the terminal's masking: a history row never keeps a password either
+                "reason": None if reason is None else mask(reason),
+                "detail": None if detail is None else mask(detail),
             },
         )
 

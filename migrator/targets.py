@@ -13,7 +13,7 @@ from typing import Any
 
 from migrator import signals
 from migrator.errors import ConfigError, Interrupted, MigratorError, StoppedError
-from migrator.urls import mask
+from migrator.masking import mask, mask_url
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -25,7 +25,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        return mask(self.url) + (f" schema={self.schema}" if self.schema else "")
+        return mask_url(self.url) + (f" schema={self.schema}" if self.schema else "")
 
 
 @dataclass
@@ -45,24 +45,36 @@ class TargetResult:
 
 
 def read_targets(path: Path) -> list[Target]:
-    """One target per line: `URL [schema=NAME]`; `#` comments; `${VAR}` from the environment."""
+    """One target per line: `URL [schema=NAME]`; `#` comments; `${VAR}` from the environment.
+    A password may hold spaces (libpq takes them unencoded): the URL is the line up to its
+    trailing `key=value` options."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_bytes().decode("utf-8").splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read --targets file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"--targets file {path} is not UTF-8 (invalid byte at offset {exc.start})",
+            hint="save it as UTF-8",
+        ) from None
     targets = []
     for number, raw in enumerate(lines, start=1):
         line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
         if not line:
             continue
         line = _expand(line, f"{path}:{number}")
-        url, *options = line.split()
+        url, options = _split_options(line)
+        _, _, after_password = url.rpartition("@")
+        if len(after_password.split()) > 1:  # words past the password: safe to show
+            raise ConfigError(
+                f"{path}:{number}: unexpected {' '.join(after_password.split()[1:])!r} after the URL",
+                hint="a line is `URL` or `URL schema=NAME`",
+            )
         schema = None
-        for option in options:
-            key, sep, value = option.partition("=")
-            if key != "schema" or not sep or not value:
+        for key, value in options:
+            if key != "schema" or not value:
                 raise ConfigError(
-                    f"{path}:{number}: unknown target option {option!r}",
+                    f"{path}:{number}: unknown target option {key}={mask(value)}",
                     hint="a line is `URL` or `URL schema=NAME`",
                 )
             schema = value
@@ -70,6 +82,20 @@ def read_targets(path: Path) -> list[Target]:
     if not targets:
         raise ConfigError(f"--targets file {path} lists no targets")
     return targets
+
+
+# A trailing option: a name, `=`, a value without the characters a URL's tail has.
+_OPTION = re.compile(r"\s+([A-Za-z_][A-Za-z0-9_-]*)=([^\s@/:]*)$")
+
+
+def _split_options(line: str) -> tuple[str, list[tuple[str, str]]]:
+    """The URL and the `key=value` options after it. Words that are no option belong to the
+    URL (a password with a space), never to an error message that would print them."""
+    options: list[tuple[str, str]] = []
+    while match := _OPTION.search(line):
+        options.insert(0, (match.group(1), match.group(2)))
+        line = line[: match.start()]
+    return line, options
 
 
 def _expand(line: str, where: str) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from migrator.dialects.registry import dialect_of_scheme, spec, url_examples
 from migrator.errors import ConfigError
+from migrator.masking import mask as mask  # re-exported: callers mask text through urls
+from migrator.masking import mask_url, remember
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class DatabaseUrl:
 
     @property
     def masked(self) -> str:
-        return mask(self.raw)
+        return mask_url(self.raw)
 
     def with_database(self, database: str) -> DatabaseUrl:
         """The same server, another database (scratch databases for tests and verify)."""
@@ -46,20 +47,37 @@ def parse_url(raw: str) -> DatabaseUrl:
     dialect = dialect_of(raw)
     if dialect is None:
         raise ConfigError(
-            f"unsupported database URL {mask(raw)!r}",
+            f"unsupported database URL {mask_url(raw)!r}",
             hint=f"use {url_examples()}",
         )
     if spec(dialect).file_database:
         return _parse_file(raw, dialect)
-    parts = urlsplit(raw)
     try:
+        parts = urlsplit(raw)
         port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"bad port in database URL {mask(raw)!r}: {exc}") from None
+    except ValueError as exc:  # an unclosed `[` of an IPv6 address; a port that is no number
+        # (the parser's own words would quote the "port", which may be half a password)
+        what = (
+            "its IPv6 host has no closing `]`"
+            if "IPv6" in str(exc)
+            else "its port is not a number from 0 to 65535"
+        )
+        raise ConfigError(
+            f"malformed database URL {mask_url(raw)!r}: {what}",
+            hint="an IPv6 host goes in brackets (postgres://user@[::1]:5432/db); percent-encode "
+            "a `/`, `?` or `#` in the password (%2F, %3F, %23)",
+        ) from None
+    password = unquote(parts.password or "")
+    for secret in (
+        password,
+        parts.password or "",
+        *(v for k, v in parse_qsl(parts.query) if k.lower() in _PASSWORD_KEYS),
+    ):
+        remember(secret)
     database = unquote(parts.path.lstrip("/"))
     if not database:
         raise ConfigError(
-            f"database URL {mask(raw)!r} names no database",
+            f"database URL {mask_url(raw)!r} names no database",
             hint="add the database name: postgres://user@host:5432/mydb",
         )
     return DatabaseUrl(
@@ -68,7 +86,7 @@ def parse_url(raw: str) -> DatabaseUrl:
         host=parts.hostname or "localhost",
         port=port,
         user=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
+        password=password,
         database=database,
         params=tuple(parse_qsl(parts.query)),
     )
@@ -88,10 +106,4 @@ def _parse_file(raw: str, dialect: str) -> DatabaseUrl:
     return DatabaseUrl(raw=raw, dialect=dialect, database=unquote(path))
 
 
-_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^@\s]*)(@)")
-_PASSWORD_PARAM = re.compile(r"([?&;](?:password|passwd|pwd)=)([^&\s]*)", re.IGNORECASE)
-
-
-def mask(text: str) -> str:
-    """Any URL in the text with its password (user:pw@ or ?password=) replaced by ***."""
-    return _PASSWORD_PARAM.sub(r"\1***", _PASSWORD.sub(r"\1***\3", text))
+_PASSWORD_KEYS = ("password", "passwd", "pwd")

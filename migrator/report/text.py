@@ -13,7 +13,9 @@ from migrator.report import safe_write
 def emit_json(doc: Any) -> None:
     import json  # only --json output needs it: not imported at every start
 
-    safe_write(sys.stdout, json.dumps(doc, default=str, indent=2) + "\n")
+    from migrator.masking import mask_data
+
+    safe_write(sys.stdout, json.dumps(mask_data(doc), default=str, indent=2) + "\n")
 
 
 def say(args: argparse.Namespace, text: str = "") -> None:
