@@ -54,7 +54,7 @@ def mask_url(raw: str) -> str:
     `user:pass@word@host`); a `password=` parameter is masked too."""
     scheme, sep, rest = raw.partition("://")
     at = rest.rfind("@")
-    if sep and at != -1:
+    if sep and at != -1 and not rest.startswith("/"):  # (sqlite:///a:b@c.db has no user)
         user, colon, _ = rest[:at].partition(":")
         if colon:
             raw = f"{scheme}://{user}:{MASK}{rest[at:]}"

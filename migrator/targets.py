@@ -15,6 +15,7 @@ from migrator import signals
 from migrator.errors import ConfigError, Interrupted, MigratorError, StoppedError
 from migrator.masking import mask, mask_url
 
+_COMMENT = re.compile(r"(?:^|\s)#.*")  # a `#` inside a URL (an unencoded password) is no comment
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -59,7 +60,7 @@ def read_targets(path: Path) -> list[Target]:
         ) from None
     targets = []
     for number, raw in enumerate(lines, start=1):
-        line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        line = _COMMENT.sub("", raw).strip()
         if not line:
             continue
         line = _expand(line, f"{path}:{number}")

@@ -154,3 +154,14 @@ def test_json_excerpt_and_history_detail_are_masked_like_the_terminal(db: Db, sq
     assert len(stored) == 2 and all("postgres://app:***@h/db" in d for (d,) in stored)
     for out in (terminal.out + terminal.err, as_json.out + as_json.err, history.out):
         assert "Zq9Secret" not in out
+
+
+def test_a_hash_inside_a_targets_url_is_no_comment_and_never_shown(
+    sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    (tmp_path / "t.txt").write_text("# tenants\npostgres://u:Hash1#Tag2@127.0.0.1:1/db  # the first\n")
+    result = cli("--targets", "t.txt", "up")
+    assert result.code == 2, result.out + result.err
+    assert "postgres://u:***@127.0.0.1:1/db: exit 2: malformed database URL" in result.out
+    assert "Hash1" not in result.out + result.err and "Tag2" not in result.out + result.err
