@@ -9,6 +9,8 @@ from migrator.masking import mask
 from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration, utc_now
 from migrator.script import Marker, Write
 
+_DETAIL_CHARS = 4000  # of a history row's detail, kept after masking (a cut could halve a password)
+
 _ROW_COLUMNS = (
     "version",
     "name",
@@ -190,7 +192,7 @@ class VersionStore:
                 "new_checksum": new_checksum,
                 # the terminal's masking: a history row never keeps a password either
                 "reason": None if reason is None else mask(reason),
-                "detail": None if detail is None else mask(detail),
+                "detail": None if detail is None else mask(detail)[:_DETAIL_CHARS],
             },
         )
 

@@ -25,6 +25,7 @@ from migrator.errors import (
 )
 from migrator.history import VersionStore
 from migrator.lexer import LexError, Statement, leading_keywords, split_statements
+from migrator.masking import mask
 from migrator.model import (
     STATUS_APPLIED,
     STATUS_FAILED,
@@ -654,7 +655,7 @@ class Runner:
                 name=pf.migration.name,
                 execution_ms=_ms_since(started),
                 new_checksum=pf.file.checksum,
-                detail=detail[:4000],
+                detail=detail,  # the store masks it, then keeps 4,000 characters
             )
         except Exception:  # noqa: BLE001 - the failure itself is what the user must see
             pass
@@ -713,7 +714,8 @@ def excerpt(s: Statement, position: int | None, context: int = 2, width: int = 1
     for i in shown:
         text = lines[i].rstrip("\r")
         prefix = " " * (first_col - 1) if i == 0 else ""
-        out.append(f"{s.line + i:>5} | {(prefix + text)[:width]}")
+        # masked whole, then cut: a cut could leave half a password the masking cannot see
+        out.append(f"{s.line + i:>5} | {mask(prefix + text)[:width]}")
         if i == index:
             out.append(f"{'':>5} | {' ' * min(column - 1, width)}^")
     return "\n".join(out)
