@@ -12,9 +12,6 @@ import re
 from typing import Any
 
 MASK = "***"
-# Shorter passwords are left to the shapes: replacing every "ab" of a message would hide more
-# than it protects.
-_MIN_REMEMBERED = 4
 _remembered: set[str] = set()
 
 # The password runs to the first `@` after which a host ends the URL (a `/`, `?`, `#` or the
@@ -31,8 +28,12 @@ _PASSWORD_PARAM = re.compile(
 
 
 def remember(secret: str) -> None:
-    """Mask this value wherever it appears from now on (a password a URL carried)."""
-    if len(secret) >= _MIN_REMEMBERED:
+    """Mask this value wherever it appears from now on (a password a URL carried), unless it
+    is short or a plain word or number: masking every `postgres` or `2024` of a message
+    (postgres:postgres is many a dev setup) would hide more than it protects, and the shapes
+    still catch such a password inside a URL."""
+    letters = sum(c.isalpha() for c in secret)
+    if len(secret) >= 6 and 0 < letters < len(secret):
         _remembered.add(secret)
 
 
