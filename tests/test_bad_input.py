@@ -1,0 +1,163 @@
+"""Input a user can get wrong (issue 16): every case ends in exit 2 and a sentence that says
+what to fix, before anything connects, never a traceback. Each runs `migrator` as users do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Db, write_migration
+
+
+def refused(r: Any, first_line: str, hint: str = "") -> None:
+    """Exit 2 with exactly this error line (and hint), and no traceback anywhere."""
+    assert r.code == 2, r.out + r.err
+    lines = r.err.splitlines()
+    assert lines[0] == f"error: {first_line}", r.err
+    if hint:
+        assert lines[1] == f"hint: {hint}", r.err
+    assert "Traceback" not in r.err + r.out
+
+
+# -- files that are not UTF-8 -----------------------------------------------------------------
+
+
+def test_a_non_utf8_env_file_names_its_byte_offset(tmp_path: Path, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    (tmp_path / ".env").write_bytes(b"# latin-1\nMIGRATOR_URL=sqlite:///caf\xe9.db\n")
+    r = cli("up")
+    refused(
+        r,
+        ".env: invalid UTF-8 at byte offset 36",
+        'save .env as UTF-8 text (an editor\'s "Save with encoding" does it)',
+    )
+    assert not list(tmp_path.glob("*.db"))  # nothing was connected to, nothing created
+    other = tmp_path / "other.env"
+    other.write_bytes(b"\xff\xfeM\x00")  # UTF-16, as some editors save it
+    refused(cli("--env-file", str(other), "status"), f"{other}: invalid UTF-8 at byte offset 0")
+
+
+def test_an_env_file_with_a_byte_order_mark_keeps_its_first_line(
+    tmp_path: Path, sqldir: Path, cli: Any
+) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    (tmp_path / ".env").write_bytes(b"\xef\xbb\xbfMIGRATOR_URL=sqlite:///bom.db\n")
+    r = cli("up")
+    assert r.code == 0, r.err
+    assert (tmp_path / "bom.db").is_file()
+
+
+# -- migrator.toml and [tool.migrator] ----------------------------------------------------------
+
+WRONG_TYPES = [
+    ("url = 5", "url must be a database URL in quotes, not 5", 'url = "postgres://app@localhost:5432/app"'),
+    ("dir = 5", "dir must be a folder name in quotes, not 5", 'dir = "sql"'),
+    ('dir = ["sql"]', 'dir must be a folder name in quotes, not ["sql"]', 'dir = "sql"'),
+    ("table = true", "table must be a table name in quotes, not true", 'table = "schema_version"'),
+    ("lock_timeout = true", "lock_timeout must be a number of seconds, not true", "lock_timeout = 60"),
+    ("lock_timeout = [60]", "lock_timeout must be a number of seconds, not [60]", "lock_timeout = 60"),
+    (
+        "lock_wait_timeout = false",
+        'lock_wait_timeout must be a duration such as "5s" (a bare number means seconds), not false',
+        'lock_wait_timeout = "5s"',
+    ),
+    (
+        "statement_timeout = {minutes = 10}",
+        'statement_timeout must be a duration such as "5s" (a bare number means seconds), '
+        'not {"minutes": 10}',
+        'statement_timeout = "10min"',
+    ),
+    ("backup_dir = 5", "backup_dir must be a folder name in quotes, not 5", 'backup_dir = "backups"'),
+    (
+        "batch_pause = 1979-05-27",
+        'batch_pause must be a duration such as "5s" (a bare number means seconds), not "1979-05-27"',
+        'batch_pause = "100ms"',
+    ),
+    ('write_schema = "yes"', 'write_schema must be true or false, not "yes"', "write_schema = true"),
+    (
+        'ignore = "table:audit_*"',
+        'ignore must be a list of KIND:GLOB strings, not "table:audit_*"',
+        'ignore = ["table:audit_*"]',
+    ),
+    ("ignore = [1]", "ignore must be a list of KIND:GLOB strings, not [1]", 'ignore = ["table:audit_*"]'),
+]
+
+
+@pytest.mark.parametrize(("line", "message", "example"), WRONG_TYPES, ids=[w[0] for w in WRONG_TYPES])
+def test_a_setting_of_the_wrong_type_names_the_key_and_a_right_line(
+    tmp_path: Path, sqldir: Path, cli: Any, line: str, message: str, example: str
+) -> None:
+    """`dir = 5` was a TypeError traceback; `table = true` became a table named "True", and
+    `ignore = "table:x"` a list of single characters."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    (tmp_path / "migrator.toml").write_text(line + "\n")
+    for command in ("up", "status", "hash"):
+        refused(cli(command), f"migrator.toml: {message}", f"for example: {example}")
+    assert not (tmp_path / "migrator.db").exists()
+    (tmp_path / "migrator.toml").unlink()
+    (tmp_path / "pyproject.toml").write_text(f"[tool.migrator]\n{line}\n")
+    refused(cli("up"), f"[tool.migrator] of pyproject.toml: {message}", f"for example: {example}")
+    assert not (tmp_path / "migrator.db").exists()
+
+
+def test_every_setting_of_the_config_file_has_its_type_checked() -> None:
+    from migrator.config import KNOWN_KEYS
+
+    assert {line.split(" =")[0] for line, _, _ in WRONG_TYPES} == set(KNOWN_KEYS)
+
+
+def test_settings_of_the_right_type_are_taken(tmp_path: Path, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    (tmp_path / "migrator.toml").write_text(
+        'url = "sqlite:///ok.db"\ndir = "sql"\ntable = "versions"\nlock_timeout = 1.5\n'
+        'lock_wait_timeout = 5\nstatement_timeout = "10min"\nbackup_dir = "b"\nbatch_pause = 0.1\n'
+        'write_schema = false\nignore = ["table:audit_*"]\n'
+    )
+    r = cli("up")
+    assert r.code == 0, r.err
+    assert (tmp_path / "ok.db").is_file()
+
+
+def test_a_non_utf8_config_file_and_an_empty_folder_name_are_refused(
+    tmp_path: Path, sqldir: Path, cli: Any
+) -> None:
+    (tmp_path / "migrator.toml").write_bytes(b'dir = "caf\xe9"\n')
+    refused(cli("status"), "migrator.toml: invalid UTF-8 at byte offset 10")
+    (tmp_path / "migrator.toml").write_text('dir = ""\n')  # Path("") is the working directory
+    refused(cli("status"), "dir in migrator.toml is empty", "name a folder, such as sql")
+    refused(cli("--dir", "", "status"), "--dir is empty", "name a folder, such as sql")
+
+
+# -- --lock-timeout ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "Infinity", "1e400"])
+def test_a_lock_timeout_that_is_not_a_finite_number_is_refused_before_connecting(
+    db: Db, sqldir: Path, cli: Any, tmp_path: Path, value: str
+) -> None:
+    """nan was a traceback on mysql and, like inf, a wait that never ends on postgres and
+    sqlite: refused wherever it is given, before the database is touched."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    hint = "to wait a long time, give a large number such as 3600"
+    r = cli("up", "--url", db.url, "--lock-timeout", value)
+    refused(r, f"--lock-timeout takes a finite number of seconds, got {value!r}", hint)
+    r = cli("up", "--url", db.url, env={"MIGRATOR_LOCK_TIMEOUT": value})
+    refused(r, f"MIGRATOR_LOCK_TIMEOUT takes a finite number of seconds, got {value!r}", hint)
+    (tmp_path / "migrator.toml").write_text(f'lock_timeout = "{value}"\n')
+    r = cli("up", "--url", db.url)
+    refused(r, f"lock_timeout in migrator.toml takes a finite number of seconds, got {value!r}", hint)
+    if db.dialect == "sqlite":
+        assert not (tmp_path / "test.db").exists()
+    else:
+        assert db.tables() == set()
+
+
+def test_a_lock_timeout_from_the_library_is_checked_too() -> None:
+    from migrator import Migrator
+    from migrator.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="lock_timeout takes a finite number of seconds, got nan"):
+        Migrator(url="sqlite:///x.db", lock_timeout=float("nan"))
