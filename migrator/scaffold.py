@@ -22,6 +22,11 @@ def new_migration(root: Path, name: str, dialect: str | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     layout = Layout(root)
     layout.raise_problems()
+    listed = (root / SUM_FILE).is_file()
+    if listed:
+        from migrator.sumfile import read
+
+        read(root / SUM_FILE)  # a damaged migrator.sum stops `new` before it creates anything
     folders = list(layout.generic.values())
     for by_version in layout.overrides.values():
         folders += by_version.values()
@@ -31,7 +36,7 @@ def new_migration(root: Path, name: str, dialect: str | None = None) -> Path:
     folder.mkdir(parents=True)
     (folder / "up.sql").write_text(UP_TEMPLATE.format(name=slug), encoding="utf-8")
     (folder / "down.sql").write_text(DOWN_TEMPLATE.format(name=slug), encoding="utf-8")
-    if (root / SUM_FILE).is_file():
+    if listed:
         from migrator.sumfile import add
 
         rel = folder.relative_to(root).as_posix()

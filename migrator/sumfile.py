@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.discovery import SUM_FILE, Layout
+from migrator.errors import LayoutError
 
 
 def render(layout: Layout) -> str:
@@ -36,13 +37,28 @@ def add(layout: Layout, rels: list[str]) -> Path:
 
 def read(path: Path) -> dict[str, str]:
     entries: dict[str, str] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for raw in _text(path).splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or line.startswith(("<<<<<<<", "=======", ">>>>>>>")):
             continue
         checksum, _, rel = line.partition("  ")
         entries[rel.strip()] = checksum.strip()
     return entries
+
+
+def _text(path: Path) -> str:
+    """migrator.sum is written by `hash` as UTF-8; anything else was damaged on the way (an
+    editor's encoding, a bad merge), and a checksum read from it could bless the wrong file."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = (
+            f"{SUM_FILE}: invalid UTF-8 at byte offset {exc.start}; restore it from version "
+            "control, or write it again with `migrator hash` once every migration file is as it shipped"
+        )
+    except OSError as exc:
+        problem = f"{SUM_FILE}: cannot read it: {exc.strerror}"
+    raise LayoutError([problem])
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,24 @@ def test_an_env_file_with_a_byte_order_mark_keeps_its_first_line(
     assert (tmp_path / "bom.db").is_file()
 
 
+def test_a_non_utf8_sum_file_is_a_layout_error_for_validate_and_new(
+    tmp_path: Path, sqldir: Path, cli: Any
+) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    assert cli("hash").code == 0
+    listed = (sqldir / "migrator.sum").read_bytes()
+    (sqldir / "migrator.sum").write_bytes(listed + b"\xe9  0002_b/up.sql\n")
+    message = (
+        f"migrator.sum: invalid UTF-8 at byte offset {len(listed)}; restore it from version "
+        "control, or write it again with `migrator hash` once every migration file is as it shipped"
+    )
+    refused(cli("validate", "--offline"), message, "fix the migrations folder; nothing was run")
+    r = cli("validate", "--offline", "--json")
+    assert r.code == 2 and json.loads(r.out)["error"]["problems"] == [message]
+    refused(cli("new", "second"), message)
+    assert sorted(p.name for p in sqldir.iterdir()) == ["0001_a", "migrator.sum"]  # `new` created nothing
+
+
 # -- migrator.toml and [tool.migrator] ----------------------------------------------------------
 
 WRONG_TYPES = [
