@@ -42,6 +42,7 @@ __all__ = [
     "StatementSplitter",
     "leading_keywords",
     "split_statements",
+    "starts_with",
 ]
 
 
@@ -949,3 +950,51 @@ def leading_keywords(statement_text: str, count: int = 3) -> tuple[str, ...]:
         words.append(m[0].upper())
         pos = m.end()
     return tuple(words)
+
+
+# A name as SQL may quote it: "x" (with "" inside), `x`, [x], and in SQLite even 'x'.
+_LEADING_QUOTED_RE: Final = re.compile(r""""(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|'(?:[^']|'')*'""")
+
+
+def starts_with(statement_text: str, pattern: tuple[str, ...]) -> bool:
+    """Does the statement begin with `pattern`? An upper-case word of it is a keyword, written
+    bare; a lower-case word is a name, which may be quoted and qualified by a schema:
+    ("PRAGMA", "foreign_keys") matches `pragma Main . "FOREIGN_KEYS" = on` as much as
+    `PRAGMA foreign_keys = ON`. Case never matters; comments may stand between the words."""
+    pos = 0
+    for want in pattern:
+        found, pos = (
+            _leading_name(statement_text, pos) if want.islower() else _leading_word(statement_text, pos)
+        )
+        if found is None or found.upper() != want.upper():
+            return False
+    return True
+
+
+def _skip(text: str, pos: int) -> int:
+    while (m := _LEADING_SKIP_RE.match(text, pos)) is not None and m.end() > pos:
+        pos = m.end()
+    return pos
+
+
+def _leading_word(text: str, pos: int) -> tuple[str | None, int]:
+    m = _LEADING_WORD_RE.match(text, _skip(text, pos))
+    return (m[0], m.end()) if m else (None, pos)
+
+
+def _leading_name(text: str, pos: int) -> tuple[str | None, int]:
+    """The last part of a possibly qualified, possibly quoted name (`main."t"` -> t)."""
+    while True:
+        pos = _skip(text, pos)
+        m = _LEADING_WORD_RE.match(text, pos) or _LEADING_QUOTED_RE.match(text, pos)
+        if m is None:
+            return None, pos
+        part, pos = m[0], m.end()
+        if part[0] in "\"`'":
+            part = part[1:-1].replace(part[0] * 2, part[0])
+        elif part[0] == "[":
+            part = part[1:-1]
+        after = _skip(text, pos)
+        if not text.startswith(".", after):
+            return part, pos
+        pos = after + 1

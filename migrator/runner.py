@@ -24,7 +24,7 @@ from migrator.errors import (
     StoppedError,
 )
 from migrator.history import VersionStore
-from migrator.lexer import LexError, Statement, leading_keywords, split_statements
+from migrator.lexer import LexError, Statement, leading_keywords, split_statements, starts_with
 from migrator.masking import mask
 from migrator.model import (
     STATUS_APPLIED,
@@ -178,7 +178,7 @@ def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
                 "`-- migrator: no-transaction` at the top of the file"
             )
     for pattern in dialect.refused_in_transaction:
-        if words[: len(pattern)] == pattern:
+        if words[:1] == pattern[:1] and starts_with(s.text, pattern):
             return (
                 f"{f.rel}:{s.line}:{s.column}: {dialect.name} refuses "
                 f"{' '.join(pattern)} inside a transaction; add "

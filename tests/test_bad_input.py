@@ -179,3 +179,41 @@ def test_a_lock_timeout_from_the_library_is_checked_too() -> None:
 
     with pytest.raises(ConfigError, match="lock_timeout takes a finite number of seconds, got nan"):
         Migrator(url="sqlite:///x.db", lock_timeout=float("nan"))
+
+
+# -- sqlite PRAGMAs a transaction cannot hold ---------------------------------------------------
+
+PRAGMAS = [
+    ("PRAGMA main.foreign_keys = ON;", "foreign_keys"),  # a silent no-op in the transaction
+    ('PRAGMA "main".foreign_keys = ON;', "foreign_keys"),
+    ("pragma Main . [FOREIGN_KEYS] = on;", "foreign_keys"),
+    ("PRAGMA /* which */ temp.'foreign_keys'(1);", "foreign_keys"),
+    ("PRAGMA main.journal_mode=WAL;", "journal_mode"),  # failed only when it ran
+    ('PRAGMA "main"."journal_mode" = wal;', "journal_mode"),
+]
+
+
+@pytest.mark.dialect_only("sqlite")
+@pytest.mark.parametrize(("statement", "pragma"), PRAGMAS, ids=[p[0] for p in PRAGMAS])
+def test_a_schema_qualified_or_quoted_pragma_needs_a_no_transaction_file(
+    tmp_path: Path, sqldir: Path, cli: Any, statement: str, pragma: str
+) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n")
+    write_migration(sqldir, "0002_pragma", "SELECT 1;\n" + statement + "\n")
+    r = cli("up")
+    refused(
+        r,
+        f"0002_pragma/up.sql:2:1: sqlite refuses PRAGMA {pragma} inside a transaction; "
+        "add `-- migrator: no-transaction` at the top of the file",
+        "fix the migrations folder; nothing was run",
+    )
+    assert not (tmp_path / "migrator.db").exists()  # refused before the run, not by sqlite in it
+    write_migration(sqldir, "0002_pragma", "-- migrator: no-transaction\n" + statement + "\n")
+    r = cli("up")
+    assert r.code == 0, r.err
+
+
+def test_a_pragma_that_only_mentions_the_name_is_not_refused(tmp_path: Path, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_t", "PRAGMA main.foreign_key_check;\nPRAGMA main.foreign_keys_x = 1;\n")
+    r = cli("up")
+    assert r.code == 0, r.err

@@ -47,7 +47,9 @@ class Dialect:
     text_type = "TEXT"
     timestamp_type = "TIMESTAMP"
     identity_pk = "BIGINT PRIMARY KEY"
-    # Statements (leading keywords) the database refuses inside a transaction.
+    # Statements the database refuses inside a transaction, by their first words
+    # (lexer.starts_with): upper case a keyword, lower case a name, which the SQL may quote or
+    # qualify with a schema (`PRAGMA main."foreign_keys"` is ("PRAGMA", "foreign_keys")).
     refused_in_transaction: tuple[tuple[str, ...], ...] = ()
 
     def __init__(self, url: DatabaseUrl) -> None:

@@ -26,8 +26,8 @@ class SqliteDialect(Dialect):
     timestamp_type = "TEXT"
     identity_pk = "INTEGER PRIMARY KEY AUTOINCREMENT"
     refused_in_transaction = (
-        ("PRAGMA", "FOREIGN_KEYS"),  # silently a no-op inside a transaction
-        ("PRAGMA", "JOURNAL_MODE"),
+        ("PRAGMA", "foreign_keys"),  # silently a no-op inside a transaction
+        ("PRAGMA", "journal_mode"),  # an error there, for WAL
         ("VACUUM",),
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from migrator.directives import parse_directives
 from migrator.importers.scan import Source, has_sql
-from migrator.lexer import LexError, leading_keywords, split_statements
+from migrator.lexer import LexError, leading_keywords, split_statements, starts_with
 from migrator.model import DIALECTS
 
 _NO_TX = "-- migrator: no-transaction\n"
@@ -144,7 +144,7 @@ def _agreed_findings(body: str) -> set[tuple[str, str]]:
             found.update(
                 ("refused", f"{' '.join(p)} cannot run inside a transaction")
                 for p in refused
-                if words[: len(p)] == p
+                if words[:1] == p[:1] and starts_with(statement.text, p)
             )
         agreed = found if agreed is None else agreed & found
     return agreed or set()
