@@ -270,7 +270,7 @@ class Migrator:
                     acquire_lock(dialect, store.table, self.settings.lock_timeout_s)
                 yield dialect, store
         except StatementError as exc:  # migrator's own SQL, outside any file: translated once
-            raise DatabaseError(exc.message, code=exc.code) from None
+            raise DatabaseError(exc.message, code=exc.code, cause=exc.cause) from None
         finally:
             dialect.close()
 

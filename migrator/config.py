@@ -118,6 +118,13 @@ def validate_table(name: str, dialect: str | None = None) -> str:
             f"version table name {name!r}: {dialect} reserves names that start with {reserved} for itself",
             hint="use a name such as schema_version",
         )
+    reserved = facts.reserved_schema_prefix
+    if schema and reserved and schema[0].startswith(reserved):
+        raise ConfigError(
+            f"version table name {name!r}: {dialect} reserves schema names that start with "
+            f"{reserved} for itself",
+            hint=f"put the table in a schema of your own, such as app.{table}, or leave the schema out",
+        )
     limit = facts.identifier_limit
     if limit is None:
         return name

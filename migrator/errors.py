@@ -128,6 +128,16 @@ class BookkeepingError(MigratorError):
     kind = "run-failed"
 
 
+# By what the database's code says (StatementError.cause): privileges are blamed only when the
+# database said so, never for a name it refused or an error whose code says neither.
+_DATABASE_HINTS = {
+    "privileges": "check the database user's privileges on the version table",
+    "name": "the database refused the version table's name; choose another with --table, "
+    "a plain identifier such as schema_version",
+    "": "the database's message above says what it refused; fix that and run the command again",
+}
+
+
 class DatabaseError(MigratorError):
     """The database refused migrator's own work outside any migration file: reading or
     writing the version table, or taking the lock (a driver's error, translated once, at the
@@ -136,13 +146,14 @@ class DatabaseError(MigratorError):
     exit_code = 1
     kind = "database"
 
-    def __init__(self, message: str, *, code: str = "") -> None:
+    def __init__(self, message: str, *, code: str = "", cause: str = "") -> None:
         super().__init__(
             f"database error while reading or writing the version table: {message}"
             + (f" [{code}]" if code else ""),
-            hint="check the database user's privileges on the version table",
+            hint=_DATABASE_HINTS.get(cause, _DATABASE_HINTS[""]),
         )
         self.code = code
+        self.cause = cause
 
 
 class Interrupted(MigratorError, KeyboardInterrupt):

@@ -217,3 +217,109 @@ def test_a_pragma_that_only_mentions_the_name_is_not_refused(tmp_path: Path, sql
     write_migration(sqldir, "0001_t", "PRAGMA main.foreign_key_check;\nPRAGMA main.foreign_keys_x = 1;\n")
     r = cli("up")
     assert r.code == 0, r.err
+
+
+# -- version table names (SPEC §2) --------------------------------------------------------------
+
+TOO_LONG = "t" * 57  # its _history would be 65 characters: over mysql's 64 and postgres's 63
+NAME_HINT = (
+    "the database refused the version table's name; choose another with --table, "
+    "a plain identifier such as schema_version"
+)
+PLAIN = "use a plain identifier such as schema_version"
+
+
+def _refused_names(dialect: str) -> list[tuple[str, str, str]]:
+    """(--table, error, hint) of names each database would refuse, truncate or keep for itself."""
+    long = (
+        f"version table name {TOO_LONG!r} is too long for {dialect}: its history table "
+        f"{TOO_LONG}_history would be 65 characters, and {dialect} keeps at most "
+    )
+
+    def sqlite_(name: str) -> tuple[str, str, str]:
+        message = f"version table name {name!r}: sqlite reserves names that start with sqlite_ for itself"
+        return name, message, "use a name such as schema_version"
+
+    def pg_(schema: str) -> tuple[str, str, str]:
+        message = (
+            f"version table name '{schema}.versions': postgres reserves schema names that "
+            "start with pg_ for itself"
+        )
+        return (
+            f"{schema}.versions",
+            message,
+            ("put the table in a schema of your own, such as app.versions, or leave the schema out"),
+        )
+
+    return {
+        "sqlite": [
+            sqlite_("sqlite_x"),
+            sqlite_("SQLite_stat9"),
+            ("main.versions", "--table main.versions: schema.table is only for postgres", PLAIN),
+        ],
+        "postgres": [
+            pg_("pg_x"),
+            pg_("pg_catalog"),
+            (
+                TOO_LONG,
+                long + "63 (longer names are cut short, so the two tables could become one)",
+                "use a name of at most 55 characters",
+            ),
+        ],
+        "mysql": [
+            (TOO_LONG, long + "64", "use a name of at most 56 characters"),
+            ("other.versions", "--table other.versions: schema.table is only for postgres", PLAIN),
+            ("bad-name", "invalid version table name 'bad-name'", PLAIN + " (schema.table on postgres)"),
+        ],
+    }[dialect]
+
+
+def test_a_table_name_the_database_would_refuse_is_exit_2_before_connecting(
+    db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    """mysql's "Incorrect table name", sqlite's reserved sqlite_ names and postgres's pg_
+    schemas ended with "check the database user's privileges on the version table"."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    for table, message, hint in _refused_names(db.dialect):
+        refused(cli("up", "--url", db.url, "--table", table), message, hint)
+        refused(cli("status", "--url", db.url, env={"MIGRATOR_TABLE": table}), message, hint)
+        if db.dialect != "sqlite":  # nothing connects: a server that is not there is never noticed
+            dead = db.url.replace(f":{db.parsed.port}/", ":1/")
+            assert dead != db.url
+            refused(cli("up", "--url", dead, "--table", table), message, hint)
+    if db.dialect == "sqlite":
+        assert not (tmp_path / "test.db").exists()
+    else:
+        assert db.tables() == set()
+
+
+def test_a_name_the_server_refuses_is_not_blamed_on_privileges(db: Db, sqldir: Path) -> None:
+    """Where a name still reaches the database (a library caller changing settings after the
+    check) and the database refuses it, the hint speaks of the name."""
+    from migrator import Migrator
+    from migrator.errors import DatabaseError
+
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    m = Migrator(url=db.url, directory=sqldir)
+    # past the check Settings makes, as nothing in the CLI can go
+    m.settings.table = {"sqlite": "sqlite_x", "postgres": "pg_x.versions", "mysql": "v" * 70}[db.dialect]
+    with pytest.raises(DatabaseError) as caught:
+        m.up()
+    assert caught.value.hint == NAME_HINT
+    assert "privileges" not in str(caught.value)
+    assert "a" not in db.tables()
+
+
+def test_a_privilege_error_still_says_privileges(postgres_db: Db, sqldir: Path, cli: Any) -> None:
+    import uuid
+
+    user = f"mt_user_{uuid.uuid4().hex[:8]}"
+    postgres_db.execute(f"CREATE ROLE {user} LOGIN")
+    try:
+        write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+        u = postgres_db.parsed
+        r = cli("up", "--url", f"postgres://{user}@{u.host}:{u.port or 5432}/{u.database}")
+        assert r.code == 1, r.err
+        assert r.err.splitlines()[-1] == "hint: check the database user's privileges on the version table"
+    finally:
+        postgres_db.execute(f"DROP ROLE {user}")

@@ -31,6 +31,9 @@ class StatementError(Exception):
     code: str = ""
     position: int | None = None  # 0-based character offset into the statement, when known
     timeout: str = ""  # which session limit fired, when the error is a timeout
+    # what the database's code says the cause is: "privileges", "name" (it refused a name),
+    # or "" when the code does not say; a hint must not guess
+    cause: str = ""
 
     def __str__(self) -> str:
         return self.message

@@ -13,6 +13,10 @@ from migrator.model import Timeouts
 
 # errno -> which session limit fired
 _TIMEOUT_ERRNOS = {1205: "lock-wait-timeout", 3024: "statement-timeout", 1969: "statement-timeout"}
+# access denied to a database, a table, a column, or an operation needing SUPER; a name too
+# long, or an incorrect database or table name
+_CAUSES = {1044: "privileges", 1142: "privileges", 1143: "privileges", 1227: "privileges"}
+_CAUSES |= {1059: "name", 1102: "name", 1103: "name"}
 # Statements that leave no session state behind (leading keywords; see may_change_session).
 _SESSION_SAFE = {
     ("INSERT",),
@@ -361,7 +365,13 @@ def _translate(exc: Any, sql: str) -> StatementError:
     timeout = _TIMEOUT_ERRNOS.get(errno or 0, "")
     if timeout:
         message += f" [{timeout} fired]"
-    return StatementError(message, code=code, position=mysql_error_position(message, sql), timeout=timeout)
+    return StatementError(
+        message,
+        code=code,
+        position=mysql_error_position(message, sql),
+        timeout=timeout,
+        cause=_CAUSES.get(errno or 0, ""),
+    )
 
 
 def _no_delay(conn: Any) -> None:

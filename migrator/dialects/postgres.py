@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from migrator.script import Step
 
 _TIMEOUT_CODES = {"55P03": "lock-wait-timeout", "57014": "statement-timeout"}
+# insufficient_privilege; invalid_name, name_too_long, reserved_name (a pg_ schema)
+_CAUSES = {"42501": "privileges", "42602": "name", "42622": "name", "42939": "name"}
 
 _CONCURRENT_INDEX = re.compile(
     r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
@@ -397,7 +399,11 @@ def _translate(exc: Any) -> StatementError:
     if timeout:
         message += f" [{timeout} fired]"
     return StatementError(
-        message, code=code, position=int(position) - 1 if position else None, timeout=timeout
+        message,
+        code=code,
+        position=int(position) - 1 if position else None,
+        timeout=timeout,
+        cause=_CAUSES.get(code, ""),
     )
 
 

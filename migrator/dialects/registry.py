@@ -36,6 +36,9 @@ class DialectSpec:
     truncates_identifiers: bool = False
     # Table names starting with this belong to the database itself.
     reserved_prefix: str = ""
+    # Schema names starting with this belong to the database itself (`--table schema.table`);
+    # compared as written, since migrator quotes the name: postgres takes "PG_x", not "pg_x".
+    reserved_schema_prefix: str = ""
     # Schemas inside one database: `schema=NAME` targets and `--table schema.table`.
     schemas: bool = False
 
@@ -62,6 +65,7 @@ _SPECS: Final = (
         lex=LexRules(blocks="begin-atomic", e_strings=True, dollar_quotes=True, nested_comments=True),
         identifier_limit=63,
         truncates_identifiers=True,
+        reserved_schema_prefix="pg_",  # CREATE SCHEMA pg_x: "unacceptable schema name"
         schemas=True,
     ),
     DialectSpec(

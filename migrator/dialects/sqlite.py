@@ -224,7 +224,7 @@ class SqliteDialect(Dialect):
         elif code in ("SQLITE_BUSY", "SQLITE_LOCKED"):
             timeout = "lock-wait-timeout"
             message = f"{message} (waited for the lock-wait-timeout / busy timeout)"
-        return StatementError(message, code=code, timeout=timeout)
+        return StatementError(message, code=code, timeout=timeout, cause=_cause(exc))
 
     # -- catalog ------------------------------------------------------------------------
     def qualify(self, table: str) -> str:
@@ -262,3 +262,14 @@ class SqliteDialect(Dialect):
 
     def timestamp_param(self, value: Any) -> Any:
         return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
+
+
+# read-only file or folder, denied access, an authorizer's refusal (primary result codes)
+_PRIVILEGE_CODES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH})
+
+
+def _cause(exc: sqlite3.Error) -> str:
+    if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF in _PRIVILEGE_CODES:
+        return "privileges"
+    # a name sqlite keeps for itself has no code of its own (SQLITE_ERROR), only this text
+    return "name" if str(exc).startswith("object name reserved for internal use") else ""
