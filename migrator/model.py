@@ -156,9 +156,19 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, None: 1000}
 
 
+# postgres keeps lock_timeout and statement_timeout in a 32-bit count of milliseconds: a longer
+# limit failed only once a file began to run (and 1e400s was an OverflowError)
+MAX_DURATION_MS = 2**31 - 1
+
+
 def parse_duration_ms(text: str) -> int:
     """'5s', '10min', '250ms', '2h', '30' (seconds) -> milliseconds. ValueError otherwise."""
     m = _DURATION.match(text)
     if not m:
         raise ValueError(f"not a duration: {text!r} (use a number with ms, s, min or h)")
-    return int(float(m.group(1)) * _UNIT_MS[m.group(2)])
+    ms = float(m.group(1)) * _UNIT_MS[m.group(2)]
+    if ms > MAX_DURATION_MS:
+        raise ValueError(
+            f"{text.strip()!r} is longer than the 596h (24 days) a database session limit can be"
+        )
+    return int(ms)

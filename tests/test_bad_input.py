@@ -173,6 +173,26 @@ def test_a_lock_timeout_that_is_not_a_finite_number_is_refused_before_connecting
         assert db.tables() == set()
 
 
+def test_a_session_limit_longer_than_a_database_takes_is_refused_before_connecting(
+    db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    """postgres failed it only once the first file ran, mysql cut it short without a word, and
+    1e400s was an OverflowError traceback."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    too_long = "is longer than the 596h (24 days) a database session limit can be"
+    r = cli("up", "--url", db.url, "--statement-timeout", "99999999999999999999h")
+    refused(r, f"--statement-timeout: '99999999999999999999h' {too_long}")
+    r = cli("up", "--url", db.url, "--lock-wait-timeout", "1" + "0" * 400 + "s")
+    refused(r, f"--lock-wait-timeout: '1{'0' * 400}s' {too_long}")
+    write_migration(sqldir, "0001_a", "-- migrator: statement-timeout 600h\nCREATE TABLE a (id INT);\n")
+    r = cli("up", "--url", db.url, "--lock-wait-timeout", "596h")
+    refused(r, f"0001_a/up.sql:1: directive 'statement-timeout': '600h' {too_long}")
+    if db.dialect == "sqlite":
+        assert not (tmp_path / "test.db").exists()
+    else:
+        assert db.tables() == set()
+
+
 def test_a_lock_timeout_from_the_library_is_checked_too() -> None:
     from migrator import Migrator
     from migrator.errors import ConfigError
