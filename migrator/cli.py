@@ -25,68 +25,99 @@ class _ArgParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    default = argparse.SUPPRESS if suppress else None
+# Every global option, in the order `--help` lists them. Each works before the command; after
+# it, only where it applies (`init --lock-timeout 5` is refused), and each subcommand's --help
+# lists only those.
+_GLOBALS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "url": (
+        ("--url",),
+        {
+            "action": "append",
+            "help": "database URL (else MIGRATOR_URL, DATABASE_URL, migrator.toml, "
+            "sqlite:///migrator.db); repeat it to run on several databases",
+        },
+    ),
+    "targets": (
+        ("--targets",),
+        {"metavar": "FILE", "help": "run on every target listed in FILE (`URL [schema=NAME]` per line)"},
+    ),
+    "parallel": (
+        ("--parallel",),
+        {"type": "positive", "metavar": "N", "help": "targets at once (default 4)"},
+    ),
+    "continue_on_error": (
+        ("--continue-on-error",),
+        {"action": "store_true", "help": "keep starting targets after one failed"},
+    ),
+    "dir": (("--dir",), {"help": "migrations folder (default sql)"}),
+    "table": (("--table",), {"help": "version table (default schema_version)"}),
+    "json": (("--json",), {"action": "store_true", "help": "one JSON document on stdout"}),
+    "quiet": (("-q", "--quiet"), {"action": "store_true", "help": "errors only"}),
+    "verbose": (
+        ("-v", "--verbose"),
+        {"action": "store_true", "help": "print every statement with its duration"},
+    ),
+    "lock_timeout": (
+        ("--lock-timeout",),
+        {"metavar": "SECONDS", "help": "wait at most this long for migrator's lock (default 60)"},
+    ),
+    "lock_wait_timeout": (
+        ("--lock-wait-timeout",),
+        {"metavar": "D", "help": "how long one statement may wait for a table lock (5s, 1min)"},
+    ),
+    "statement_timeout": (
+        ("--statement-timeout",),
+        {"metavar": "D", "help": "how long one statement may run (no limit by default)"},
+    ),
+    "batch_pause": (
+        ("--batch-pause",),
+        {"metavar": "D", "help": "wait this long between the batches of a `batch` file"},
+    ),
+    "env_file": (
+        ("--env-file",),
+        {
+            "metavar": "PATH",
+            "help": "read MIGRATOR_* and DATABASE_URL from this file (default .env); "
+            "the real environment wins",
+        },
+    ),
+    "no_env_file": (("--no-env-file",), {"action": "store_true", "help": "do not read .env"}),
+}
+ALL_GLOBALS = tuple(_GLOBALS)
+# which global options each kind of command uses
+_ENV = ("env_file", "no_env_file")
+_DATABASE = ("url", "table")  # commands that connect
+_TARGETS = ("targets", "parallel", "continue_on_error")  # commands that run on several targets
+_SESSION = ("lock_wait_timeout", "statement_timeout")  # commands that run migration files
+_RUNS = (
+    *_DATABASE,
+    *_TARGETS,
+    "dir",
+    "json",
+    "quiet",
+    "verbose",
+    "lock_timeout",
+    *_SESSION,
+    "batch_pause",
+    *_ENV,
+)
+_FILES_ONLY = ("dir", "json", "quiet", *_ENV)  # commands that read or write the folder only
+
+
+def _global_options(parser: argparse.ArgumentParser, names: tuple[str, ...], *, suppress: bool) -> None:
     g = parser.add_argument_group("global options")
-    g.add_argument(
-        "--url",
-        default=default,
-        action="append",
-        help="database URL (else MIGRATOR_URL, DATABASE_URL, migrator.toml, "
-        "sqlite:///migrator.db); repeat it to run on several databases",
-    )
-    g.add_argument(
-        "--targets",
-        default=default,
-        metavar="FILE",
-        help="run on every target listed in FILE (`URL [schema=NAME]` per line)",
-    )
-    g.add_argument(
-        "--parallel", default=default, type=_positive, metavar="N", help="targets at once (default 4)"
-    )
-    g.add_argument(
-        "--continue-on-error",
-        action="store_true",
-        default=default or False,
-        help="keep starting targets after one failed",
-    )
-    g.add_argument("--dir", default=default, help="migrations folder (default sql)")
-    g.add_argument("--table", default=default, help="version table (default schema_version)")
-    g.add_argument(
-        "--json", action="store_true", default=default or False, help="one JSON document on stdout"
-    )
-    g.add_argument("-q", "--quiet", action="store_true", default=default or False, help="errors only")
-    g.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        default=default or False,
-        help="print every statement with its duration",
-    )
-    g.add_argument(
-        "--lock-timeout",
-        default=default,
-        metavar="SECONDS",
-        help="wait at most this long for migrator's lock (default 60)",
-    )
-    g.add_argument(
-        "--lock-wait-timeout",
-        default=default,
-        metavar="D",
-        help="how long one statement may wait for a table lock (5s, 1min)",
-    )
-    g.add_argument(
-        "--statement-timeout",
-        default=default,
-        metavar="D",
-        help="how long one statement may run (no limit by default)",
-    )
-    g.add_argument(
-        "--batch-pause",
-        default=default,
-        metavar="D",
-        help="wait this long between the batches of a `batch` file",
-    )
+    for name in ALL_GLOBALS:
+        if name not in names:
+            continue
+        flags, spec = _GLOBALS[name]
+        kwargs = {**spec, "dest": name}
+        if kwargs.get("type") == "positive":
+            kwargs["type"] = _positive
+        if suppress:
+            kwargs["default"] = argparse.SUPPRESS
+        elif kwargs.get("action") == "store_true":
+            kwargs["default"] = False
+        g.add_argument(*flags, **kwargs)
 
 
 class _NotOnTheCommandLine:
@@ -107,21 +138,23 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = _ArgParser(
         prog="migrator", description="Plain-SQL migrations for SQLite, PostgreSQL and MySQL/MariaDB."
     )
-    _global_options(parser, suppress=False)
+    _global_options(parser, ALL_GLOBALS, suppress=False)
     parser.add_argument("--version", action="version", version=f"migrator {__version__}")
-    parser.add_argument(
-        "--env-file",
-        metavar="PATH",
-        help="read MIGRATOR_* and DATABASE_URL from this file (default .env); the real environment wins",
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        parser_class=_ArgParser,
+        help="one of these; `migrator COMMAND --help` lists its options",
     )
-    parser.add_argument("--no-env-file", action="store_true", help="do not read .env")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgParser)
 
-    def command(name: str, help_text: str, aliases: tuple[str, ...] = ()) -> Any:
+    def command(
+        name: str, help_text: str, aliases: tuple[str, ...] = (), options: tuple[str, ...] = ALL_GLOBALS
+    ) -> Any:
+        """A subcommand with the global options that apply to it (all, unless it says)."""
         p = sub.add_parser(name, help=help_text, aliases=list(aliases), description=help_text)
         if named is not None and named.isdisjoint((name, *aliases)):
             return _NotOnTheCommandLine()
-        _global_options(p, suppress=True)
+        _global_options(p, options, suppress=True)
         return p
 
     p = command("up", "apply pending versions in order", aliases=("migrate",))
@@ -162,19 +195,35 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
-    p = command("redo", "roll back the latest version and apply it again")
+    p = command(
+        "redo",
+        "roll back the latest version and apply it again",
+        options=tuple(o for o in _RUNS if o not in _TARGETS),
+    )
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
-    p = command("restore", "restore a backup migrator took into the database at --url")
+    p = command(
+        "restore",
+        "restore a backup migrator took into the database at --url",
+        options=(*_DATABASE, "json", "quiet", "lock_timeout", *_ENV),
+    )
     p.add_argument("file", metavar="FILE", help="a backup file from --backup-dir (default backups/)")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
-    p = command("status", "current version, pending versions, drift summary")
+    p = command(
+        "status",
+        "current version, pending versions, drift summary",
+        options=(*_DATABASE, *_TARGETS, *_FILES_ONLY),
+    )
     p.add_argument("--exit-code", action="store_true", help="exit 5 when versions are pending")
-    command("pending", "list pending versions (exit 0)")
-    command("history", "every up, down, baseline and repair")
+    command("pending", "list pending versions (exit 0)", options=(*_DATABASE, *_FILES_ONLY))
+    command("history", "every up, down, baseline and repair", options=(*_DATABASE, "json", "quiet", *_ENV))
 
-    p = command("validate", "check the database (or with --offline, migrator.sum) against the files")
+    p = command(
+        "validate",
+        "check the database (or with --offline, migrator.sum) against the files",
+        options=(*_DATABASE, *_TARGETS, *_FILES_ONLY, *_SESSION),
+    )
     p.add_argument("--offline", action="store_true", help="compare files with sql/migrator.sum only")
     p.add_argument("--strict", action="store_true", help="a changed down.sql is an error too")
     p.add_argument(
@@ -183,12 +232,18 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         help="also check sql/schema.<dialect>.txt against what the migrations produce",
     )
 
-    p = command("show", "effective SQL, checksums and state of one version", aliases=("show-migration",))
-    p.add_argument("version", nargs="?", type=_version)
+    p = command(
+        "show",
+        "effective SQL, checksums and state of one version",
+        aliases=("show-migration",),
+        options=(*_DATABASE, *_FILES_ONLY),
+    )
+    p.usage = "migrator show V [options]"  # V is required; `--version V` is its old spelling
+    p.add_argument("version", nargs="?", type=_version, metavar="V", help="the version to show")
     p.add_argument("--version", dest="version_flag", type=_version, metavar="V", help=argparse.SUPPRESS)
 
-    p = command("new", "create the next version folder with up.sql and down.sql")
-    p.add_argument("name")
+    p = command("new", "create the next version folder with up.sql and down.sql", options=_FILES_ONLY)
+    p.add_argument("name", help="what the version does, e.g. add_users_table (the folder's name)")
     # spelled out: importing the registry would import migrator.dialects on every --help
     p.add_argument(
         "--dialect",
@@ -200,6 +255,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         "import",
         "convert a dbmate, golang-migrate, flyway or goose folder into version "
         "folders under --dir (a new or empty folder)",
+        options=_FILES_ONLY,
     )
     p.add_argument(
         "--from",
@@ -217,17 +273,27 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         "and callbacks, goose Go migrations) and list them as skipped",
     )
 
-    command("hash", "write sql/migrator.sum")
+    command("hash", "write sql/migrator.sum", options=_FILES_ONLY)
 
-    p = command("wait", "wait until the database accepts connections (exit 0) or time out (exit 4)")
-    p.add_argument("--timeout", type=float, default=60, metavar="SECONDS")
+    p = command(
+        "wait",
+        "wait until the database accepts connections (exit 0) or time out (exit 4)",
+        options=("url", "json", "quiet", *_ENV),
+    )
+    p.add_argument(
+        "--timeout", type=float, default=60, metavar="SECONDS", help="give up after this long (default 60)"
+    )
 
-    command("init", "create sql/ with a first migration and a commented migrator.toml")
+    command("init", "create sql/ with a first migration and a commented migrator.toml", options=_FILES_ONLY)
 
-    p = command("completion", "print a shell completion script")
-    p.add_argument("shell", choices=("bash", "zsh"))
+    p = command("completion", "print a shell completion script", options=())
+    p.add_argument("shell", choices=("bash", "zsh"), help="the shell to complete for: bash or zsh")
 
-    p = command("verify", "prove on a scratch database that each down.sql undoes its up.sql")
+    p = command(
+        "verify",
+        "prove on a scratch database that each down.sql undoes its up.sql",
+        options=(*_DATABASE, *_TARGETS, *_FILES_ONLY, "verbose", *_SESSION),
+    )
     p.add_argument("--from", dest="first", type=_version, metavar="V", help="check versions from V")
     p.add_argument("--to", dest="last", type=_version, metavar="V", help="check versions up to V")
     p.add_argument(
@@ -236,10 +302,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         help="an empty database to use instead of creating one on the --url server",
     )
 
-    p = command("schema", "print the schema snapshot of the database")
+    p = command("schema", "print the schema snapshot of the database", options=(*_DATABASE, *_FILES_ONLY))
     p.add_argument("--write", action="store_true", help="write sql/schema.<dialect>.txt")
 
-    p = command("drift", "compare the live schema with what its applied versions produce")
+    p = command(
+        "drift",
+        "compare the live schema with what its applied versions produce",
+        options=(*_DATABASE, *_TARGETS, *_FILES_ONLY, "verbose", *_SESSION),
+    )
     p.add_argument(
         "--ignore",
         action="append",
@@ -247,15 +317,33 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         metavar="KIND:GLOB",
         help="skip objects migrations do not own, e.g. table:audit_* (repeatable)",
     )
-    p.add_argument("--scratch-url", metavar="URL")
+    p.add_argument(
+        "--scratch-url",
+        metavar="URL",
+        help="an empty database to build the expected schema in, instead of creating one on the --url server",
+    )
 
-    p = command("baseline", "mark versions up to V as applied without running them")
-    p.add_argument("version", type=_version)
+    p = command(
+        "baseline",
+        "mark versions up to V as applied without running them",
+        options=(*_DATABASE, *_FILES_ONLY, "lock_timeout"),
+    )
+    p.add_argument("version", type=_version, metavar="V", help="the version the database is at already")
     p.add_argument("--force", action="store_true", help="even if the version table has rows")
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--dry-run", action="store_true", help="print what would be recorded; write nothing")
 
-    p = command("repair", "accept the current files for versions; clear failed/interrupted rows")
-    p.add_argument("versions", nargs="*", type=_version, metavar="V")
+    p = command(
+        "repair",
+        "accept the current files for versions; clear failed/interrupted rows",
+        options=(*_DATABASE, *_FILES_ONLY, "lock_timeout"),
+    )
+    p.add_argument(
+        "versions",
+        nargs="*",
+        type=_version,
+        metavar="V",
+        help="versions whose current files to accept, or whose failed/interrupted row to clear",
+    )
     p.add_argument("--reason", default=None, help="why; recorded in the history")
     p.add_argument(
         "--mark-applied",
@@ -265,8 +353,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         default=[],
         help="record a version a person finished by hand as applied",
     )
-    p.add_argument("--yes", "-y", action="store_true")
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--dry-run", action="store_true", help="print what would be repaired; write nothing")
     return parser
 
 

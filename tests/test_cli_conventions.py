@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pty
@@ -426,3 +427,71 @@ def test_init_creates_a_project_that_validates_and_never_overwrites(tmp_path: Pa
     assert run("hash", cwd=tmp_path).code == 0  # a layout migrator reads without a problem
     assert run("validate", "--offline", cwd=tmp_path).code == 0
     assert run("status", cwd=tmp_path).code == 0  # its toml has only known settings
+
+
+# -- --help -------------------------------------------------------------------------------------
+def _subparsers() -> dict[str, argparse.ArgumentParser]:
+    from migrator.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {"": parser, **sub.choices}
+
+
+def test_every_option_and_argument_of_every_command_has_help() -> None:
+    lacking = [
+        f"migrator {name} {'/'.join(a.option_strings) or a.metavar or a.dest}".replace("  ", " ")
+        for name, parser in _subparsers().items()
+        for a in parser._actions
+        if a.help != argparse.SUPPRESS and not (a.help or "").strip()
+    ]
+    assert not lacking, "no help text: " + ", ".join(lacking)
+
+
+@pytest.mark.parametrize("command", sorted(n for n in _subparsers() if n))
+def test_each_commands_help_says_every_option_and_argument(command: str, tmp_path: Path) -> None:
+    """What a person reads: in `migrator COMMAND --help`, every listed option or argument has
+    text beside it or on the next, deeper-indented line."""
+    r = run(command, "--help", cwd=tmp_path)
+    assert r.code == 0, r.err
+    entries = r.out.split("\n\n", 2)[-1].splitlines()  # after the usage and description
+    for i, line in enumerate(entries):
+        m = re.match(r"^ {2}(\S+(?: \S+)*?)(?: {2,}(\S.*))?$", line)
+        if not m or line.endswith(":"):
+            continue
+        following = entries[i + 1] if i + 1 < len(entries) else ""
+        explained = m.group(2) or re.match(r"^ {4,}\S", following) and not following.lstrip().startswith("-")
+        assert explained, f"`migrator {command} --help` lists {m.group(1)!r} without a word:\n{r.out}"
+
+
+def test_a_command_lists_only_the_global_options_that_apply_to_it(tmp_path: Path) -> None:
+    init = run("init", "--help", cwd=tmp_path)
+    assert "--dir" in init.out and "--lock-timeout" not in init.out and "--url" not in init.out
+    assert "--targets" not in run("show", "--help", cwd=tmp_path).out
+    assert "--json" not in run("completion", "--help", cwd=tmp_path).out
+    up = run("up", "--help", cwd=tmp_path).out
+    assert all(
+        o in up for o in ("--url", "--targets", "--lock-timeout", "--statement-timeout", "--batch-pause")
+    )
+    # before the command every global option is still accepted; after it, one that cannot
+    # apply is refused with a sentence instead of being silently ignored
+    assert run("--lock-timeout", "5", "init", cwd=tmp_path).code == 0
+    refused = run("init", "--lock-timeout", "5", cwd=tmp_path)
+    assert refused.code == 2
+    assert "error: unrecognized arguments: --lock-timeout 5" in refused.err
+    assert "Traceback" not in refused.err
+
+
+def test_show_marks_its_version_as_required(tmp_path: Path) -> None:
+    out = run("show", "--help", cwd=tmp_path).out
+    assert out.startswith("usage: migrator show V [options]\n"), out
+    assert "[V]" not in out
+
+
+def test_global_options_after_the_command_work(project: Path) -> None:
+    (project / ".env").write_text("MIGRATOR_URL=sqlite:///from_env.db\n")
+    r = run("status", "--no-env-file", "--url", "sqlite:///app.db", cwd=project)
+    assert r.code == 0, r.err
+    assert "database: sqlite:///app.db" in r.out
+    r = run("status", "--env-file", ".env", cwd=project)
+    assert r.code == 0 and "database: sqlite:///from_env.db" in r.out, r.err
