@@ -137,7 +137,7 @@ def _print_run(args: argparse.Namespace, r: RunResult) -> int:
         path = _migrator(args).write_schema_file()
         say(args, f"wrote {path}")
     if args.json:
-        emit_json({"ok": True, **r.to_dict()})
+        emit_json({"ok": True, **r.to_dict()}, 0)
         return 0
     if r.dry_run:
         _print_plan(args, r)
@@ -182,8 +182,11 @@ def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
 # -- status / pending / history -------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
     s = _migrator(args).status()
+    code = 0
+    if getattr(args, "exit_code", False):
+        code = EXIT_PENDING if s.pending else 3 if any(not p.warning for p in s.problems) else 0
     if args.json:
-        emit_json({"ok": True, **s.to_dict()})
+        emit_json({"ok": True, **s.to_dict()}, code)
     else:
         say(args, f"database: {s.url} ({s.dialect})")
         say(args, f"current version: {version_text(s.current)}")
@@ -192,15 +195,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         say_lines(args, table_lines(("version", "name", "state", "applied at (UTC)"), rows))
         for p in s.problems:
             say_prose(args, f"{'warning' if p.warning else 'drift'}: {p}")
-    if getattr(args, "exit_code", False) and s.pending:
-        return EXIT_PENDING
-    return 3 if any(not p.warning for p in s.problems) and getattr(args, "exit_code", False) else 0
+    return code
 
 
 def cmd_pending(args: argparse.Namespace) -> int:
     s = _migrator(args).status()
     if args.json:
-        emit_json({"ok": True, "pending": [v.to_dict() for v in s.pending]})
+        emit_json({"ok": True, "pending": [v.to_dict() for v in s.pending]}, 0)
     else:
         for v in s.pending:
             say(args, f"{v.version}  {v.name}")
@@ -219,7 +220,8 @@ def cmd_history(args: argparse.Namespace) -> int:
                     e.__dict__ if not hasattr(e, "__slots__") else {k: getattr(e, k) for k in e.__slots__}
                     for e in events
                 ],
-            }
+            },
+            0,
         )
         return 0
     rows = [
@@ -272,7 +274,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     ok = result.ok and not schema_diff
     if args.json:
         emit_json(
-            {**result.to_dict(), "ok": ok, **({"schema_file_diff": schema_diff} if args.schema_file else {})}
+            {**result.to_dict(), "ok": ok, **({"schema_file_diff": schema_diff} if args.schema_file else {})},
+            0 if ok else 3,
         )
     else:
         for p in result.problems:
@@ -303,7 +306,7 @@ def _validate_offline(args: argparse.Namespace) -> int:
     layout = Layout(load_settings({"dir": getattr(args, "dir", None)}).dir)
     problems = compare(layout)
     if args.json:
-        emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems]})
+        emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems]}, 0 if not problems else 3)
     else:
         for p in problems:
             say(args, str(p))
@@ -324,7 +327,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
     path = write(layout)
     count = len(layout.files())
     if args.json:
-        emit_json({"ok": True, "file": str(path), "files": count})
+        emit_json({"ok": True, "file": str(path), "files": count}, 0)
     else:
         say(args, f"wrote {path} ({count} files)")
     return 0
@@ -337,7 +340,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise UsageError("show needs a version: migrator show 3")
     r = _migrator(args).show(version)
     if args.json:
-        emit_json({"ok": True, **r.to_dict()})
+        emit_json({"ok": True, **r.to_dict()}, 0)
         return 0
     m, row = r.migration, r.row
     say(args, f"version {m.version}: {m.name} ({m.description})")
@@ -363,7 +366,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
     folder = new_migration(load_settings({"dir": getattr(args, "dir", None)}).dir, args.name, args.dialect)
     if args.json:
-        emit_json({"ok": True, "folder": str(folder)})
+        emit_json({"ok": True, "folder": str(folder)}, 0)
     else:
         say(args, f"created {folder}/up.sql and {folder}/down.sql")
     return 0
@@ -382,7 +385,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         skip_unsupported=args.skip_unsupported,
     )
     if args.json:
-        emit_json({"ok": True, **r.to_dict()})
+        emit_json({"ok": True, **r.to_dict()}, 0)
         return 0
     verb = "dry run: would write" if r.dry_run else "wrote"
     say(args, f"{verb} {len(r.migrations)} version(s) from {r.source_format} folder {r.source} into {r.dir}")
@@ -448,7 +451,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 def _print_admin(args: argparse.Namespace, r: Any) -> int:
     if args.json:
-        emit_json({"ok": True, **r.to_dict()})
+        emit_json({"ok": True, **r.to_dict()}, 0)
         return 0
     prefix = "would " if r.dry_run else ""
     for c in r.changes:
@@ -478,7 +481,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         per_file_lines=False,
     )
     if args.json:
-        emit_json(result.to_dict())
+        emit_json(result.to_dict(), 0 if result.ok else 3)
         return 0 if result.ok else 3
     for c in result.checks:
         label = {"ok": "ok", "differs": "DIFFERS", "skipped": "skipped (irreversible)"}[c.outcome]
@@ -507,7 +510,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         path.write_text(render_text(schema), encoding="utf-8", newline="\n")
         say(args, f"wrote {path}")
     elif args.json:
-        emit_json(to_json(schema))
+        emit_json({"ok": True, **to_json(schema)}, 0)
     else:
         sys.stdout.write(render_text(schema))
     return 0
@@ -518,7 +521,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
         args, lambda m: m.drift(ignore=args.ignore, scratch_url=args.scratch_url), per_file_lines=False
     )
     if args.json:
-        emit_json(report.to_dict())
+        emit_json(report.to_dict(), 0 if report.ok else 3)
     else:
         for d in report.differences:
             say(args, d)
@@ -541,7 +544,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
     url = parse_url(settings.url)
     seconds = wait_for(url, args.timeout)
     if args.json:
-        emit_json({"ok": True, "url": url.masked, "waited_s": round(seconds, 3)})
+        emit_json({"ok": True, "url": url.masked, "waited_s": round(seconds, 3)}, 0)
     else:
         say(args, f"{url.masked} accepts connections (waited {seconds:.1f}s)")
     return 0

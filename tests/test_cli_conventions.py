@@ -15,10 +15,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLE_SQL, run_cli, write_migration
+from tests.conftest import EXAMPLE_SQL, Db, run_cli, write_migration
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 _CURSOR = re.compile(r"\x1b\[(\?25[lh]|[0-9]*[ABCDEFGHJK])")  # hide/show cursor, move, erase
@@ -495,3 +496,62 @@ def test_global_options_after_the_command_work(project: Path) -> None:
     assert "database: sqlite:///app.db" in r.out
     r = run("status", "--env-file", ".env", cwd=project)
     assert r.code == 0 and "database: sqlite:///from_env.db" in r.out, r.err
+
+
+# -- --json carries the exit status ------------------------------------------------------------
+def test_every_commands_json_carries_its_exit_status(db: Db, cli: Any, sqldir: Path, tmp_path: Path) -> None:
+    """docs/exit-codes.md: with --json, `exit_code` in the document equals the exit status,
+    for every command, whether it succeeds, finds drift or finds versions pending."""
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "DROP TABLE t;\n")
+    write_migration(sqldir, "0002_u", "CREATE TABLE u (id INT);\n", "DROP TABLE u;\n")
+    url = ("--url", db.url)
+    seen: dict[str, int] = {}
+
+    def expect(code: int, *args: str, cwd: Path = tmp_path) -> dict[str, Any]:
+        r = cli(*args, "--json", *url if args[0] not in ("new", "hash", "init", "import") else (), cwd=cwd)
+        assert r.code == code, f"{args}: {r.code}\n{r.out}\n{r.err}"
+        doc = json.loads(r.out)
+        assert doc["exit_code"] == r.code, f"{args}: exit {r.code}, JSON says {doc.get('exit_code')}"
+        assert list(doc)[:2] == ["ok", "exit_code"], list(doc)
+        seen[" ".join(a for a in args if a in (args[0], "--exit-code", "--offline", "--schema-file"))] = code
+        return doc
+
+    expect(5, "status", "--exit-code")
+    expect(0, "up", "--to", "1")
+    expect(0, "pending")
+    expect(0, "up")
+    expect(0, "status", "--exit-code")
+    expect(0, "status")
+    expect(0, "history")
+    expect(0, "show", "1")
+    expect(0, "schema")
+    expect(0, "validate")
+    expect(0, "verify")
+    expect(0, "drift")
+    expect(0, "hash")
+    expect(0, "validate", "--offline")
+    assert cli("schema", "--write", *url).code == 0
+    expect(0, "validate", "--schema-file")
+    expect(0, "down", "--yes")
+    expect(0, "redo", "--yes")
+    assert cli("up", *url).code == 0  # back at version 2
+    expect(0, "baseline", "2", "--force", "--dry-run")
+    expect(0, "wait", "--timeout", "10")
+    # drift: an applied file edited
+    (sqldir / "0001_t" / "up.sql").write_text("CREATE TABLE t (id INT, extra INT);\n")
+    expect(3, "validate")
+    expect(3, "validate", "--offline")
+    expect(3, "status", "--exit-code")
+    expect(0, "repair", "1", "--yes")
+    expect(3, "drift")  # the live table lacks the column the accepted file now adds
+    expect(3, "validate", "--schema-file")
+    expect(0, "new", "next")
+    dbmate = tmp_path / "dbmate"
+    dbmate.mkdir()
+    (dbmate / "20240101000000_a.sql").write_text(
+        "-- migrate:up\nCREATE TABLE a (id INT);\n-- migrate:down\nDROP TABLE a;\n"
+    )
+    expect(0, "import", "--from", "dbmate", str(dbmate), "--dir", str(tmp_path / "imported"))
+    assert {"up", "down", "redo", "status", "status --exit-code", "pending", "history", "validate",
+            "validate --offline", "validate --schema-file", "show", "schema", "verify", "drift", "hash",
+            "baseline", "repair", "wait", "new", "import"} <= set(seen)  # fmt: skip

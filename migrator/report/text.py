@@ -10,11 +10,15 @@ from typing import Any
 from migrator.report import safe_write
 
 
-def emit_json(doc: Any) -> None:
+def emit_json(doc: Any, exit_code: int | None = None) -> None:
+    """Write the document; given the command's exit status, it carries it as `exit_code`
+    (after `ok`), so a script can read the outcome from the document alone."""
     import json  # only --json output needs it: not imported at every start
 
     from migrator.masking import mask_data
 
+    if exit_code is not None:
+        doc = {"ok": doc.get("ok", exit_code == 0), "exit_code": exit_code, **doc}
     safe_write(sys.stdout, json.dumps(mask_data(doc), default=str, indent=2) + "\n")
 
 
