@@ -553,14 +553,23 @@ def cmd_wait(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from migrator.scaffold import LOCK_PATTERN
     from migrator.tools import init_project
 
     here = Path.cwd()
-    created = init_project(here, load_settings({"dir": getattr(args, "dir", None)}).dir)
-    for path in created:
-        shown = path.relative_to(here) if path.is_absolute() and path.is_relative_to(here) else path
-        say(args, f"created {shown}")
-    if not created:
+    done = init_project(here, load_settings({"dir": getattr(args, "dir", None)}).dir)
+    shown = [
+        (verb, path.relative_to(here) if path.is_absolute() and path.is_relative_to(here) else path)
+        for verb, path in done
+    ]
+    if args.json:
+        doc: dict[str, Any] = {"ok": True, "created": [], "updated": []}
+        for verb, path in shown:
+            doc[verb].append(path.as_posix())
+        emit_json(doc, 0)
+    for verb, path in shown:
+        say(args, f"created {path}" if verb == "created" else f"added {LOCK_PATTERN} to {path}")
+    if not done:
         say(args, "nothing to create: sql/ and migrator.toml already exist")
     return 0
 

@@ -10,6 +10,26 @@ from migrator.errors import UsageError
 
 UP_TEMPLATE = "-- {name}: write the change here, one statement per `;`.\n"
 DOWN_TEMPLATE = "-- Undo {name}: leave the schema exactly as before up.sql ran.\n"
+# the SQLite lock file beside the database (`<database>.migrator-lock`): no project wants it
+# in version control, so `init` makes git ignore it
+LOCK_PATTERN = "*.migrator-lock"
+GITIGNORE_LINES = f"# migrator's lock file, beside a SQLite database\n{LOCK_PATTERN}\n"
+
+
+def ignore_lock_files(root: Path) -> str | None:
+    """Make root/.gitignore cover the lock file: "created" or "updated" it, or None when it
+    already did. An existing .gitignore is only appended to."""
+    path = root / ".gitignore"
+    if not path.exists():
+        path.write_text(GITIGNORE_LINES, encoding="utf-8")
+        return "created"
+    text = path.read_text(encoding="utf-8", errors="replace")
+    patterns = {line.strip() for line in text.splitlines()}
+    if patterns & {LOCK_PATTERN, f"/{LOCK_PATTERN}", f"**/{LOCK_PATTERN}"}:
+        return None
+    with path.open("a", encoding="utf-8") as f:
+        f.write(("" if not text or text.endswith("\n") else "\n") + GITIGNORE_LINES)
+    return "updated"
 
 
 def new_migration(root: Path, name: str, dialect: str | None = None) -> Path:

@@ -40,18 +40,22 @@ def wait_for(url: DatabaseUrl, timeout_s: float) -> float:
             time.sleep(0.5)
 
 
-def init_project(root: Path, sql_dir: Path) -> list[Path]:
-    """Create what is missing of sql/, a first migration and migrator.toml; never overwrite."""
-    from migrator.scaffold import new_migration
+def init_project(root: Path, sql_dir: Path) -> list[tuple[str, Path]]:
+    """Create what is missing of sql/, a first migration and migrator.toml, and make
+    .gitignore cover the lock file; never overwrite. Returns (what was done, path) pairs."""
+    from migrator.scaffold import ignore_lock_files, new_migration
 
-    created: list[Path] = []
+    done: list[tuple[str, Path]] = []
     if not sql_dir.exists() or not any(p for p in sql_dir.iterdir() if not p.name.startswith(".")):
-        created.append(new_migration(sql_dir, "initial_schema"))
+        done.append(("created", new_migration(sql_dir, "initial_schema")))
     toml = root / "migrator.toml"
     if not toml.exists():
         toml.write_text(TOML_TEMPLATE.format(dir=sql_dir.as_posix()), encoding="utf-8")
-        created.append(toml)
-    return created
+        done.append(("created", toml))
+    ignored = ignore_lock_files(root)
+    if ignored:
+        done.append((ignored, root / ".gitignore"))
+    return done
 
 
 def completion_script(shell: str, parser: argparse.ArgumentParser) -> str:

@@ -417,7 +417,11 @@ def test_a_slow_file_on_a_terminal_gets_its_progress_display(tmp_path: Path) -> 
 def test_init_creates_a_project_that_validates_and_never_overwrites(tmp_path: Path) -> None:
     first = run("init", cwd=tmp_path)
     assert first.code == 0, first.err
-    assert first.out.splitlines() == ["created sql/0001_initial_schema", "created migrator.toml"]
+    assert first.out.splitlines() == [
+        "created sql/0001_initial_schema",
+        "created migrator.toml",
+        "created .gitignore",
+    ]
     assert (tmp_path / "sql" / "0001_initial_schema" / "up.sql").is_file()
     assert 'dir = "sql"' in (tmp_path / "migrator.toml").read_text()
     (tmp_path / "migrator.toml").write_text((tmp_path / "migrator.toml").read_text() + "# mine\n")
@@ -498,6 +502,46 @@ def test_global_options_after_the_command_work(project: Path) -> None:
     assert r.code == 0 and "database: sqlite:///from_env.db" in r.out, r.err
 
 
+# -- init and git --------------------------------------------------------------------------------
+def _git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_after_init_and_up_git_status_shows_no_lock_file(tmp_path: Path) -> None:
+    _git("init", "-q", cwd=tmp_path)
+    first = run("init", cwd=tmp_path)
+    assert first.code == 0, first.err
+    assert "created .gitignore" in first.out.splitlines()
+    assert run("up", cwd=tmp_path).code == 0
+    assert (tmp_path / "migrator.db.migrator-lock").exists()  # left beside the database
+    untracked = _git("status", "--porcelain", "--untracked-files=all", cwd=tmp_path)
+    assert "migrator-lock" not in untracked, untracked
+
+
+def test_init_adds_the_lock_pattern_to_an_existing_gitignore_once(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("node_modules")  # no final newline
+    r = run("init", cwd=tmp_path)
+    assert r.code == 0 and "added *.migrator-lock to .gitignore" in r.out.splitlines(), r.out
+    assert (tmp_path / ".gitignore").read_text().splitlines()[0] == "node_modules"
+    assert (tmp_path / ".gitignore").read_text().count("*.migrator-lock") == 1
+    again = run("init", "--json", cwd=tmp_path)
+    assert json.loads(again.out) == {"ok": True, "exit_code": 0, "created": [], "updated": []}
+    assert (tmp_path / ".gitignore").read_text().count("*.migrator-lock") == 1
+
+
+def test_the_projects_own_gitignore_covers_the_first_readme_command(tmp_path: Path) -> None:
+    """README: `migrator up` in a checkout applies sql/ to ./migrator.db; git stays clean."""
+    root = Path(__file__).resolve().parent.parent
+    shutil.copy(root / ".gitignore", tmp_path / ".gitignore")
+    shutil.copytree(EXAMPLE_SQL, tmp_path / "sql")
+    _git("init", "-q", cwd=tmp_path)
+    before = _git("status", "--porcelain", "--untracked-files=all", cwd=tmp_path)
+    assert run("up", "--no-env-file", cwd=tmp_path).code == 0
+    assert (tmp_path / "migrator.db.migrator-lock").exists()
+    assert _git("status", "--porcelain", "--untracked-files=all", cwd=tmp_path) == before
+
+
 # -- --json carries the exit status ------------------------------------------------------------
 def test_every_commands_json_carries_its_exit_status(db: Db, cli: Any, sqldir: Path, tmp_path: Path) -> None:
     """docs/exit-codes.md: with --json, `exit_code` in the document equals the exit status,
@@ -546,6 +590,8 @@ def test_every_commands_json_carries_its_exit_status(db: Db, cli: Any, sqldir: P
     expect(3, "drift")  # the live table lacks the column the accepted file now adds
     expect(3, "validate", "--schema-file")
     expect(0, "new", "next")
+    (tmp_path / "fresh").mkdir()
+    expect(0, "init", cwd=tmp_path / "fresh")
     dbmate = tmp_path / "dbmate"
     dbmate.mkdir()
     (dbmate / "20240101000000_a.sql").write_text(
@@ -554,4 +600,4 @@ def test_every_commands_json_carries_its_exit_status(db: Db, cli: Any, sqldir: P
     expect(0, "import", "--from", "dbmate", str(dbmate), "--dir", str(tmp_path / "imported"))
     assert {"up", "down", "redo", "status", "status --exit-code", "pending", "history", "validate",
             "validate --offline", "validate --schema-file", "show", "schema", "verify", "drift", "hash",
-            "baseline", "repair", "wait", "new", "import"} <= set(seen)  # fmt: skip
+            "baseline", "repair", "wait", "new", "init", "import"} <= set(seen)  # fmt: skip
