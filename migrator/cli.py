@@ -284,7 +284,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         "--timeout", type=float, default=60, metavar="SECONDS", help="give up after this long (default 60)"
     )
 
-    command("init", "create sql/ with a first migration and a commented migrator.toml", options=_FILES_ONLY)
+    command(
+        "init",
+        "create sql/ with a first migration, a commented migrator.toml and a .gitignore line "
+        "for the lock file",
+        options=_FILES_ONLY,
+    )
 
     p = command("completion", "print a shell completion script", options=())
     p.add_argument("shell", choices=("bash", "zsh"), help="the shell to complete for: bash or zsh")
