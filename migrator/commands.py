@@ -110,7 +110,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     r = _migrator(args).restore(args.file, confirm=confirm)
     if args.json:
-        emit_json({"ok": True, **r.to_dict()})
+        emit_json({"ok": True, **r.to_dict()}, 0)
     else:
         where = f"schema {r.schema} of {r.url}" if r.schema else r.url
         say(

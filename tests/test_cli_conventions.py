@@ -590,6 +590,9 @@ def test_every_commands_json_carries_its_exit_status(db: Db, cli: Any, sqldir: P
     expect(3, "drift")  # the live table lacks the column the accepted file now adds
     expect(3, "validate", "--schema-file")
     expect(0, "new", "next")
+    assert cli("up", "--backup", "--backup-dir", str(tmp_path / "bk"), *url).code == 0  # the new version
+    (backup,) = (tmp_path / "bk").iterdir()
+    expect(0, "restore", str(backup), "--yes")
     (tmp_path / "fresh").mkdir()
     expect(0, "init", cwd=tmp_path / "fresh")
     dbmate = tmp_path / "dbmate"
@@ -600,4 +603,4 @@ def test_every_commands_json_carries_its_exit_status(db: Db, cli: Any, sqldir: P
     expect(0, "import", "--from", "dbmate", str(dbmate), "--dir", str(tmp_path / "imported"))
     assert {"up", "down", "redo", "status", "status --exit-code", "pending", "history", "validate",
             "validate --offline", "validate --schema-file", "show", "schema", "verify", "drift", "hash",
-            "baseline", "repair", "wait", "new", "init", "import"} <= set(seen)  # fmt: skip
+            "baseline", "repair", "wait", "new", "init", "import", "restore"} <= set(seen)  # fmt: skip
