@@ -13,9 +13,35 @@ from migrator.errors import MigratorError
 
 
 class _ArgParser(argparse.ArgumentParser):
+    _command = ""  # the subcommand named on the command line, once parsed
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extras = super().parse_known_args(args, namespace)
+        self._command = getattr(parsed, "command", None) or ""
+        return parsed, extras
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:  # reported by the command's own parser: its usage, its --help in the hint
+            sub = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
+            reporter = sub.choices.get(self._command, self) if sub and self._command else self
+            misplaced = [w.split("=", 1)[0] for w in extras if w.split("=", 1)[0] in _GLOBAL_FLAGS]
+            if misplaced and self._command:
+                reporter.error(
+                    f"{', '.join(misplaced)} does not apply to `{self._command}` "
+                    f"(unrecognized arguments: {' '.join(extras)})"
+                )
+            reporter.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
     def error(self, message: str) -> Any:  # argparse's own usage errors: exit 2 with a hint
         self.print_usage(sys.stderr)
-        hint = "`migrator --help` lists commands and options"
+        command = self.prog.partition(" ")[2] or self._command
+        hint = (
+            f"`migrator {command} --help` lists the options `{command}` takes"
+            if command
+            else "`migrator --help` lists commands and options"
+        )
         sys.stderr.write(f"error: {message}\nhint: {hint}\n")
         if "--json" in sys.argv[1:]:  # one JSON document on stdout, also for a bad command line
             import json
@@ -84,6 +110,7 @@ _GLOBALS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "no_env_file": (("--no-env-file",), {"action": "store_true", "help": "do not read .env"}),
 }
 ALL_GLOBALS = tuple(_GLOBALS)
+_GLOBAL_FLAGS = frozenset(flag for flags, _ in _GLOBALS.values() for flag in flags)
 # which global options each kind of command uses
 _ENV = ("env_file", "no_env_file")
 _DATABASE = ("url", "table")  # commands that connect

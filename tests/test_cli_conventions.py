@@ -483,7 +483,16 @@ def test_a_command_lists_only_the_global_options_that_apply_to_it(tmp_path: Path
     assert run("--lock-timeout", "5", "init", cwd=tmp_path).code == 0
     refused = run("init", "--lock-timeout", "5", cwd=tmp_path)
     assert refused.code == 2
-    assert "error: unrecognized arguments: --lock-timeout 5" in refused.err
+    assert refused.err.splitlines()[-2:] == [
+        "error: --lock-timeout does not apply to `init` (unrecognized arguments: --lock-timeout 5)",
+        "hint: `migrator init --help` lists the options `init` takes",
+    ]
+    assert refused.err.startswith("usage: migrator init ")
+    unknown = run("status", "--nope", cwd=tmp_path)
+    assert unknown.code == 2 and unknown.err.splitlines()[-2:] == [
+        "error: unrecognized arguments: --nope",
+        "hint: `migrator status --help` lists the options `status` takes",
+    ]
     assert "Traceback" not in refused.err
 
 
