@@ -16,6 +16,7 @@ _FILES = {
     "lock-wait-timeout": ("up.sql", "down.sql"),
     "statement-timeout": ("up.sql", "down.sql"),
     "batch": ("up.sql", "down.sql"),
+    "max-batches": ("up.sql", "down.sql"),
 }
 
 
@@ -52,6 +53,8 @@ def parse_header(text: str, filename: str, rel: str) -> tuple[Directives, list[s
             directives, problem = _apply(directives, match.group(1).strip(), filename)
             if problem:
                 problems.append(f"{rel}:{lineno}: {problem}")
+    if directives.max_batches is not None and not directives.batch:
+        problems.append(f"{rel}: directive 'max-batches' bounds a `batch` file; add `-- migrator: batch`")
     return directives, problems, header_end
 
 
@@ -93,6 +96,10 @@ def _with(d: Directives, name: str, arg: str) -> Directives:
         if name == "lock-wait-timeout":
             return replace(d, lock_wait_timeout_ms=ms)
         return replace(d, statement_timeout_ms=ms)
+    if name == "max-batches":
+        if not (arg.isascii() and arg.isdigit() and int(arg) > 0):
+            raise ValueError(f"needs a whole number of batches above 0, such as 50000 (got '{arg}')")
+        return replace(d, max_batches=int(arg))
     if name == "requires":
         versions = [v.strip() for v in arg.split(",") if v.strip()]
         if not versions or not all(v.isdigit() for v in versions):

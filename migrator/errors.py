@@ -128,6 +128,50 @@ class BookkeepingError(MigratorError):
     kind = "run-failed"
 
 
+class RunawayBatchError(MigratorError):
+    """A `batch` file's statement still changed rows after its bound of batches (SPEC §10):
+    it selects rows it already did, or the backfill is bigger than its file says. What
+    committed stays; the version is recorded as failed so that no later run repeats it."""
+
+    exit_code = 1
+    kind = "runaway-batch"
+
+    def __init__(
+        self, *, version: int, name: str, path: str, direction: str, batches: int, rows: int, limit: int
+    ) -> None:
+        self.version, self.name, self.path, self.direction = version, name, path, direction
+        self.batches, self.rows, self.limit = batches, rows, limit
+        retry = (
+            f"`migrator repair {version}` and `migrator up`"
+            if direction == "up"
+            else f"`migrator repair --mark-applied {version}` and `migrator down`"
+        )
+        super().__init__(
+            f"version {version} ({name}) {direction} stopped: {path} is a `batch` file whose "
+            f"statement still changed rows in batch {batches:,}, past its bound of {limit:,} "
+            f"batches ({rows:,} rows changed so far); a batch statement must select only rows "
+            f"it has not processed yet, or it never ends. The {batches:,} batches committed and "
+            f"stay; version {version} is recorded as failed and blocks later runs",
+            hint=(
+                "make the statement skip the rows it already did (e.g. `WHERE new_col IS NULL`); "
+                "if it is making progress and needs more batches, raise the bound with "
+                f"`-- migrator: max-batches N` at the top of {path}. Then run {retry}"
+            ),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "version": self.version,
+            "name": self.name,
+            "file": self.path,
+            "direction": self.direction,
+            "batches": self.batches,
+            "rows": self.rows,
+            "max_batches": self.limit,
+        }
+
+
 # By what the database's code says (StatementError.cause): privileges are blamed only when the
 # database said so, never for a name it refused or an error whose code says neither.
 _DATABASE_HINTS = {

@@ -19,6 +19,11 @@ STATUS_APPLIED = "applied"
 STATUS_RUNNING = "running"
 STATUS_FAILED = "failed"
 
+# A `batch` file may change rows in this many batches (`-- migrator: max-batches N` sets
+# another bound): one whose statement keeps finding rows it already did would never stop.
+# 10,000 batches of 1,000 rows is ten million rows; a bigger backfill says so in its file.
+DEFAULT_MAX_BATCHES = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class Directives:
@@ -29,6 +34,7 @@ class Directives:
     lock_wait_timeout_ms: int | None = None
     statement_timeout_ms: int | None = None
     batch: bool = False
+    max_batches: int | None = None  # None: DEFAULT_MAX_BATCHES
 
     @property
     def transactional(self) -> bool:

@@ -20,6 +20,7 @@ from migrator.errors import (
     BookkeepingError,
     LayoutError,
     MigrationFailedError,
+    RunawayBatchError,
     StatementFailure,
     StoppedError,
 )
@@ -27,6 +28,7 @@ from migrator.history import VersionStore
 from migrator.lexer import LexError, Statement, leading_keywords, split_statements, starts_with
 from migrator.masking import mask
 from migrator.model import (
+    DEFAULT_MAX_BATCHES,
     STATUS_APPLIED,
     STATUS_FAILED,
     STATUS_RUNNING,
@@ -535,6 +537,7 @@ class Runner:
         resumed = rows > 0
         self._execute_own(pf, started, opening, committed=0)
         batches, rows_before, first_batch = 0, rows, time.perf_counter()
+        limit = pf.file.directives.max_batches or DEFAULT_MAX_BATCHES  # changing batches per run
         add_rows = self.store.row_add_rows(m.version, AFFECTED)
         while True:
             state = ScriptState()
@@ -561,9 +564,38 @@ class Runner:
             )
             if affected <= 0:
                 break
+            if batches > limit:
+                self._runaway(pf, started, statement, batches, rows, limit)
             if self.batch_pause_s:
                 time.sleep(self.batch_pause_s)
         self._execute_own(pf, started, [Begin(), *book.finish, Commit()], committed=1)
+
+    def _runaway(
+        self, pf: PreparedFile, started: float, statement: Statement, batches: int, rows: int, limit: int
+    ) -> None:
+        """The statement keeps finding rows: stop, and leave a `failed` row, not a `running`
+        one, so that the next run does not resume the same endless loop."""
+        error = RunawayBatchError(
+            version=pf.version,
+            name=pf.migration.name,
+            path=pf.file.rel,
+            direction=pf.direction,
+            batches=batches,
+            rows=rows,
+            limit=limit,
+        )
+        self._write_quietly(
+            self.store.row_update(
+                pf.version,
+                status=STATUS_FAILED,
+                statements_done=1,
+                failed_statement=1,
+                failed_line=statement.line,
+                error=f"still changing rows in batch {batches}, past max-batches {limit}",
+            )
+        )
+        self._record_failure(pf, started, str(error))
+        raise error
 
     def _execute_own(self, pf: PreparedFile, started: float, steps: list[Step], *, committed: int) -> None:
         """Bookkeeping steps alone (a batch file's opening and closing writes)."""

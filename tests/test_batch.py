@@ -151,3 +151,76 @@ def test_a_killed_100k_row_backfill_resumes_to_the_right_result(db: Db, sqldir: 
     assert db.query("SELECT status, rows_done FROM schema_version WHERE version = 2") == [
         ("applied", 100_000)
     ]
+
+
+# Each run adds 1 to the same two rows: the statement never runs out of rows to change.
+_SAME_TWO = "UPDATE items SET price = price + 1 WHERE id IN (SELECT id FROM items ORDER BY id LIMIT 2);\n"
+RUNAWAY = {
+    "mysql": "UPDATE items SET price = price + 1 ORDER BY id LIMIT 2;\n",
+    "postgres": _SAME_TWO,
+    "sqlite": _SAME_TWO,
+}
+
+
+def test_a_batch_that_never_runs_out_of_rows_stops_at_its_bound(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(
+        sqldir,
+        "0001_items",
+        "CREATE TABLE items (id INT PRIMARY KEY, price INT, doubled INT);\n"
+        "INSERT INTO items (id, price) VALUES (1, 0), (2, 0), (3, 0);\n",
+        "DROP TABLE items;\n",
+    )
+    write_migration(
+        sqldir, "0002_runaway", "-- migrator: batch\n-- migrator: max-batches 3\n" + RUNAWAY[db.dialect]
+    )
+    result = cli("up", "--url", db.url)
+    assert result.code == 1, result.out + result.err
+    assert (
+        "error: version 2 (0002_runaway) up stopped: 0002_runaway/up.sql is a `batch` file whose "
+        "statement still changed rows in batch 4, past its bound of 3 batches (8 rows changed so far)"
+    ) in result.err
+    assert "The 4 batches committed and stay; version 2 is recorded as failed" in result.err
+    assert (
+        "hint: make the statement skip the rows it already did (e.g. `WHERE new_col IS NULL`); if it "
+        "is making progress and needs more batches, raise the bound with `-- migrator: max-batches N` "
+        "at the top of 0002_runaway/up.sql. Then run `migrator repair 2` and `migrator up`"
+    ) in result.err
+    assert "Traceback" not in result.err
+    # what committed stays, and the row is failed (not running: the next up must not loop again)
+    assert db.query("SELECT id, price FROM items ORDER BY id") == [(1, 4), (2, 4), (3, 0)]
+    assert db.query("SELECT status, rows_done FROM schema_version WHERE version = 2") == [("failed", 8)]
+    blocked = cli("up", "--url", db.url)
+    assert blocked.code == 3 and "past max-batches 3" in blocked.err, blocked.err
+    # the way out the hint gives works: fix the statement, repair, up
+    fixed = BATCH[db.dialect].replace("doubled = price * 2", "doubled = price")
+    (sqldir / "0002_runaway" / "up.sql").write_text("-- migrator: batch\n" + fixed, encoding="utf-8")
+    assert cli("repair", "2", "--yes", "--url", db.url).code == 0
+    again = cli("up", "--url", db.url)
+    assert again.code == 0, again.err
+    assert db.versions() == [(1, "applied"), (2, "applied")]
+    assert db.query("SELECT count(*) FROM items WHERE doubled = price") == [(3,)]
+
+
+def test_a_batch_that_needs_exactly_its_bound_finishes(db: Db, sqldir: Path, cli: Any) -> None:
+    _setup(db, sqldir)  # 2,500 rows in batches of 1,000: three batches change rows, the fourth none
+    up = sqldir / "0002_backfill" / "up.sql"
+    up.write_text("-- migrator: max-batches 3\n" + up.read_text(encoding="utf-8"), encoding="utf-8")
+    result = cli("up", "--url", db.url)
+    assert result.code == 0, result.err
+    assert db.query("SELECT rows_done, status FROM schema_version WHERE version = 2") == [(2500, "applied")]
+
+
+def test_max_batches_needs_a_batch_file_and_a_number(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "-- migrator: max-batches 10\nUPDATE t SET a = 1;\n")
+    write_migration(
+        sqldir, "0002_b", "-- migrator: batch\n-- migrator: max-batches lots\nUPDATE t SET a = 1;\n"
+    )
+    result = cli("validate", "--offline")
+    assert result.code == 2, result.out + result.err
+    assert (
+        "0001_a/up.sql: directive 'max-batches' bounds a `batch` file; add `-- migrator: batch`" in result.err
+    )
+    assert (
+        "0002_b/up.sql:2: directive 'max-batches': needs a whole number of batches above 0, "
+        "such as 50000 (got 'lots')" in result.err
+    )
