@@ -360,8 +360,11 @@ class PostgresDialect(Dialect):
         return f"{self.quote_ident(schema)}.{self.quote_ident(name)}"
 
     def prepare_namespace(self, table: str) -> None:
+        # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema is
+        # there: a user who may only create tables in public would be refused
         schema, _ = self._split(table)
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.quote_ident(schema)}")
+        if not self.query("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)):
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.quote_ident(schema)}")
 
     def table_exists(self, table: str) -> bool:
         schema, name = self._split(table)
