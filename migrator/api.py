@@ -556,9 +556,16 @@ class Migrator:
         return result
 
     def verify(
-        self, *, first: int | None = None, last: int | None = None, scratch_url: str | None = None
+        self,
+        *,
+        first: int | None = None,
+        last: int | None = None,
+        scratch_url: str | None = None,
+        on_check: Callable[[Any], None] | None = None,
     ) -> Any:
-        """SPEC §6.1: up, down, compare, up again for each version, on a scratch database."""
+        """SPEC §6.1: up, down, compare, up again for each version, on a scratch database.
+        `on_check(VersionCheck)`: each version as it is decided (a file that then fails to run
+        raises its error, and the versions checked before it are not lost)."""
         from migrator.verify import VerifyResult, scratch_database, verify_versions
 
         migrations = self.migrations()
@@ -575,6 +582,7 @@ class Migrator:
                     self.settings.timeouts,
                     first=first,
                     last=last,
+                    on_check=on_check,
                 )
             finally:
                 scratch.close()
@@ -590,7 +598,7 @@ class Migrator:
     def expected_schema(self, versions: set[int] | None = None, scratch_url: str | None = None) -> Any:
         """The schema the files produce, built on a scratch database (all versions, or these)."""
         from migrator.snapshot import take_snapshot
-        from migrator.verify import scratch_database
+        from migrator.verify import on_scratch, scratch_database
 
         migrations = [m for m in self.migrations() if versions is None or m.version in versions]
         self._check_files(migrations, ("up",))
@@ -598,11 +606,12 @@ class Migrator:
             scratch = open_dialect(url)
             scratch.connect()
             try:
-                store = VersionStore(scratch, self.settings.table)
-                store.ensure()
-                files = [prepare(m, "up", scratch) for m in migrations]
-                Runner(scratch, store, self.reporter, self.settings.timeouts).run(files)
-                return take_snapshot(scratch, {store.table_name, store.history_name})
+                with on_scratch():
+                    store = VersionStore(scratch, self.settings.table)
+                    store.ensure()
+                    files = [prepare(m, "up", scratch) for m in migrations]
+                    Runner(scratch, store, self.reporter, self.settings.timeouts).run(files)
+                    return take_snapshot(scratch, {store.table_name, store.history_name})
             finally:
                 scratch.close()
 

@@ -331,7 +331,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--scratch-url",
         metavar="URL",
-        help="an empty database to use instead of creating one on the --url server",
+        help="an empty database to use instead of creating one; emptied afterwards, never dropped",
     )
 
     p = command("schema", "print the schema snapshot of the database", options=(*_DATABASE, *_FILES_ONLY))
@@ -352,7 +352,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--scratch-url",
         metavar="URL",
-        help="an empty database to build the expected schema in, instead of creating one on the --url server",
+        help="an empty database to build the expected schema in, instead of creating one; emptied afterwards, never dropped",
     )
 
     p = command(

@@ -9,7 +9,7 @@ from typing import Any
 
 from migrator.api import Migrator, RunResult
 from migrator.config import load_settings
-from migrator.errors import UsageError
+from migrator.errors import MigratorError, UsageError
 from migrator.model import Migration
 from migrator.report import safe_write
 from migrator.report.tables import table_lines
@@ -475,21 +475,31 @@ def _done(args: argparse.Namespace, r: Any) -> int:
 
 # -- verify / schema / drift ------------------------------------------------------------------
 def cmd_verify(args: argparse.Namespace) -> int:
-    result = _with_reporter(
-        args,
-        lambda m: m.verify(first=args.first, last=args.last, scratch_url=args.scratch_url),
-        per_file_lines=False,
-    )
+    decided: list[Any] = []  # the versions checked before a file that fails to run, too
+    try:
+        result = _with_reporter(
+            args,
+            lambda m: m.verify(
+                first=args.first, last=args.last, scratch_url=args.scratch_url, on_check=decided.append
+            ),
+            per_file_lines=False,
+        )
+    except MigratorError:
+        if not args.json:
+            _print_checks(args, decided)
+        raise
     if args.json:
         emit_json(result.to_dict(), 0 if result.ok else 3)
         return 0 if result.ok else 3
-    for c in result.checks:
-        label = {"ok": "ok", "differs": "DIFFERS", "skipped": "skipped (irreversible)"}[c.outcome]
-        say_prose(args, f"{c.version:>6}  {c.name}: {label}", indent=" " * 8)
-        for d in c.differences:
-            say_prose(args, f"        - {d}", indent=" " * 10)
+    _print_checks(args, result.checks)
     if result.ok:
-        say(args, f"verify: every down.sql restores the schema ({len(result.checks)} checked)")
+        checked = sum(c.outcome == "ok" for c in result.checks)
+        skipped = len(result.checks) - checked
+        say(
+            args,
+            f"verify: every down.sql restores the schema ({checked} checked"
+            + (f", {skipped} skipped: irreversible)" if skipped else ")"),
+        )
     else:
         bad = next(c for c in result.checks if c.outcome == "differs")
         say_prose(
@@ -498,6 +508,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
             "the schema before up; later versions were not checked",
         )
     return 0 if result.ok else 3
+
+
+def _print_checks(args: argparse.Namespace, checks: list[Any]) -> None:
+    for c in checks:
+        label = {"ok": "ok", "differs": "DIFFERS", "skipped": "skipped (irreversible)"}[c.outcome]
+        say_prose(args, f"{c.version:>6}  {c.name}: {label}", indent=" " * 8)
+        for d in c.differences:
+            say_prose(args, f"        - {d}", indent=" " * 10)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -88,6 +88,13 @@ class LockTimeoutError(MigratorError):
     kind = "lock-timeout"
 
 
+class ScratchDatabaseError(ConfigError):
+    """verify, drift and `validate --schema-file` build the schema on a scratch database, and
+    it could not be created, used or cleaned up (the server's message is part of this one)."""
+
+    kind = "scratch-database"
+
+
 class DriverMissingError(ConfigError):
     kind = "driver-missing"
 

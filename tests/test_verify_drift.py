@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Db, write_migration
+from tests.conftest import Db, _create_scratch, write_migration
 
 
 def _scratch_databases(db: Db) -> set[str]:
@@ -241,3 +244,168 @@ def test_schema_file_check_fails_after_a_migration_is_added(db: Db, example_sql:
     stale = cli("validate", "--schema-file", "--url", db.url)
     assert stale.code == 3
     assert "+table more_t" in stale.out
+
+
+# -- scratch databases: who may create them, --scratch-url, what a failure says (issue 16) ------
+@contextmanager
+def _unprivileged_user(db: Db) -> Iterator[tuple[str, str]]:
+    """A login that may read the database at db.url but not create databases: (name, its URL)."""
+    u, name, password = db.parsed, f"np_{uuid.uuid4().hex[:10]}", "Np-secret-77"
+    if db.dialect == "postgres":
+        db.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{password}' NOCREATEDB")
+        url = f"postgres://{name}:{password}@{u.host}:{u.port or 5432}/{u.database}"
+    else:
+        db.execute(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")
+        db.execute(f"GRANT ALL ON `{u.database}`.* TO '{name}'@'%'")
+        url = f"mysql://{name}:{password}@{u.host}:{u.port or 3306}/{u.database}"
+    try:
+        yield name, url
+    finally:
+        db.execute(
+            f"DROP ROLE IF EXISTS {name}" if db.dialect == "postgres" else f"DROP USER IF EXISTS '{name}'@'%'"
+        )
+
+
+@contextmanager
+def _database_for(db: Db, owner: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database next to db's, that `owner` may use fully: its URL (no password)."""
+    with contextmanager(_create_scratch)(db.dialect, tmp_path / "given") as given:
+        if db.dialect == "postgres":
+            given.execute(f"GRANT ALL ON SCHEMA public TO {owner}")
+        elif db.dialect == "mysql":
+            given.execute(f"GRANT ALL ON `{given.parsed.database}`.* TO '{owner}'@'%'")
+        try:
+            yield given.parsed.database
+        finally:
+            if db.dialect == "postgres":
+                given.execute(f"DROP OWNED BY {owner}")
+
+
+def test_verify_and_drift_without_create_database_say_so_and_scratch_url_works(
+    server_db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "DROP TABLE t;\n")
+    with _unprivileged_user(server_db) as (name, url):
+        for command in ("verify", "drift"):
+            result = cli(command, "--url", url)
+            assert result.code == 2, (command, result.out, result.err)
+            denied = (
+                "permission denied to create database [42501]"
+                if server_db.dialect == "postgres"
+                else f"Access denied for user '{name}'@'%' to database 'migrator_scratch_"
+            )
+            assert "error: could not create a scratch database (migrator_scratch_" in result.err
+            assert f"as user {name}: " in result.err and denied in result.err, result.err
+            assert (
+                "hint: give the database user the right to create and drop databases, or create an "
+                "empty database once and pass it with --scratch-url URL (it is emptied after each "
+                "run, never dropped)"
+            ) in result.err
+            assert "version table" not in result.err and "Traceback" not in result.err
+            assert "Np-secret-77" not in result.out + result.err
+        # the way out the hint gives: a database made once, used by every run
+        with _database_for(server_db, name, tmp_path) as database:
+            scratch = url.rsplit("/", 1)[0] + f"/{database}"
+            for _ in range(2):
+                result = cli("verify", "--url", url, "--scratch-url", scratch)
+                assert result.code == 0, result.out + result.err
+                assert "verify: every down.sql restores the schema (1 checked)" in result.out
+                drift = cli("drift", "--url", url, "--scratch-url", scratch)
+                assert drift.code == 0, drift.out + drift.err
+    assert server_db.tables() == set()  # the target was never touched
+
+
+def _given_scratch(db: Db, tmp_path: Path) -> Any:
+    return contextmanager(_create_scratch)(db.dialect, tmp_path / "given")
+
+
+def _still_there(given: Db) -> bool:
+    """Does the database exist? (Asked without connecting: sqlite would create the file.)"""
+    if given.dialect == "postgres":
+        return bool(given.query(f"SELECT 1 FROM pg_database WHERE datname = '{given.parsed.database}'"))
+    if given.dialect == "mysql":
+        return bool(given.query(f"SHOW DATABASES LIKE '{given.parsed.database}'"))
+    return Path(given.parsed.database).is_file()
+
+
+def test_scratch_url_is_emptied_never_dropped_and_serves_every_run(
+    db: Db, example_sql: Path, cli: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "given").mkdir()
+    with _given_scratch(db, tmp_path) as given:
+        given.execute("CREATE TABLE probe (id INT)")  # sqlite: the file exists before the runs
+        given.execute("DROP TABLE probe")
+        assert cli("up", "--to", "2", "--url", db.url).code == 0
+        for _ in range(2):
+            result = cli("verify", "--url", db.url, "--scratch-url", given.url)
+            assert result.code == 0, result.out + result.err
+            assert "verify: every down.sql restores the schema (4 checked)" in result.out
+            assert _still_there(given)  # never dropped
+            assert given.tables() == set()  # emptied: the next run finds it empty
+            drift = cli("drift", "--url", db.url, "--scratch-url", given.url)
+            assert drift.code == 0, drift.out + drift.err
+            assert _still_there(given)
+            assert given.tables() == set()
+        if db.dialect == "postgres":  # what an empty database had before stays
+            assert given.query("SELECT nspname FROM pg_namespace WHERE nspname = 'public'")
+            assert given.query("SELECT extname FROM pg_extension WHERE extname = 'plpgsql'")
+
+
+def test_a_scratch_url_that_is_not_empty_is_refused_and_left_alone(
+    db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "DROP TABLE t;\n")
+    (tmp_path / "given").mkdir()
+    with _given_scratch(db, tmp_path) as given:
+        given.execute("CREATE TABLE precious (id INT)")
+        given.execute("INSERT INTO precious VALUES (1)")
+        for command in ("verify", "drift"):
+            result = cli(command, "--url", db.url, "--scratch-url", given.url)
+            assert result.code == 2, result.out + result.err
+            assert f"error: --scratch-url {given.url} is not empty: it holds table precious" in result.err
+            assert "empty this one by hand first" in result.err
+            assert given.query("SELECT id FROM precious") == [(1,)]
+
+
+def test_a_failing_verify_speaks_of_the_scratch_database(
+    db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "DROP TABLE t;\n")
+    write_migration(sqldir, "0002_u", "CREATE TABLE u (id INT);\n", "DROP TABLE u;\n")
+    # statement 1 commits on mysql before statement 2 fails: once a `repair` in a gone database
+    write_migration(sqldir, "0003_w", "CREATE TABLE w (id INT);\n", "DROP TABLE w;\nDROP TABLE nope;\n")
+    (tmp_path / "given").mkdir()
+    with _given_scratch(db, tmp_path) as given:
+        for scratch in ((), ("--scratch-url", given.url)):
+            result = cli("verify", "--url", db.url, *scratch)
+            assert result.code == 1, result.out + result.err
+            # the versions checked before the failure are reported
+            assert result.out.splitlines() == ["     1  0001_t: ok", "     2  0002_u: ok"], result.out
+            assert "error: version 3 (0003_w) down failed" in result.err
+            assert "0003_w/down.sql:2:1" in result.err
+            assert (
+                "  this ran on the scratch database, which is thrown away after the run: the "
+                "database at --url was not touched and nothing needs a repair\n"
+                "hint: fix 0003_w/down.sql so that it runs on an empty database, then run the "
+                "command again\n"
+            ) in result.err
+            assert "repair 3" not in result.err and "stay applied" not in result.err
+            assert db.tables() == set()
+            if scratch:
+                assert _still_there(given)
+                assert given.tables() == set()  # emptied after a failure too
+        (sqldir / "0003_w" / "down.sql").write_text("DROP TABLE w;\n", encoding="utf-8")
+        again = cli("verify", "--url", db.url, "--scratch-url", given.url)
+        assert again.code == 0, again.out + again.err
+
+
+def test_skipped_versions_are_not_counted_as_checked(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "DROP TABLE t;\n")
+    write_migration(sqldir, "0002_u", "CREATE TABLE u (id INT);\n", "-- migrator: irreversible\n")
+    result = cli("verify", "--url", db.url)
+    assert result.code == 0, result.out + result.err
+    assert result.out.splitlines() == [
+        "     1  0001_t: ok",
+        "     2  0002_u: skipped (irreversible)",
+        "verify: every down.sql restores the schema (1 checked, 1 skipped: irreversible)",
+    ]

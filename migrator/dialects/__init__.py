@@ -233,6 +233,17 @@ class Dialect:
         """A --scratch-url database on this server: create it when it does not exist yet."""
         self.execute(f"CREATE DATABASE IF NOT EXISTS {self.quote_ident(url.database)}")
 
+    def empty_scratch(self, keep: frozenset[str]) -> None:
+        """Drop every object of the connected database (a --scratch-url one, emptied after
+        each run and never dropped) except the schemas and extensions named in `keep`: those
+        it held before the run. Each DROP says IF EXISTS: one may take others with it."""
+        for sql in self.scratch_drops(keep):
+            self.execute(sql)
+
+    def scratch_drops(self, keep: frozenset[str]) -> list[str]:
+        """The DROP statements that empty the connected database, read from its catalog."""
+        raise NotImplementedError
+
     def timestamp_param(self, value: Any) -> Any:
         return value
 

@@ -337,6 +337,30 @@ class MysqlDialect(Dialect):
         elif words[:2] in (("UNLOCK", "TABLES"), ("UNLOCK", "TABLE")):
             self._tables_locked = False
 
+    # -- scratch databases ---------------------------------------------------------------
+    def empty_scratch(self, keep: frozenset[str]) -> None:
+        self.execute("SET SESSION FOREIGN_KEY_CHECKS = 0")  # tables in any order
+        super().empty_scratch(keep)
+
+    def scratch_drops(self, keep: frozenset[str]) -> list[str]:
+        # the database is the schema: everything in it goes (triggers with their tables);
+        # views and routines first, sequences after the tables whose defaults use them
+        found = [
+            (kind, name)
+            for sql in (
+                "SELECT TABLE_TYPE, TABLE_NAME FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = DATABASE()",
+                "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES "
+                "WHERE ROUTINE_SCHEMA = DATABASE()",
+                "SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()",
+            )
+            for kind, name in self.query(sql)
+        ]
+        order = ("VIEW", "PROCEDURE", "FUNCTION", "EVENT", "TABLE", "SEQUENCE")
+        drops = sorted(((kind if kind in order else "TABLE"), name) for kind, name in found)
+        drops.sort(key=lambda d: order.index(d[0]))
+        return [f"DROP {kind} IF EXISTS {self.quote_ident(name)}" for kind, name in drops]
+
     # -- catalog ------------------------------------------------------------------------
     def quote_ident(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"

@@ -188,6 +188,13 @@ class PostgresDialect(Dialect):
         if not self.query("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)):
             self.execute(f"CREATE DATABASE {self.quote_ident(url.database)}")
 
+    def scratch_drops(self, keep: frozenset[str]) -> list[str]:
+        # schemas and extensions the run made go whole; in the schemas that were there (public),
+        # every relation, routine and type goes, but not what an extension owns
+        kept = list(keep)
+        rows = self.query(_SCRATCH_DROPS, (kept, kept))
+        return [sql for (sql,) in rows]
+
     # -- lock: a session advisory lock, polled so a waiter holds no transaction ----------
     def try_lock(self, key: str) -> bool:
         lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
@@ -413,3 +420,43 @@ def _translate(exc: Any) -> StatementError:
 def _clean(message: str, password: str) -> str:
     message = message.strip().splitlines()[0] if message.strip() else message
     return message.replace(password, "***") if password else message
+
+
+# the DROP statements that empty a --scratch-url database (scratch_drops), one query
+_USER_SCHEMA = (
+    "{n}.nspname NOT IN ('pg_catalog', 'information_schema') AND {n}.nspname NOT LIKE 'pg\\_toast%' "
+    "AND {n}.nspname NOT LIKE 'pg\\_temp%'"
+)
+_NO_EXTENSION = (
+    "NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '{cls}'::regclass "
+    "AND x.objid = {oid} AND x.deptype = 'e')"
+)
+_SCRATCH_DROPS = (
+    (
+        "SELECT sql FROM ("
+        f"SELECT 1, format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname) FROM pg_namespace n "
+        f"WHERE {_USER_SCHEMA.format(n='n')} AND n.nspname <> ALL(:keep) "
+        f"AND {_NO_EXTENSION.format(cls='pg_namespace', oid='n.oid')} "
+        "UNION ALL SELECT 2, format('DROP EXTENSION IF EXISTS %I CASCADE', e.extname) FROM pg_extension e "
+        "WHERE e.extname <> ALL(:keep) "
+        # tables first: a table takes its serial and identity sequences with it
+        "UNION ALL SELECT CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 3 ELSE 4 END, "
+        "format('DROP %s IF EXISTS %s CASCADE', CASE c.relkind WHEN 'v' THEN 'VIEW' "
+        "WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' "
+        "ELSE 'TABLE' END, c.oid::regclass) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {_USER_SCHEMA.format(n='n')} "
+        f"AND {_NO_EXTENSION.format(cls='pg_class', oid='c.oid')} "
+        "UNION ALL SELECT 5, format('DROP %s IF EXISTS %s CASCADE', CASE p.prokind WHEN 'a' THEN 'AGGREGATE' "
+        "ELSE 'ROUTINE' END, p.oid::regprocedure) "
+        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        f"WHERE {_USER_SCHEMA.format(n='n')} AND {_NO_EXTENSION.format(cls='pg_proc', oid='p.oid')} "
+        "UNION ALL SELECT 6, format('DROP %s IF EXISTS %s CASCADE', CASE t.typtype WHEN 'd' THEN 'DOMAIN' "
+        "ELSE 'TYPE' END, t.oid::regtype) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE t.typtype IN ('e', 'd', 'r', 'c') "
+        "AND (t.typtype <> 'c' OR (SELECT r.relkind FROM pg_class r WHERE r.oid = t.typrelid) = 'c') "
+        f"AND {_USER_SCHEMA.format(n='n')} AND {_NO_EXTENSION.format(cls='pg_type', oid='t.oid')}"
+        ") AS drops (step, sql) ORDER BY step"
+    )
+    .replace("%", "%%")
+    .replace(":keep", "%s")
+)  # bound: every other % is the text's own

@@ -260,6 +260,16 @@ class SqliteDialect(Dialect):
     def ensure_scratch(self, url: DatabaseUrl) -> None:
         pass  # connecting creates the file
 
+    def scratch_drops(self, keep: frozenset[str]) -> list[str]:
+        # indexes and triggers go with their tables; sqlite_* objects are SQLite's own
+        found = self.query(
+            "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'table') "
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type = 'table', name"
+        )
+        return ["PRAGMA foreign_keys = OFF"] + [
+            f"DROP {kind.upper()} IF EXISTS {self.quote_ident(name)}" for kind, name in found
+        ]
+
     def timestamp_param(self, value: Any) -> Any:
         return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
 
