@@ -352,7 +352,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--scratch-url",
         metavar="URL",
-        help="an empty database to build the expected schema in, instead of creating one; emptied afterwards, never dropped",
+        help="an empty database to build the expected schema in; emptied afterwards, never dropped",
     )
 
     p = command(
