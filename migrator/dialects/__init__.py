@@ -244,6 +244,33 @@ class Dialect:
         """The DROP statements that empty the connected database, read from its catalog."""
         raise NotImplementedError
 
+    # -- the database itself: `create`, `drop`, `up --create` (migrator.dbadmin) -----------
+    # What a refusal of CREATE/DROP DATABASE means, by the error code's first part:
+    # "denied" (the user lacks the privilege) or "in-use" (other sessions are connected).
+    admin_errors: dict[str, str] = {}
+
+    def connect_server(self, *, connect_timeout_s: float = 10) -> None:
+        """Connect to the server without using url.database, which may not exist."""
+        raise NotImplementedError
+
+    def database_exists(self) -> bool:
+        """Does url.database exist (as far as this user can see)?"""
+        raise NotImplementedError
+
+    def sees_every_database(self) -> bool:
+        """Does database_exists() see databases this user has no privilege on?"""
+        return True
+
+    def create_database(self) -> None:
+        raise NotImplementedError
+
+    def drop_database(self) -> None:
+        raise NotImplementedError
+
+    def other_sessions(self) -> list[str]:
+        """Who else uses url.database now, one short description each (as far as visible)."""
+        return []
+
     def timestamp_param(self, value: Any) -> Any:
         return value
 

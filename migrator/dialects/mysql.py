@@ -8,7 +8,7 @@ from typing import Any
 from migrator import signals
 from migrator.dialects import APPLICATION_NAME, Dialect, StatementError
 from migrator.errorpos import mysql_error_position
-from migrator.errors import ConnectError, DriverMissingError
+from migrator.errors import ConnectError, DriverMissingError, UsageError
 from migrator.model import Timeouts
 
 # errno -> which session limit fired
@@ -66,7 +66,7 @@ class MysqlDialect(Dialect):
         # (connection id, sql) -> (its prepared cursor, the sql string it was prepared from)
         self._prepared: dict[tuple[int, str], tuple[Any, str]] = {}
 
-    def _open(self, connect_timeout_s: float) -> Any:
+    def _open(self, connect_timeout_s: float, *, use_database: bool = True) -> Any:
         try:
             import mysql.connector
         except ImportError:
@@ -79,7 +79,7 @@ class MysqlDialect(Dialect):
             port=u.port or 3306,
             user=u.user or "root",
             password=u.password,
-            database=u.database,
+            database=u.database if use_database else None,
             autocommit=True,
             charset="utf8mb4",
             use_pure=True,
@@ -361,6 +361,56 @@ class MysqlDialect(Dialect):
         drops.sort(key=lambda d: order.index(d[0]))
         return [f"DROP {kind} IF EXISTS {self.quote_ident(name)}" for kind, name in drops]
 
+    # -- the database itself (migrator.dbadmin) -------------------------------------------
+    # 1044 access denied to database, 1045 access denied, 1142 command denied, 1227 needs a
+    # privilege. DROP DATABASE has no "in use" error: it waits for the others' metadata locks.
+    admin_errors = {"1044": "denied", "1045": "denied", "1142": "denied", "1227": "denied"}
+
+    def connect_server(self, *, connect_timeout_s: float = 10) -> None:
+        self._timeout = connect_timeout_s
+        self.conn = self._open(connect_timeout_s, use_database=False)
+
+    def database_exists(self) -> bool:
+        rows = self.query(
+            "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (self.url.database,)
+        )
+        return bool(rows)
+
+    def sees_every_database(self) -> bool:
+        # SCHEMATA lists only the databases the user has a privilege on, unless SHOW DATABASES
+        user, _, host = self.current_user().rpartition("@")
+        rows = self.query(
+            "SELECT 1 FROM information_schema.USER_PRIVILEGES "
+            "WHERE GRANTEE = %s AND PRIVILEGE_TYPE = 'SHOW DATABASES'",
+            (f"'{user}'@'{host}'",),
+        )
+        return bool(rows)
+
+    def create_database(self) -> None:
+        self.execute(f"CREATE DATABASE {self._database_name()}")
+
+    def drop_database(self) -> None:
+        self.execute(f"DROP DATABASE {self._database_name()}")
+
+    def _database_name(self) -> str:
+        # validated, not escaped: a name the backticks hold as it is, or none at all
+        name = self.url.database
+        if "`" in name or "\0" in name or name != name.rstrip(" "):
+            raise UsageError(
+                f"database name {name!r} has a backtick, a NUL or a trailing space; "
+                "migrator does not create or drop such a database",
+                hint="choose a name without them (letters, digits, _ and - always work)",
+            )
+        return f"`{name}`"
+
+    def other_sessions(self) -> list[str]:
+        # without the PROCESS privilege the list holds this user's own sessions only
+        rows = self.query(
+            "SELECT USER, HOST FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()",
+            (self.url.database,),
+        )
+        return [f"{_text(user)}@{_text(host)}" for user, host in rows]
+
     # -- catalog ------------------------------------------------------------------------
     def quote_ident(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
@@ -396,6 +446,10 @@ def _translate(exc: Any, sql: str) -> StatementError:
         timeout=timeout,
         cause=_CAUSES.get(errno or 0, ""),
     )
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
 
 
 def _no_delay(conn: Any) -> None:

@@ -195,6 +195,53 @@ class PostgresDialect(Dialect):
         rows = self.query(_SCRATCH_DROPS, (kept, kept))
         return [sql for (sql,) in rows]
 
+    # -- the database itself (migrator.dbadmin) -------------------------------------------
+    # 42501 insufficient_privilege: no CREATEDB, or not the owner; 55006 object_in_use
+    admin_errors = {"42501": "denied", "55006": "in-use"}
+
+    def connect_server(self, *, connect_timeout_s: float = 10) -> None:
+        # as createdb does: the maintenance database `postgres`, else `template1`
+        first: ConnectError | None = None
+        for name in ("postgres", "template1"):
+            server = PostgresDialect(self.url.with_database(name))
+            try:
+                server.connect(read_only=True, connect_timeout_s=connect_timeout_s)
+            except ConnectError as exc:
+                first = first or exc
+                continue
+            self.conn, server.conn = server.conn, None
+            return
+        assert first is not None
+        raise ConnectError(
+            first.message,
+            hint="create and drop connect to the server's `postgres` database, else `template1`; "
+            "check host, port, user and password in the URL, and that this user may connect there",
+        )
+
+    def database_exists(self) -> bool:
+        return bool(self.query("SELECT 1 FROM pg_database WHERE datname = %s", (self.url.database,)))
+
+    def create_database(self) -> None:
+        self.execute(self._quoted_by_server("CREATE DATABASE %%I"))
+
+    def drop_database(self) -> None:
+        self.execute(self._quoted_by_server("DROP DATABASE %%I"))
+
+    def _quoted_by_server(self, template: str) -> str:
+        # the server quotes the name (format's %I): no quoting rules of ours to get wrong
+        return str(self.query(f"SELECT format('{template}', %s::text)", (self.url.database,))[0][0])
+
+    def other_sessions(self) -> list[str]:
+        rows = self.query(
+            "SELECT usename, application_name, host(client_addr) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid() ORDER BY backend_start",
+            (self.url.database,),
+        )
+        return [
+            f"{user or '?'}@{addr or 'local socket'}" + (f" ({app})" if app else "")
+            for user, app, addr in rows
+        ]
+
     # -- lock: a session advisory lock, polled so a waiter holds no transaction ----------
     def try_lock(self, key: str) -> bool:
         lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)

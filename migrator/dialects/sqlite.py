@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from migrator import signals
 from migrator.dialects import Dialect, StatementError
-from migrator.errors import ConnectError
+from migrator.errors import ConnectError, UsageError
 from migrator.model import Timeouts
 from migrator.urls import DatabaseUrl, parse_url
 
@@ -239,6 +239,49 @@ class SqliteDialect(Dialect):
             return getpass.getuser()
         except Exception:  # no login name in some containers
             return str(os.getuid())
+
+    # -- the database itself (migrator.dbadmin): a file, no server ------------------------
+    _SIDECARS = ("-journal", "-wal", "-shm", ".migrator-lock")
+
+    def connect_server(self, *, connect_timeout_s: float = 10) -> None:
+        pass  # nothing to connect to: the file is the database
+
+    def database_exists(self) -> bool:
+        return Path(self.path).exists()
+
+    def create_database(self) -> None:
+        folder = Path(self.path).resolve().parent
+        if not folder.is_dir():
+            raise UsageError(
+                f"cannot create SQLite database {self.path}: folder {folder} does not exist",
+                hint="create the folder first, or fix the path in the URL",
+            )
+        try:
+            sqlite3.connect(self.path).close()  # opening creates the (empty) file
+        except sqlite3.Error as exc:
+            raise StatementError(f"cannot create {self.path}: {exc}") from None
+
+    def drop_database(self) -> None:
+        for leftover in (self.path, *(f"{self.path}{s}" for s in self._SIDECARS)):
+            try:
+                Path(leftover).unlink(missing_ok=True)
+            except OSError as exc:
+                raise StatementError(f"cannot remove {leftover}: {exc.strerror}") from None
+
+    def other_sessions(self) -> list[str]:
+        # sqlite keeps no list of its users; a process in a transaction holds a lock we can see
+        uri = Path(self.path).resolve().as_uri() + "?mode=rw"
+        probe = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0)
+        try:
+            probe.execute("BEGIN EXCLUSIVE")
+            probe.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            if "locked" in str(exc):
+                return ["another process, in a transaction on the file"]
+            raise StatementError(f"cannot open {self.path}: {exc}") from None
+        finally:
+            probe.close()
+        return []
 
     def create_scratch(self, name: str) -> DatabaseUrl:
         # sqlite's scratch database is a file in a private temporary folder
