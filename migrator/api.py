@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator import signals
 from migrator.config import Settings, validate_table
@@ -48,6 +48,9 @@ from migrator.report import Reporter
 from migrator.runner import PreparedFile, Runner, prepare
 from migrator.streaming import FileStatements
 from migrator.urls import DatabaseUrl, parse_url
+
+if TYPE_CHECKING:
+    from migrator.dbadmin import DatabaseResult
 
 
 class SilentReporter(Reporter):
@@ -389,6 +392,19 @@ class Migrator:
             elapsed_ms = int((time.perf_counter() - started) * 1000)
             after = _current(store.rows())
         return RestoreResult(str(backup.path), url.masked, url.schema, before, after, elapsed_ms)
+
+    def create_database(self) -> DatabaseResult:
+        """Create the database at the URL (sqlite: its file) unless it exists (`changed` says)."""
+        from migrator import dbadmin
+
+        return dbadmin.create(self.url)
+
+    def drop_database(self, *, confirm: Callable[[str], bool] | None = None) -> DatabaseResult:
+        """Drop the database at the URL if it exists; refused while others are connected.
+        `confirm(name)` is asked first; declined: nothing changes (RefusedError)."""
+        from migrator import dbadmin
+
+        return dbadmin.drop(self.url, confirm=confirm)
 
     def down(
         self,

@@ -207,6 +207,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         help="take no backup, not even for `-- migrator: backup` files",
     )
     p.add_argument("--backup-dir", metavar="D", help="where backups go (default backups/)")
+    p.add_argument("--create", action="store_true", help="create the database first when it does not exist")
 
     p = command("down", "roll back applied versions (default: the last one)", aliases=("rollback",))
     how = p.add_mutually_exclusive_group()
@@ -235,6 +236,18 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         options=(*_DATABASE, "json", "quiet", "lock_timeout", *_ENV),
     )
     p.add_argument("file", metavar="FILE", help="a backup file from --backup-dir (default backups/)")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    command(
+        "create",
+        "create the database at --url (sqlite: its file); exit 0 if it exists",
+        options=(*_DATABASE, "json", "quiet", *_ENV),
+    )
+    p = command(
+        "drop",
+        "drop the database at --url (sqlite: its file) after asking",
+        options=(*_DATABASE, "json", "quiet", *_ENV),
+    )
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
     p = command(

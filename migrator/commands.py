@@ -55,13 +55,73 @@ def _with_reporter(
 
 # -- up / down / redo -------------------------------------------------------------------------
 def cmd_up(args: argparse.Namespace) -> int:
+    created = None
+    if args.create:
+        created = _create_first(args)
+        if created is None:
+            return 0
     result = _with_reporter(
         args,
         lambda m: m.up(
             args.to, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order, backup=args.backup
         ),
     )
-    return _print_run(args, result)
+    return _print_run(args, result, {} if created is None else {"database_created": created})
+
+
+def _create_first(args: argparse.Namespace) -> bool | None:
+    """up --create: whether it created the database; None: a dry run found none to plan on."""
+    m = _migrator(args)
+    if args.dry_run:
+        from migrator.dbadmin import exists
+
+        if exists(m.url):
+            return False
+        message = f"dry run: database {m.url.database} does not exist; up --create would create it"
+        if args.json:
+            emit_json(
+                {
+                    "ok": True,
+                    "command": "up",
+                    "dry_run": True,
+                    "would_create_database": True,
+                    "message": message,
+                },
+                0,
+            )
+        else:
+            say(args, message + " and apply every version; nothing was written")
+        return None
+    r = m.create_database()
+    if r.changed and not args.json:
+        say(args, f"created database {r.database}")
+    return r.changed
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    r = _migrator(args).create_database()
+    if args.json:
+        emit_json({"ok": True, **r.to_dict()}, 0)
+    else:
+        say(args, r.summary)
+    return 0
+
+
+def cmd_drop(args: argparse.Namespace) -> int:
+    def confirm(name: str) -> bool:
+        return _ask(
+            args,
+            refusal=f"drop would delete database {name} and everything in it and needs "
+            "confirmation; nothing was changed",
+            question=f"Drop database {name} and everything in it? This cannot be undone.",
+        )
+
+    r = _migrator(args).drop_database(confirm=confirm)
+    if args.json:
+        emit_json({"ok": True, **r.to_dict()}, 0)
+    else:
+        say(args, r.summary)
+    return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -132,12 +192,12 @@ def _ask(args: argparse.Namespace, *, refusal: str, question: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-def _print_run(args: argparse.Namespace, r: RunResult) -> int:
+def _print_run(args: argparse.Namespace, r: RunResult, extra: dict[str, Any] | None = None) -> int:
     if not r.dry_run and r.versions and _truthy(_migrator(args).settings.extra.get("write_schema")):
         path = _migrator(args).write_schema_file()
         say(args, f"wrote {path}")
     if args.json:
-        emit_json({"ok": True, **r.to_dict()}, 0)
+        emit_json({"ok": True, **r.to_dict(), **(extra or {})}, 0)
         return 0
     if r.dry_run:
         _print_plan(args, r)
@@ -605,6 +665,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "down": cmd_down,
     "redo": cmd_redo,
     "restore": cmd_restore,
+    "create": cmd_create,
+    "drop": cmd_drop,
     "status": cmd_status,
     "pending": cmd_pending,
     "history": cmd_history,

@@ -95,6 +95,12 @@ class ScratchDatabaseError(ConfigError):
     kind = "scratch-database"
 
 
+class PrivilegeError(ConfigError):
+    """The user at --url may not create or drop the database: a setup to fix, nothing changed."""
+
+    kind = "privilege"
+
+
 class DriverMissingError(ConfigError):
     kind = "driver-missing"
 

@@ -40,6 +40,11 @@ def run_on_targets(args: argparse.Namespace) -> int:
             f"`{args.command}` runs on one database; --targets and several --url "
             f"work with {', '.join(sorted(actions))}"
         )
+    if getattr(args, "create", False):
+        raise UsageError(
+            "up --create works on one database; nothing was changed",
+            hint="run `migrator create --url URL` for each target first",
+        )
     if command == "down" and not args.dry_run and not args.yes:
         raise UsageError("down on several targets needs --yes", hint="nothing was changed")
     targets = read_targets(Path(args.targets)) if args.targets else [Target(u) for u in args.url]
