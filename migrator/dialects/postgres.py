@@ -232,14 +232,17 @@ class PostgresDialect(Dialect):
         return str(self.query(f"SELECT format('{template}', %s::text)", (self.url.database,))[0][0])
 
     def other_sessions(self) -> list[str]:
+        # client backends only: DROP DATABASE stops autovacuum workers itself. Another user's
+        # client_addr is hidden (NULL) without pg_read_all_stats, so an address is shown if known.
         rows = self.query(
-            "SELECT usename, application_name, host(client_addr) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid() ORDER BY backend_start",
+            "SELECT usename, host(client_addr), application_name FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            "ORDER BY backend_start",
             (self.url.database,),
         )
         return [
-            f"{user or '?'}@{addr or 'local socket'}" + (f" ({app})" if app else "")
-            for user, app, addr in rows
+            f"{user or '?'}" + (f"@{addr}" if addr else "") + (f" ({app})" if app else "")
+            for user, addr, app in rows
         ]
 
     # -- lock: a session advisory lock, polled so a waiter holds no transaction ----------

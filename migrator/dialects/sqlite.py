@@ -269,7 +269,8 @@ class SqliteDialect(Dialect):
                 raise StatementError(f"cannot remove {leftover}: {exc.strerror}") from None
 
     def other_sessions(self) -> list[str]:
-        # sqlite keeps no list of its users; a process in a transaction holds a lock we can see
+        # sqlite keeps no list of its users; a lock on the file is what can be seen of one: a
+        # writer's, and outside WAL mode a reader's in a transaction too
         uri = Path(self.path).resolve().as_uri() + "?mode=rw"
         probe = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0)
         try:
@@ -277,7 +278,7 @@ class SqliteDialect(Dialect):
             probe.execute("ROLLBACK")
         except sqlite3.Error as exc:
             if "locked" in str(exc):
-                return ["another process, in a transaction on the file"]
+                return ["another process holding a lock on the file"]
             raise StatementError(f"cannot open {self.path}: {exc}") from None
         finally:
             probe.close()
