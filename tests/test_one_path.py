@@ -39,6 +39,20 @@ def test_a_failing_postgres_file_runs_its_statements_once(postgres_db: Db, sqldi
     assert "t" not in db.tables()
 
 
+def test_a_failure_early_in_a_long_file_prints_the_error_report_and_nothing_else(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    """On postgres the error reaches psycopg while the rest of the pipeline is still being
+    sent; psycopg then logs that it ignored a second error while closing the pipeline, and
+    that log line landed on stderr above the report."""
+    inserts = "".join(f"INSERT INTO t VALUES ({i});\n" for i in range(3000))
+    write_migration(sqldir, "0001_long", f"CREATE TABLE t (a INT);\n{_FAIL};\n{inserts}", "DROP TABLE t;\n")
+    r = cli("up", "--url", db.url)
+    assert r.code == 1, r.err
+    assert r.err.startswith("error: version 1 (0001_long) up failed\n"), r.err
+    assert "statement: 2 of 3002" in r.err and "ignored" not in r.err
+
+
 _SLEEP = {
     "postgres": "SELECT pg_sleep(4)",
     "mysql": "SELECT SLEEP(4)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -22,6 +23,12 @@ from migrator.model import Timeouts
 
 if TYPE_CHECKING:
     from migrator.script import Step
+
+# psycopg logs (as a warning, on its "psycopg" logger) the second error it ignores when a
+# pipeline that already failed is closed. The first error is the one migrator reports; with
+# no handler of ours, Python's last-resort handler printed that line on stderr above the
+# report. A library caller who configures logging still receives it.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 _TIMEOUT_CODES = {"55P03": "lock-wait-timeout", "57014": "statement-timeout"}
 # insufficient_privilege; invalid_name, name_too_long, reserved_name (a pg_ schema)
