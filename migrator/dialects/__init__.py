@@ -241,7 +241,10 @@ class Dialect:
             self.execute(sql)
 
     def scratch_drops(self, keep: frozenset[str]) -> list[str]:
-        """The DROP statements that empty the connected database, read from its catalog."""
+        """The statements (DROPs, and the session settings they need) that empty the connected
+        database, read from its catalog: a --scratch-url database after a run, and the whole
+        database before `migrator restore` loads a dump. `keep` names what stays: schemas and
+        extensions (postgres), objects the dump recreates itself (mysql)."""
         raise NotImplementedError
 
     # -- the database itself: `create`, `drop`, `up --create` (migrator.dbadmin) -----------

@@ -338,12 +338,9 @@ class MysqlDialect(Dialect):
             self._tables_locked = False
 
     # -- scratch databases ---------------------------------------------------------------
-    def empty_scratch(self, keep: frozenset[str]) -> None:
-        self.execute("SET SESSION FOREIGN_KEY_CHECKS = 0")  # tables in any order
-        super().empty_scratch(keep)
-
     def scratch_drops(self, keep: frozenset[str]) -> list[str]:
-        # the database is the schema: everything in it goes (triggers with their tables);
+        # the database is the schema: everything in it goes (triggers with their tables) but the
+        # objects named in `keep` (a restore's: those the dump drops and recreates itself);
         # views and routines first, sequences after the tables whose defaults use them
         found = [
             (kind, name)
@@ -355,11 +352,14 @@ class MysqlDialect(Dialect):
                 "SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()",
             )
             for kind, name in self.query(sql)
+            if name not in keep
         ]
         order = ("VIEW", "PROCEDURE", "FUNCTION", "EVENT", "TABLE", "SEQUENCE")
         drops = sorted(((kind if kind in order else "TABLE"), name) for kind, name in found)
         drops.sort(key=lambda d: order.index(d[0]))
-        return [f"DROP {kind} IF EXISTS {self.quote_ident(name)}" for kind, name in drops]
+        sql = [f"DROP {kind} IF EXISTS {self.quote_ident(name)}" for kind, name in drops]
+        # tables in any order; the session's checks are back on after the last drop
+        return ["SET SESSION FOREIGN_KEY_CHECKS = 0", *sql, "SET SESSION FOREIGN_KEY_CHECKS = 1"]
 
     # -- the database itself (migrator.dbadmin) -------------------------------------------
     # 1044 access denied to database, 1045 access denied, 1142 command denied, 1227 needs a

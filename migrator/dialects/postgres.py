@@ -196,8 +196,9 @@ class PostgresDialect(Dialect):
             self.execute(f"CREATE DATABASE {self.quote_ident(url.database)}")
 
     def scratch_drops(self, keep: frozenset[str]) -> list[str]:
-        # schemas and extensions the run made go whole; in the schemas that were there (public),
-        # every relation, routine and type goes, but not what an extension owns
+        # schemas and extensions not kept go whole; in the kept schemas (public), every relation,
+        # routine and type goes, but not what an extension owns. What initdb made (public, plpgsql:
+        # an oid below FirstNormalObjectId) is never dropped whole: no pg_dump recreates it.
         kept = list(keep)
         rows = self.query(_SCRATCH_DROPS, (kept, kept))
         return [sql for (sql,) in rows]
@@ -492,10 +493,10 @@ _SCRATCH_DROPS = (
     (
         "SELECT sql FROM ("
         f"SELECT 1, format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname) FROM pg_namespace n "
-        f"WHERE {_USER_SCHEMA.format(n='n')} AND n.nspname <> ALL(:keep) "
+        f"WHERE {_USER_SCHEMA.format(n='n')} AND n.nspname <> ALL(:keep) AND n.oid >= 16384 "
         f"AND {_NO_EXTENSION.format(cls='pg_namespace', oid='n.oid')} "
         "UNION ALL SELECT 2, format('DROP EXTENSION IF EXISTS %I CASCADE', e.extname) FROM pg_extension e "
-        "WHERE e.extname <> ALL(:keep) "
+        "WHERE e.extname <> ALL(:keep) AND e.oid >= 16384 "
         # tables first: a table takes its serial and identity sequences with it
         "UNION ALL SELECT CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 3 ELSE 4 END, "
         "format('DROP %s IF EXISTS %s CASCADE', CASE c.relkind WHEN 'v' THEN 'VIEW' "
