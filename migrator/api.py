@@ -378,17 +378,20 @@ class Migrator:
         """Load a backup migrator took (SPEC §7) into this database, under the migration lock.
         The file and the tool are checked before `confirm(backup_file)` is asked; declined: nothing
         changes (RefusedError)."""
-        from migrator.restore import plan_restore, read_backup, restore_backup
+        from migrator.restore import plan_restore, read_backup, restore_backup, restore_drops, restore_keep
 
         backup = read_backup(Path(path))
         url = backup.target(self.url)  # a tenant's backup: its schema, and its version table there
         tool = plan_restore(url)
+        keep = restore_keep(backup, self.settings.table)
         with self._session(read_only=False, lock=True, url=url) as (dialect, store):
             before = _current(store.rows())
             if confirm is not None and not confirm(backup):
                 raise RefusedError("restore cancelled; nothing was changed")
             started = time.perf_counter()
-            restore_backup(backup, url, tool)
+            # what a later version made and the dump would leave behind goes too: exactly the backup
+            drops = restore_drops(keep, dialect)
+            restore_backup(backup, url, tool, drops, dialect.execute)
             elapsed_ms = int((time.perf_counter() - started) * 1000)
             after = _current(store.rows())
         return RestoreResult(str(backup.path), url.masked, url.schema, before, after, elapsed_ms)

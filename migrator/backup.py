@@ -161,10 +161,20 @@ def _pg_restore(path: Path, url: DatabaseUrl) -> str:
     return shlex.join(_pg_restore_argv("psql", path, url))
 
 
-def _pg_restore_run(tool: str, path: Path, url: DatabaseUrl) -> tuple[list[str], Path | None]:
-    # no ~/.psqlrc (it could change the session), no prompt, no command tags on the terminal
+def _pg_restore_run(
+    tool: str, path: Path, url: DatabaseUrl, drops: Path | None
+) -> tuple[list[str], Path | None]:
+    # no ~/.psqlrc (it could change the session), no prompt, no command tags on the terminal.
+    # The drops run first in the same transaction: a dump that fails to load undoes them too.
     argv = _pg_restore_argv(tool, path, url)
-    return [argv[0], "--no-psqlrc", "--no-password", "--quiet", *argv[1:]], None
+    first = [f"--file={drops}"] if drops else []
+    return [argv[0], "--no-psqlrc", "--no-password", "--quiet", *argv[1:-1], *first, argv[-1]], None
+
+
+def _pg_keeps(path: Path) -> frozenset[str]:
+    # pg_dump never recreates `public` (it assumes the schema exists), so a restore keeps it and
+    # empties it; every other schema and extension of the backup the dump creates again
+    return frozenset({"public"})
 
 
 def _mysql_restore(path: Path, url: DatabaseUrl) -> str:
@@ -175,9 +185,31 @@ def _mysql_restore(path: Path, url: DatabaseUrl) -> str:
     return " ".join(shlex.quote(p) for p in [*parts, url.database]) + f" < {shlex.quote(str(path))}"
 
 
-def _mysql_restore_run(tool: str, path: Path, url: DatabaseUrl) -> tuple[list[str], Path | None]:
-    # the dump on stdin; the first error stops the client (no --force)
+def _mysql_restore_run(
+    tool: str, path: Path, url: DatabaseUrl, drops: Path | None
+) -> tuple[list[str], Path | None]:
+    # the dump on stdin; the first error stops the client (no --force). The drops ran before.
     return [*_mysql_connection(tool, url), "--", url.database], path
+
+
+# How mariadb-dump / mysqldump drop what they recreate: `DROP TABLE IF EXISTS `t`;`, and in a
+# version comment for views, routines and events (`/*!50001 DROP VIEW IF EXISTS `v`*/;`).
+# A row's text never starts a line: the dump writes a newline in a value as \n.
+_MYSQL_DUMP_DROP = re.compile(
+    rb"(?:/\*!\d+ )?DROP (?:TABLE|VIEW|SEQUENCE|PROCEDURE|FUNCTION|EVENT) IF EXISTS `((?:[^`]|``)+)`"
+)
+
+
+def _mysql_keeps(path: Path) -> frozenset[str]:
+    # the objects the dump drops and recreates itself: a restore drops only the others first,
+    # so a dump that fails to load (MySQL cannot undo DDL) costs no more than its own drops
+    names = set()
+    with path.open("rb") as f:
+        for line in f:
+            found = _MYSQL_DUMP_DROP.match(line)
+            if found:
+                names.add(found[1].replace(b"``", b"`").decode("utf-8", errors="replace"))
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -188,8 +220,14 @@ class _Dumper:
     argv: Callable[[str, DatabaseUrl], list[str]]
     restore: Callable[[Path, DatabaseUrl], str]  # the command that loads the dump back, to print
     clients: tuple[str, ...]  # the tools that load it back, in order of preference
-    # what migrator runs to load it back: argv, and the file to feed on stdin (None: argv names it)
-    restore_run: Callable[[str, Path, DatabaseUrl], tuple[list[str], Path | None]]
+    # what migrator runs to load it back, given the file of statements that drop what the dump
+    # will not recreate when the tool runs them (drops_in_load): argv, and the file to feed on
+    # stdin (None: argv names it)
+    restore_run: Callable[[str, Path, DatabaseUrl, Path | None], tuple[list[str], Path | None]]
+    # a whole database's restore first drops what a later version made and the dump would leave:
+    # everything but the schemas/objects named here (see Dialect.scratch_drops)
+    keeps: Callable[[Path], frozenset[str]]
+    drops_in_load: bool  # True: in the tool's one transaction; False: on migrator's connection first
     headers: tuple[bytes, ...]  # how the tool's own dump begins (a backup from before the header)
     restore_failed: str  # what a failed restore left behind, and what to do
 
@@ -203,6 +241,8 @@ PG_DUMP = _Dumper(
     _pg_restore,
     ("psql",),
     _pg_restore_run,
+    _pg_keeps,
+    True,
     (b"--\n-- PostgreSQL database dump\n",),
     "the restore ran in one transaction and was rolled back: the database is as it was; fix the cause "
     "(objects a later migration made to depend on the backup's can block its drops: then restore into "
@@ -216,8 +256,11 @@ MARIADB_DUMP = _Dumper(
     _mysql_restore,
     ("mariadb", "mysql"),
     _mysql_restore_run,
+    _mysql_keeps,
+    False,
     (b"-- MariaDB dump", b"-- MySQL dump", b"/*M!999999\\- enable the sandbox mode */"),
-    "the statements before the failing one stayed applied (MySQL cannot undo DDL); fix the cause and "
+    "MySQL cannot undo DDL: the tables, views, routines and events the backup does not hold were "
+    "dropped first, and the statements before the failing one stayed applied; fix the cause and "
     "run the restore again: the dump drops and recreates each table it holds",
 )
 

@@ -2,8 +2,9 @@
 dialect's own tool (psql, mariadb) or SQLite's backup API.
 
 `read_backup` checks the file without touching a database; `plan_restore` finds the tool before
-anyone is asked to confirm; `restore_backup` runs it. The password travels as for the dump: in the
-tool's environment only.
+anyone is asked to confirm; `restore_drops` reads from the catalog what a later version made that the
+dump would leave behind; `restore_backup` drops it and loads the dump, so the database is exactly the
+backup's. The password travels as for the dump: in the tool's environment only.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import re
 import sqlite3
 import subprocess
-from contextlib import closing, nullcontext
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migrator.backup import HEADER, check_schema, clean, dump_tool, find_tool, tool_env
+from migrator.dialects import Dialect, StatementError
 from migrator.dialects.registry import DIALECTS
 from migrator.errors import ConfigError, MigratorError, UsageError
 from migrator.urls import DatabaseUrl
@@ -105,13 +109,86 @@ def plan_restore(url: DatabaseUrl) -> str | None:
     return found
 
 
-def restore_backup(backup: BackupFile, url: DatabaseUrl, tool: str | None) -> None:
-    """Load `backup` into the database at `url` (already narrowed by BackupFile.target)."""
+def restore_keep(backup: BackupFile, table: str) -> frozenset[str] | None:
+    """What a whole database's restore keeps when it first drops what the dump will not recreate
+    (a table a later version created...): see Dialect.scratch_drops. None: nothing to drop (a
+    tenant's schema is dropped whole; a SQLite backup replaces the whole file). Where the drops run
+    before the load and cannot be undone, the file must be a whole database's dump, which recreates
+    the version `table`: else it is refused before anything changes."""
+    dumper = dump_tool(backup.dialect)
+    if dumper is None or backup.schema:
+        return None
+    keep = dumper.keeps(backup.path)
+    if not dumper.drops_in_load and table not in keep:
+        raise UsageError(
+            f"{backup.path} does not recreate the version table {table}: it is not a whole database's "
+            "backup, and restoring it would drop every table it does not hold; nothing was changed",
+            hint="restore a file that `migrator up` wrote into --backup-dir, or load this one by hand "
+            "with the database's client",
+        )
+    return keep
+
+
+def restore_drops(keep: frozenset[str] | None, dialect: Dialect) -> list[str]:
+    """The statements that drop what the dump will not recreate, read from the catalog through
+    `dialect` (connected to the target) right before the load."""
+    return [] if keep is None else dialect.scratch_drops(keep)
+
+
+def restore_backup(
+    backup: BackupFile,
+    url: DatabaseUrl,
+    tool: str | None,
+    drops: Sequence[str] = (),
+    execute: Callable[[str], object] | None = None,
+) -> None:
+    """Load `backup` into the database at `url` (already narrowed by BackupFile.target), after
+    `drops` (restore_drops): in the tool's one transaction, or first through `execute` (migrator's
+    own connection) where the dialect cannot undo DDL anyway."""
     dumper = dump_tool(url.dialect)
     if tool is None or dumper is None:
         _sqlite_restore(backup.path, url)
         return
-    argv, stdin_file = dumper.restore_run(tool, backup.path, url)
+    if drops and not dumper.drops_in_load:
+        _drop_first(drops, execute, backup, url)
+    with _statements_file(drops if dumper.drops_in_load else ()) as drops_file:
+        _load(
+            backup, url, tool, dumper.restore_run(tool, backup.path, url, drops_file), dumper.restore_failed
+        )
+
+
+def _drop_first(
+    drops: Sequence[str], execute: Callable[[str], object] | None, backup: BackupFile, url: DatabaseUrl
+) -> None:
+    assert execute is not None, "drops outside the load need migrator's connection"
+    for sql in drops:
+        try:
+            execute(sql)
+        except StatementError as exc:
+            raise RestoreError(
+                f"could not empty {url.masked} of what {backup.path} does not hold "
+                f"({sql}): {clean(exc.message, url)}",
+                hint="the drops before it stayed applied (this database cannot undo DDL), nothing of the "
+                "backup was loaded yet; fix the cause and run the restore again",
+            ) from None
+
+
+@contextmanager
+def _statements_file(statements: Sequence[str]) -> Iterator[Path | None]:
+    """The statements in a private temporary file the tool reads (argv is limited, and shown by ps)."""
+    if not statements:
+        yield None
+        return
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="migrator-drops-", suffix=".sql") as f:
+        f.write("".join(f"{sql};\n" for sql in statements))
+        f.flush()
+        yield Path(f.name)
+
+
+def _load(
+    backup: BackupFile, url: DatabaseUrl, tool: str, run: tuple[list[str], Path | None], hint: str
+) -> None:
+    argv, stdin_file = run
     try:
         with stdin_file.open("rb") if stdin_file else nullcontext() as stdin:
             proc = subprocess.run(
@@ -129,7 +206,7 @@ def restore_backup(backup: BackupFile, url: DatabaseUrl, tool: str | None) -> No
         raise RestoreError(
             f"{Path(tool).name} failed (exit {proc.returncode}) restoring {backup.path} into "
             f"{url.masked}: {detail}",
-            hint=dumper.restore_failed,
+            hint=hint,
         )
 
 

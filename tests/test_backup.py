@@ -649,12 +649,10 @@ def test_restore_without_its_tool_stops_before_the_database(
 
 def test_failed_restore_says_what_happened(server_db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
     _three_versions(sqldir)
-    assert cli("--url", server_db.url, "up", "--no-backup").code == 0
-    backup = tmp_path / "broken_v2_20261125T142233Z.sql"
-    backup.write_bytes(
-        f"-- migrator backup: dialect={server_db.dialect} before_version=2\n"
-        "DELETE FROM people;\nTHIS IS NOT SQL;\n".encode()
-    )
+    assert cli("--url", server_db.url, "up").code == 0
+    (backup,) = (tmp_path / "backups").iterdir()
+    with backup.open("a", encoding="utf-8") as f:  # the whole dump loads, then a statement fails
+        f.write("THIS IS NOT SQL;\n")
 
     result = cli("--url", server_db.url, "restore", str(backup), "--yes")
 
@@ -667,9 +665,32 @@ def test_failed_restore_says_what_happened(server_db: Db, sqldir: Path, cli: Any
     if server_db.dialect == "postgres":  # one transaction: nothing changed
         assert "rolled back: the database is as it was" in result.err
         assert server_db.query("SELECT count(*) FROM people") == [(2,)]
+        assert server_db.versions() == [(1, "applied"), (2, "applied")]
     else:
         assert "the statements before the failing one stayed applied" in result.err
-        assert server_db.query("SELECT count(*) FROM people") == [(0,)]
+        assert server_db.query("SELECT count(*) FROM people") == [(1,)]
+        assert server_db.versions() == [(1, "applied")]
+
+
+def test_mysql_restore_refuses_a_file_that_does_not_recreate_the_version_table(
+    mysql_db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    # what the backup does not hold is dropped before it loads, and MySQL cannot undo that:
+    # a file that is no whole-database dump (it would recreate the version table) is refused
+    _three_versions(sqldir)
+    assert cli("--url", mysql_db.url, "up", "--no-backup").code == 0
+    backup = tmp_path / "rows_v2_20261125T142233Z.sql"
+    backup.write_bytes(b"-- migrator backup: dialect=mysql before_version=2\nDELETE FROM people;\n")
+
+    result = cli("--url", mysql_db.url, "restore", str(backup), "--yes")
+
+    assert result.code == 2
+    assert result.err.startswith(
+        f"error: {backup} does not recreate the version table schema_version: it is not a whole "
+        "database's backup, and restoring it would drop every table it does not hold; nothing was changed\n"
+    )
+    assert mysql_db.query("SELECT count(*) FROM people") == [(2,)]
+    assert mysql_db.versions() == [(1, "applied"), (2, "applied")]
 
 
 @pytest.mark.parametrize(
@@ -691,3 +712,127 @@ def test_a_dump_from_before_the_header_line_is_still_a_backup(
     backup = read_backup(path)
 
     assert (backup.dialect, backup.schema, backup.before_version) == (dialect, "", 4)
+
+
+# -- a restore leaves nothing a later version made: the database is exactly the backup's ------------
+
+
+def _a_later_table(sqldir: Path) -> None:
+    write_migration(
+        sqldir,
+        "0001_people",
+        "CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(40));\n"
+        "INSERT INTO people VALUES (1, 'first');\n",
+        "DROP TABLE people;\n",
+    )
+    write_migration(
+        sqldir,
+        "0002_u",
+        "-- migrator: backup\nCREATE TABLE u (id INT PRIMARY KEY);\nINSERT INTO u VALUES (1);\n",
+        "DROP TABLE u;\n",
+    )
+
+
+def test_restore_drops_what_a_later_version_created(db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
+    _a_later_table(sqldir)
+    assert cli("--url", db.url, "up").code == 0
+    db.execute("UPDATE people SET name = 'changed' WHERE id = 1")
+    db.execute("INSERT INTO people VALUES (2, 'after the backup')")
+    (backup,) = (tmp_path / "backups").iterdir()
+    assert "u" in db.tables()
+
+    result = cli("--url", db.url, "restore", str(backup), "--yes")
+
+    assert result.code == 0, result.err
+    assert result.out.endswith(" ms; database is at version 1 (was 2)\n")
+    assert db.versions() == [(1, "applied")]
+    assert "u" not in db.tables()
+    assert [tuple(r) for r in db.query("SELECT id, name FROM people ORDER BY id")] == [(1, "first")]
+    again = cli("--url", db.url, "up", "--no-backup")
+    assert again.code == 0, again.err
+    assert db.versions() == [(1, "applied"), (2, "applied")]
+    assert db.query("SELECT id FROM u") == [(1,)]
+
+
+def test_postgres_restore_keeps_the_backups_extensions_and_drops_later_ones(
+    postgres_db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    write_migration(
+        sqldir,
+        "0001_people",
+        "CREATE EXTENSION IF NOT EXISTS citext;\nCREATE SCHEMA kept;\n"
+        "CREATE TABLE kept.people (id INT PRIMARY KEY, email citext);\n"
+        "INSERT INTO kept.people VALUES (1, 'A@example.com');\n",
+    )
+    write_migration(
+        sqldir,
+        "0002_later",
+        "-- migrator: backup\nCREATE EXTENSION IF NOT EXISTS pgcrypto;\nCREATE SCHEMA later;\n"
+        "CREATE TABLE later.t (x INT);\nCREATE TYPE mood AS ENUM ('ok');\n"
+        "CREATE TABLE u (id INT PRIMARY KEY, m mood);\nCREATE VIEW uv AS SELECT id FROM u;\n"
+        "CREATE FUNCTION f() RETURNS INT LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;\n",
+    )
+    assert cli("--url", postgres_db.url, "up").code == 0
+    (backup,) = (tmp_path / "backups").iterdir()
+
+    result = cli("--url", postgres_db.url, "restore", str(backup), "--yes")
+
+    assert result.code == 0, result.err
+    extensions = {r[0] for r in postgres_db.query("SELECT extname FROM pg_extension")}
+    assert extensions == {"plpgsql", "citext"}
+    schemas = {r[0] for r in postgres_db.query("SELECT nspname FROM pg_namespace")}
+    assert {"public", "kept"} <= schemas and "later" not in schemas
+    assert postgres_db.query("SELECT count(*) FROM pg_type WHERE typname = 'mood'") == [(0,)]
+    assert postgres_db.query("SELECT count(*) FROM pg_proc WHERE proname = 'f'") == [(0,)]
+    assert postgres_db.tables() == {"schema_version", "schema_version_history"}
+    assert postgres_db.query("SELECT id FROM kept.people WHERE email = 'a@example.com'") == [(1,)]
+    again = cli("--url", postgres_db.url, "up", "--no-backup")
+    assert again.code == 0, again.err
+    assert postgres_db.versions() == [(1, "applied"), (2, "applied")]
+
+
+def test_postgres_restore_of_a_corrupted_backup_changes_nothing(
+    postgres_db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    _a_later_table(sqldir)
+    assert cli("--url", postgres_db.url, "up").code == 0
+    postgres_db.execute("INSERT INTO people VALUES (2, 'after the backup')")
+    (backup,) = (tmp_path / "backups").iterdir()
+    text = backup.read_text(encoding="utf-8")
+    # cut off inside the rows of people: psql reaches the end of the file inside COPY ... FROM stdin
+    cut = text.index("1\tfirst")
+    backup.write_text(text[:cut] + "1\tfirst\tan extra column\n\\.\n", encoding="utf-8")
+
+    result = cli("--url", postgres_db.url, "restore", str(backup), "--yes")
+
+    assert result.code == 1
+    assert re.match(rf"error: psql failed \(exit \d+\) restoring {re.escape(str(backup))} into ", result.err)
+    assert "rolled back: the database is as it was" in result.err
+    assert postgres_db.versions() == [(1, "applied"), (2, "applied")]
+    assert postgres_db.tables() == {"schema_version", "schema_version_history", "people", "u"}
+    assert postgres_db.query("SELECT id FROM people ORDER BY id") == [(1,), (2,)]
+    assert postgres_db.query("SELECT id FROM u") == [(1,)]
+
+
+def test_mysql_failed_restore_dropped_only_what_the_backup_does_not_hold(
+    mysql_db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    _a_later_table(sqldir)
+    assert cli("--url", mysql_db.url, "up").code == 0
+    (backup,) = (tmp_path / "backups").iterdir()
+    text = backup.read_text(encoding="utf-8")
+    # fails before the dump's first statement that drops a table
+    first = text.index("DROP TABLE IF EXISTS")
+    backup.write_text(text[:first] + "THIS IS NOT SQL;\n" + text[first:], encoding="utf-8")
+
+    result = cli("--url", mysql_db.url, "restore", str(backup), "--yes")
+
+    assert result.code == 1
+    assert "the tables, views, routines and events the backup does not hold were dropped first" in result.err
+    assert "the statements before the failing one stayed applied" in result.err
+    assert "u" not in mysql_db.tables()  # dropped first: the backup does not hold it
+    assert "people" in mysql_db.tables()  # the dump drops and recreates it itself: not reached
+    fixed = backup.read_text(encoding="utf-8").replace("THIS IS NOT SQL;\n", "")
+    backup.write_text(fixed, encoding="utf-8")
+    assert cli("--url", mysql_db.url, "restore", str(backup), "--yes").code == 0
+    assert mysql_db.versions() == [(1, "applied")]
