@@ -32,6 +32,8 @@ from migrator.model import (
     AppliedRow,
     HistoryEvent,
     Migration,
+    Repeatable,
+    RepeatableRow,
     SqlFile,
     Timeouts,
 )
@@ -39,13 +41,14 @@ from migrator.plan import (
     Problem,
     blocking,
     find_drift,
+    pending_repeatables,
     plan_down,
     plan_up,
     resumable_batch,
     resume_points,
 )
 from migrator.report import Reporter
-from migrator.runner import PreparedFile, Runner, prepare
+from migrator.runner import PreparedFile, PreparedSide, Runner, prepare, prepare_side
 from migrator.streaming import FileStatements
 from migrator.urls import DatabaseUrl, parse_url
 
@@ -59,13 +62,14 @@ class SilentReporter(Reporter):
 
 @dataclass
 class PlannedFile:
-    version: int
+    version: int | None  # None: a repeatable or callback file
     name: str
-    direction: str
+    direction: str  # up, down, repeatable, callback
     file: str
     mode: str  # "transaction" or "no-transaction (statement by statement)"
     statements: Sequence[Statement] | FileStatements  # a big file's: split again when read
     warnings: list[str] = field(default_factory=list)
+    when: str = ""  # a repeatable or callback file: when it runs
 
     @property
     def atomic(self) -> bool:
@@ -81,6 +85,7 @@ class PlannedFile:
             "mode": self.mode,
             "atomic": self.atomic,
             "warnings": self.warnings,
+            **({"when": self.when} if self.when else {}),
             "statements": [{"line": s.line, "column": s.column, "sql": s.text} for s in self.statements],
         }
 
@@ -97,6 +102,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     elapsed_ms: int = 0
     backups: list[str] = field(default_factory=list)
+    repeatables: list[str] = field(default_factory=list)  # applied (or, dry run, to apply)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +112,7 @@ class RunResult:
             "version_before": self.before,
             "version_after": self.after,
             "versions": self.versions,
+            "repeatables": self.repeatables,
             "warnings": self.warnings,
             "backups": self.backups,
             "elapsed_ms": self.elapsed_ms,
@@ -156,16 +163,76 @@ class VersionState:
 
 
 @dataclass
+class RepeatableState:
+    name: str
+    file: str | None  # None: applied once, its file is gone since
+    state: str  # applied, changed (since applied), new (never applied), removed (file gone)
+    applied_at: Any = None
+    applied_by: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.state in ("changed", "new")
+
+    def describe(self) -> str:
+        return {
+            "applied": "applied, unchanged",
+            "changed": "changed since it was applied; the next `up` runs it",
+            "new": "never applied; the next `up` runs it",
+            "removed": "applied once; its file is gone (nothing runs)",
+        }[self.state]
+
+    def to_dict(self) -> dict[str, Any]:
+        at = self.applied_at
+        return {
+            "name": self.name,
+            "file": self.file,
+            "state": self.state,
+            "pending": self.pending,
+            "applied_at": at.isoformat() if hasattr(at, "isoformat") else at,
+            "applied_by": self.applied_by,
+        }
+
+
+def repeatable_states(repeatables: list[Repeatable], rows: dict[str, RepeatableRow]) -> list[RepeatableState]:
+    files = {r.name: r for r in repeatables}
+    out = []
+    for name in sorted(set(files) | set(rows)):
+        r, row = files.get(name), rows.get(name)
+        if r is None:
+            state = "removed"
+        elif row is None:
+            state = "new"
+        else:
+            state = "applied" if row.checksum == r.file.checksum else "changed"
+        out.append(
+            RepeatableState(
+                name,
+                r.file.rel if r else None,
+                state,
+                row.applied_at if row else None,
+                row.applied_by if row else None,
+            )
+        )
+    return out
+
+
+@dataclass
 class StatusResult:
     dialect: str
     url: str
     current: int | None
     versions: list[VersionState]
     problems: list[Problem]
+    repeatables: list[RepeatableState] = field(default_factory=list)
 
     @property
     def pending(self) -> list[VersionState]:
         return [v for v in self.versions if v.state == "pending"]
+
+    @property
+    def pending_repeatables(self) -> list[RepeatableState]:
+        return [r for r in self.repeatables if r.pending]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -173,7 +240,9 @@ class StatusResult:
             "url": self.url,
             "current_version": self.current,
             "pending": [v.version for v in self.pending],
+            "pending_repeatables": [r.name for r in self.pending_repeatables],
             "versions": [v.to_dict() for v in self.versions],
+            "repeatables": [r.to_dict() for r in self.repeatables],
             "problems": [p.to_dict() for p in self.problems],
         }
 
@@ -182,6 +251,7 @@ class StatusResult:
 class ValidateResult:
     problems: list[Problem]
     strict: bool
+    repeatables: list[RepeatableState] = field(default_factory=list)  # pending ones: not drift
 
     @property
     def errors(self) -> list[Problem]:
@@ -200,6 +270,7 @@ class ValidateResult:
                 else p.to_dict()
                 for p in self.problems
             ],
+            "pending_repeatables": [r.to_dict() for r in self.repeatables],
         }
 
 
@@ -254,6 +325,37 @@ class Migrator:
     def migrations(self) -> list[Migration]:
         return self.layout.migrations(self.dialect_name)
 
+    def repeatables(self) -> list[Repeatable]:
+        return self.layout.repeatables(self.dialect_name)
+
+    def _side_files(self, direction: str) -> list[SqlFile]:
+        """The repeatable and callback files a command of this direction may run."""
+        callbacks = self.layout.callbacks(self.dialect_name)
+        mine = [
+            f
+            for event, f in callbacks.items()
+            if event == "after_error" or event.endswith("_down") == (direction == "down")
+        ]
+        return mine + ([r.file for r in self.repeatables()] if direction == "up" else [])
+
+    def _callbacks(self, direction: str, dialect: Dialect) -> dict[str, PreparedSide]:
+        """This command's callback files, read and split (SPEC §12)."""
+        from migrator.runner import each_event
+
+        events = (
+            f"before_{direction}",
+            f"after_{direction}",
+            each_event("before", direction),
+            each_event("after", direction),
+            "after_error",
+        )
+        found = self.layout.callbacks(self.dialect_name)
+        return {
+            e: prepare_side("callback", e, found[e], dialect, transaction=e != "after_error")
+            for e in events
+            if e in found
+        }
+
     # -- database sessions --------------------------------------------------------------
     @contextmanager
     def _session(
@@ -295,7 +397,8 @@ class Migrator:
         (not even for `backup` directives), None = where a file says `-- migrator: backup`.
         should_stop: asked between files; once true, StoppedError after the file in flight."""
         migrations = self.migrations()  # layout errors before the database is touched
-        self._check_files(migrations, ("up",))
+        repeatables = self.repeatables()
+        self._check_files(migrations, ("up",), self._side_files("up"))
         backups = self._backup_plan(migrations, backup) if not dry_run else None
         started = time.perf_counter()
         with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
@@ -304,18 +407,24 @@ class Migrator:
             todo = plan_up(migrations, rows, target)
             check_split(_lexed_first([m.up for m in todo], dialect), dialect.name)
             files = [prepare(m, "up", dialect) for m in todo]
+            callbacks = self._callbacks("up", dialect)
+            sides = [
+                replace(prepare_side("repeatable", r.name, r.file, dialect), repeatable=r, old_checksum=old)
+                for r, old in pending_repeatables(repeatables, store.repeatable_rows())
+            ]
             result = RunResult("up", dialect.name, dry_run, _current(rows), None, [])
             flagged = [(pf.file.rel, w) for pf in files for w in atomicity_warnings(pf)]
             result.warnings = [w for _, w in flagged]
             if dry_run:
-                result.planned = [_planned(pf) for pf in files]
+                result.planned = _planned_run("up", files, sides, callbacks)
+                result.repeatables = [ps.name for ps in sides]
                 result.after = max([_current(rows) or 0] + [m.version for m in todo]) or None
                 return result
             self.reporter.plan_ready("up", files, _current(rows))
             for w in shown_warnings(flagged):
                 self.reporter.warning(w)
-            if files:
-                store.ensure()
+            if files or sides:
+                store.ensure(repeatable=bool(repeatables))
             runner = Runner(
                 dialect,
                 store,
@@ -330,24 +439,28 @@ class Migrator:
                     if result.before is not None and m.version < result.before
                 },
                 should_stop=should_stop,
+                callbacks=callbacks,
             )
             try:
-                runner.run(files)
+                runner.run_command("up", files, sides)
             except KeyboardInterrupt:
                 raise Interrupted(result.command, list(runner.completed), signals.exit_code()) from None
             finally:
                 result.versions = list(runner.completed)
+                result.repeatables = list(runner.repeatables_done)
             result.after = _current(store.rows()) if files else result.before
             result.elapsed_ms = int((time.perf_counter() - started) * 1000)
             return result
 
-    def _check_files(self, migrations: list[Migration], directions: tuple[str, ...]) -> None:
+    def _check_files(
+        self, migrations: list[Migration], directions: tuple[str, ...], others: Sequence[SqlFile] = ()
+    ) -> None:
         """Statements no transaction can hold, unsupported ones, batch files: exit 2 before
         connecting (the dialect object is not connected; it only knows its rules)."""
         from migrator.runner import check_files
 
         files = [m.up if d == "up" else m.down for m in migrations for d in directions]
-        check_files(files, open_dialect(self.url))
+        check_files(files + list(others), open_dialect(self.url))
 
     def _backup_plan(self, migrations: list[Migration], backup: bool | None) -> Any:
         """Check the dump tool before anything touches the database (SPEC §7)."""
@@ -419,7 +532,7 @@ class Migrator:
         should_stop: Callable[[], bool] | None = None,
     ) -> RunResult:
         migrations = self.migrations()
-        self._check_files(migrations, ("down",))
+        self._check_files(migrations, ("down",), self._side_files("down"))
         started = time.perf_counter()
         with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
             rows = store.rows()
@@ -427,10 +540,11 @@ class Migrator:
             todo = plan_down(migrations, rows, target=target, steps=steps)
             check_split(_lexed_first([m.down for m in todo], dialect), dialect.name)
             files = [prepare(m, "down", dialect) for m in todo]
+            callbacks = self._callbacks("down", dialect)
             result = RunResult("down", dialect.name, dry_run, _current(rows), None, [])
             result.warnings = [w for pf in files for w in atomicity_warnings(pf)]
             if dry_run:
-                result.planned = [_planned(pf) for pf in files]
+                result.planned = _planned_run("down", files, [], callbacks)
                 remaining = [
                     v
                     for v, r in rows.items()
@@ -453,9 +567,10 @@ class Migrator:
                 resume=resume_points(migrations, rows, "down"),
                 should_stop=should_stop,
                 applied=rows,
+                callbacks=callbacks,
             )
             try:
-                runner.run(files)
+                runner.run_command("down", files, [])
             except KeyboardInterrupt:
                 raise Interrupted(result.command, list(runner.completed), signals.exit_code()) from None
             finally:
@@ -474,20 +589,23 @@ class Migrator:
         up.before = down.before
         return up
 
-    def _read_state(self, *, with_text: bool = False) -> tuple[dict[int, AppliedRow], bool]:
-        """The rows, and whether another run holds the lock right now (SPEC §2: a `running`
-        row is a killed run only when its lock is free)."""
+    def _read_state(
+        self, *, with_text: bool = False
+    ) -> tuple[dict[int, AppliedRow], bool, dict[str, RepeatableRow]]:
+        """The rows, whether another run holds the lock right now (SPEC §2: a `running`
+        row is a killed run only when its lock is free), and the repeatables' rows."""
         with self._session(read_only=True, lock=False) as (dialect, store):
             rows = store.rows(with_text=with_text)
             live = False
             if any(r.status == STATUS_RUNNING for r in rows.values()):
                 live = not dialect.try_lock(store.table)
                 dialect.release_lock()
-        return rows, live
+            repeatable_rows = store.repeatable_rows()
+        return rows, live, repeatable_rows
 
     def status(self) -> StatusResult:
         migrations = self.migrations()
-        rows, live = self._read_state()
+        rows, live, repeatable_rows = self._read_state()
         states = []
         by_version = {m.version: m for m in migrations}
         for v in sorted(set(by_version) | set(rows)):
@@ -508,16 +626,19 @@ class Migrator:
             _current(rows),
             states,
             find_drift(migrations, rows, run_in_progress=live),
+            repeatable_states(self.repeatables(), repeatable_rows),
         )
 
     def validate(self, *, strict: bool = False) -> ValidateResult:
         migrations = self.layout.migrations(self.dialect_name)
         # a down.sql that could never run (CONCURRENTLY without no-transaction...) is found
         # now, in CI, not during an emergency rollback
-        check_every_file([f for m in migrations for f in (m.up, m.down)], open_dialect(self.url))
-        rows, live = self._read_state(with_text=True)
+        sides = self._side_files("up") + self._side_files("down")
+        check_every_file([f for m in migrations for f in (m.up, m.down)] + sides, open_dialect(self.url))
+        rows, live, repeatable_rows = self._read_state(with_text=True)
         problems = find_drift(migrations, rows, run_in_progress=live)
-        return ValidateResult(explain(problems, migrations, rows), strict)
+        pending = [r for r in repeatable_states(self.repeatables(), repeatable_rows) if r.pending]
+        return ValidateResult(explain(problems, migrations, rows), strict, pending)
 
     def history(self) -> list[HistoryEvent]:
         with self._session(read_only=True, lock=False) as (dialect, store):
@@ -588,7 +709,8 @@ class Migrator:
         from migrator.verify import VerifyResult, scratch_database, verify_versions
 
         migrations = self.migrations()
-        self._check_files(migrations, ("up", "down"))
+        repeatables = self.repeatables()
+        self._check_files(migrations, ("up", "down"), [r.file for r in repeatables])
         with scratch_database(self.url, scratch_url) as url:
             scratch = open_dialect(url)
             scratch.connect()
@@ -602,6 +724,7 @@ class Migrator:
                     first=first,
                     last=last,
                     on_check=on_check,
+                    repeatables=repeatables,
                 )
             finally:
                 scratch.close()
@@ -612,7 +735,7 @@ class Migrator:
         from migrator.snapshot import take_snapshot
 
         with self._session(read_only=True, lock=False) as (dialect, store):
-            return take_snapshot(dialect, {store.table_name, store.history_name})
+            return take_snapshot(dialect, store.own_tables)
 
     def expected_schema(self, versions: set[int] | None = None, scratch_url: str | None = None) -> Any:
         """The schema the files produce, built on a scratch database (all versions, or these)."""
@@ -626,11 +749,16 @@ class Migrator:
             scratch.connect()
             try:
                 with on_scratch():
+                    repeatables = self.repeatables()
                     store = VersionStore(scratch, self.settings.table)
-                    store.ensure()
+                    store.ensure(repeatable=bool(repeatables))
                     files = [prepare(m, "up", scratch) for m in migrations]
-                    Runner(scratch, store, self.reporter, self.settings.timeouts).run(files)
-                    return take_snapshot(scratch, {store.table_name, store.history_name})
+                    runner = Runner(scratch, store, self.reporter, self.settings.timeouts)
+                    runner.run(files)
+                    for r in repeatables:  # views and functions the migrations keep (SPEC §12)
+                        side = prepare_side("repeatable", r.name, r.file, scratch)
+                        runner.run_repeatable(replace(side, repeatable=r))
+                    return take_snapshot(scratch, store.own_tables)
             finally:
                 scratch.close()
 
@@ -742,6 +870,31 @@ def _lexed_first(files: list[SqlFile], dialect: Dialect) -> list[SqlFile]:
     runs anyway (prepare), and a transactional big file rolls back whole; so only these pay
     for a whole extra pass of the lexer before the run starts."""
     return [f for f in files if f.is_big and not (dialect.transactional_ddl and f.directives.transactional)]
+
+
+def _planned_run(
+    direction: str, files: list[PreparedFile], sides: list[PreparedSide], callbacks: dict[str, PreparedSide]
+) -> list[PlannedFile]:
+    """What a run would do, in the order it would: callbacks, versions, repeatables."""
+    from migrator.runner import each_event
+
+    def side(ps: PreparedSide, when: str) -> PlannedFile:
+        mode = "transaction" if ps.transactional else "no-transaction (statement by statement)"
+        return PlannedFile(None, ps.name, ps.kind, ps.file.rel, mode, ps.statements, when=when)
+
+    def callback(event: str, when: str) -> list[PlannedFile]:
+        return [side(callbacks[event], when)] if event in callbacks else []
+
+    each = "version, inside its transaction where it has one"
+    return [
+        *callback(f"before_{direction}", f"before the {direction} run"),
+        *callback(each_event("before", direction), f"before each {each}"),
+        *callback(each_event("after", direction), f"after each {each}"),
+        *(_planned(pf) for pf in files),
+        *(side(ps, "after the versions: its checksum changed since it was applied") for ps in sides),
+        *callback(f"after_{direction}", f"after the {direction} run"),
+        *callback("after_error", "only if a file fails: once, outside any transaction"),
+    ]
 
 
 def _planned(pf: PreparedFile) -> PlannedFile:

@@ -284,6 +284,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = command("new", "create the next version folder with up.sql and down.sql", options=_FILES_ONLY)
     p.add_argument("name", help="what the version does, e.g. add_users_table (the folder's name)")
+    p.add_argument(
+        "--repeatable",
+        action="store_true",
+        help="create sql/repeatable/NAME.sql instead: a repeatable migration, run again whenever it changes",
+    )
     # spelled out: importing the registry would import migrator.dialects on every --help
     p.add_argument(
         "--dialect",
@@ -466,6 +471,8 @@ def _fail(args: argparse.Namespace, exc: MigratorError, code: int) -> int:
 
     text = mask(str(exc))
     sys.stderr.write(f"error: {text}\n")
+    for note in exc.notes:
+        sys.stderr.write(f"note: {mask(note)}\n")
     if exc.hint:
         sys.stderr.write(f"hint: {mask(exc.hint)}\n")
     if getattr(args, "json", False):

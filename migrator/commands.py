@@ -203,12 +203,24 @@ def _print_run(args: argparse.Namespace, r: RunResult, extra: dict[str, Any] | N
         _print_plan(args, r)
         return 0
     verb = "applied" if r.command in ("up", "redo") else "rolled back"
-    if not r.versions:
+    repeatables = (
+        f" and {len(r.repeatables)} repeatable migration(s) ({', '.join(r.repeatables)})"
+        if r.repeatables
+        else ""
+    )
+    if not r.versions and not r.repeatables:
         say(args, f"nothing to do; database is at version {version_text(r.after)}")
+    elif not r.versions:
+        say(
+            args,
+            f"applied {len(r.repeatables)} repeatable migration(s) ({', '.join(r.repeatables)}) "
+            f"in {r.elapsed_ms} ms; "
+            f"database is at version {version_text(r.after)}",
+        )
     else:
         say(
             args,
-            f"{verb} {len(r.versions)} version(s) in {r.elapsed_ms} ms; "
+            f"{verb} {len(r.versions)} version(s){repeatables} in {r.elapsed_ms} ms; "
             f"database is at version {version_text(r.after)}",
         )
     return 0
@@ -219,10 +231,13 @@ def _truthy(value: Any) -> bool:
 
 
 def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
+    versions = [p for p in r.planned if p.version is not None]
     if not r.planned:
         say(args, f"dry run: nothing to do; database is at version {version_text(r.before)}")
         return
-    say(args, f"dry run: {len(r.planned)} version(s) would run on {r.dialect}; nothing was written")
+    others = len(r.planned) - len(versions)
+    also = f" and {others} repeatable or callback file(s)" if others else ""
+    say(args, f"dry run: {len(versions)} version(s){also} would run on {r.dialect}; nothing was written")
     for p in r.planned:
         n = len(p.statements)
         atomic = "atomic" if p.atomic else "not atomic"
@@ -231,6 +246,8 @@ def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
             f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {atomic}, "
             f"{n} statement{'s' if n != 1 else ''})",
         )
+        if p.when:
+            say(args, f"-- runs {p.when}")
         for w in p.warnings:
             say(args, f"-- warning: {w}")
         for s in p.statements:
@@ -244,7 +261,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     s = _migrator(args).status()
     code = 0
     if getattr(args, "exit_code", False):
-        code = EXIT_PENDING if s.pending else 3 if any(not p.warning for p in s.problems) else 0
+        pending = s.pending or s.pending_repeatables
+        code = EXIT_PENDING if pending else 3 if any(not p.warning for p in s.problems) else 0
     if args.json:
         emit_json({"ok": True, **s.to_dict()}, code)
     else:
@@ -253,6 +271,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         say(args, f"pending: {len(s.pending)}")
         rows = [(str(v.version), v.name, v.state, _when(v.applied_at)) for v in s.versions]
         say_lines(args, table_lines(("version", "name", "state", "applied at (UTC)"), rows))
+        pending = s.pending_repeatables
+        if s.repeatables:
+            say(args, f"repeatable: {len(pending)} changed" if pending else "repeatable: all applied")
+        for r in pending:
+            say_prose(args, f"  {r.name} ({r.file}): {r.describe()}", indent="    ")
         for p in s.problems:
             say_prose(args, f"{'warning' if p.warning else 'drift'}: {p}")
     return code
@@ -343,6 +366,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             say_prose(args, str(p).replace(": warning: ", ": down-changed: ") if strict_error else str(p))
             if p.detail.get("diff"):
                 say(args, "\n".join("    " + line for line in p.detail["diff"].rstrip().splitlines()))
+        for r in result.repeatables:
+            say_prose(args, f"pending: repeatable {r.name} ({r.file}): {r.describe()}")
         if schema_diff:
             say_prose(
                 args,
@@ -422,8 +447,15 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from migrator.scaffold import new_migration
+    from migrator.scaffold import new_migration, new_repeatable
 
+    if args.repeatable:
+        path = new_repeatable(load_settings({"dir": getattr(args, "dir", None)}).dir, args.name, args.dialect)
+        if args.json:
+            emit_json({"ok": True, "file": str(path)}, 0)
+        else:
+            say(args, f"created {path}")
+        return 0
     folder = new_migration(load_settings({"dir": getattr(args, "dir", None)}).dir, args.name, args.dialect)
     if args.json:
         emit_json({"ok": True, "folder": str(folder)}, 0)

@@ -19,6 +19,7 @@ DEFAULT_URL = "sqlite:///migrator.db"
 # what a dialect's identifier_limit counts.
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 HISTORY_SUFFIX = "_history"
+REPEATABLE_SUFFIX = "_repeatable"  # the longest suffix: the one the length check uses
 
 
 @dataclass
@@ -128,18 +129,18 @@ def validate_table(name: str, dialect: str | None = None) -> str:
     limit = facts.identifier_limit
     if limit is None:
         return name
-    history = table + HISTORY_SUFFIX
-    if len(history) > limit:
+    longest = table + REPEATABLE_SUFFIX
+    if len(longest) > limit:
         raise ConfigError(
-            f"version table name {name!r} is too long for {dialect}: its history table "
-            f"{history} would be {len(history)} characters, and {dialect} keeps at most "
+            f"version table name {name!r} is too long for {dialect}: its repeatable-migrations "
+            f"table {longest} would be {len(longest)} characters, and {dialect} keeps at most "
             f"{limit}"
             + (
                 " (longer names are cut short, so the two tables could become one)"
                 if facts.truncates_identifiers
                 else ""
             ),
-            hint=f"use a name of at most {limit - len(HISTORY_SUFFIX)} characters",
+            hint=f"use a name of at most {limit - len(REPEATABLE_SUFFIX)} characters",
         )
     if schema and len(schema[0]) > limit:
         raise ConfigError(

@@ -8,13 +8,14 @@ from dataclasses import replace
 from migrator.model import Directives, parse_duration_ms
 
 _DIRECTIVE = re.compile(r"^\s*--\s*migrator\s*:(.*)$", re.IGNORECASE)
+_SIDE = ("a repeatable file", "a callback file")  # discovery.REPEATABLE_KIND, CALLBACK_KIND
 _FILES = {
-    "no-transaction": ("up.sql", "down.sql"),
+    "no-transaction": ("up.sql", "down.sql", *_SIDE),
     "irreversible": ("down.sql",),
     "requires": ("up.sql",),
     "backup": ("up.sql",),
-    "lock-wait-timeout": ("up.sql", "down.sql"),
-    "statement-timeout": ("up.sql", "down.sql"),
+    "lock-wait-timeout": ("up.sql", "down.sql", *_SIDE),
+    "statement-timeout": ("up.sql", "down.sql", *_SIDE),
     "batch": ("up.sql", "down.sql"),
     "max-batches": ("up.sql", "down.sql"),
 }

@@ -12,7 +12,7 @@ from migrator.checksum import checksum_text, text_sha
 from migrator.directives import is_directive_line, late_directive_problem, parse_directives, parse_header
 from migrator.errors import LayoutError
 from migrator.filescan import CHUNK, scan_big_file
-from migrator.model import DIALECTS, Migration, SqlFile
+from migrator.model import CALLBACK_EVENTS, DIALECTS, Migration, Repeatable, SqlFile
 
 _VERSION_FOLDER = re.compile(r"^([0-9]+)_(.+)$")  # ASCII digits only: \d takes any script's
 _MAX_VERSION = 2**63 - 1
@@ -21,6 +21,11 @@ _MAX_VERSION = 2**63 - 1
 _KEPT_TEXT_BUDGET = 32 << 20
 SUM_FILE = "migrator.sum"
 FILES = ("up.sql", "down.sql")
+REPEATABLE_DIR = "repeatable"
+CALLBACK_DIR = "callbacks"
+# what parse_directives calls these files: the directives they may hold say so
+REPEATABLE_KIND = "a repeatable file"
+CALLBACK_KIND = "a callback file"
 
 
 def is_allowed_root_file(name: str) -> bool:
@@ -45,6 +50,9 @@ class Layout:
         self.problems: list[str] = []
         self.generic: dict[int, _Folder] = {}
         self.overrides: dict[str, dict[int, _Folder]] = {d: {} for d in DIALECTS}
+        # scope ("" generic, or a dialect) -> name -> file (SPEC §12)
+        self.repeatable: dict[str, dict[str, SqlFile]] = {d: {} for d in ("", *DIALECTS)}
+        self.callback: dict[str, dict[str, SqlFile]] = {d: {} for d in ("", *DIALECTS)}
         self._text_budget = _KEPT_TEXT_BUDGET
         if not root.is_dir():
             self.problems.append(
@@ -60,7 +68,20 @@ class Layout:
         out = [f for folder in self.generic.values() for f in folder.files.values()]
         for by_version in self.overrides.values():
             out += [f for folder in by_version.values() for f in folder.files.values()]
+        for by_name in (*self.repeatable.values(), *self.callback.values()):
+            out += by_name.values()
         return sorted(out, key=lambda f: f.rel)
+
+    def repeatables(self, dialect: str) -> list[Repeatable]:
+        """Effective repeatable migrations for one dialect, in name order."""
+        self.raise_problems()
+        files = {**self.repeatable[""], **self.repeatable[dialect]}
+        return [Repeatable(name, files[name]) for name in sorted(files)]
+
+    def callbacks(self, dialect: str) -> dict[str, SqlFile]:
+        """Effective callback files for one dialect, by event."""
+        self.raise_problems()
+        return {**self.callback[""], **self.callback[dialect]}
 
     def migrations(self, dialect: str) -> list[Migration]:
         """Effective migrations for one dialect, in ascending version order."""
@@ -124,6 +145,8 @@ class Layout:
                 self._scan_versions(Path(entry.path), self.overrides[entry.name], f"{entry.name}/")
             elif entry.is_file() and is_allowed_root_file(entry.name):
                 continue
+            elif entry.is_dir() and entry.name in (REPEATABLE_DIR, CALLBACK_DIR):
+                self._scan_side(Path(entry.path), entry.name, "")
             elif entry.is_dir() and _VERSION_FOLDER.match(entry.name):
                 self._add_folder(entry, self.generic, "")
             else:
@@ -133,8 +156,35 @@ class Layout:
         for entry in self._entries(folder, prefix):
             if entry.is_dir() and _VERSION_FOLDER.match(entry.name):
                 self._add_folder(entry, into, prefix)
+            elif entry.is_dir() and entry.name in (REPEATABLE_DIR, CALLBACK_DIR):
+                self._scan_side(Path(entry.path), entry.name, prefix.rstrip("/"))
             else:
                 self.problems.append(_stray(Path(entry.path), prefix))
+
+    def _scan_side(self, folder: Path, kind: str, scope: str) -> None:
+        """`repeatable/` or `callbacks/` (generic, or under a dialect folder): `.sql` files only;
+        a callback file is named after its event."""
+        prefix = f"{scope}/{kind}/" if scope else f"{kind}/"
+        into = (self.repeatable if kind == REPEATABLE_DIR else self.callback)[scope]
+        for entry in self._entries(folder, prefix):
+            name = entry.name.removesuffix(".sql")
+            if not (entry.is_file() and entry.name.endswith(".sql") and name):
+                self.problems.append(
+                    f"{prefix}{entry.name}: unexpected {'folder' if entry.is_dir() else 'file'}; "
+                    f"{kind}/ holds only .sql files"
+                )
+                continue
+            if kind == CALLBACK_DIR and name not in CALLBACK_EVENTS:
+                self.problems.append(
+                    f"{prefix}{entry.name}: {name!r} is not a callback event; name the file after "
+                    f"one of: {', '.join(CALLBACK_EVENTS)} (e.g. callbacks/after_up.sql)"
+                )
+                continue
+            sql_file = self._read(
+                entry.path, REPEATABLE_KIND if kind == REPEATABLE_DIR else CALLBACK_KIND, prefix + entry.name
+            )
+            if sql_file is not None:
+                into[name] = sql_file
 
     def _add_folder(self, folder: os.DirEntry[str], into: dict[int, _Folder], prefix: str) -> None:
         # strings, not Path objects: 9,000 of those were a quarter of `status` over 3,000 versions
@@ -311,7 +361,7 @@ def _stray(entry: Path, prefix: str, *, root: bool = False) -> str:
     if root:
         return (
             f"{prefix}{entry.name}: unexpected {kind}; {prefix} holds only <digits>_<slug> version "
-            "folders, dialect folders (sqlite/, postgres/, mysql/), migrator.sum and "
-            "schema.<dialect>.txt"
+            "folders, dialect folders (sqlite/, postgres/, mysql/), repeatable/, callbacks/, "
+            "migrator.sum and schema.<dialect>.txt"
         )
     return f"{prefix}{entry.name}: unexpected {kind}; a version folder holds only up.sql and down.sql"

@@ -15,11 +15,14 @@ class MigratorError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.notes: list[str] = []  # what else happened after it (an after_error callback)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "message": self.message}
         if self.hint:
             data["hint"] = self.hint
+        if self.notes:
+            data["notes"] = self.notes
         return data
 
 
@@ -241,7 +244,7 @@ class StatementFailure:
     def __init__(
         self,
         *,
-        version: int,
+        version: int | None,
         name: str,
         path: str,
         direction: str,
@@ -254,12 +257,15 @@ class StatementFailure:
         db_code: str,
         committed: str,
         statements_committed: int = 0,
+        subject: str = "",
     ) -> None:
         self.version, self.name, self.path, self.direction = version, name, path, direction
         self.statement_index, self.statement_count = statement_index, statement_count
         self.line, self.column, self.excerpt = line, column, excerpt
         self.db_message, self.db_code = db_message, db_code
         self.committed, self.statements_committed = committed, statements_committed
+        # what failed, in words: "version 3 (0003_x)", "repeatable views", "callback after_up"
+        self.subject = subject or f"version {version} ({name})"
 
 
 class MigrationFailedError(MigratorError):
@@ -269,7 +275,7 @@ class MigrationFailedError(MigratorError):
     def __init__(self, failure: StatementFailure, *, hint: str = "") -> None:
         f = failure
         super().__init__(
-            f"version {f.version} ({f.name}) failed in {f.path}:{f.line}:{f.column}, "
+            f"{f.subject} failed in {f.path}:{f.line}:{f.column}, "
             f"statement {f.statement_index} of {f.statement_count}: {f.db_message}",
             hint=hint,
         )
@@ -279,7 +285,7 @@ class MigrationFailedError(MigratorError):
         f = self.failure
         code = f" [{f.db_code}]" if f.db_code else ""
         lines = [
-            f"version {f.version} ({f.name}) {f.direction} failed",
+            f"{f.subject} {f.direction} failed" if f.version is not None else f"{f.subject} failed",
             f"  file:      {f.path}:{f.line}:{f.column}",
             f"  statement: {f.statement_index} of {f.statement_count}",
             f"  database:  {f.db_message}{code}",
@@ -296,6 +302,7 @@ class MigrationFailedError(MigratorError):
             **super().to_dict(),
             "version": f.version,
             "name": f.name,
+            "subject": f.subject,
             "file": f.path,
             "direction": f.direction,
             "statement": f.statement_index,

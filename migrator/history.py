@@ -6,8 +6,16 @@ from typing import Any
 
 from migrator.dialects import Dialect
 from migrator.masking import mask
-from migrator.model import STATUS_APPLIED, AppliedRow, HistoryEvent, Migration, utc_now
-from migrator.script import Marker, Write
+from migrator.model import (
+    STATUS_APPLIED,
+    AppliedRow,
+    HistoryEvent,
+    Migration,
+    Repeatable,
+    RepeatableRow,
+    utc_now,
+)
+from migrator.script import ELAPSED_MS, NOW_UTC, Marker, Write
 
 _DETAIL_CHARS = 4000  # of a history row's detail, kept after masking (a cut could halve a password)
 
@@ -56,7 +64,14 @@ class VersionStore:
         self.table = dialect.qualify(table)
         self.history_name = table + "_history"
         self.history = dialect.qualify(self.history_name)
+        self.repeatable_name = table + "_repeatable"
+        self.repeatable = dialect.qualify(self.repeatable_name)
         self._user: str | None = None
+
+    @property
+    def own_tables(self) -> set[str]:
+        """migrator's own tables, which a schema snapshot leaves out."""
+        return {self.table_name, self.history_name, self.repeatable_name}
 
     @property
     def user(self) -> str:
@@ -67,8 +82,9 @@ class VersionStore:
     def exists(self) -> bool:
         return self.d.table_exists(self.table_name)
 
-    def ensure(self) -> None:
-        """Create both tables on first use (called under the migration lock)."""
+    def ensure(self, *, repeatable: bool = False) -> None:
+        """Create both tables on first use (called under the migration lock), and
+        `<table>_repeatable` with them once the project has repeatable migrations."""
         d = self.d
         if not d.table_exists(self.table_name):
             d.prepare_namespace(self.table_name)
@@ -92,6 +108,13 @@ class VersionStore:
                 f"execution_ms {d.bigint}, old_checksum CHAR(64), new_checksum CHAR(64), "
                 f"reason {d.text_type}, detail {d.text_type})"
             )
+        if repeatable and not d.table_exists(self.repeatable_name):
+            d.execute(
+                f"CREATE TABLE {self.repeatable} ("
+                f"name VARCHAR(255) NOT NULL PRIMARY KEY, checksum CHAR(64) NOT NULL, "
+                f"applied_at {d.timestamp_type} NOT NULL, applied_by VARCHAR(255) NOT NULL, "
+                f"execution_ms {d.bigint} NOT NULL)"
+            )
 
     # -- reading ------------------------------------------------------------------------
     def rows(self, *, with_text: bool = False) -> dict[int, AppliedRow]:
@@ -105,6 +128,16 @@ class VersionStore:
             int(r[0]): AppliedRow(int(r[0]), *r[1:7], int(r[7] or 0), *r[8:])  # type: ignore[call-arg]
             for r in found
         }
+
+    def repeatable_rows(self) -> dict[str, RepeatableRow]:
+        """name -> the repeatable migration as last applied."""
+        if not self.d.table_exists(self.repeatable_name):
+            return {}
+        found = self.d.query(
+            "SELECT name, checksum, applied_at, applied_by, execution_ms "
+            f"FROM {self.repeatable} ORDER BY name"
+        )
+        return {r[0]: RepeatableRow(r[0], r[1], r[2], r[3], int(r[4] or 0)) for r in found}
 
     def events(self) -> list[HistoryEvent]:
         if not self.d.table_exists(self.history_name):
@@ -194,6 +227,31 @@ class VersionStore:
                 "reason": None if reason is None else mask(reason),
                 "detail": None if detail is None else mask(detail)[:_DETAIL_CHARS],
             },
+        )
+
+    def repeatable_applied(self, r: Repeatable, old_checksum: str | None) -> tuple[Write, ...]:
+        """The writes that commit with a repeatable file: its row replaced, and the event."""
+        p = self.d.placeholder
+        return (
+            Write(f"DELETE FROM {self.repeatable} WHERE name = {p}", (r.name,)),
+            self._insert(
+                self.repeatable,
+                {
+                    "name": r.name,
+                    "checksum": r.file.checksum,
+                    "applied_at": NOW_UTC,
+                    "applied_by": self.user,
+                    "execution_ms": ELAPSED_MS,
+                },
+            ),
+            self.event(
+                "repeatable",
+                "ok",
+                name=r.name,
+                execution_ms=ELAPSED_MS,
+                old_checksum=old_checksum,
+                new_checksum=r.file.checksum,
+            ),
         )
 
     def row_restore(self, row: AppliedRow) -> Write:

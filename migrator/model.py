@@ -93,6 +93,38 @@ def describe(folder_name: str) -> str:
     return re.sub(r"[_-]+", " ", slug).strip()
 
 
+# Callback files (SPEC §12): sql/callbacks/<event>.sql
+CALLBACK_EVENTS = (
+    "before_up",
+    "after_up",
+    "before_each",
+    "after_each",
+    "before_down",
+    "after_down",
+    "before_each_down",
+    "after_each_down",
+    "after_error",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Repeatable:
+    """A repeatable migration (SPEC §12): `repeatable/<name>.sql`, run again whenever its
+    checksum differs from the one last applied."""
+
+    name: str
+    file: SqlFile
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatableRow:
+    name: str
+    checksum: str
+    applied_at: datetime | str | None
+    applied_by: str
+    execution_ms: int
+
+
 @dataclass(frozen=True, slots=True)
 class AppliedRow:
     version: int

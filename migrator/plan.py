@@ -12,6 +12,8 @@ from migrator.model import (
     STATUS_RUNNING,
     AppliedRow,
     Migration,
+    Repeatable,
+    RepeatableRow,
     committed_phrase,
 )
 
@@ -275,3 +277,15 @@ def plan_down(
                 hint=f"roll back only to version {m.version} or above (--to {m.version})",
             )
     return result
+
+
+def pending_repeatables(
+    repeatables: list[Repeatable], rows: dict[str, RepeatableRow]
+) -> list[tuple[Repeatable, str | None]]:
+    """The repeatable migrations to run, in name order, each with the checksum it was last
+    applied with (None: never). Pending, never drift (SPEC §12)."""
+    return [
+        (r, rows[r.name].checksum if r.name in rows else None)
+        for r in repeatables
+        if r.name not in rows or rows[r.name].checksum != r.file.checksum
+    ]

@@ -20,6 +20,7 @@ from migrator.errors import (
     BookkeepingError,
     LayoutError,
     MigrationFailedError,
+    MigratorError,
     RunawayBatchError,
     StatementFailure,
     StoppedError,
@@ -34,6 +35,7 @@ from migrator.model import (
     STATUS_RUNNING,
     AppliedRow,
     Migration,
+    Repeatable,
     SqlFile,
     Timeouts,
     committed_phrase,
@@ -54,6 +56,7 @@ from migrator.script import (
     Write,
     batch_script,
     bracketed_script,
+    callback_runs,
     closes_transaction,
     is_block,
     is_data_statement,
@@ -102,6 +105,28 @@ class PreparedFile:
         return len(self.statements)
 
 
+@dataclass
+class PreparedSide:
+    """A repeatable or callback file (SPEC §12), read and split: it runs like a migration
+    file, through the same scripts, but has no version and no version row."""
+
+    kind: str  # "repeatable" or "callback"
+    name: str  # the repeatable's name, the callback's event
+    file: SqlFile
+    statements: list[Statement]
+    transactional: bool
+    repeatable: Repeatable | None = None
+    old_checksum: str | None = None  # a repeatable's, as last applied (None: never)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind} {self.name}"
+
+    @property
+    def statement_count(self) -> int:
+        return len(self.statements)
+
+
 def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
     """Read and split one file; a statement its transaction cannot hold is a layout error.
     A big file is only opened when it runs (check_files has looked at it already)."""
@@ -112,6 +137,22 @@ def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
             m, direction, sql_file, None, FileStatements(sql_file, dialect.name), transactional
         )
     text = sql_file.read_text()
+    statements, transactional = _read(sql_file, text, dialect)
+    return PreparedFile(m, direction, sql_file, text, statements, transactional)
+
+
+def prepare_side(
+    kind: str, name: str, sql_file: SqlFile, dialect: Dialect, *, transaction: bool = True
+) -> PreparedSide:
+    """A repeatable or callback file, read whole and split (no big-file streaming: such files
+    hold views, functions and grants). transaction=False: never in one (after_error)."""
+    statements, transactional = _read(sql_file, sql_file.read_text(), dialect)
+    return PreparedSide(kind, name, sql_file, statements, transactional and transaction)
+
+
+def _read(sql_file: SqlFile, text: str, dialect: Dialect) -> tuple[list[Statement], bool]:
+    """The statements of a small file, and whether it runs in one transaction."""
+    transactional = dialect.transactional_ddl and sql_file.directives.transactional
     statements = _split(sql_file, text, dialect)
     if not dialect.transactional_ddl and sql_file.directives.transactional and statements:
         # DDL commits implicitly, but a file of data statements alone can still be atomic
@@ -120,7 +161,7 @@ def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
     problems = file_problems(sql_file, statements, dialect) if sql_file.needs_statement_check else []
     if problems:
         raise LayoutError(problems)
-    return PreparedFile(m, direction, sql_file, text, statements, transactional)
+    return statements, transactional
 
 
 def _split(sql_file: SqlFile, text: str, dialect: Dialect) -> list[Statement]:
@@ -190,13 +231,35 @@ def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
 
 
 def compile_file(
-    pf: PreparedFile, book: Bookkeeping, timeouts: Timeouts, *, reset: bool, durable: bool
+    pf: PreparedFile | PreparedSide,
+    book: Bookkeeping,
+    timeouts: Timeouts,
+    *,
+    reset: bool,
+    durable: bool,
+    before: PreparedSide | None = None,
+    after: PreparedSide | None = None,
 ) -> Iterable[Step]:
-    """The script of one file (a big file's is produced as its statements are split)."""
+    """The script of one file (a big file's is produced as its statements are split). The
+    `before_each`/`after_each` callbacks go inside its transaction; a file without one runs
+    them as scripts of their own (Runner.run_callback)."""
     effective = timeouts.overridden_by(pf.file.directives)
     if pf.transactional:
-        return transactional_script(pf.statements, book, effective, reset=reset, durable=durable)
+        return transactional_script(
+            pf.statements,
+            book,
+            effective,
+            reset=reset,
+            durable=durable,
+            before=callback_runs(before.file.rel, before.statements) if before else (),
+            after=callback_runs(after.file.rel, after.statements) if after else (),
+        )
     return bracketed_script(pf.statements, book, effective, reset=reset)
+
+
+def each_event(when: str, direction: str) -> str:
+    """before_each / after_each (up), before_each_down / after_each_down."""
+    return f"{when}_each" + ("" if direction == "up" else "_down")
 
 
 class Runner:
@@ -213,6 +276,7 @@ class Runner:
         notes: dict[int, str] | None = None,
         should_stop: Callable[[], bool] | None = None,
         applied: dict[int, AppliedRow] | None = None,
+        callbacks: dict[str, PreparedSide] | None = None,
     ) -> None:
         self.d = dialect
         self.store = store
@@ -224,9 +288,25 @@ class Runner:
         self.notes = notes or {}  # version -> remark for its history row (out-of-order)
         self.should_stop = should_stop  # many targets: asked between files, never inside one
         self.applied = applied or {}  # version -> its row before the run (rolling back)
+        self.callbacks = callbacks or {}  # event -> callback file (SPEC §12)
         self.completed: list[int] = []
+        self.repeatables_done: list[str] = []
         self._dirty_session = False  # may the previous file have left session state behind?
         self._unflushed = False  # a commit that did not wait for the disk is not flushed yet
+
+    def run_command(self, direction: str, files: list[PreparedFile], repeatables: list[PreparedSide]) -> None:
+        """One `up` or `down` with its callbacks (SPEC §12): before_<direction>, the versioned
+        files (each with its before_each/after_each), the repeatables, after_<direction>; and
+        after a failure, `after_error` once."""
+        try:
+            self.run_callback(f"before_{direction}")
+            self.run(files)
+            for ps in repeatables:
+                self.run_repeatable(ps)
+            self.run_callback(f"after_{direction}")
+        except (MigrationFailedError, BookkeepingError) as failure:
+            self._after_error(failure)
+            raise
 
     def run(self, files: list[PreparedFile]) -> list[int]:
         """Run the files in order. Every transactional file but the last commits without
@@ -253,11 +333,29 @@ class Runner:
         self.reporter.file_started(pf)
         started = time.perf_counter()
         reset, self._dirty_session = self._dirty_session, self._leaves_session_state(pf)
+        before = self.callbacks.get(each_event("before", pf.direction))
+        after = self.callbacks.get(each_event("after", pf.direction))
+        inside = pf.transactional and not pf.file.directives.batch  # callbacks in its transaction
+        if not inside:
+            self.run_callback(each_event("before", pf.direction), around=pf)
         if pf.file.directives.batch:
             self._run_batches(pf, started, reset)
         else:
             book = self._bookkeeping(pf)
-            self._execute(pf, compile_file(pf, book, self.timeouts, reset=reset, durable=durable), started)
+            steps = compile_file(
+                pf,
+                book,
+                self.timeouts,
+                reset=reset,
+                durable=durable,
+                before=before if inside else None,
+                after=after if inside else None,
+            )
+            self._execute(pf, steps, started)
+        if inside and any(cb is not None and cb.statements for cb in (before, after)):
+            self._dirty_session = True  # (a SET ROLE in before_each must not outlive the file)
+        if not inside:
+            self.run_callback(each_event("after", pf.direction), around=pf)
         self._unflushed = pf.transactional and not durable
         self.completed.append(pf.version)
         self.reporter.file_done(pf, (time.perf_counter() - started) * 1000)
@@ -345,6 +443,8 @@ class Runner:
         tracker = _OwnTransaction(self.d.transactional_ddl)
 
         def done(step: Run, ms: float) -> None:
+            if step.origin is not None:  # a callback's statement, not one of the file's
+                return
             if not pf.transactional:  # (one transaction: nothing of the file's own to follow)
                 tracker.completed(step.statement)
             self.reporter.statement_done(pf, step.number, step.statement, ms)
@@ -523,6 +623,124 @@ class Runner:
         except Exception:  # noqa: BLE001 - then the row stays `running`: reported as interrupted
             pass
 
+    # -- repeatable and callback files: the same scripts, no version row (SPEC §12) ----------
+    def run_repeatable(self, ps: PreparedSide) -> None:
+        """Run one repeatable file; its row in `<table>_repeatable` and its history event
+        commit with it (in its one transaction, or with its last statement)."""
+        assert ps.repeatable is not None
+        book = Bookkeeping(None, None, self.store.repeatable_applied(ps.repeatable, ps.old_checksum))
+        ms = self._run_side(ps, book)
+        self.repeatables_done.append(ps.name)
+        self.reporter.info(f"applied repeatable {ps.name} ({ps.file.rel}) in {ms:.0f} ms")
+
+    def run_callback(self, event: str, *, around: PreparedFile | None = None) -> None:
+        ps = self.callbacks.get(event)
+        if ps is None or not ps.statements:
+            return
+        of = f" of version {around.version} ({around.migration.name})" if around is not None else ""
+        ms = self._run_side(ps, Bookkeeping(None, None, ()), of=of)
+        if around is None:
+            self.reporter.info(f"ran callback {event} ({ps.file.rel}) in {ms:.0f} ms")
+
+    def _after_error(self, failure: MigratorError) -> None:
+        """`after_error`, once, after a failed file: in a clean session outside any transaction.
+        Its own failure is told with the first one, which stays the run's outcome."""
+        ps = self.callbacks.get("after_error")
+        if ps is None or not ps.statements:
+            return
+        self._rollback()
+        self._dirty_session = True
+        try:
+            self._run_side(ps, Bookkeeping(None, None, ()))
+        except MigratorError as also:
+            failure.notes.append(f"the after_error callback failed too: {also.message}")
+        else:
+            failure.notes.append(f"the after_error callback ran ({ps.file.rel})")
+
+    def _run_side(self, ps: PreparedSide, book: Bookkeeping, *, of: str = "") -> float:
+        started = time.perf_counter()
+        reset = self._dirty_session
+        self._dirty_session = True  # (not worth finding out: one reset after such a file)
+        steps = (
+            transactional_script(
+                ps.statements,
+                book,
+                self.timeouts.overridden_by(ps.file.directives),
+                reset=reset,
+                durable=True,
+            )
+            if ps.transactional
+            else bracketed_script(
+                ps.statements, book, self.timeouts.overridden_by(ps.file.directives), reset=reset
+            )
+        )
+        state = ScriptState()
+        try:
+            self.d.run_script(steps, state)
+        except StepFailed as failed:
+            self._rollback()
+            error = self._side_failed(ps, state, failed, of)
+            if ps.kind == "repeatable":
+                try:
+                    self.store.record(
+                        "repeatable",
+                        "failed",
+                        name=ps.name,
+                        execution_ms=_ms_since(started),
+                        old_checksum=ps.old_checksum,
+                        new_checksum=ps.file.checksum,
+                        detail=str(error)[:4000],
+                    )
+                except Exception:  # noqa: BLE001 - the failure itself is what the user must see
+                    pass
+            raise error from None
+        except BaseException:
+            self.d.recover()
+            self._rollback()
+            raise
+        return (time.perf_counter() - started) * 1000
+
+    def _side_failed(
+        self, ps: PreparedSide, state: ScriptState, failed: StepFailed, of: str
+    ) -> MigratorError:
+        subject = f"{ps.subject}{of}"
+        if not isinstance(failed.step, Run):
+            return BookkeepingError(
+                f"{subject} ({ps.file.rel}): migrator's own step failed: {failed.error.message}",
+                hint="check the database user's privileges on the version tables",
+            )
+        run, exc = failed.step, failed.error
+        committed = 0 if ps.transactional else min(state.statements_done, run.number - 1)
+        if ps.transactional:
+            what = "nothing of it was committed: the whole file was rolled back"
+        else:
+            what = f"{committed_phrase(committed, len(ps.statements))} committed" + (
+                " and stay (no rollback is possible here)" if committed else ""
+            )
+        if ps.kind == "repeatable":
+            what += "; it stays pending and runs again on the next `up`"
+        if self.completed:
+            done = ", ".join(map(str, sorted(set(self.completed))))
+            what += f"; the versions run before it stay done: {done}"
+        line, column = position_in_file(run.statement, exc.position)
+        failure = StatementFailure(
+            version=None,
+            name=ps.name,
+            path=ps.file.rel,
+            direction=ps.kind,
+            statement_index=run.number,
+            statement_count=len(ps.statements),
+            line=line,
+            column=column,
+            excerpt=excerpt(run.statement, exc.position),
+            db_message=exc.message,
+            db_code=exc.code,
+            committed=what,
+            statements_committed=committed,
+            subject=subject,
+        )
+        return MigrationFailedError(failure)
+
     # -- batch: one data statement repeated, each run in its own transaction (SPEC §10) ------
     def _run_batches(self, pf: PreparedFile, started: float, reset: bool) -> None:
         m, statement = pf.migration, next(iter(pf.statements))
@@ -622,6 +840,10 @@ class Runner:
             total = len(pf.statements)  # a big file: counted here, only when it failed
         except LayoutError:
             total = run.number  # the rest cannot be split; at least this many
+        path, number, subject = pf.file.rel, run.number, f"version {pf.version} ({pf.migration.name})"
+        if run.origin is not None:  # a before_each/after_each statement, inside the transaction
+            path, number, total = run.origin.rel, run.origin.number, run.origin.count
+            subject = f"callback {_event_of(path)} of {subject}"
 
         line, column = position_in_file(s, exc.position)
         if pf.transactional:
@@ -664,9 +886,9 @@ class Runner:
         failure = StatementFailure(
             version=pf.version,
             name=pf.migration.name,
-            path=pf.file.rel,
+            path=path,
             direction=pf.direction,
-            statement_index=run.number,
+            statement_index=number,
             statement_count=total,
             line=line,
             column=column,
@@ -675,6 +897,7 @@ class Runner:
             db_code=exc.code,
             committed=what,
             statements_committed=committed,
+            subject=subject,
         )
         return MigrationFailedError(failure)
 
@@ -717,6 +940,10 @@ class _OwnTransaction:
         if self.opened_at and not self.implicit_commit:
             return min(done, self.opened_at - 1)
         return done
+
+
+def _event_of(rel: str) -> str:
+    return rel.rsplit("/", 1)[-1].removesuffix(".sql")
 
 
 def _ms_since(started: float) -> int:

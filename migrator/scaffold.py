@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from migrator.discovery import SUM_FILE, Layout
+from migrator.discovery import REPEATABLE_DIR, SUM_FILE, Layout
 from migrator.errors import UsageError
 
 UP_TEMPLATE = "-- {name}: write the change here, one statement per `;`.\n"
@@ -32,13 +32,45 @@ def ignore_lock_files(root: Path) -> str | None:
     return "updated"
 
 
-def new_migration(root: Path, name: str, dialect: str | None = None) -> Path:
+REPEATABLE_TEMPLATE = (
+    "-- {name}: a repeatable migration. It runs after the versioned files of every `up` whose\n"
+    "-- text changed since it last ran: re-create the object whole (CREATE OR REPLACE ...).\n"
+)
+
+
+def _slug(name: str, what: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     if not slug:
         raise UsageError(
-            f"new: {name!r} gives an empty folder name",
+            f"new: {name!r} gives an empty {what}",
             hint="use letters and digits: migrator new add_users_table",
         )
+    return slug
+
+
+def new_repeatable(root: Path, name: str, dialect: str | None = None) -> Path:
+    """`new --repeatable NAME`: sql/repeatable/NAME.sql (sql/<dialect>/repeatable/ with --dialect)."""
+    slug = _slug(name, "file name")
+    root.mkdir(parents=True, exist_ok=True)
+    Layout(root).raise_problems()
+    folder = (root / dialect if dialect else root) / REPEATABLE_DIR
+    path = folder / f"{slug}.sql"
+    if path.exists():
+        raise UsageError(
+            f"new --repeatable: {path} exists already; edit it in place (that is what a "
+            "repeatable migration is for)"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(REPEATABLE_TEMPLATE.format(name=slug), encoding="utf-8")
+    if (root / SUM_FILE).is_file():
+        from migrator.sumfile import add
+
+        add(Layout(root), [path.relative_to(root).as_posix()])
+    return path
+
+
+def new_migration(root: Path, name: str, dialect: str | None = None) -> Path:
+    slug = _slug(name, "folder name")
     root.mkdir(parents=True, exist_ok=True)
     layout = Layout(root)
     layout.raise_problems()

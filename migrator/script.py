@@ -13,8 +13,8 @@ few values known only while the script runs are markers the dialect resolves as 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from migrator.lexer import Statement, leading_keywords
@@ -59,11 +59,23 @@ class Begin:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """A statement of another file compiled into this file's script: a `before_each` or
+    `after_each` callback, inside the file's transaction (SPEC §12)."""
+
+    rel: str  # the callback file
+    number: int  # its statement number there (1-based)
+    count: int  # of its statements
+
+
+@dataclass(frozen=True)
 class Run:
-    """Run statement `number` (1-based) of the file."""
+    """Run statement `number` (1-based) of the file. A callback's statement (`origin` set) is
+    not one of the file's: its number is how many of the file's statements ran before it."""
 
     number: int
     statement: Statement
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True)
@@ -115,22 +127,52 @@ class Bookkeeping:
     """The rows that go with one file, as Write steps (built by VersionStore)."""
 
     start: Write | None  # the `running` row a bracketed file writes first
-    progress: Any  # (statements_done: int) -> Write: a bracketed file's progress row
+    progress: Any  # (statements_done: int) -> Write: a bracketed file's progress row; None:
+    # no progress rows (a repeatable file: it simply runs again next time)
     finish: tuple[Write, ...]  # the version row and the history event of success
 
 
+def callback_runs(rel: str, statements: Sequence[Statement]) -> tuple[Run, ...]:
+    """A callback file's statements, to compile into another file's transaction."""
+    return tuple(
+        Run(0, s, Origin(rel, number, len(statements))) for number, s in enumerate(statements, start=1)
+    )
+
+
 def transactional_script(
-    statements: Iterable[Statement], book: Bookkeeping, timeouts: Timeouts, *, reset: bool, durable: bool
+    statements: Iterable[Statement],
+    book: Bookkeeping,
+    timeouts: Timeouts,
+    *,
+    reset: bool,
+    durable: bool,
+    before: Sequence[Run] = (),
+    after: Sequence[Run] = (),
 ) -> Iterator[Step]:
-    """The file and its version row in one transaction: all of it commits, or none."""
+    """The file and its version row in one transaction: all of it commits, or none; with the
+    `before_each`/`after_each` callbacks' statements inside that same transaction."""
     if reset:
         yield ResetSession()
     yield Begin(durable)
     yield SetTimeouts(timeouts, local=True)
+    yield from before
+    number = 0
     for number, statement in enumerate(statements, start=1):
         yield Run(number, statement)
+    yield from (replace(run, number=number) for run in after)
     yield from book.finish
     yield Commit()
+
+
+def standalone_script(
+    statements: Iterable[Statement], timeouts: Timeouts, *, transactional: bool
+) -> Iterator[Step]:
+    """A callback file on its own (before_up, after_up, after_error, and the each-callbacks
+    of a file that has no transaction): no bookkeeping, a clean session."""
+    book = Bookkeeping(None, None, ())
+    if transactional:
+        return transactional_script(statements, book, timeouts, reset=True, durable=True)
+    return bracketed_script(statements, book, timeouts, reset=True)
 
 
 def bracketed_script(
@@ -149,12 +191,12 @@ def bracketed_script(
     previous: Run | None = None
     for number, statement in enumerate(statements, start=1):
         if previous is not None:  # its progress row, now that it is known not to be the last
-            wrap = _commits_with_its_row(previous, own_transaction)
-            yield from (
-                (Begin(), previous, book.progress(previous.number), Commit())
-                if wrap
-                else (previous, book.progress(previous.number))
-            )
+            if book.progress is None:  # nothing to record per statement
+                yield previous
+            elif _commits_with_its_row(previous, own_transaction):
+                yield from (Begin(), previous, book.progress(previous.number), Commit())
+            else:
+                yield from (previous, book.progress(previous.number))
         if opens_transaction(statement.text):
             own_transaction = True
         elif closes_transaction(statement.text):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +21,9 @@ from migrator.errors import (
     UsageError,
 )
 from migrator.history import VersionStore
-from migrator.model import Migration, Timeouts
+from migrator.model import Migration, Repeatable, Timeouts
 from migrator.report import Reporter
-from migrator.runner import Runner, prepare
+from migrator.runner import Runner, prepare, prepare_side
 from migrator.urls import DatabaseUrl, parse_url
 
 
@@ -248,10 +248,12 @@ def verify_versions(
     first: int | None,
     last: int | None,
     on_check: Callable[[VersionCheck], None] | None = None,
+    repeatables: Sequence[Repeatable] = (),
 ) -> list[VersionCheck]:
     """Up, down, compare with the schema before up, up again; stop at the first difference.
     `on_check` hears of each version as it is decided, so that the ones before a file that
-    fails to run are not lost with it."""
+    fails to run are not lost with it. Then the repeatable migrations, after the last version
+    checked (SPEC §12): a failing one fails verify as a failing version file does."""
     checks: list[VersionCheck] = []
 
     def decided(check: VersionCheck) -> None:
@@ -260,7 +262,7 @@ def verify_versions(
             on_check(check)
 
     with on_scratch():
-        _verify(migrations, scratch, table, reporter, timeouts, first, last, decided)
+        _verify(migrations, scratch, table, reporter, timeouts, first, last, decided, repeatables)
     return checks
 
 
@@ -273,12 +275,13 @@ def _verify(
     first: int | None,
     last: int | None,
     decided: Callable[[VersionCheck], None],
+    repeatables: Sequence[Repeatable] = (),
 ) -> None:
     from migrator.snapshot import diff, take_snapshot
 
     store = VersionStore(scratch, table)
-    store.ensure()
-    exclude = {store.table_name, store.history_name}
+    store.ensure(repeatable=bool(repeatables))
+    exclude = store.own_tables
     runner = Runner(scratch, store, reporter, timeouts)
     for m in migrations:
         if last is not None and m.version > last:
@@ -307,9 +310,13 @@ def _verify(
         ]
         if differences:
             decided(VersionCheck(m.version, m.name, "differs", differences))
-            break
+            return  # later versions, and the repeatables, build on it
         runner.run([prepare(m, "up", scratch)])
         decided(VersionCheck(m.version, m.name, "ok"))
+    for r in repeatables:
+        ps = prepare_side("repeatable", r.name, r.file, scratch)
+        ps.repeatable = r
+        runner.run_repeatable(ps)
 
 
 @dataclass

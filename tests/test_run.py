@@ -372,7 +372,7 @@ def test_a_version_table_name_the_database_would_cut_short_is_refused(db: Db, sq
     the longest name that fits works. sqlite has no limit, but reserves sqlite_*."""
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
     limit = _IDENTIFIER_LIMIT.get(db.dialect)
-    longest = "v" * (limit - len("_history") if limit else 300)
+    longest = "v" * (limit - len("_repeatable") if limit else 300)
     result = cli("up", "--table", longest, "--url", db.url)
     assert result.code == 0, result.err
     assert {longest, longest + "_history", "a"} == db.tables()
@@ -384,7 +384,7 @@ def test_a_version_table_name_the_database_would_cut_short_is_refused(db: Db, sq
         refused = cli("up", "--table", name, "--url", db.url)
         assert refused.code == 2, (name, refused.out, refused.err)
         if limit:
-            assert f"too long for {db.dialect}" in refused.err and f"{name}_history" in refused.err
+            assert f"too long for {db.dialect}" in refused.err and f"{name}_repeatable" in refused.err
         else:
             assert "reserves" in refused.err or "invalid version table name" in refused.err
     assert {longest, longest + "_history", "a"} == db.tables()

@@ -9,16 +9,19 @@ from migrator.dialects import open_dialect
 from migrator.discovery import Layout
 from migrator.history import VersionStore
 from migrator.model import Timeouts
-from migrator.runner import PreparedFile, Runner, compile_file, prepare
+from migrator.runner import PreparedFile, PreparedSide, Runner, compile_file, prepare, prepare_side
 from migrator.script import (
     ELAPSED_MS,
     STATEMENTS_RUN,
     Begin,
+    Bookkeeping,
     Commit,
+    Origin,
     ResetSession,
     Run,
     SetTimeouts,
     Write,
+    standalone_script,
 )
 from migrator.urls import parse_url
 from tests.conftest import write_migration
@@ -41,6 +44,7 @@ def _prepared(sqldir: Path, dialect: str, up: str, direction: str = "up") -> tup
     store = _Store.__new__(_Store)
     store.d, store.table_name, store.table = d, "schema_version", "schema_version"
     store.history_name, store.history = "schema_version_history", "schema_version_history"
+    store.repeatable_name, store.repeatable = "schema_version_repeatable", "schema_version_repeatable"
     runner = Runner(d, store, reporter=None, timeouts=Timeouts())  # type: ignore[arg-type]
     return prepare(m, direction, d), runner
 
@@ -194,3 +198,114 @@ def test_a_down_file_outside_a_transaction_marks_its_row_running_then_deletes_it
         "Commit",
     ]
     assert isinstance(steps[-1], Commit)
+
+
+# -- repeatable and callback files (SPEC §12): the same scripts --------------------------------
+def _side(sqldir: Path, dialect: str, kind: str, name: str, text: str, **kw: Any) -> PreparedSide:
+    folder = sqldir / ("repeatable" if kind == "repeatable" else "callbacks")
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.sql").write_text(text, encoding="utf-8")
+    layout = Layout(sqldir)
+    found = (
+        {r.name: r.file for r in layout.repeatables(dialect)}
+        if kind == "repeatable"
+        else layout.callbacks(dialect)
+    )
+    return prepare_side(kind, name, found[name], open_dialect(parse_url(URLS[dialect])), **kw)
+
+
+def test_each_callbacks_compile_into_the_files_transaction(sqldir: Path) -> None:
+    pf, runner = _prepared(sqldir, "postgres", "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1);\n")
+    before = _side(sqldir, "postgres", "callback", "before_each", "SET LOCAL ROLE owner;\n")
+    after = _side(sqldir, "postgres", "callback", "after_each", "GRANT SELECT ON t TO app;\nSELECT 1;\n")
+    steps = list(
+        compile_file(
+            pf, runner._bookkeeping(pf), Timeouts(), reset=False, durable=True, before=before, after=after
+        )
+    )
+    assert _shape(steps) == [
+        "Begin",
+        "SetTimeouts",
+        "Run 0",
+        "Run 1",
+        "Run 2",
+        "Run 2",
+        "Run 2",
+        "Write INSERT status",
+        "Write INSERT",
+        "Commit",
+    ]
+    runs = [s for s in steps if isinstance(s, Run)]
+    assert [r.origin for r in runs] == [
+        Origin("callbacks/before_each.sql", 1, 1),
+        None,
+        None,
+        Origin("callbacks/after_each.sql", 1, 2),
+        Origin("callbacks/after_each.sql", 2, 2),
+    ]
+
+
+def test_a_repeatable_commits_its_row_and_event_with_its_statements(sqldir: Path) -> None:
+    ps = _side(
+        sqldir, "sqlite", "repeatable", "views", "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1;\n"
+    )
+    _, runner = _prepared(sqldir, "sqlite", "SELECT 1;\n")
+    r = Layout(sqldir).repeatables("sqlite")[0]
+    book = Bookkeeping(None, None, runner.store.repeatable_applied(r, "old"))
+    steps = list(compile_file(ps, book, Timeouts(), reset=False, durable=True))
+    assert ps.transactional
+    assert _shape(steps) == [
+        "Begin",
+        "SetTimeouts",
+        "Run 1",
+        "Run 2",
+        "Write DELETE",
+        "Write INSERT",
+        "Write INSERT",
+        "Commit",
+    ]
+    writes = [s for s in steps if isinstance(s, Write)]
+    assert all("views" not in w.sql and r.file.checksum not in w.sql for w in writes)
+    assert ("views",) == writes[0].params and r.file.checksum in writes[1].params
+    assert "old" in writes[2].params  # the history keeps the checksum it replaced
+
+
+def test_a_mysql_ddl_repeatable_runs_statement_by_statement_without_progress_rows(sqldir: Path) -> None:
+    ps = _side(
+        sqldir,
+        "mysql",
+        "repeatable",
+        "views",
+        "CREATE OR REPLACE VIEW v AS SELECT 1;\nCREATE OR REPLACE VIEW w AS SELECT 2;\n",
+    )
+    _, runner = _prepared(sqldir, "mysql", "SELECT 1;\n")
+    r = Layout(sqldir).repeatables("mysql")[0]
+    steps = list(
+        compile_file(
+            ps,
+            Bookkeeping(None, None, runner.store.repeatable_applied(r, None)),
+            Timeouts(),
+            reset=False,
+            durable=True,
+        )
+    )
+    assert not ps.transactional
+    assert _shape(steps) == [
+        "SetTimeouts",
+        "Run 1",
+        "Run 2",
+        "Begin",
+        "Write DELETE",
+        "Write INSERT",
+        "Write INSERT",
+        "Commit",
+    ]
+
+
+def test_after_error_runs_outside_any_transaction_in_a_clean_session(sqldir: Path) -> None:
+    ps = _side(
+        sqldir, "postgres", "callback", "after_error", "INSERT INTO alerts VALUES (1);\n", transaction=False
+    )
+    assert not ps.transactional
+    steps = list(standalone_script(ps.statements, Timeouts(), transactional=ps.transactional))
+    assert _shape(steps) == ["ResetSession", "SetTimeouts", "Begin", "Run 1", "Commit"]

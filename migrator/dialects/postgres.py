@@ -314,7 +314,8 @@ class PostgresDialect(Dialect):
 
         from migrator.script import Run
 
-        statements = sum(1 for s in steps if isinstance(s, Run))
+        # the file's own statements (a callback's compiled into its transaction are not)
+        statements = sum(1 for s in steps if isinstance(s, Run) and s.origin is None)
         cursors: list[Any] = []  # per step; None: a step with nothing to send
         try:
             with self.conn.pipeline() as pipeline:

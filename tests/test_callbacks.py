@@ -1,0 +1,156 @@
+"""SPEC §12: callback files, `sql/callbacks/<event>.sql`, run at their point of an `up` or
+`down`; before_each/after_each inside the versioned file's transaction where it has one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Db, write_migration
+
+
+def _log(event: str) -> str:
+    """A statement that appends `event` to cb_log in order (no autoincrement needed)."""
+    return f"INSERT INTO cb_log (n, event) SELECT COUNT(*) + 1, '{event}' FROM cb_log;\n"
+
+
+def _callback(sqldir: Path, event: str, text: str) -> None:
+    (sqldir / "callbacks").mkdir(exist_ok=True)
+    (sqldir / "callbacks" / f"{event}.sql").write_text(text, encoding="utf-8")
+
+
+def _events(db: Db) -> list[str]:
+    return [r[0] for r in db.query("SELECT event FROM cb_log ORDER BY n")]
+
+
+def test_callbacks_run_in_order_around_the_files_and_the_repeatables(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(
+        sqldir, "0001_a", "CREATE TABLE a (id INT);\n" + _log("up 1"), "DROP TABLE a;\n" + _log("down 1")
+    )
+    write_migration(sqldir, "0002_b", _log("up 2"), _log("down 2"))
+    (sqldir / "repeatable").mkdir()
+    (sqldir / "repeatable" / "r.sql").write_text(_log("repeatable"))
+    _callback(
+        sqldir,
+        "before_up",
+        "CREATE TABLE IF NOT EXISTS cb_log (n INT, event VARCHAR(40));\n" + _log("before_up"),
+    )
+    for event in ("before_each", "after_each", "after_up", "before_down", "after_down"):
+        _callback(sqldir, event, _log(event))
+    _callback(sqldir, "before_each_down", _log("before_each_down"))
+    _callback(sqldir, "after_each_down", _log("after_each_down"))
+
+    up = cli("up", "--url", db.url)
+    assert up.code == 0, up.err
+    assert _events(db) == [
+        "before_up",
+        "before_each",
+        "up 1",
+        "after_each",
+        "before_each",
+        "up 2",
+        "after_each",
+        "repeatable",
+        "after_up",
+    ]
+    assert "ran callback before_up (callbacks/before_up.sql)" in up.out
+    assert db.versions() == [(1, "applied"), (2, "applied")]
+    # not recorded as versions; an up with nothing to do still runs before_up and after_up
+    again = cli("up", "--url", db.url)
+    assert again.code == 0 and "nothing to do" in again.out, again.err
+    assert _events(db)[-2:] == ["before_up", "after_up"]
+
+    down = cli("down", "--to", "1", "--yes", "--url", db.url)
+    assert down.code == 0, down.err
+    assert _events(db)[-5:] == ["before_down", "before_each_down", "down 2", "after_each_down", "after_down"]
+    assert db.versions() == [(1, "applied")]
+
+
+def test_a_failing_before_each_stops_before_the_file(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    _callback(sqldir, "before_each", "SELECT nope FROM no_such_table;\n")
+    result = cli("up", "--url", db.url)
+    assert result.code == 1, result.out
+    assert "callbacks/before_each.sql:1:" in result.err and "no_such_table" in result.err
+    assert "callback before_each" in result.err and "Traceback" not in result.err
+    assert "a" not in db.tables()
+    assert db.versions() == []
+
+
+def test_each_callbacks_share_the_file_transaction_where_it_has_one(db: Db, sqldir: Path, cli: Any) -> None:
+    """postgres, sqlite: an after_each that fails rolls back the file and its before_each.
+    mysql: DDL commits at once, so the callbacks run on their own around the file."""
+    write_migration(
+        sqldir, "0001_log", "CREATE TABLE cb_log (n INT, event VARCHAR(40));\n", "DROP TABLE cb_log;\n"
+    )
+    assert cli("up", "--url", db.url).code == 0
+    write_migration(sqldir, "0002_a", "CREATE TABLE a (id INT);\n" + _log("up 2"), "DROP TABLE a;\n")
+    _callback(sqldir, "before_each", _log("before_each"))
+    _callback(sqldir, "after_each", "SELECT nope FROM no_such_table;\n")
+    result = cli("up", "--url", db.url)
+    assert result.code == 1, result.out
+    assert "callbacks/after_each.sql:1:" in result.err
+    if db.dialect == "mysql":
+        assert _events(db) == ["before_each", "up 2"]
+        assert db.versions() == [(1, "applied"), (2, "applied")]
+    else:
+        assert "callback after_each of version 2 (0002_a)" in result.err
+        assert "the whole file was rolled back" in result.err
+        assert _events(db) == []
+        assert "a" not in db.tables()
+        assert db.versions() == [(1, "applied")]
+
+
+def test_after_error_runs_once_outside_the_failed_file(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(
+        sqldir, "0001_log", "CREATE TABLE cb_log (n INT, event VARCHAR(40));\n", "DROP TABLE cb_log;\n"
+    )
+    write_migration(sqldir, "0002_bad", _log("up 2") + "SELECT nope FROM no_such_table;\n")
+    write_migration(sqldir, "0003_later", _log("up 3"))
+    _callback(sqldir, "after_error", _log("after_error"))
+    _callback(sqldir, "after_up", _log("after_up"))
+    result = cli("up", "--url", db.url)
+    assert result.code == 1, result.out
+    assert "version 2 (0002_bad)" in result.err and "0002_bad/up.sql:2:" in result.err
+    assert "note: the after_error callback ran (callbacks/after_error.sql)" in result.err
+    # once; after_up never ran; the failed file rolled back whole (data only: atomic on mysql too)
+    assert _events(db) == ["after_error"]
+    assert db.versions()[0] == (1, "applied")
+
+    _callback(sqldir, "after_error", "SELECT nope FROM also_missing;\n")
+    again = cli("up", "--json", "--url", db.url)
+    assert again.code == 1
+    assert "note: the after_error callback failed too" in again.err and "also_missing" in again.err
+    doc = json.loads(again.out)
+    assert doc["error"]["file"] == "0002_bad/up.sql"
+    assert any("after_error callback failed too" in n for n in doc["error"]["notes"])
+
+
+def test_an_unknown_callback_event_is_a_layout_error(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    _callback(sqldir, "afterMigrate", "SELECT 1;\n")
+    result = cli("up", "--url", "sqlite:///app.db")
+    assert result.code == 2, result.out
+    assert "callbacks/afterMigrate.sql: 'afterMigrate' is not a callback event" in result.err
+    assert "before_up, after_up, before_each, after_each" in result.err and "after_error" in result.err
+    assert not (sqldir.parent / "app.db").exists()
+
+
+def test_dry_run_lists_the_callbacks_and_writes_nothing(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    _callback(sqldir, "before_up", "SELECT 1;\n")
+    _callback(sqldir, "after_each", "SELECT 2;\n")
+    _callback(sqldir, "after_error", "SELECT 3;\n")
+    plan = cli("up", "--dry-run", "--url", "sqlite:///app.db")
+    assert plan.code == 0, plan.err
+    assert "-- callback before_up: callbacks/before_up.sql" in plan.out
+    assert "-- runs after each version, inside its transaction where it has one" in plan.out
+    assert "-- callback after_error: callbacks/after_error.sql (no-transaction" in plan.out
+    doc = json.loads(cli("up", "--dry-run", "--json", "--url", "sqlite:///app.db").out)
+    assert [(p["direction"], p["name"]) for p in doc["plan"]] == [
+        ("callback", "before_up"),
+        ("callback", "after_each"),
+        ("up", "0001_a"),
+        ("callback", "after_error"),
+    ]
