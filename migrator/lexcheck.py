@@ -97,9 +97,9 @@ def check_layout(layout: Layout, dialect: str | None) -> None:
     layout.raise_problems()
     serves: dict[str, tuple[SqlFile, list[str]]] = {}
     for d in (dialect,) if dialect else DIALECTS:
-        for m in layout.migrations(d):
-            for f in (m.up, m.down):
-                serves.setdefault(f.rel, (f, []))[1].append(d)
+        sides = [r.file for r in layout.repeatables(d)] + list(layout.callbacks(d).values())
+        for f in [f for m in layout.migrations(d) for f in (m.up, m.down)] + sides:
+            serves.setdefault(f.rel, (f, []))[1].append(d)
     problems: list[str] = []
     for rel in sorted(serves):
         sql_file, dialects = serves[rel]

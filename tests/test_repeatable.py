@@ -215,3 +215,13 @@ def test_drift_counts_the_objects_a_repeatable_keeps_as_the_migrations(
     result = cli("drift", "--url", db.url)
     assert result.code == 0, result.out + result.err
     assert "no drift" in result.out
+
+
+def test_offline_validate_splits_repeatable_and_callback_files_too(sqldir: Path, cli: Any) -> None:
+    _project(sqldir)
+    (sqldir / "callbacks").mkdir()
+    (sqldir / "callbacks" / "after_up.sql").write_text("SELECT 'unclosed;\n")
+    assert cli("hash").code == 0
+    result = cli("validate", "--offline")
+    assert result.code == 2, result.out + result.err
+    assert "callbacks/after_up.sql:1:" in result.err
