@@ -67,15 +67,19 @@ def test_callbacks_run_in_order_around_the_files_and_the_repeatables(db: Db, sql
     assert db.versions() == [(1, "applied")]
 
 
-def test_a_failing_before_each_stops_before_the_file(db: Db, sqldir: Path, cli: Any) -> None:
+def test_a_failing_before_each_stops_before_the_file_and_rolls_itself_back(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
-    _callback(sqldir, "before_each", "SELECT nope FROM no_such_table;\n")
+    _callback(sqldir, "before_up", "CREATE TABLE IF NOT EXISTS cb_log (n INT, event VARCHAR(40));\n")
+    _callback(sqldir, "before_each", _log("before_each") + "SELECT nope FROM no_such_table;\n")
     result = cli("up", "--url", db.url)
     assert result.code == 1, result.out
-    assert "callbacks/before_each.sql:1:" in result.err and "no_such_table" in result.err
+    assert "callbacks/before_each.sql:2:" in result.err and "no_such_table" in result.err
     assert "callback before_each" in result.err and "Traceback" not in result.err
     assert "a" not in db.tables()
     assert db.versions() == []
+    assert _events(db) == []  # its first statement rolled back with it (data only: on mysql too)
 
 
 def test_each_callbacks_share_the_file_transaction_where_it_has_one(db: Db, sqldir: Path, cli: Any) -> None:
