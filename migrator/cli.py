@@ -225,10 +225,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = command(
         "redo",
-        "roll back the latest version and apply it again",
+        "roll back the latest version and apply it again; asks first, as down does",
         options=tuple(o for o in _RUNS if o not in _TARGETS),
     )
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--yes", "-y", action="store_true", help="do not ask for confirmation (needed without a terminal)"
+    )
 
     p = command(
         "restore",

@@ -125,7 +125,7 @@ def cmd_drop(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    confirm = None if args.dry_run else _confirmation(args)
+    confirm = None if args.dry_run else _confirmation(args, "down")
     result = _with_reporter(
         args, lambda m: m.down(args.to, steps=args.steps, dry_run=args.dry_run, confirm=confirm)
     )
@@ -133,23 +133,26 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_redo(args: argparse.Namespace) -> int:
-    # SPEC: `redo` takes no options; it re-applies at once, so it asks nothing
-    result = _with_reporter(args, lambda m: m.redo())
+    # SPEC §6: the down half loses data like any rollback, so redo asks exactly as down does
+    result = _with_reporter(args, lambda m: m.redo(confirm=_confirmation(args, "redo")))
     return _print_run(args, result)
 
 
-def _confirmation(args: argparse.Namespace) -> Callable[[list[Migration]], bool]:
+def _confirmation(args: argparse.Namespace, command: str) -> Callable[[list[Migration]], bool]:
+    """The one question `down` and `redo` ask before a rollback (asked only when there is one)."""
+    then = " and apply it again" if command == "redo" else ""
+
     def confirm(todo: list[Migration]) -> bool:
         if args.yes:
             return True
         names = ", ".join(m.name for m in todo)
         if not sys.stdin.isatty():
             raise UsageError(
-                f"down would roll back {len(todo)} version(s) ({names}) and needs confirmation; "
-                "nothing was changed",
+                f"{command} would roll back {len(todo)} version(s) ({names}){then} and needs "
+                "confirmation; nothing was changed",
                 hint="pass --yes to confirm when there is no terminal",
             )
-        sys.stderr.write(f"Roll back {len(todo)} version(s): {names}? This may lose data. [y/N] ")
+        sys.stderr.write(f"Roll back {len(todo)} version(s){then}: {names}? This may lose data. [y/N] ")
         sys.stderr.flush()
         return sys.stdin.readline().strip().lower() in ("y", "yes")
 
