@@ -142,12 +142,15 @@ def _repair_changes(
         if row is not None and row.status == STATUS_APPLIED:
             skipped.append(f"version {v} is already applied")
             continue
+        undone = row is not None and row.operation == "down"
         changes.append(
             Change(
                 "mark-applied",
                 v,
                 m.name,
-                "recorded as applied (finished by hand)",
+                "recorded as applied (the rollback undone by hand)"
+                if undone
+                else "recorded as applied (finished by hand)",
                 row.checksum if row else None,
                 m.up.checksum,
             )
@@ -162,9 +165,12 @@ def _repair_changes(
         elif found is None:
             skipped.append(f"version {v} ({row.name}): its folder is gone; restore it first")
         elif row.status != STATUS_APPLIED:
-            changes.append(
-                Change("reset", v, found.name, f"delete the {row.status} row; the version is pending again")
+            pending = (
+                "the rollback was finished by hand: the version is pending"
+                if row.operation == "down"
+                else "the version is pending again"
             )
+            changes.append(Change("reset", v, found.name, f"delete the {row.status} row; {pending}"))
         elif (row.checksum, row.down_checksum) != (found.up.checksum, found.down.checksum):
             changes.append(
                 Change("accept", v, found.name, "accept the current files", row.checksum, found.up.checksum)

@@ -190,6 +190,23 @@ def committed_phrase(done: int, total: int | None) -> str:
     return f"statement 1{of}" if done == 1 else f"statements 1-{done}{of}"
 
 
+def resolve_advice(version: int, direction: str) -> str:
+    """What a person does about a version a stopped file left `failed` or `running`: check the
+    database, then record which way it went. After a failed down, finishing it by hand means the
+    version is rolled back (pending); undoing it means the version stays applied."""
+    if direction == "down":
+        return (
+            f"check the database by hand, then either finish the rollback by hand and run "
+            f"`migrator repair {version}` (rolled back: the version is pending), or undo what ran "
+            f"of down.sql and run `migrator repair --mark-applied {version}` (the version stays applied)"
+        )
+    return (
+        f"check the database by hand, then either undo what ran and run `migrator repair {version}` "
+        f"(version pending again), or finish the file by hand and run "
+        f"`migrator repair --mark-applied {version}` (finished by hand: applied)"
+    )
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, None: 1000}
 

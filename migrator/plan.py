@@ -15,6 +15,7 @@ from migrator.model import (
     Repeatable,
     RepeatableRow,
     committed_phrase,
+    resolve_advice,
 )
 
 
@@ -174,11 +175,7 @@ def _row_state(row: AppliedRow, run_in_progress: bool = False) -> list[Problem]:
         "failed_line": row.failed_line,
         "error": row.error,
     }
-    next_step = (
-        f"check the database by hand, finish or undo those statements, then run "
-        f"`migrator repair {row.version}` (version pending again) or "
-        f"`migrator repair --mark-applied {row.version}` (finished by hand)"
-    )
+    next_step = resolve_advice(row.version, row.operation)
     if row.status == STATUS_FAILED:
         where = f" at statement {row.failed_statement}" if row.failed_statement else ""
         line = f" (line {row.failed_line})" if row.failed_line else ""

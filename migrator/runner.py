@@ -39,6 +39,7 @@ from migrator.model import (
     SqlFile,
     Timeouts,
     committed_phrase,
+    resolve_advice,
 )
 from migrator.script import (
     AFFECTED,
@@ -525,7 +526,6 @@ class Runner:
             pf,
             committed,
             nothing=pf.transactional or committed == 0 and not isinstance(failed.step, Commit),
-            fix="check the database",
             error=f"{what} failed: {failed.error.message}"[:4000],
         )
         code = f" [{failed.error.code}]" if failed.error.code else ""
@@ -547,7 +547,6 @@ class Runner:
             pf,
             committed,
             nothing=pf.transactional or committed == 0,
-            fix="fix the file and the database",
             failed_statement=number,
             error=f"the rest of the file cannot be split: {where}",
         )
@@ -559,7 +558,7 @@ class Runner:
         self._record_failure(pf, started, str(error))
         raise error from None
 
-    def _settle(self, pf: PreparedFile, committed: int, *, nothing: bool, fix: str, **failed_row: Any) -> str:
+    def _settle(self, pf: PreparedFile, committed: int, *, nothing: bool, **failed_row: Any) -> str:
         """Leave the version row as a stopped file left the database, and say what that is:
         nothing committed, the version as it was before; else a `failed` row that blocks."""
         if nothing:
@@ -573,8 +572,8 @@ class Runner:
         )
         return (
             f"{committed_phrase(committed, pf.statement_count)} committed and stay; version "
-            f"{pf.version} is recorded as failed and blocks later runs until you {fix} and "
-            f"run `migrator repair {pf.version}`"
+            f"{pf.version} is recorded as failed and blocks later runs; "
+            + resolve_advice(pf.version, pf.direction)
         )
 
     def _interrupted(
@@ -879,9 +878,8 @@ class Runner:
                 )
             else:
                 what += (
-                    f"; version {pf.version} is recorded as failed and blocks later runs "
-                    f"until you fix the database by hand and run `migrator repair "
-                    f"{pf.version}`"
+                    f"; version {pf.version} is recorded as failed and blocks later runs; "
+                    + resolve_advice(pf.version, pf.direction)
                 )
         failure = StatementFailure(
             version=pf.version,

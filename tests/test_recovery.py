@@ -90,3 +90,60 @@ def test_redo_on_a_terminal_asks_and_a_no_changes_nothing(db: Db, sqldir: Path, 
     assert code == 0, err
     assert db.query("SELECT id FROM keep") == [(7,)]  # rolled back and applied again
     assert _events(db) == ["up", "down", "up"]
+
+
+# -- 14. after a failed down, "finished by hand" means rolled back: pending -------------------
+DOWN_ADVICE = (
+    "check the database by hand, then either finish the rollback by hand and run "
+    "`migrator repair 1` (rolled back: the version is pending), or undo what ran of down.sql "
+    "and run `migrator repair --mark-applied 1` (the version stays applied)"
+)
+
+
+def test_a_failed_down_advises_repair_for_a_rollback_finished_by_hand(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(
+        sqldir,
+        "0001_a",
+        "CREATE TABLE a (id INT);\n",
+        # outside one transaction on every dialect: the DROP commits, the INSERT fails
+        "-- migrator: no-transaction\nDROP TABLE a;\nINSERT INTO nope (id) VALUES (1);\n",
+    )
+    assert cli("up", "--url", db.url).code == 0
+    down = cli("down", "--yes", "--url", db.url)
+    assert down.code == 1, down.err
+    assert (
+        "statement 1 of 2 committed and stay (no rollback is possible here); version 1 is recorded "
+        f"as failed and blocks later runs; {DOWN_ADVICE}\n"
+    ) in down.err
+    status = cli("status", "--url", db.url)
+    assert f"statement 1 of 2 committed; {DOWN_ADVICE}\n" in status.out, status.out
+    assert "finished by hand" not in status.out + down.err  # the up template
+
+    # following the advice: the rollback is finished (the DROP committed), so `repair 1`
+    preview = cli("repair", "1", "--dry-run", "--url", db.url)
+    assert preview.out == (
+        "would reset version 1 (0001_a): delete the failed row; the rollback was finished by "
+        "hand: the version is pending\n"
+    )
+    assert cli("repair", "1", "--yes", "--url", db.url).code == 0
+    assert db.versions() == []
+    assert "a" not in db.tables()
+    assert cli("up", "--url", db.url).code == 0  # pending: applied again
+    assert db.versions() == [(1, "applied")]
+
+
+def test_a_failed_down_undone_by_hand_is_marked_applied(db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(
+        sqldir,
+        "0001_a",
+        "CREATE TABLE a (id INT);\n",
+        "-- migrator: no-transaction\nDROP TABLE a;\nINSERT INTO nope (id) VALUES (1);\n",
+    )
+    assert cli("up", "--url", db.url).code == 0
+    assert cli("down", "--yes", "--url", db.url).code == 1
+    db.execute("CREATE TABLE a (id INT)")  # what ran of down.sql, undone by hand
+    marked = cli("repair", "--mark-applied", "1", "--yes", "--url", db.url)
+    assert marked.code == 0, marked.err
+    assert "recorded as applied (the rollback undone by hand)" in marked.out
+    assert db.versions() == [(1, "applied")]
+    assert cli("status", "--exit-code", "--url", db.url).code == 0
