@@ -444,7 +444,9 @@ class Migrator:
             try:
                 runner.run_command("up", files, sides)
             except KeyboardInterrupt:
-                raise Interrupted(result.command, list(runner.completed), signals.exit_code()) from None
+                raise Interrupted(
+                    result.command, list(runner.completed), signals.exit_code(), runner.in_flight
+                ) from None
             finally:
                 result.versions = list(runner.completed)
                 result.repeatables = list(runner.repeatables_done)
@@ -572,7 +574,9 @@ class Migrator:
             try:
                 runner.run_command("down", files, [])
             except KeyboardInterrupt:
-                raise Interrupted(result.command, list(runner.completed), signals.exit_code()) from None
+                raise Interrupted(
+                    result.command, list(runner.completed), signals.exit_code(), runner.in_flight
+                ) from None
             finally:
                 result.versions = list(runner.completed)
             result.after = _current(store.rows())

@@ -460,7 +460,7 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:  # a signal before any run began (discovery, connecting)
         from migrator.errors import Interrupted
 
-        stop = Interrupted("up", [], signals.exit_code())
+        stop = Interrupted("", [], signals.exit_code())
         return _fail(args, stop, stop.exit_code)
 
 

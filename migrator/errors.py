@@ -216,25 +216,110 @@ class DatabaseError(MigratorError):
         self.cause = cause
 
 
+class InFlight:
+    """What became of the file a signal stopped, as read back from the version table:
+    `rolled-back` (nothing of it committed; the version is as before the file), `failed`
+    (recorded as failed: some statements committed), `running` (the failed mark could not be
+    written; reported as interrupted), `resumable` (a batch file: the next run goes on),
+    `unknown` (the version table could not be read). (A plain class: see StatementFailure.)"""
+
+    def __init__(
+        self,
+        *,
+        version: int,
+        name: str,
+        direction: str,
+        outcome: str,
+        statements_done: int = 0,
+        statement_count: int | None = None,
+        running_statement: int | None = None,
+        rows_done: int = 0,
+    ) -> None:
+        self.version, self.name, self.direction, self.outcome = version, name, direction, outcome
+        self.statements_done, self.statement_count = statements_done, statement_count
+        self.running_statement, self.rows_done = running_statement, rows_done
+
+    def describe(self) -> str:
+        """What happened to the file, and the next step."""
+        from migrator.model import committed_phrase, resolve_advice
+
+        which = f"version {self.version}"
+        if self.outcome == "rolled-back":
+            if self.direction == "up":
+                what = f"{which} was rolled back: nothing of it was committed, it is pending again"
+            else:
+                what = f"{which} is still applied: nothing of its down.sql was committed"
+            return f"{what}; run the command again to go on"
+        if self.outcome == "resumable":
+            return (
+                f"{which} is a batch file: the batches that finished stay committed "
+                f"({self.rows_done:,} rows so far); the next `migrator {self.direction}` resumes it"
+            )
+        if self.outcome == "unknown":
+            return (
+                f"what became of {which} could not be read back from the version table; "
+                "run `migrator status` to see it"
+            )
+        state = "recorded as failed" if self.outcome == "failed" else "left running (interrupted)"
+        running = (
+            f", and statement {self.running_statement} was running when the signal came (it may "
+            "have committed too)"
+            if self.running_statement
+            else ""
+        )
+        done = committed_phrase(self.statements_done, self.statement_count)
+        stays = " and stays" if self.statements_done == 1 else (" and stay" if self.statements_done else "")
+        return f"{which} is {state}: {done} committed{stays}{running}; " + resolve_advice(
+            self.version, self.direction
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "name": self.name,
+            "direction": self.direction,
+            "outcome": self.outcome,
+            "statements_done": self.statements_done,
+            "statements_total": self.statement_count,
+            "running_statement": self.running_statement,
+        }
+
+
 class Interrupted(MigratorError, KeyboardInterrupt):
     """SIGINT or SIGTERM stopped a run. What completed travels as data: the versions that
-    finished before the signal, each whole (the running file was rolled back or recorded).
-    Still a KeyboardInterrupt, so an application using the library is stopped as before."""
+    finished before the signal, each whole, and what became of the file that was running
+    (read back from the version table). Still a KeyboardInterrupt, so an application using
+    the library is stopped as before."""
 
     kind = "interrupted"
 
-    def __init__(self, command: str, completed: list[int], exit_code: int) -> None:
+    def __init__(
+        self, command: str, completed: list[int], exit_code: int, in_flight: InFlight | None = None
+    ) -> None:
         verb = "applied" if command == "up" else "rolled back"
-        before = f"{verb} before it: {', '.join(map(str, completed))}" if completed else f"nothing was {verb}"
-        self.outcome = (
-            f"the running file was rolled back (or, where it cannot be, recorded as failed); {before}"
-        )
+        done = ", ".join(map(str, completed))
         self.signal = "SIGTERM" if exit_code == 143 else "SIGINT"
-        super().__init__(f"stopped by {self.signal}; {self.outcome}")
+        if command not in ("up", "down"):  # outside a run: discovery, connecting, reading
+            self.outcome = "no migration file was running; run `migrator status` to see where the database is"
+        elif in_flight is None:
+            before = f"{verb} before the signal: {done}" if completed else f"nothing was {verb}"
+            self.outcome = f"no migration file was cut short; {before}; run the command again to go on"
+        else:
+            before = f"{verb} before it: {done}" if completed else f"nothing was {verb} before it"
+            self.outcome = (
+                f"during version {in_flight.version} ({in_flight.name}); {before}; {in_flight.describe()}"
+            )
+        super().__init__(f"stopped by {self.signal}{'' if in_flight else ';'} {self.outcome}")
         self.command, self.completed, self.exit_code = command, completed, exit_code
+        self.in_flight = in_flight
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "signal": self.signal, "completed": self.completed}
+        return {
+            **super().to_dict(),
+            "signal": self.signal,
+            "completed": self.completed,
+            "in_flight": self.in_flight.to_dict() if self.in_flight else None,
+        }
 
 
 class StatementFailure:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from migrator.dialects import Dialect, ScriptState, StatementError, StepFailed
 from migrator.errors import (
     BookkeepingError,
+    InFlight,
     LayoutError,
     MigrationFailedError,
     MigratorError,
@@ -292,6 +293,7 @@ class Runner:
         self.callbacks = callbacks or {}  # event -> callback file (SPEC §12)
         self.completed: list[int] = []
         self.repeatables_done: list[str] = []
+        self.in_flight: InFlight | None = None  # what became of the file a signal stopped
         self._dirty_session = False  # may the previous file have left session state behind?
         self._unflushed = False  # a commit that did not wait for the disk is not flushed yet
 
@@ -334,29 +336,34 @@ class Runner:
         self.reporter.file_started(pf)
         started = time.perf_counter()
         reset, self._dirty_session = self._dirty_session, self._leaves_session_state(pf)
-        before = self.callbacks.get(each_event("before", pf.direction))
-        after = self.callbacks.get(each_event("after", pf.direction))
-        inside = pf.transactional and not pf.file.directives.batch  # callbacks in its transaction
-        if not inside:
-            self.run_callback(each_event("before", pf.direction), around=pf)
-        if pf.file.directives.batch:
-            self._run_batches(pf, started, reset)
-        else:
-            book = self._bookkeeping(pf)
-            steps = compile_file(
-                pf,
-                book,
-                self.timeouts,
-                reset=reset,
-                durable=durable,
-                before=before if inside else None,
-                after=after if inside else None,
-            )
-            self._execute(pf, steps, started)
-        if inside and any(cb is not None and cb.statements for cb in (before, after)):
-            self._dirty_session = True  # (a SET ROLE in before_each must not outlive the file)
-        if not inside:
-            self.run_callback(each_event("after", pf.direction), around=pf)
+        try:
+            before = self.callbacks.get(each_event("before", pf.direction))
+            after = self.callbacks.get(each_event("after", pf.direction))
+            inside = pf.transactional and not pf.file.directives.batch  # callbacks in its transaction
+            if not inside:
+                self.run_callback(each_event("before", pf.direction), around=pf)
+            if pf.file.directives.batch:
+                self._run_batches(pf, started, reset)
+            else:
+                book = self._bookkeeping(pf)
+                steps = compile_file(
+                    pf,
+                    book,
+                    self.timeouts,
+                    reset=reset,
+                    durable=durable,
+                    before=before if inside else None,
+                    after=after if inside else None,
+                )
+                self._execute(pf, steps, started)
+            if inside and any(cb is not None and cb.statements for cb in (before, after)):
+                self._dirty_session = True  # (a SET ROLE in before_each must not outlive the file)
+            if not inside:
+                self.run_callback(each_event("after", pf.direction), around=pf)
+        except KeyboardInterrupt:
+            if self.in_flight is None and pf.version not in self.completed:
+                self.in_flight = self._read_back(pf)
+            raise
         self._unflushed = pf.transactional and not durable
         self.completed.append(pf.version)
         self.reporter.file_done(pf, (time.perf_counter() - started) * 1000)
@@ -586,13 +593,16 @@ class Runner:
             self._rollback()
             row = self.store.rows().get(pf.version)
         except Exception:  # noqa: BLE001 - then a `running` row tells the next run
+            self.in_flight = self._in_flight(pf, "unknown")
             return
         finished = (row is not None and row.status == STATUS_APPLIED) if pf.direction == "up" else row is None
         if finished:
             self.completed.append(pf.version)
             return
         if pf.transactional or pf.file.directives.batch or row is None or row.status != STATUS_RUNNING:
-            return  # rolled back whole; a batch resumes; a running row not yet written
+            # rolled back whole; a batch resumes; a running row not yet written
+            self.in_flight = self._what_became(pf, row)
+            return
         number = (row.statements_done or 0) + 1
         why = (
             "interrupted by a signal"
@@ -605,7 +615,7 @@ class Runner:
             if not isinstance(pf.statements, FileStatements) and number <= len(pf.statements)
             else None
         )
-        self._write_quietly(
+        marked = self._write_quietly(
             self.store.row_update(
                 pf.version,
                 status=STATUS_FAILED,
@@ -615,12 +625,52 @@ class Runner:
                 "it may have committed too)",
             )
         )
+        self.in_flight = self._in_flight(
+            pf,
+            "failed" if marked else "running",
+            statements_done=row.statements_done or 0,
+            running_statement=number,
+        )
 
-    def _write_quietly(self, step: Write) -> None:
+    def _read_back(self, pf: PreparedFile) -> InFlight:
+        """What a signal outside the file's script left of it (a batch file, the steps around
+        a file), read from the version table."""
+        try:
+            self.d.recover()
+            self._rollback()
+            row = self.store.rows().get(pf.version)
+        except Exception:  # noqa: BLE001 - the connection is gone: say so
+            return self._in_flight(pf, "unknown")
+        return self._what_became(pf, row)
+
+    def _what_became(self, pf: PreparedFile, row: AppliedRow | None) -> InFlight:
+        if row is None or row.status == STATUS_APPLIED:
+            return self._in_flight(pf, "rolled-back")  # as before the file (finished: not here)
+        if row.status == STATUS_RUNNING and pf.file.directives.batch:
+            return self._in_flight(pf, "resumable", rows_done=row.rows_done or 0)
+        return self._in_flight(
+            pf,
+            "failed" if row.status == STATUS_FAILED else "running",
+            statements_done=row.statements_done or 0,
+            running_statement=row.failed_statement,
+        )
+
+    def _in_flight(self, pf: PreparedFile, outcome: str, **facts: Any) -> InFlight:
+        return InFlight(
+            version=pf.version,
+            name=pf.migration.name,
+            direction=pf.direction,
+            outcome=outcome,
+            statement_count=pf.statement_count,
+            **facts,
+        )
+
+    def _write_quietly(self, step: Write) -> bool:
         try:
             self.d.write(step)
         except Exception:  # noqa: BLE001 - then the row stays `running`: reported as interrupted
-            pass
+            return False
+        return True
 
     # -- repeatable and callback files: the same scripts, no version row (SPEC §12) ----------
     def run_repeatable(self, ps: PreparedSide) -> None:

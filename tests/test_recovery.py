@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Db, write_migration
+from tests.test_concurrency import SLEEP, _spawn, _wait_for_running
 
 
 def _keep(sqldir: Path) -> None:
@@ -147,3 +151,68 @@ def test_a_failed_down_undone_by_hand_is_marked_applied(db: Db, sqldir: Path, cl
     assert "recorded as applied (the rollback undone by hand)" in marked.out
     assert db.versions() == [(1, "applied")]
     assert cli("status", "--exit-code", "--url", db.url).code == 0
+
+
+# -- 15. a signal mid-file says what became of the running file -------------------------------
+def _interrupt(db: Db, sqldir: Path, *args: str) -> tuple[int, str]:
+    proc = _spawn([*args, "--url", db.url], sqldir.parent)
+    _wait_for_running(db, proc)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("mode", ["transaction", "no-transaction"])
+def test_ctrl_c_mid_file_says_whether_it_was_rolled_back_or_recorded_as_failed(
+    db: Db, sqldir: Path, cli: Any, mode: str
+) -> None:
+    directive = "-- migrator: no-transaction\n" if mode == "no-transaction" else ""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    write_migration(
+        sqldir, "0002_slow", f"{directive}CREATE TABLE b (id INT);\n{SLEEP[db.dialect]}", "DROP TABLE b;\n"
+    )
+    code, err = _interrupt(db, sqldir, "up")
+    assert code == 130, err
+    head = "error: stopped by SIGINT during version 2 (0002_slow); applied before it: 1; "
+    if mode == "transaction" and db.dialect != "mysql":  # DDL commits at once on mysql
+        assert (
+            head + "version 2 was rolled back: nothing of it was committed, it is pending again; "
+            "run the command again to go on\n"
+        ) in err
+        assert db.versions() == [(1, "applied")]
+        assert "b" not in db.tables()
+        assert cli("status", "--exit-code", "--url", db.url).code == 5  # pending, nothing blocks
+    else:
+        assert (
+            head + "version 2 is recorded as failed: statement 1 of 2 committed and stays, and "
+            "statement 2 was running when the signal came (it may have committed too); check the "
+            "database by hand, then either undo what ran and run `migrator repair 2` (version "
+            "pending again), or finish the file by hand and run `migrator repair --mark-applied 2` "
+            "(finished by hand: applied)\n"
+        ) in err
+        assert db.versions() == [(1, "applied"), (2, "failed")]
+        assert "b" in db.tables()
+        # the advice works: undo what ran, repair, and the next run applies the fixed file
+        db.execute("DROP TABLE b")
+        (sqldir / "0002_slow" / "up.sql").write_text("CREATE TABLE b (id INT);\n")
+        assert cli("repair", "2", "--yes", "--url", db.url).code == 0
+        assert cli("up", "--url", db.url).code == 0
+        assert db.versions() == [(1, "applied"), (2, "applied")]
+
+
+def test_ctrl_c_in_a_down_that_cannot_roll_back_gives_the_down_advice(db: Db, sqldir: Path) -> None:
+    write_migration(
+        sqldir,
+        "0001_a",
+        "CREATE TABLE a (id INT);\n",
+        f"-- migrator: no-transaction\nDROP TABLE a;\n{SLEEP[db.dialect]}",
+    )
+    assert _spawn(["up", "--url", db.url], sqldir.parent).wait(timeout=60) == 0
+    code, err = _interrupt(db, sqldir, "down", "--yes")
+    assert code == 130, err
+    assert (
+        "error: stopped by SIGINT during version 1 (0001_a); nothing was rolled back before it; "
+        "version 1 is recorded as failed: statement 1 of 2 committed and stays, and statement 2 "
+        "was running when the signal came (it may have committed too); " + DOWN_ADVICE + "\n"
+    ) in err
+    assert db.versions() == [(1, "failed")]
