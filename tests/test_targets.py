@@ -315,9 +315,7 @@ def test_sigint_stops_every_target_and_says_where_each_is(sqldir: Path, tmp_path
             r": exit 130: interrupted: during version \d \(000\d_slow_\d\); .*; version \d was rolled "
             r"back: nothing of it was committed, it is pending again",
             line,
-        ) or re.search(
-            r": exit 1: stopped after 000\d_slow_\d: interrupted", line
-        ), line
+        ) or re.search(r": exit 1: stopped after 000\d_slow_\d: interrupted", line), line
         done = Db("sqlite", f"sqlite:///{tmp_path / f'{name}.db'}", tmp_path).versions()
         assert all(status == "applied" for _, status in done) and len(done) < 6
     assert not (tmp_path / "c.db").exists()
