@@ -531,9 +531,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
     m = _migrator(args)
     if not args.dry_run and not args.yes and not args.json:
         preview = m.repair(args.versions, mark_applied=args.mark_applied, dry_run=True)
-        _print_admin(args, preview)
+        code = _print_admin(args, preview)
         if not preview.changes:
-            return 0
+            return code
     r = m.repair(
         args.versions,
         reason=args.reason,
@@ -545,9 +545,12 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def _print_admin(args: argparse.Namespace, r: Any) -> int:
+    """The changes, what was skipped, and what could not be done (exit 3: a refusal)."""
+    blocked = r.blocked
     if args.json:
-        emit_json({"ok": True, **r.to_dict()}, 0)
-        return 0
+        code = 3 if blocked else 0
+        emit_json({"ok": not blocked, **r.to_dict()}, code)
+        return code
     prefix = "would " if r.dry_run else ""
     for c in r.changes:
         checks = (
@@ -556,16 +559,42 @@ def _print_admin(args: argparse.Namespace, r: Any) -> int:
             else ""
         )
         say(args, f"{prefix}{c.action} version {c.version} ({c.name}): {c.description}{checks}")
+        if c.check is not None:
+            _print_check(args, c)
     for s in r.skipped:
         say(args, f"skipped: {s}")
+    for b in blocked:
+        safe_write(sys.stderr, f"error: {b}\n")
     if not r.changes:
-        say(args, f"{r.command}: nothing to change")
-    return 0
+        say(args, f"{r.command}: nothing {'was changed' if blocked else 'to change'}")
+    return 3 if blocked else 0
+
+
+_CHECK_STATE = {
+    "committed": "committed",
+    "failed": "failed",
+    "running": "was running when the run stopped; it may have committed",
+    "whole file": "the whole file (it cannot be split into statements)",
+}
+
+
+def _print_check(args: argparse.Namespace, c: Any) -> None:
+    """What ran of a failed file whose folder is gone: the SQL a person checks by hand."""
+    if not c.check:
+        say(
+            args,
+            "-- the version table kept no text of this file (a file over 1 MB); restore the folder to see it",
+        )
+        return
+    say(args, "-- what ran, as the version table kept it; check each statement in the database by hand:")
+    for st in c.check:
+        say(args, f"-- statement {st.number} (line {st.line}): {_CHECK_STATE.get(st.state, st.state)}")
+        say(args, st.text + ";")
 
 
 def _done(args: argparse.Namespace, r: Any) -> int:
     say(args, f"{r.command}: {len(r.changes)} change(s) written and recorded in the history")
-    return 0
+    return 3 if r.blocked else 0
 
 
 # -- verify / schema / drift ------------------------------------------------------------------

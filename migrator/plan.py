@@ -58,7 +58,9 @@ def find_drift(
     for row in rows.values():
         m = by_version.get(row.version)
         if not (m is not None and resumable_batch(row, m)):
-            problems += _row_state(row, run_in_progress)
+            problems += _row_state(row, run_in_progress, folder_gone=m is None)
+        if m is None and row.status != STATUS_APPLIED:
+            continue  # the row's own problem says what to do without the folder
         if m is None:
             problems.append(
                 Problem(
@@ -137,7 +139,7 @@ def resume_points(migrations: list[Migration], rows: dict[int, AppliedRow], dire
 _KNOWN_STATUSES = (STATUS_APPLIED, STATUS_RUNNING, STATUS_FAILED)
 
 
-def _row_state(row: AppliedRow, run_in_progress: bool = False) -> list[Problem]:
+def _row_state(row: AppliedRow, run_in_progress: bool = False, *, folder_gone: bool = False) -> list[Problem]:
     if row.status not in _KNOWN_STATUSES:  # SPEC §2: any other status is drift, never ignored
         return [
             Problem(
@@ -175,7 +177,7 @@ def _row_state(row: AppliedRow, run_in_progress: bool = False) -> list[Problem]:
         "failed_line": row.failed_line,
         "error": row.error,
     }
-    next_step = resolve_advice(row.version, row.operation)
+    next_step = _folder_gone_advice(row) if folder_gone else resolve_advice(row.version, row.operation)
     if row.status == STATUS_FAILED:
         where = f" at statement {row.failed_statement}" if row.failed_statement else ""
         line = f" (line {row.failed_line})" if row.failed_line else ""
@@ -197,6 +199,19 @@ def _row_state(row: AppliedRow, run_in_progress: bool = False) -> list[Problem]:
             detail=detail,
         )
     ]
+
+
+def _folder_gone_advice(row: AppliedRow) -> str:
+    """A failed or interrupted version whose folder is gone can be neither run nor marked
+    applied; its row can still go, once the database holds nothing of it."""
+    by_hand = "finish the rollback by hand" if row.operation == "down" else "undo by hand what ran"
+    return (
+        f"its folder {row.name} is gone, so it can be neither run again nor marked applied: "
+        f"restore the folder (e.g. from version control) and run `migrator status` again, or, if "
+        f"it was removed on purpose, {by_hand} (`migrator repair {row.version} --dry-run` shows "
+        f"the SQL the version table kept) and run `migrator repair {row.version}`, which deletes "
+        "the row"
+    )
 
 
 def unmet_requires(migrations: list[Migration], rows: dict[int, AppliedRow]) -> list[Problem]:

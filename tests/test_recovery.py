@@ -96,6 +96,84 @@ def test_redo_on_a_terminal_asks_and_a_no_changes_nothing(db: Db, sqldir: Path, 
     assert _events(db) == ["up", "down", "up"]
 
 
+# -- 13. a failed version whose folder is gone has a way out ----------------------------------
+def test_a_failed_version_whose_folder_is_gone_can_be_checked_and_cleared(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    import shutil
+
+    write_migration(sqldir, "0050_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    write_migration(
+        sqldir,
+        "0051_b",
+        "-- migrator: no-transaction\nCREATE TABLE b (id INT);\nINSERT INTO nope (id) VALUES (1);\n",
+        "DROP TABLE b;\n",
+    )
+    assert cli("up", "--url", db.url).code == 1
+    assert db.versions() == [(50, "applied"), (51, "failed")]
+    shutil.rmtree(sqldir / "0051_b")
+
+    blocked = cli("up", "--url", db.url)
+    assert blocked.code == 3
+    assert (
+        "statement 1 of 2 committed; its folder 0051_b is gone, so it can be neither run again nor "
+        "marked applied: restore the folder (e.g. from version control) and run `migrator status` "
+        "again, or, if it was removed on purpose, undo by hand what ran (`migrator repair 51 "
+        "--dry-run` shows the SQL the version table kept) and run `migrator repair 51`, which "
+        "deletes the row\n"
+    ) in blocked.err
+
+    # marking it applied needs the files: refused, exit 3, nothing changed
+    mark = cli("repair", "--mark-applied", "51", "--yes", "--url", db.url)
+    assert mark.code == 3
+    assert mark.err == (
+        "error: version 51 (0051_b): --mark-applied records the checksums of its files, and its "
+        "folder 0051_b is gone; restore the folder first, or undo by hand what ran and run "
+        "`migrator repair 51`, which deletes the row\n"
+    )
+    assert mark.out == "repair: nothing was changed\n"
+    assert db.versions() == [(50, "applied"), (51, "failed")]
+
+    # the SQL a person has to check, from the version table
+    preview = cli("repair", "51", "--dry-run", "--url", db.url)
+    assert preview.code == 0, preview.err
+    assert preview.out == (
+        "would reset version 51 (0051_b): delete the failed row; its folder is gone, so the "
+        "version is gone too (check first that the database holds nothing of it: undo by hand "
+        "what ran)\n"
+        "-- what ran, as the version table kept it; check each statement in the database by hand:\n"
+        "-- statement 1 (line 2): committed\n"
+        "CREATE TABLE b (id INT);\n"
+        "-- statement 2 (line 3): failed\n"
+        "INSERT INTO nope (id) VALUES (1);\n"
+    )
+    db.execute("DROP TABLE b")  # undone by hand
+    done = cli("repair", "51", "--yes", "--reason", "0051 dropped on purpose", "--url", db.url)
+    assert done.code == 0, done.err
+    assert db.versions() == [(50, "applied")]
+    assert cli("up", "--url", db.url).code == 0
+    assert cli("status", "--exit-code", "--url", db.url).code == 0
+    assert db.query("SELECT action, version, reason FROM schema_version_history WHERE action = 'repair'") == [
+        ("repair", 51, "0051 dropped on purpose")
+    ]
+
+
+def test_repair_of_an_applied_version_whose_folder_is_gone_exits_3(db: Db, sqldir: Path, cli: Any) -> None:
+    import shutil
+
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    assert cli("up", "--url", db.url).code == 0
+    shutil.rmtree(sqldir / "0001_a")
+    result = cli("repair", "1", "--yes", "--url", db.url)
+    assert result.code == 3
+    assert result.err == (
+        "error: version 1 (0001_a) is applied but its folder is gone: repair accepts the current "
+        "files, and there are none; restore the folder (e.g. from version control)\n"
+    )
+    assert result.out == "repair: nothing was changed\n"
+    assert db.versions() == [(1, "applied")]
+
+
 # -- 14. after a failed down, "finished by hand" means rolled back: pending -------------------
 DOWN_ADVICE = (
     "check the database by hand, then either finish the rollback by hand and run "
