@@ -143,18 +143,13 @@ def _confirmation(args: argparse.Namespace, command: str) -> Callable[[list[Migr
     then = " and apply it again" if command == "redo" else ""
 
     def confirm(todo: list[Migration]) -> bool:
-        if args.yes:
-            return True
         names = ", ".join(m.name for m in todo)
-        if not sys.stdin.isatty():
-            raise UsageError(
-                f"{command} would roll back {len(todo)} version(s) ({names}){then} and needs "
-                "confirmation; nothing was changed",
-                hint="pass --yes to confirm when there is no terminal",
-            )
-        sys.stderr.write(f"Roll back {len(todo)} version(s){then}: {names}? This may lose data. [y/N] ")
-        sys.stderr.flush()
-        return sys.stdin.readline().strip().lower() in ("y", "yes")
+        return _ask(
+            args,
+            refusal=f"{command} would roll back {len(todo)} version(s) ({names}){then} and needs "
+            "confirmation; nothing was changed",
+            question=f"Roll back {len(todo)} version(s){then}: {names}? This may lose data.",
+        )
 
     return confirm
 
