@@ -25,12 +25,6 @@ class _ArgParser(argparse.ArgumentParser):
         if extras:  # reported by the command's own parser: its usage, its --help in the hint
             sub = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
             reporter = sub.choices.get(self._command, self) if sub and self._command else self
-            misplaced = [w.split("=", 1)[0] for w in extras if w.split("=", 1)[0] in _GLOBAL_FLAGS]
-            if misplaced and self._command:
-                reporter.error(
-                    f"{', '.join(misplaced)} does not apply to `{self._command}` "
-                    f"(unrecognized arguments: {' '.join(extras)})"
-                )
             reporter.error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed
 
@@ -51,9 +45,9 @@ class _ArgParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-# Every global option, in the order `--help` lists them. Each works before the command; after
-# it, only where it applies (`init --lock-timeout 5` is refused), and each subcommand's --help
-# lists only those.
+# Every global option, in the order `--help` lists them. Each works before the command and after
+# it (SPEC §6: a deploy script may put `--url` last on any command); each subcommand's --help
+# lists only those that apply to it, and the others are accepted there without a word.
 _GLOBALS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "url": (
         ("--url",),
@@ -110,7 +104,6 @@ _GLOBALS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "no_env_file": (("--no-env-file",), {"action": "store_true", "help": "do not read .env"}),
 }
 ALL_GLOBALS = tuple(_GLOBALS)
-_GLOBAL_FLAGS = frozenset(flag for flags, _ in _GLOBALS.values() for flag in flags)
 # which global options each kind of command uses
 _ENV = ("env_file", "no_env_file")
 _DATABASE = ("url", "table")  # commands that connect
@@ -131,13 +124,14 @@ _RUNS = (
 _FILES_ONLY = ("dir", "json", "quiet", *_ENV)  # commands that read or write the folder only
 
 
-def _global_options(parser: argparse.ArgumentParser, names: tuple[str, ...], *, suppress: bool) -> None:
+def _global_options(parser: argparse.ArgumentParser, shown: tuple[str, ...], *, suppress: bool) -> None:
+    """Every global option; those not in `shown` are accepted but left out of --help."""
     g = parser.add_argument_group("global options")
     for name in ALL_GLOBALS:
-        if name not in names:
-            continue
         flags, spec = _GLOBALS[name]
         kwargs = {**spec, "dest": name}
+        if name not in shown:
+            kwargs["help"] = argparse.SUPPRESS
         if kwargs.get("type") == "positive":
             kwargs["type"] = _positive
         if suppress:
