@@ -42,6 +42,7 @@ from migrator.model import (
     committed_phrase,
     resolve_advice,
 )
+from migrator.report.units import duration
 from migrator.script import (
     AFFECTED,
     ELAPSED_MS,
@@ -81,8 +82,8 @@ class BatchProgress:
 
     def describe(self) -> str:
         return (
-            f"{self.batches:,} batch{'es' if self.batches != 1 else ''}, {self.rows:,} rows, "
-            f"{self.rows_per_s:,.0f} rows/s"
+            f"{self.batches:,} batch{'es' if self.batches != 1 else ''}, "
+            f"{self.rows:,} row{'s' if self.rows != 1 else ''}, {self.rows_per_s:,.0f} rows/s"
         )
 
 
@@ -343,7 +344,7 @@ class Runner:
             if not inside:
                 self.run_callback(each_event("before", pf.direction), around=pf)
             if pf.file.directives.batch:
-                self._run_batches(pf, started, reset)
+                state = self._run_batches(pf, started, reset)
             else:
                 book = self._bookkeeping(pf)
                 steps = compile_file(
@@ -355,7 +356,7 @@ class Runner:
                     before=before if inside else None,
                     after=after if inside else None,
                 )
-                self._execute(pf, steps, started)
+                state = self._execute(pf, steps, started)
             if inside and any(cb is not None and cb.statements for cb in (before, after)):
                 self._dirty_session = True  # (a SET ROLE in before_each must not outlive the file)
             if not inside:
@@ -366,7 +367,10 @@ class Runner:
             raise
         self._unflushed = pf.transactional and not durable
         self.completed.append(pf.version)
-        self.reporter.file_done(pf, (time.perf_counter() - started) * 1000)
+        # the time the history records, where the dialect measured it (postgres measures on
+        # the server): the line a person reads and `history` then say the same
+        recorded = state.recorded_ms
+        self.reporter.file_done(pf, (time.perf_counter() - started) * 1000 if recorded is None else recorded)
 
     def _leaves_session_state(self, pf: PreparedFile) -> bool:
         if isinstance(pf.statements, FileStatements):
@@ -446,8 +450,8 @@ class Runner:
         return self.store.row_restore(row)
 
     # -- running a script and reading its outcome -----------------------------------------
-    def _execute(self, pf: PreparedFile, steps: Iterable[Step], started: float) -> None:
-        state = ScriptState()
+    def _execute(self, pf: PreparedFile, steps: Iterable[Step], started: float) -> ScriptState:
+        state = ScriptState(started=started)
         tracker = _OwnTransaction(self.d.transactional_ddl)
 
         def done(step: Run, ms: float) -> None:
@@ -472,6 +476,7 @@ class Runner:
         except BaseException as exc:  # a signal: the database says how far the file got
             self._interrupted(pf, state, tracker, exc)
             raise
+        return state
 
     def _committed(self, pf: PreparedFile, state: ScriptState, tracker: _OwnTransaction) -> int:
         """How many of the file's statements stay committed after a failure and the rollback."""
@@ -680,7 +685,7 @@ class Runner:
         book = Bookkeeping(None, None, self.store.repeatable_applied(ps.repeatable, ps.old_checksum))
         ms = self._run_side(ps, book)
         self.repeatables_done.append(ps.name)
-        self.reporter.info(f"applied repeatable {ps.name} ({ps.file.rel}) in {ms:.0f} ms")
+        self.reporter.info(f"applied repeatable {ps.name} ({ps.file.rel}) in {duration(ms)}")
 
     def run_callback(self, event: str, *, around: PreparedFile | None = None) -> None:
         ps = self.callbacks.get(event)
@@ -689,7 +694,7 @@ class Runner:
         of = f" of version {around.version} ({around.migration.name})" if around is not None else ""
         ms = self._run_side(ps, Bookkeeping(None, None, ()), of=of)
         if around is None:
-            self.reporter.info(f"ran callback {event} ({ps.file.rel}) in {ms:.0f} ms")
+            self.reporter.info(f"ran callback {event} ({ps.file.rel}) in {duration(ms)}")
 
     def _after_error(self, failure: MigratorError) -> None:
         """`after_error`, once, after a failed file: in a clean session outside any transaction.
@@ -723,7 +728,7 @@ class Runner:
                 ps.statements, book, self.timeouts.overridden_by(ps.file.directives), reset=reset
             )
         )
-        state = ScriptState()
+        state = ScriptState(started=started)
         try:
             self.d.run_script(steps, state)
         except StepFailed as failed:
@@ -747,7 +752,8 @@ class Runner:
             self.d.recover()
             self._rollback()
             raise
-        return (time.perf_counter() - started) * 1000
+        recorded = state.recorded_ms  # what its history event says, where the dialect measured it
+        return (time.perf_counter() - started) * 1000 if recorded is None else recorded
 
     def _side_failed(
         self, ps: PreparedSide, state: ScriptState, failed: StepFailed, of: str
@@ -791,7 +797,7 @@ class Runner:
         return MigrationFailedError(failure)
 
     # -- batch: one data statement repeated, each run in its own transaction (SPEC §10) ------
-    def _run_batches(self, pf: PreparedFile, started: float, reset: bool) -> None:
+    def _run_batches(self, pf: PreparedFile, started: float, reset: bool) -> ScriptState:
         m, statement = pf.migration, next(iter(pf.statements))
         book = self._bookkeeping(pf)
         rows = self.resume.get(m.version)
@@ -835,7 +841,7 @@ class Runner:
                 self._runaway(pf, started, statement, batches, rows, limit)
             if self.batch_pause_s:
                 time.sleep(self.batch_pause_s)
-        self._execute_own(pf, started, [Begin(), *book.finish, Commit()], committed=1)
+        return self._execute_own(pf, started, [Begin(), *book.finish, Commit()], committed=1)
 
     def _runaway(
         self, pf: PreparedFile, started: float, statement: Statement, batches: int, rows: int, limit: int
@@ -864,13 +870,18 @@ class Runner:
         self._record_failure(pf, started, str(error))
         raise error
 
-    def _execute_own(self, pf: PreparedFile, started: float, steps: list[Step], *, committed: int) -> None:
-        """Bookkeeping steps alone (a batch file's opening and closing writes)."""
+    def _execute_own(
+        self, pf: PreparedFile, started: float, steps: list[Step], *, committed: int
+    ) -> ScriptState:
+        """Bookkeeping steps alone (a batch file's opening and closing writes); the time they
+        record counts from the file's start, every batch included."""
+        state = ScriptState(started=started)
         try:
-            self.d.run_script(steps, ScriptState(), one_by_one=True)
+            self.d.run_script(steps, state, one_by_one=True)
         except StepFailed as failed:
             self._rollback()
             self._bookkeeping_failed(pf, started, failed, committed)
+        return state
 
     # -- the error report ------------------------------------------------------------------
     def _failure(
@@ -995,7 +1006,7 @@ def _event_of(rel: str) -> str:
 
 
 def _ms_since(started: float) -> int:
-    return int((time.perf_counter() - started) * 1000)
+    return round((time.perf_counter() - started) * 1000)
 
 
 def position_in_file(s: Statement, position: int | None) -> tuple[int, int]:

@@ -145,9 +145,10 @@ class Dialect:
         This base runs the steps one by one. A dialect may send several in one round trip
         (unless one_by_one: the caller times each statement), but must then report the same
         failing step and never run a step twice."""
-        started = time.perf_counter()
+        if state.started is None:
+            state.started = time.perf_counter()
         for step in steps:
-            self.run_step(step, state, started, on_statement)
+            self.run_step(step, state, state.started, on_statement)
 
     def run_step(
         self, step: Step, state: ScriptState, started: float, on_statement: StatementDone | None
@@ -183,8 +184,9 @@ class Dialect:
         from migrator.script import AFFECTED, ELAPSED_MS, NOW_UTC, STATEMENTS_RUN
 
         def value(v: Any) -> Any:
-            if v is ELAPSED_MS:
-                return int((time.perf_counter() - started) * 1000)
+            if v is ELAPSED_MS:  # what is recorded is what the runner then reports
+                state.recorded_ms = (time.perf_counter() - started) * 1000
+                return round(state.recorded_ms)
             if v is NOW_UTC:
                 return self.timestamp_param(utc_now())
             if v is AFFECTED:
@@ -293,6 +295,8 @@ class ScriptState:
     last_affected: int = -1  # rows the last completed Run step affected (-1: unknown)
     in_transaction: bool = False  # a Begin ran and no Commit after it yet
     statements_at_begin: int = 0  # statements_done when that Begin ran
+    started: float | None = None  # perf_counter() when the file began: ELAPSED_MS counts from it
+    recorded_ms: float | None = None  # the ELAPSED_MS a Write recorded, unrounded
 
 
 class StepFailed(Exception):

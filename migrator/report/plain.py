@@ -7,6 +7,7 @@ from typing import TextIO
 
 from migrator.lexer import Statement
 from migrator.report import colour_wanted, safe_write
+from migrator.report.units import duration
 from migrator.runner import BatchProgress, PreparedFile
 
 
@@ -80,7 +81,7 @@ class PlainReporter:
         batches, self._batches = self._batches, None
         self._say(
             f"{self._paint(verb, _GREEN if pf.direction == 'up' else _YELLOW)} "
-            f"{self._paint(pf.migration.name, _BOLD)} in {elapsed_ms:.0f} ms"
+            f"{self._paint(pf.migration.name, _BOLD)} in {duration(elapsed_ms)}"
             + (f" ({batches.describe()})" if batches else "")
         )
 
