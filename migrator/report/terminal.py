@@ -7,7 +7,6 @@ applied, yellow pending (a version just rolled back is pending again), red faile
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -19,23 +18,17 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Column, Table
+from rich.table import Column
+from rich.text import Text
 
 from migrator.lexer import Statement
-from migrator.report.delayed import LINES_UP_TO, fit, summary_line
+from migrator.report.delayed import LINES_UP_TO, SLOW_MS, fit, short_file, summary_lines
 from migrator.report.plain import one_line
+from migrator.report.units import duration
 from migrator.runner import BatchProgress, PreparedFile
 
 # What the bar, the M/N count and the elapsed time need beside the description.
 _BESIDE_DESCRIPTION = 46
-
-
-def short_file(pf: PreparedFile) -> str:
-    """The file without its version folder, which the name beside it already says:
-    `up.sql` for the generic file, `sqlite/…/up.sql` for a dialect override."""
-    rel = pf.file.rel
-    prefix = rel.split("/", 1)[0]
-    return rel.rsplit("/", 1)[-1] if prefix == pf.migration.name else f"{prefix}/…/{rel.rsplit('/', 1)[-1]}"
 
 
 def _details(pf: PreparedFile) -> list[str]:
@@ -144,7 +137,7 @@ class TerminalReporter:
             # A line per file redraws the live display: worth it for a few files or a slow
             # one, not for hundreds of quick ones (the bar and the summary say it all).
             if self.progress.tasks[0].total is not None and (
-                self.progress.tasks[0].total <= LINES_UP_TO or elapsed_ms >= 1000
+                self.progress.tasks[0].total <= LINES_UP_TO or elapsed_ms >= SLOW_MS
             ):
                 self.progress.console.print(
                     self._done_line(pf, elapsed_ms), highlight=False, no_wrap=True, overflow="ellipsis"
@@ -154,7 +147,7 @@ class TerminalReporter:
         """`✓ applied NAME (file, mode, statements) 12 ms`, never wider than the terminal:
         the details give way first, then the name; the time always stays."""
         mark, colour = ("✓ applied", "green") if pf.direction == "up" else ("↓ rolled back", "yellow")
-        took = f" {elapsed_ms:.0f} ms"
+        took = f" {duration(elapsed_ms)}"
         name = pf.migration.name
         room = self.console.width - len(mark) - 1 - len(took)
         batches = self.batches.get(pf.version)
@@ -173,36 +166,7 @@ class TerminalReporter:
         self._stop()
         if not self.planned:
             return  # files run on a scratch database (verify, drift): the command reports
-        if len(self.done) > LINES_UP_TO:
-            self.console.print(escape(summary_line(self.done, self.console.width)), highlight=False)
-        elif self.done:
-            self.console.print(self._summary())
-
-    def _summary(self) -> Table:
-        """Version, name, file (which says the direction), statements, time. The name is cut
-        with an ellipsis so that a row never wraps."""
-        rows = [
-            (
-                str(pf.version),
-                pf.migration.name,
-                short_file(pf),
-                str(len(pf.statements)),
-                f"{ms:.0f} ms",
-                "green" if pf.direction == "up" else "yellow",
-            )
-            for pf, ms in self.done
-        ]
-        head = ("version", "name", "file", "statements", "time")
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-        # columns are 3 apart (padding, separator, padding); no edges
-        room = self.console.width - sum(widths) + widths[1] - 3 * (len(head) - 1)
-        table = Table(title="Summary", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for h in head:
-            table.add_column(
-                h, no_wrap=True, justify="right" if h in ("version", "statements", "time") else "left"
-            )
-        for version, name, file, count, took, colour in rows:
-            table.add_row(
-                version, f"[{colour}]{escape(fit(name, max(room, 12)))}[/]", escape(file), count, took
-            )
-        return table
+        if self.done:
+            colour = self.console.color_system is not None and not self.console.no_color
+            for line in summary_lines(self.done, self.console.width, colour=colour):
+                self.console.print(Text.from_ansi(line), no_wrap=True, overflow="crop")
