@@ -26,6 +26,7 @@ class Change:
     # a failed row whose folder is gone: what the version table kept of the file, for a
     # person to check by hand before the row goes (None: no such row; []: no text kept)
     check: list[CheckStatement] | None = None
+    file: str | None = None  # the file whose checksums these are (its path under --dir)
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -79,7 +80,8 @@ def baseline(
     rows = store.rows()
     if rows and not force:
         raise RefusedError(
-            f"the version table already has {len(rows)} row(s); baseline is for a database "
+            f"the version table already has {len(rows)} row{'' if len(rows) == 1 else 's'}; "
+            "baseline is for a database "
             "that has never been migrated by migrator; nothing was changed",
             hint="use --force to record the versions anyway",
         )
@@ -216,10 +218,12 @@ def _repair_changes(
                 else "the version is pending again"
             )
             changes.append(Change("reset", v, found.name, f"delete the {row.status} row; {pending}"))
-        elif (row.checksum, row.down_checksum) != (found.up.checksum, found.down.checksum):
-            changes.append(
-                Change("accept", v, found.name, "accept the current files", row.checksum, found.up.checksum)
-            )
+        else:
+            changes += [  # one per changed file, each with that file's own checksums
+                Change("accept", v, found.name, f"accept the changed {f.rel}", old, f.checksum, file=f.rel)
+                for f, old in ((found.up, row.checksum), (found.down, row.down_checksum))
+                if old != f.checksum
+            ]
     return changes, skipped, blocked
 
 

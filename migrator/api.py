@@ -19,6 +19,7 @@ from migrator.errors import (
     DatabaseError,
     DriftError,
     Interrupted,
+    LayoutError,
     RefusedError,
     UsageError,
 )
@@ -405,6 +406,7 @@ class Migrator:
             rows = store.rows()
             self._refuse_on_drift(migrations, rows, allow_out_of_order=allow_out_of_order)
             todo = plan_up(migrations, rows, target)
+            _refuse_templates(todo)
             check_split(_lexed_first([m.up for m in todo], dialect), dialect.name)
             files = [prepare(m, "up", dialect) for m in todo]
             callbacks = self._callbacks("up", dialect)
@@ -413,16 +415,15 @@ class Migrator:
                 for r, old in pending_repeatables(repeatables, store.repeatable_rows())
             ]
             result = RunResult("up", dialect.name, dry_run, _current(rows), None, [])
-            flagged = [(pf.file.rel, w) for pf in files for w in atomicity_warnings(pf)]
-            result.warnings = [w for _, w in flagged]
+            # said where it helps, before deploying (the dry run names each file); a run does
+            # not repeat it for the same files on every database (JSON keeps it as data)
+            result.warnings = [w for pf in files for w in atomicity_warnings(pf)]
             if dry_run:
                 result.planned = _planned_run("up", files, sides, callbacks)
                 result.repeatables = [ps.name for ps in sides]
                 result.after = max([_current(rows) or 0] + [m.version for m in todo]) or None
                 return result
             self.reporter.plan_ready("up", files, _current(rows))
-            for w in shown_warnings(flagged):
-                self.reporter.warning(w)
             if files or sides:
                 store.ensure(repeatable=bool(repeatables))
             runner = Runner(
@@ -620,7 +621,8 @@ class Migrator:
             else:
                 state = row.status if m is not None or row.status != STATUS_APPLIED else "missing"
                 if m is not None and resumable_batch(row, m):
-                    state = f"backfilling, {row.rows_done or 0} rows so far"
+                    done = row.rows_done or 0
+                    state = f"backfilling, {done} row{'s' if done != 1 else ''} so far"
                 states.append(
                     VersionState(v, row.name, state, row.applied_at, row.execution_ms, row.applied_by)
                 )
@@ -864,6 +866,19 @@ def explain(
     return sorted(out, key=lambda p: (p.version, p.kind))
 
 
+def _refuse_templates(todo: list[Migration]) -> None:
+    from migrator.scaffold import untouched_templates
+
+    if files := untouched_templates(todo):
+        raise LayoutError(
+            [
+                f"{rel} is still the placeholder `migrator new` wrote: write the change first "
+                "(applying it would record the version as applied with nothing done)"
+                for rel in files
+            ]
+        )
+
+
 def _current(rows: dict[int, AppliedRow]) -> int | None:
     return max((v for v, r in rows.items() if r.status == STATUS_APPLIED), default=None)
 
@@ -909,20 +924,6 @@ def _planned(pf: PreparedFile) -> PlannedFile:
 
 
 _DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
-
-
-def shown_warnings(flagged: list[tuple[str, str]], at_most: int = 3) -> list[str]:
-    """The atomicity warnings, (file, warning), as a person reads them: one line each for a
-    few files, one line for many (a mysql run of 300 files said the same thing 300 times).
-    JSON keeps them all."""
-    if len(flagged) <= at_most:
-        return [w for _, w in flagged]
-    named = ", ".join(rel for rel, _ in flagged[:at_most])
-    return [
-        f"{len(flagged)} files are not atomic: their statements run one by one and DDL "
-        f"commits at once, so if one fails the ones before it stay applied ({named} and "
-        f"{len(flagged) - at_most} more; `up --dry-run` names each)"
-    ]
 
 
 def atomicity_warnings(pf: PreparedFile) -> list[str]:

@@ -464,13 +464,14 @@ def _canonical(command: str) -> str:
 
 def _fail(args: argparse.Namespace, exc: MigratorError, code: int) -> int:
     from migrator.masking import mask, mask_data
+    from migrator.report.text import error_text
 
     text = mask(str(exc))
-    sys.stderr.write(f"error: {text}\n")
+    sys.stderr.write(error_text(f"error: {text}") + "\n")
     for note in exc.notes:
-        sys.stderr.write(f"note: {mask(note)}\n")
+        sys.stderr.write(error_text(f"note: {mask(note)}") + "\n")
     if exc.hint:
-        sys.stderr.write(f"hint: {mask(exc.hint)}\n")
+        sys.stderr.write(error_text(f"hint: {mask(exc.hint)}") + "\n")
     if getattr(args, "json", False):
         import json
 

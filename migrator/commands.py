@@ -12,8 +12,9 @@ from migrator.config import load_settings
 from migrator.errors import MigratorError, UsageError
 from migrator.model import Migration
 from migrator.report import safe_write
-from migrator.report.tables import table_lines
-from migrator.report.text import emit_json, say, say_lines, say_prose, version_text
+from migrator.report.tables import output_width, table_lines
+from migrator.report.text import ask, emit_json, say, say_lines, say_prose, version_text, wrapped
+from migrator.report.units import duration, plural
 
 EXIT_PENDING = 5
 
@@ -146,9 +147,9 @@ def _confirmation(args: argparse.Namespace, command: str) -> Callable[[list[Migr
         names = ", ".join(m.name for m in todo)
         return _ask(
             args,
-            refusal=f"{command} would roll back {len(todo)} version(s) ({names}){then} and needs "
+            refusal=f"{command} would roll back {plural(len(todo), 'version')} ({names}){then} and needs "
             "confirmation; nothing was changed",
-            question=f"Roll back {len(todo)} version(s){then}: {names}? This may lose data.",
+            question=f"Roll back {plural(len(todo), 'version')}{then}: {names}? This may lose data.",
         )
 
     return confirm
@@ -173,7 +174,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         where = f"schema {r.schema} of {r.url}" if r.schema else r.url
         say(
             args,
-            f"restored {r.file} into {where} in {r.elapsed_ms} ms; "
+            f"restored {r.file} into {where} in {duration(r.elapsed_ms)}; "
             f"database is at version {version_text(r.after)} (was {version_text(r.before)})",
         )
     return 0
@@ -185,9 +186,7 @@ def _ask(args: argparse.Namespace, *, refusal: str, question: str) -> bool:
         return True
     if not sys.stdin.isatty():
         raise UsageError(refusal, hint="pass --yes to confirm when there is no terminal")
-    sys.stderr.write(f"{question} [y/N] ")
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    return ask(f"{question} [y/N]")
 
 
 def _print_run(args: argparse.Namespace, r: RunResult, extra: dict[str, Any] | None = None) -> int:
@@ -202,7 +201,7 @@ def _print_run(args: argparse.Namespace, r: RunResult, extra: dict[str, Any] | N
         return 0
     verb = "applied" if r.command in ("up", "redo") else "rolled back"
     repeatables = (
-        f" and {len(r.repeatables)} repeatable migration(s) ({', '.join(r.repeatables)})"
+        f" and {plural(len(r.repeatables), 'repeatable migration')} ({', '.join(r.repeatables)})"
         if r.repeatables
         else ""
     )
@@ -211,14 +210,14 @@ def _print_run(args: argparse.Namespace, r: RunResult, extra: dict[str, Any] | N
     elif not r.versions:
         say(
             args,
-            f"applied {len(r.repeatables)} repeatable migration(s) ({', '.join(r.repeatables)}) "
-            f"in {r.elapsed_ms} ms; "
+            f"applied {plural(len(r.repeatables), 'repeatable migration')} ({', '.join(r.repeatables)}) "
+            f"in {duration(r.elapsed_ms)}; "
             f"database is at version {version_text(r.after)}",
         )
     else:
         say(
             args,
-            f"{verb} {len(r.versions)} version(s){repeatables} in {r.elapsed_ms} ms; "
+            f"{verb} {plural(len(r.versions), 'version')}{repeatables} in {duration(r.elapsed_ms)}; "
             f"database is at version {version_text(r.after)}",
         )
     return 0
@@ -234,15 +233,17 @@ def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
         say(args, f"dry run: nothing to do; database is at version {version_text(r.before)}")
         return
     others = len(r.planned) - len(versions)
-    also = f" and {others} repeatable or callback file(s)" if others else ""
-    say(args, f"dry run: {len(versions)} version(s){also} would run on {r.dialect}; nothing was written")
+    also = f" and {plural(others, 'repeatable or callback file')}" if others else ""
+    say(
+        args,
+        f"dry run: {plural(len(versions), 'version')}{also} would run on {r.dialect}; nothing was written",
+    )
     for p in r.planned:
         n = len(p.statements)
         atomic = "atomic" if p.atomic else "not atomic"
         say(
             args,
-            f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {atomic}, "
-            f"{n} statement{'s' if n != 1 else ''})",
+            f"\n-- {p.direction} {p.name}: {p.file} ({p.mode}, {atomic}, {plural(n, 'statement')})",
         )
         if p.when:
             say(args, f"-- runs {p.when}")
@@ -274,8 +275,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             say(args, f"repeatable: {len(pending)} changed" if pending else "repeatable: all applied")
         for r in pending:
             say_prose(args, f"  {r.name} ({r.file}): {r.describe()}", indent="    ")
-        for p in s.problems:
-            say_prose(args, f"{'warning' if p.warning else 'drift'}: {p}")
+        for p in s.problems:  # a warning already says so after its version, as validate prints it
+            say_prose(args, str(p) if p.warning else f"drift: {p}")
     return code
 
 
@@ -314,19 +315,22 @@ def cmd_history(args: argparse.Namespace) -> int:
             e.name or "",
             e.outcome,
             e.performed_by,
-            "" if e.execution_ms is None else f"{e.execution_ms} ms",
-            e.reason or "",
+            "" if e.execution_ms is None else duration(e.execution_ms),
         )
         for e in events
     ]
-    say_lines(
-        args,
-        table_lines(
-            ("#", "when (UTC)", "action", "version", "name", "outcome", "by", "time", "reason"),
-            rows,
-            shrink=("reason", "name"),
-        ),
+    lines = table_lines(
+        ("#", "when (UTC)", "action", "version", "name", "outcome", "by", "time"),
+        rows,
+        shrink=("name", "by"),
+        least={"by": 10},
+        optional=("#",),
     )
+    say_lines(args, lines[:1])
+    for line, e in zip(lines[1:], events, strict=True):
+        say(args, line)
+        if e.reason:  # free text, as long as a person wrote it: under its row, never cut
+            say_lines(args, wrapped(f"   reason: {e.reason}", output_width(), indent=" " * 8))
     if not events:
         say(args, "no history yet")
     return 0
@@ -377,7 +381,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             args,
             "ok: the database matches the migration files"
             if ok
-            else f"drift: {len(result.errors) + bool(schema_diff)} problem(s)",
+            else f"drift: {plural(len(result.errors) + bool(schema_diff), 'problem')}",
         )
     return 0 if ok else 3
 
@@ -397,7 +401,8 @@ def _validate_offline(args: argparse.Namespace) -> int:
             args,
             "ok: every file matches migrator.sum"
             if not problems
-            else f"drift: {len(problems)} file(s) differ from migrator.sum",
+            else f"drift: {plural(len(problems), 'file')} {'differs' if len(problems) == 1 else 'differ'} "
+            "from migrator.sum",
         )
     return 0 if not problems else 3
 
@@ -412,7 +417,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"ok": True, "file": str(path), "files": count}, 0)
     else:
-        say(args, f"wrote {path} ({count} files)")
+        say(args, f"wrote {path} ({plural(count, 'file')})")
     return 0
 
 
@@ -478,7 +483,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         emit_json({"ok": True, **r.to_dict()}, 0)
         return 0
     verb = "dry run: would write" if r.dry_run else "wrote"
-    say(args, f"{verb} {len(r.migrations)} version(s) from {r.source_format} folder {r.source} into {r.dir}")
+    say(
+        args,
+        f"{verb} {plural(len(r.migrations), 'version')} from {r.source_format} folder {r.source} "
+        f"into {r.dir}",
+    )
     for m in r.migrations:
         shown = (
             m.source_version if m.source_version == str(m.version) else f"{m.source_version} -> {m.version}"
@@ -516,12 +525,11 @@ def cmd_repair(args: argparse.Namespace) -> int:
             return True
         if not sys.stdin.isatty():
             raise UsageError(
-                f"repair would change {len(changes)} row(s) (shown above); nothing was changed",
+                f"repair would change {plural(len({c.version for c in changes}), 'row')} (shown above); "
+                "nothing was changed",
                 hint="pass --yes to confirm, or --dry-run",
             )
-        sys.stderr.write("Apply these changes to the version table? [y/N] ")
-        sys.stderr.flush()
-        return sys.stdin.readline().strip().lower() in ("y", "yes")
+        return ask("Apply these changes to the version table? [y/N]")
 
     m = _migrator(args)
     if not args.dry_run and not args.yes and not args.json:
@@ -588,7 +596,7 @@ def _print_check(args: argparse.Namespace, c: Any) -> None:
 
 
 def _done(args: argparse.Namespace, r: Any) -> int:
-    say(args, f"{r.command}: {len(r.changes)} change(s) written and recorded in the history")
+    say(args, f"{r.command}: {plural(len(r.changes), 'change')} written and recorded in the history")
     return 3 if r.blocked else 0
 
 
@@ -667,7 +675,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
             args,
             "no drift: the database matches its applied migrations" + ignored
             if report.ok
-            else f"drift: {len(report.differences)} object(s) differ{ignored}",
+            else f"drift: {plural(len(report.differences), 'object')} "
+            f"{'differs' if len(report.differences) == 1 else 'differ'}{ignored}",
         )
     return 0 if report.ok else 3
 
@@ -706,6 +715,12 @@ def cmd_init(args: argparse.Namespace) -> int:
         emit_json(doc, 0)
     for verb, path in shown:
         say(args, f"created {path}" if verb == "created" else f"added {LOCK_PATTERN} to {path}")
+    folder = next((path for verb, path in shown if verb == "created" and (here / path).is_dir()), None)
+    if folder is not None:  # its up.sql is a placeholder, which `up` refuses to record as applied
+        say_prose(
+            args,
+            f"next: write the change in {folder}/up.sql and its undo in down.sql, then run `migrator up`",
+        )
     if not done:
         say(args, "nothing to create: sql/ and migrator.toml already exist")
     return 0

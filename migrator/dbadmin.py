@@ -115,7 +115,8 @@ def _refuse_if_in_use(dialect: Dialect, sessions: list[str]) -> None:
         return
     shown = ", ".join(sessions[:5]) + (f" and {len(sessions) - 5} more" if len(sessions) > 5 else "")
     raise RefusedError(
-        f"database {dialect.url.database} has {len(sessions)} other session(s) connected "
+        f"database {dialect.url.database} has {len(sessions)} other "
+        f"session{'s' if len(sessions) != 1 else ''} connected "
         f"({shown}); nothing was dropped",
         hint="stop the applications using it and run drop again",
     )

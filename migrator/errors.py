@@ -121,7 +121,7 @@ class StoppedError(MigratorError):
         self.where = f"after {done[-1][1]}" if done else "before its first file"
         verb = "applied" if direction == "up" else "rolled back"
         super().__init__(
-            f"stopped {self.where} on request: {len(done)} version(s) {verb}, "
+            f"stopped {self.where} on request: {len(done)} version{'' if len(done) == 1 else 's'} {verb}, "
             f"{len(left)} not run ({', '.join(str(v) for v, _ in left)})",
             hint="nothing is half-done; run the command again to go on",
         )

@@ -162,7 +162,7 @@ def _row_state(row: AppliedRow, run_in_progress: bool = False, *, folder_gone: b
                 row.version,
                 row.name,
                 f"another run is applying it now ({row.statements_done or 0} of "
-                f"{row.statements_total} statements done)",
+                f"{row.statements_total} statement{'s' if row.statements_total != 1 else ''} done)",
                 warning=True,
             )
         ]

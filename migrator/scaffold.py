@@ -7,6 +7,7 @@ from pathlib import Path
 
 from migrator.discovery import REPEATABLE_DIR, SUM_FILE, Layout
 from migrator.errors import UsageError
+from migrator.model import Migration
 
 UP_TEMPLATE = "-- {name}: write the change here, one statement per `;`.\n"
 DOWN_TEMPLATE = "-- Undo {name}: leave the schema exactly as before up.sql ran.\n"
@@ -36,6 +37,19 @@ REPEATABLE_TEMPLATE = (
     "-- {name}: a repeatable migration. It runs after the versioned files of every `up` whose\n"
     "-- text changed since it last ran: re-create the object whole (CREATE OR REPLACE ...).\n"
 )
+
+
+def untouched_templates(migrations: list[Migration]) -> list[str]:
+    """The pending up.sql files that are still the comment `new` / `init` wrote: running one
+    would record the version as applied with nothing done, and writing the real change into
+    it afterwards would then be drift."""
+    from migrator.checksum import checksum_text
+
+    return [
+        m.up.rel
+        for m in migrations
+        if m.up.checksum == checksum_text(UP_TEMPLATE.format(name=m.name.split("_", 1)[-1]))
+    ]
 
 
 def _slug(name: str, what: str) -> str:

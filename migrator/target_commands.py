@@ -75,7 +75,7 @@ def run_on_targets(args: argparse.Namespace) -> int:
         emit_json({"ok": worst == 0, "exit_code": worst, "targets": [r.to_dict() for r in results]})
     else:
         failed = sum(1 for r in results if r.exit_code not in (0,))
-        say(args, f"{len(results)} target(s), {failed} not ok; exit {worst}")
+        say(args, f"{len(results)} target{'s' if len(results) != 1 else ''}, {failed} not ok; exit {worst}")
     return worst
 
 
@@ -101,7 +101,11 @@ def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
 
     def validate(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
         r = m.validate(strict=args.strict)
-        return (0 if r.ok else 3), ("clean" if r.ok else f"{len(r.errors)} problem(s)"), r.to_dict()
+        return (
+            (0 if r.ok else 3),
+            ("clean" if r.ok else f"{len(r.errors)} problem{'s' if len(r.errors) != 1 else ''}"),
+            r.to_dict(),
+        )
 
     def drift(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
         r = m.drift(ignore=args.ignore, scratch_url=args.scratch_url)

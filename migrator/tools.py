@@ -24,20 +24,24 @@ dir = "{dir}"
 
 
 def wait_for(url: DatabaseUrl, timeout_s: float) -> float:
-    """Poll until the database accepts a connection; return the seconds it took."""
+    """Poll until the database accepts a connection; return the seconds it took. Gives up only
+    once the whole timeout has passed: the last attempt is made at its end."""
     started = time.monotonic()
+    deadline = started + timeout_s
     while True:
         dialect = open_dialect(url)
+        left = deadline - time.monotonic()
         try:
-            dialect.connect(read_only=True, connect_timeout_s=min(5, max(1, timeout_s)))
+            dialect.connect(read_only=True, connect_timeout_s=min(5, max(1, left)))
             dialect.close()
             return time.monotonic() - started
         except ConnectError as exc:
-            if time.monotonic() - started + 0.5 > timeout_s:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise ConnectError(
                     f"database not ready after {timeout_s:g}s: {exc.message}", hint=exc.hint
                 ) from None
-            time.sleep(0.5)
+            time.sleep(min(0.5, left))
 
 
 def init_project(root: Path, sql_dir: Path) -> list[tuple[str, Path]]:

@@ -152,7 +152,7 @@ def test_drop_refuses_while_another_session_is_connected(db: Db, fresh: str, cli
         result = cli("--url", fresh, "drop", "--yes")
 
     assert result.code == 3
-    assert f"error: database {_name(fresh)} has 1 other session(s) connected (" in result.err
+    assert f"error: database {_name(fresh)} has 1 other session connected (" in result.err
     assert "; nothing was dropped\nhint: stop the applications using it and run drop again\n" in result.err
     assert _exists(db, fresh)
 

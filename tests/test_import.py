@@ -429,7 +429,7 @@ def test_dry_run_prints_the_files_and_writes_nothing(tmp_path: Path) -> None:
     r = cli(tmp_path, "import", "--from", "dbmate", str(src), "--dry-run")
     assert r.code == 0, r.err
     assert not (tmp_path / "sql").exists()
-    assert r.out.startswith("dry run: would write 4 version(s)")
+    assert r.out.startswith("dry run: would write 4 versions")
     assert "-- sql/20240103090000_create_audit_log/up.sql\n-- migrator: no-transaction\n" in r.out
     r = cli(tmp_path, "--json", "import", "--from", "dbmate", str(src), "--dry-run")
     doc = json.loads(r.out)

@@ -38,7 +38,7 @@ def test_redo_without_a_terminal_and_without_yes_rolls_nothing_back(db: Db, sqld
     result = cli("redo", "--url", db.url, input_text="")
     assert result.code == 2, result.err
     assert result.err == (
-        "error: redo would roll back 1 version(s) (0001_keep) and apply it again and needs "
+        "error: redo would roll back 1 version (0001_keep) and apply it again and needs "
         "confirmation; nothing was changed\nhint: pass --yes to confirm when there is no terminal\n"
     )
     assert db.query("SELECT id FROM keep") == [(7,)]  # the down.sql never ran
@@ -84,7 +84,7 @@ def test_redo_on_a_terminal_asks_and_a_no_changes_nothing(db: Db, sqldir: Path, 
     _keep(sqldir)
     assert cli("up", "--url", db.url).code == 0
     code, err = _on_a_terminal(["redo", "--url", db.url], "n\n", sqldir.parent)
-    assert "Roll back 1 version(s) and apply it again: 0001_keep? This may lose data. [y/N] " in err
+    assert "Roll back 1 version and apply it again: 0001_keep? This may lose data. [y/N] " in err
     assert code == 3, err
     assert "rollback cancelled; nothing was changed" in err
     assert db.query("SELECT id FROM keep") == [(7,)]

@@ -33,7 +33,7 @@ def test_a_repeatable_runs_once_then_again_only_after_an_edit(db: Db, sqldir: Pa
     view = _project(sqldir)
     first = cli("up", "--url", db.url)
     assert first.code == 0, first.err
-    assert "applied 1 version(s) and 1 repeatable migration(s) (views)" in first.out
+    assert "applied 1 version and 1 repeatable migration (views)" in first.out
     assert db.query("SELECT a FROM v") == [(10,)]
     stored = db.query("SELECT name, checksum, applied_by FROM schema_version_repeatable")
     assert [(n, c) for n, c, _ in stored] == [("views", checksum_text(view.read_text()))]
@@ -53,7 +53,7 @@ def test_a_repeatable_runs_once_then_again_only_after_an_edit(db: Db, sqldir: Pa
 
     edited = cli("up", "--url", db.url)
     assert edited.code == 0, edited.err
-    assert "applied 1 repeatable migration(s) (views)" in edited.out
+    assert "applied 1 repeatable migration (views)" in edited.out
     assert db.query("SELECT a FROM v") == [(100,)]
     assert _repeatable_events(db) == [("views", "ok"), ("views", "ok")]
     assert "repeatable" in cli("history", "--url", db.url).out

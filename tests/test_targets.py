@@ -139,7 +139,7 @@ def test_runner_stops_between_files_when_asked(db: Db, sqldir: Path) -> None:
         m.down(0, should_stop=_true_from_call(3))
     assert stopped.value.to_dict()["completed"] == [4, 3]
     assert str(stopped.value).startswith(
-        "stopped after 0003_t3 on request: 2 version(s) rolled back, 2 not run (2, 1)"
+        "stopped after 0003_t3 on request: 2 versions rolled back, 2 not run (2, 1)"
     )
     assert db.versions() == [(1, "applied"), (2, "applied")]
 
@@ -219,7 +219,7 @@ def test_plain_lines_off_a_terminal(sqldir: Path, cli: Any, tmp_path: Path) -> N
     assert lines[0] == "sqlite:///one.db: ok: none (empty) -> 2 (2 applied)"
     assert lines[1].startswith("sqlite:///clash.db: exit 1: version 2 (0002_b) failed in ")
     assert lines[2] == "sqlite:///two.db: ok: none (empty) -> 2 (2 applied)"
-    assert lines[3:] == ["3 target(s), 1 not ok; exit 1"]
+    assert lines[3:] == ["3 targets, 1 not ok; exit 1"]
     assert "\x1b[" not in result.out
 
 
@@ -278,7 +278,7 @@ def test_live_table_on_a_terminal(sqldir: Path, tmp_path: Path) -> None:
     assert re.search(r"│\s*failed \(exit 1\)", rows["sqlite:///clash.db"])
     # the failure's message under the table, the summary line last
     assert "sqlite:///clash.db: version 2 (0002_b) failed" in final
-    assert final.rstrip().endswith("3 target(s), 1 not ok; exit 1")
+    assert final.rstrip().endswith("3 targets, 1 not ok; exit 1")
     assert "\x1b[32m" in raw and "\x1b[31m" in raw  # green ok, red failed
 
 
@@ -306,7 +306,7 @@ def test_sigint_stops_every_target_and_says_where_each_is(sqldir: Path, tmp_path
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     lines = out.splitlines()
-    assert lines[-1] == "3 target(s), 3 not ok; exit 130"
+    assert lines[-1] == "3 targets, 3 not ok; exit 130"
     assert "sqlite:///c.db: exit 1: not started: interrupted" in lines
     for name in ("a", "b"):  # sqlite checks for the signal: the running file is rolled back,
         line = next(x for x in lines if x.startswith(f"sqlite:///{name}.db: "))
@@ -353,7 +353,7 @@ def test_the_live_table_shows_from_and_to_while_a_target_runs() -> None:
         files = [SimpleNamespace(version=v) for v in (3, 4)]
         board.reporter(0).plan_ready("up", files, 2)
         board.reporter(1).plan_ready("down", files, 4)
-        assert [_plan(r) for r in board.rows] == ["2 → 4", "4 ↓ 2 version(s)"]
+        assert [_plan(r) for r in board.rows] == ["2 → 4", "4 ↓ 2 versions"]
     finally:
         board.close()
 
@@ -400,7 +400,7 @@ def test_sigint_cancels_the_running_statement_on_every_server_target(
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, out + err
         assert time.monotonic() - started < 15  # the sleeps were cancelled, not waited for
-        assert out.splitlines()[-1] == "2 target(s), 2 not ok; exit 130", out
+        assert out.splitlines()[-1] == "2 targets, 2 not ok; exit 130", out
         for target in (db, other):
             if db.dialect == "postgres":  # the file rolled back whole
                 assert target.versions() == [(1, "applied")]

@@ -100,7 +100,8 @@ class RowReporter:
         self._update(statement=(index, pf.statement_count or 0))
 
     def batch_done(self, pf: PreparedFile, progress: BatchProgress) -> None:
-        self._update(current=f"{pf.migration.name} ({progress.rows:,} rows)")
+        rows = f"{progress.rows:,} row{'s' if progress.rows != 1 else ''}"
+        self._update(current=f"{pf.migration.name} ({rows})")
 
     def file_done(self, pf: PreparedFile, elapsed_ms: float) -> None:
         self.board.file_done(self.index)
@@ -251,7 +252,8 @@ def _plan(r: Row) -> str:
     if r.last_planned is None:
         return ""
     before = _v(r.version_before)
-    return f"{before} → {r.last_planned}" if r.command == "up" else f"{before} ↓ {r.files_total} version(s)"
+    versions = f"{r.files_total} version{'s' if r.files_total != 1 else ''}"
+    return f"{before} → {r.last_planned}" if r.command == "up" else f"{before} ↓ {versions}"
 
 
 def _current(r: Row) -> str:
