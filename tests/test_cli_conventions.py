@@ -522,6 +522,8 @@ def test_after_init_and_up_git_status_shows_no_lock_file(tmp_path: Path) -> None
     first = run("init", cwd=tmp_path)
     assert first.code == 0, first.err
     assert "created .gitignore" in first.out.splitlines()
+    # (`up` refuses the placeholder init wrote: the first change, as a person writes it)
+    (tmp_path / "sql" / "0001_initial_schema" / "up.sql").write_text("CREATE TABLE a (id INT);\n")
     assert run("up", cwd=tmp_path).code == 0
     assert (tmp_path / "migrator.db.migrator-lock").exists()  # left beside the database
     untracked = _git("status", "--porcelain", "--untracked-files=all", cwd=tmp_path)
@@ -599,6 +601,7 @@ def test_every_commands_json_carries_its_exit_status(db: Db, cli: Any, sqldir: P
     expect(3, "drift")  # the live table lacks the column the accepted file now adds
     expect(3, "validate", "--schema-file")
     expect(0, "new", "next")
+    (sqldir / "0003_next" / "up.sql").write_text("CREATE TABLE n (id INT);\n")  # not the placeholder
     assert cli("up", "--backup", "--backup-dir", str(tmp_path / "bk"), *url).code == 0  # the new version
     (backup,) = (tmp_path / "bk").iterdir()
     expect(0, "restore", str(backup), "--yes")
