@@ -19,7 +19,6 @@ from migrator.errors import (
     DatabaseError,
     DriftError,
     Interrupted,
-    LayoutError,
     RefusedError,
     UsageError,
 )
@@ -406,7 +405,6 @@ class Migrator:
             rows = store.rows()
             self._refuse_on_drift(migrations, rows, allow_out_of_order=allow_out_of_order)
             todo = plan_up(migrations, rows, target)
-            _refuse_templates(todo)
             check_split(_lexed_first([m.up for m in todo], dialect), dialect.name)
             files = [prepare(m, "up", dialect) for m in todo]
             callbacks = self._callbacks("up", dialect)
@@ -417,13 +415,16 @@ class Migrator:
             result = RunResult("up", dialect.name, dry_run, _current(rows), None, [])
             # said where it helps, before deploying (the dry run names each file); a run does
             # not repeat it for the same files on every database (JSON keeps it as data)
-            result.warnings = [w for pf in files for w in atomicity_warnings(pf)]
+            placeholders = _template_warnings(todo)
+            result.warnings = placeholders + [w for pf in files for w in atomicity_warnings(pf)]
             if dry_run:
                 result.planned = _planned_run("up", files, sides, callbacks)
                 result.repeatables = [ps.name for ps in sides]
                 result.after = max([_current(rows) or 0] + [m.version for m in todo]) or None
                 return result
             self.reporter.plan_ready("up", files, _current(rows))
+            for warning in placeholders:
+                self.reporter.warning(warning)
             if files or sides:
                 store.ensure(repeatable=bool(repeatables))
             runner = Runner(
@@ -545,7 +546,8 @@ class Migrator:
             files = [prepare(m, "down", dialect) for m in todo]
             callbacks = self._callbacks("down", dialect)
             result = RunResult("down", dialect.name, dry_run, _current(rows), None, [])
-            result.warnings = [w for pf in files for w in atomicity_warnings(pf)]
+            placeholders = _template_warnings(todo)
+            result.warnings = placeholders + [w for pf in files for w in atomicity_warnings(pf)]
             if dry_run:
                 result.planned = _planned_run("down", files, [], callbacks)
                 remaining = [
@@ -866,17 +868,17 @@ def explain(
     return sorted(out, key=lambda p: (p.version, p.kind))
 
 
-def _refuse_templates(todo: list[Migration]) -> None:
+def _template_warnings(todo: list[Migration]) -> list[str]:
+    """A pending up.sql that is still the comment `new`/`init` wrote runs like any file (as
+    every peer does: an empty migration is a migration), but not without a word: applied, it
+    changes nothing, and writing the real change into it afterwards is drift."""
     from migrator.scaffold import untouched_templates
 
-    if files := untouched_templates(todo):
-        raise LayoutError(
-            [
-                f"{rel} is still the placeholder `migrator new` wrote: write the change first "
-                "(applying it would record the version as applied with nothing done)"
-                for rel in files
-            ]
-        )
+    return [
+        f"{rel} is still the placeholder `migrator new` wrote: its version is recorded as applied "
+        "with nothing done (write the change before `up`; once applied, put it in a new version)"
+        for rel in untouched_templates(todo)
+    ]
 
 
 def _current(rows: dict[int, AppliedRow]) -> int | None:

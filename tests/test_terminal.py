@@ -389,9 +389,10 @@ def test_repair_of_a_changed_down_sql_shows_and_records_its_checksums(
     assert cli("validate", "--strict", "--url", db.url).code == 0
 
 
-def test_up_refuses_the_placeholder_init_wrote(tmp_path: Path) -> None:
-    """Item 20: `init` then `up` recorded the comment-only file as applied, so writing the real
-    change into it afterwards was drift. `init` says what to do next; `up` refuses (exit 2)."""
+def test_up_says_when_it_applies_the_placeholder_init_wrote(tmp_path: Path) -> None:
+    """Item 20: `init` then `up` recorded the comment-only file as applied without a word, so
+    writing the real change into it afterwards was drift. `init` says what to do next; `up`
+    applies it as every peer applies an empty migration (exit 0), and says what that means."""
     from tests.test_cli_conventions import run
 
     init = run("init", cwd=tmp_path)
@@ -404,14 +405,20 @@ def test_up_refuses_the_placeholder_init_wrote(tmp_path: Path) -> None:
         in init.out
     )
     up = run("up", cwd=tmp_path)
-    assert up.code == 2 and up.err.startswith(
-        "error: 0001_initial_schema/up.sql is still the placeholder `migrator new` wrote: write the "
-        "change first (applying it would record the version as applied with nothing done)\n"
-    ), up.err
+    warning = (
+        "warning: 0001_initial_schema/up.sql is still the placeholder `migrator new` wrote: its "
+        "version is recorded as applied with nothing done (write the change before `up`; once "
+        "applied, put it in a new version)"
+    )
+    assert up.code == 0 and warning in " ".join(up.out.split() + up.err.split()), (up.out, up.err)
     assert "Traceback" not in up.err
-    assert "0001_initial_schema  pending" in run("status", cwd=tmp_path).out
-    (tmp_path / "sql" / "0001_initial_schema" / "up.sql").write_text("CREATE TABLE a (id INT);\n")
-    assert run("up", cwd=tmp_path).code == 0
+    assert "0001_initial_schema  applied" in run("status", cwd=tmp_path).out
+    # a file with a change in it says nothing of the kind
+    (tmp_path / "sql" / "0002_real").mkdir()
+    (tmp_path / "sql" / "0002_real" / "up.sql").write_text("CREATE TABLE a (id INT);\n")
+    (tmp_path / "sql" / "0002_real" / "down.sql").write_text("DROP TABLE a;\n")
+    second = run("up", cwd=tmp_path)
+    assert second.code == 0 and "placeholder" not in second.out + second.err
 
 
 def test_history_records_the_time_up_printed(db: Any, sqldir: Path, cli: Any) -> None:
