@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -322,7 +323,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         options=("url", "json", "quiet", *_ENV),
     )
     p.add_argument(
-        "--timeout", type=float, default=60, metavar="SECONDS", help="give up after this long (default 60)"
+        "--timeout", type=_seconds, default=60, metavar="SECONDS", help="give up after this long (default 60)"
     )
 
     command(
@@ -408,6 +409,17 @@ def _version(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"not a version number: {text!r}")
     return int(text)
+
+
+def _seconds(text: str) -> float:
+    """A finite number of seconds, 0 or more (`nan` would make a deadline that never comes)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"needs a number of seconds, got {text!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"needs a finite number of seconds, 0 or more, got {text!r}")
+    return seconds
 
 
 def _positive(text: str) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Db, write_migration
+from tests.conftest import Db, run_cli, write_migration
 
 
 def refused(r: Any, first_line: str, hint: str = "") -> None:
@@ -343,3 +343,12 @@ def test_a_privilege_error_still_says_privileges(postgres_db: Db, sqldir: Path, 
         assert r.err.splitlines()[-1] == "hint: check the database user's privileges on the version table"
     finally:
         postgres_db.execute(f"DROP ROLE {user}")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_wait_timeout_that_is_not_a_finite_number_is_refused(tmp_path: Path, value: str) -> None:
+    """`wait --timeout nan` against a server that is down waited for ever: nan compares false
+    with every clock reading. A closed port proves nothing was tried."""
+    r = run_cli("wait", "--url", "postgres://u@127.0.0.1:1/db", "--timeout", value, cwd=tmp_path, timeout=20)
+    assert r.code == 2, r.err
+    assert f"error: argument --timeout: needs a finite number of seconds, 0 or more, got '{value}'" in r.err
