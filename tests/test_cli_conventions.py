@@ -383,12 +383,17 @@ def test_a_missing_env_file_is_a_usage_error_not_a_traceback(tmp_path: Path) -> 
 def test_a_quick_run_on_a_terminal_draws_no_progress_and_never_imports_rich(tmp_path: Path) -> None:
     """A bar that would flash for a fraction of a second is not drawn (rich alone takes 30 ms
     to import): the run leaves the line the display would have left."""
-    for v in range(1, 32):
-        write_migration(
-            tmp_path / "sql", f"{v:04d}_t{v}", f"CREATE TABLE t{v} (id INT);\n", f"DROP TABLE t{v};\n"
-        )
-    r = run_on_terminal("up", cwd=tmp_path, PYTHONPROFILEIMPORTTIME="1")
-    assert r.code == 0, r.err
+    for attempt in range(3):  # a loaded machine may need longer than the delay: run again
+        work = tmp_path / str(attempt)
+        for v in range(1, 32):
+            write_migration(
+                work / "sql", f"{v:04d}_t{v}", f"CREATE TABLE t{v} (id INT);\n", f"DROP TABLE t{v};\n"
+            )
+        r = run_on_terminal("up", cwd=work, PYTHONPROFILEIMPORTTIME="1")
+        assert r.code == 0, r.err
+        took = re.search(r"applied 31 versions in (\d+) ms", _SGR.sub("", r.out))
+        if took and int(took[1]) < 400:
+            break
     assert not _CURSOR.search(r.out), r.out  # no progress display was drawn
     lines = _SGR.sub("", r.out).strip().splitlines()
     # what the display would have left: the summary of the slowest, then the one total
