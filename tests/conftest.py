@@ -8,6 +8,7 @@ reason, and with MIGRATOR_TEST_REQUIRE_ALL=1 that skip is a failure.
 from __future__ import annotations
 
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -236,6 +237,29 @@ def run_cli(
         timeout=timeout,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def answer_on_a_terminal(args: list[str], cwd: Path, answer: str) -> Result:
+    """Run `migrator` with stdin on a pseudo-terminal (a person at the keyboard) and type
+    `answer`: how a confirmation question is tested."""
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migrator", *args],
+        cwd=cwd,
+        env=env,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(slave)
+    try:
+        os.write(master, answer.encode())
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    return Result(proc.returncode, out, err)
 
 
 @pytest.fixture

@@ -4,12 +4,9 @@ stops the run early when its tool is missing, and never shows a password."""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,7 +22,7 @@ import pytest
 from migrator.backup import BackupError, BackupPlan, plan_backup, restore_command, take_backup
 from migrator.errors import ConfigError
 from migrator.urls import DatabaseUrl, parse_url
-from tests.conftest import Db, Result, _create_scratch, write_migration
+from tests.conftest import Db, _create_scratch, answer_on_a_terminal, write_migration
 
 ROWS = [(1, "O'Brien"), (2, "Zoë 🚀"), (3, 'say "hi"; -- not a comment')]
 SECRET = "pw-secret-1"
@@ -553,7 +550,7 @@ def test_restore_asks_like_down(sqldir: Path, cli: Any, tmp_path: Path) -> None:
         f"error: restore would replace the database with {backup}, taken before version 2, and needs "
         "confirmation; nothing was changed\nhint: pass --yes to confirm when there is no terminal\n"
     )
-    declined = _answer_on_a_terminal(["restore", str(backup)], tmp_path, "n\n")
+    declined = answer_on_a_terminal(["restore", str(backup)], tmp_path, "n\n")
     assert declined.code == 3
     assert (
         f"Replace the database with {backup}, taken before version 2? Changes made since are lost. [y/N]"
@@ -562,7 +559,7 @@ def test_restore_asks_like_down(sqldir: Path, cli: Any, tmp_path: Path) -> None:
     assert "restore cancelled; nothing was changed" in declined.err
     assert _versions_at(tmp_path) == [(1, "applied"), (2, "applied")]
 
-    accepted = _answer_on_a_terminal(["restore", str(backup)], tmp_path, "y\n")
+    accepted = answer_on_a_terminal(["restore", str(backup)], tmp_path, "y\n")
     assert accepted.code == 0, accepted.err
     assert "database is at version 1 (was 2)" in accepted.out
     assert _versions_at(tmp_path) == [(1, "applied")]
@@ -571,28 +568,6 @@ def test_restore_asks_like_down(sqldir: Path, cli: Any, tmp_path: Path) -> None:
 def _versions_at(tmp_path: Path) -> list[tuple[int, str]]:
     with closing(sqlite3.connect(tmp_path / "migrator.db")) as conn:
         return conn.execute("SELECT version, status FROM schema_version ORDER BY 1").fetchall()
-
-
-def _answer_on_a_terminal(args: list[str], cwd: Path, answer: str) -> Result:
-    """Run with stdin on a pseudo-terminal (a person at the keyboard) and type `answer`."""
-    master, slave = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "migrator", *args],
-        cwd=cwd,
-        env=env,
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    os.close(slave)
-    try:
-        os.write(master, answer.encode())
-        out, err = proc.communicate(timeout=60)
-    finally:
-        os.close(master)
-    return Result(proc.returncode, out, err)
 
 
 @pytest.mark.parametrize(

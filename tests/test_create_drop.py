@@ -7,11 +7,7 @@ only serves to look at the server's catalog), and removes it afterwards.
 from __future__ import annotations
 
 import json
-import os
-import pty
 import sqlite3
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -20,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Db, Result, write_migration
+from tests.conftest import Db, answer_on_a_terminal, write_migration
 
 PASSWORD = "pw-Secret-41x"  # an unprivileged user's; must never be printed
 
@@ -106,14 +102,14 @@ def test_drop_asks_on_a_terminal_and_a_no_keeps_the_database(
 ) -> None:
     assert cli("--url", fresh, "create").code == 0
 
-    declined = _answer_on_a_terminal(["--url", fresh, "drop"], tmp_path, "n\n")
+    declined = answer_on_a_terminal(["--url", fresh, "drop"], tmp_path, "n\n")
 
     assert declined.code == 3
     assert f"Drop database {_name(fresh)} and everything in it? This cannot be undone. [y/N]" in declined.err
     assert f"error: drop cancelled; database {_name(fresh)} was not changed" in declined.err
     assert _exists(db, fresh)
 
-    accepted = _answer_on_a_terminal(["--url", fresh, "drop"], tmp_path, "y\n")
+    accepted = answer_on_a_terminal(["--url", fresh, "drop"], tmp_path, "y\n")
     assert accepted.code == 0, accepted.err
     assert not _exists(db, fresh)
 
@@ -283,28 +279,6 @@ def test_up_create_on_several_targets_is_refused(cli: Any, tmp_path: Path) -> No
     assert result.code == 2
     assert result.err.startswith("error: up --create works on one database; nothing was changed\n")
     assert not (tmp_path / "a.db").exists()
-
-
-def _answer_on_a_terminal(args: list[str], cwd: Path, answer: str) -> Result:
-    """Run with stdin on a pseudo-terminal (a person at the keyboard) and type `answer`."""
-    master, slave = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "migrator", *args],
-        cwd=cwd,
-        env=env,
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    os.close(slave)
-    try:
-        os.write(master, answer.encode())
-        out, err = proc.communicate(timeout=60)
-    finally:
-        os.close(master)
-    return Result(proc.returncode, out, err)
 
 
 def test_a_name_longer_than_the_server_keeps_is_refused_before_connecting(cli: Any) -> None:

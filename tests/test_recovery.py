@@ -4,17 +4,13 @@ speaks of a rollback; an interrupted run says what became of the file it was run
 
 from __future__ import annotations
 
-import os
-import pty
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Db, write_migration
+from tests.conftest import Db, answer_on_a_terminal, write_migration
 from tests.test_concurrency import SLEEP, _spawn, _wait_for_running
 
 
@@ -59,25 +55,8 @@ def test_down_and_redo_refuse_with_the_same_sentence(db: Db, sqldir: Path, cli: 
 
 
 def _on_a_terminal(args: list[str], answer: str, cwd: Path) -> tuple[int, str]:
-    """Run migrator with a terminal as stdin (as a person does) and type `answer`."""
-    leader, follower = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_URL", "DATABASE_URL")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "migrator", *args],
-        cwd=cwd,
-        env=env,
-        stdin=follower,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    os.close(follower)
-    os.write(leader, answer.encode())
-    try:
-        _out, err = proc.communicate(timeout=60)
-    finally:
-        os.close(leader)
-    return proc.returncode, err
+    r = answer_on_a_terminal(args, cwd, answer)
+    return r.code, r.err
 
 
 def test_redo_on_a_terminal_asks_and_a_no_changes_nothing(db: Db, sqldir: Path, cli: Any) -> None:
