@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from migrator.api import Migrator, RunResult
-from migrator.config import load_settings
+from migrator.config import COMMAND_LINE_SETTINGS, load_settings
 from migrator.errors import MigratorError, UsageError
 from migrator.model import Migration
 from migrator.report import safe_write
@@ -21,19 +21,7 @@ EXIT_PENDING = 5
 
 def _migrator(args: argparse.Namespace, reporter: Any = None) -> Migrator:
     """The Migrator for this invocation's one database."""
-    flags = {
-        k: getattr(args, k, None)
-        for k in (
-            "url",
-            "dir",
-            "table",
-            "lock_timeout",
-            "lock_wait_timeout",
-            "statement_timeout",
-            "batch_pause",
-            "backup_dir",
-        )
-    }
+    flags = {k: getattr(args, k, None) for k in ("url", *COMMAND_LINE_SETTINGS)}
     return Migrator(settings=load_settings(flags), reporter=reporter)
 
 

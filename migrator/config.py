@@ -42,6 +42,18 @@ class Settings:
         _check_seconds(self.lock_timeout_s, "lock_timeout", self.lock_timeout_s)
 
 
+# the settings a command line may carry, besides --url (one database or one per target)
+COMMAND_LINE_SETTINGS = (
+    "dir",
+    "table",
+    "lock_timeout",
+    "lock_wait_timeout",
+    "statement_timeout",
+    "batch_pause",
+    "backup_dir",
+)
+
+
 def load_settings(flags: dict[str, Any], cwd: Path | None = None) -> Settings:
     """Merge flags (None = not given), environment and the config file."""
     cwd = cwd or Path.cwd()

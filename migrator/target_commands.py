@@ -11,7 +11,7 @@ from typing import Any
 
 from migrator.api import Migrator
 from migrator.commands import EXIT_PENDING
-from migrator.config import load_settings
+from migrator.config import COMMAND_LINE_SETTINGS, load_settings
 from migrator.errors import UsageError
 from migrator.report.targets import make_board
 from migrator.report.text import emit_json, say, version_text
@@ -20,16 +20,6 @@ from migrator.targets import StopCheck, Target, TargetResult, read_targets, run_
 # (migrator, stop check) -> (exit status, one-line summary, JSON document). up and down pass
 # the stop check to the runner, which asks it between files; the others finish quickly anyway.
 TargetAction = Callable[[Migrator, StopCheck], tuple[int, str, dict[str, Any]]]
-# settings each target's Migrator takes from the command line, as the one-database path does
-_FLAGS = (
-    "dir",
-    "table",
-    "lock_timeout",
-    "lock_wait_timeout",
-    "statement_timeout",
-    "batch_pause",
-    "backup_dir",
-)
 
 
 def run_on_targets(args: argparse.Namespace) -> int:
@@ -51,7 +41,7 @@ def run_on_targets(args: argparse.Namespace) -> int:
 
     # a live table on a terminal, a line per target otherwise, nothing under --json / -q
     board = make_board(targets, json_mode=args.json, quiet=args.quiet, stream=sys.stdout)
-    flags = {k: getattr(args, k, None) for k in _FLAGS}
+    flags = {k: getattr(args, k, None) for k in COMMAND_LINE_SETTINGS}
 
     def action(index: int, target: Target, stop: StopCheck) -> TargetResult:
         board.started(index)
