@@ -487,6 +487,6 @@ def _fail(args: argparse.Namespace, exc: MigratorError, code: int) -> int:
     if getattr(args, "json", False):
         import json
 
-        doc = {"ok": False, "exit_code": code, "error": mask_data(exc.to_dict())}
+        doc = {"ok": False, "exit_code": code, **mask_data(exc.document), "error": mask_data(exc.to_dict())}
         sys.stdout.write(json.dumps(doc, default=str, indent=2) + "\n")
     return code

@@ -599,8 +599,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
             ),
             per_file_lines=False,
         )
-    except MigratorError:
-        if not args.json:
+    except MigratorError as exc:
+        if args.json:  # the versions checked before the failure are part of the outcome
+            exc.document = {"versions": [c.to_dict() for c in decided]}
+        else:
             _print_checks(args, decided)
         raise
     if args.json:

@@ -16,6 +16,7 @@ class MigratorError(Exception):
         self.message = message
         self.hint = hint
         self.notes: list[str] = []  # what else happened after it (an after_error callback)
+        self.document: dict[str, Any] = {}  # what the command decided before it failed (--json)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "message": self.message}

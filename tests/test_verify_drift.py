@@ -394,6 +394,11 @@ def test_a_failing_verify_speaks_of_the_scratch_database(
             if scratch:
                 assert _still_there(given)
                 assert given.tables() == set()  # emptied after a failure too
+        as_json = cli("verify", "--url", db.url, "--json")
+        assert as_json.code == 1, as_json.out + as_json.err
+        doc = json.loads(as_json.out)
+        assert [(v["version"], v["outcome"]) for v in doc["versions"]] == [(1, "ok"), (2, "ok")], doc
+        assert doc["ok"] is False and doc["exit_code"] == 1 and doc["error"]["version"] == 3
         (sqldir / "0003_w" / "down.sql").write_text("DROP TABLE w;\n", encoding="utf-8")
         again = cli("verify", "--url", db.url, "--scratch-url", given.url)
         assert again.code == 0, again.out + again.err
