@@ -18,7 +18,10 @@ _FILES = {
     "statement-timeout": ("up.sql", "down.sql", *_SIDE),
     "batch": ("up.sql", "down.sql"),
     "max-batches": ("up.sql", "down.sql"),
+    "lint-ignore": ("up.sql", "down.sql", *_SIDE),
 }
+_LINT_IGNORE = re.compile(r"^\s*--\s*migrator\s*:\s*lint-ignore\b(.*)$", re.IGNORECASE)
+_RULE_LIST = re.compile(r"\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)\s*(.*)$", re.IGNORECASE)
 
 
 _NONE = Directives()
@@ -34,7 +37,9 @@ def parse_directives(text: str, filename: str, rel: str) -> tuple[Directives, li
     for late in _ANYWHERE.finditer(text, min(header_end, len(text))):
         lineno = text.count("\n", 0, late.start()) + 1
         line = text[late.start() : text.find("\n", late.start()) % (len(text) + 1)]
-        problems.append(late_directive_problem(rel, lineno, line))
+        problem = late_directive_problem(rel, lineno, line)
+        if problem:
+            problems.append(problem)
     return directives, problems
 
 
@@ -63,7 +68,39 @@ def is_directive_line(line: str) -> bool:
     return _ANYWHERE.match(line) is not None
 
 
+def lint_ignore(line: str) -> tuple[tuple[str, ...], str] | None:
+    """`-- migrator: lint-ignore <rule>[, <rule>] <reason>` -> (rules, reason); None when the
+    line is no lint-ignore directive. The reason may be empty: the caller says that is wrong."""
+    match = _LINT_IGNORE.match(line)
+    if match is None:
+        return None
+    parsed = _RULE_LIST.match(match.group(1))
+    if parsed is None or not match.group(1).strip():
+        return (), ""
+    rules = tuple(r.strip().lower() for r in parsed.group(1).split(","))
+    return rules, parsed.group(2).strip()
+
+
+def _lint_ignore_problem(arg: str) -> str:
+    parsed = lint_ignore(f"-- migrator: lint-ignore {arg}")
+    assert parsed is not None
+    rules, reason = parsed
+    if not rules:
+        return "needs a rule id and a reason, such as: lint-ignore drop-column <why it is safe>"
+    if not reason:
+        named = ", ".join(rules)
+        return f"needs a reason after the rule id, such as: lint-ignore {named} <why it is safe>"
+    return ""
+
+
 def late_directive_problem(rel: str, lineno: int, line: str) -> str:
+    """The problem with a directive line after the first statement ("" when there is none:
+    `lint-ignore` may stand on the line above any statement, SPEC §11)."""
+    parsed = lint_ignore(line)
+    if parsed is not None:
+        body = line.split(":", 1)[1].strip()[len("lint-ignore") :]
+        problem = _lint_ignore_problem(body)
+        return f"{rel}:{lineno}: directive 'lint-ignore': {problem}" if problem else ""
     return (
         f"{rel}:{lineno}: directive '{line.strip()}' comes after the first statement; "
         "move it to the comment lines at the top of the file"
@@ -97,6 +134,11 @@ def _with(d: Directives, name: str, arg: str) -> Directives:
         if name == "lock-wait-timeout":
             return replace(d, lock_wait_timeout_ms=ms)
         return replace(d, statement_timeout_ms=ms)
+    if name == "lint-ignore":
+        problem = _lint_ignore_problem(arg)
+        if problem:
+            raise ValueError(problem)
+        return d  # read by `migrator lint` (migrator/lint/suppress.py), not by the runner
     if name == "max-batches":
         if not (arg.isascii() and arg.isdigit() and int(arg) > 0):
             raise ValueError(f"needs a whole number of batches above 0, such as 50000 (got '{arg}')")

@@ -262,11 +262,12 @@ class Layout:
             return None
         directives, problems, header_end = parse_header(scan.head, name, rel)
         header_bytes = len(scan.head[:header_end].encode("utf-8"))
-        problems += [
+        late = [
             late_directive_problem(rel, number, line)
             for number, offset, line in scan.late_directive_lines
             if offset >= header_bytes and is_directive_line(line)
         ]
+        problems += [p for p in late if p]
         self.problems += problems
         return SqlFile(
             path,
