@@ -371,6 +371,31 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     )
 
     p = command(
+        "lint",
+        "check migration files for statements that lose data or block production traffic",
+        options=(*_DATABASE, *_FILES_ONLY),
+    )
+    p.add_argument(
+        "versions",
+        nargs="*",
+        type=_version,
+        metavar="V",
+        help="check these versions (default: all, or the pending ones with --url)",
+    )
+    p.add_argument(
+        "--measure",
+        action="store_true",
+        help="run the versions on a scratch database and record locks and rewrites",
+    )
+    p.add_argument(
+        "--format",
+        dest="format",
+        choices=("text", "json", "github", "sarif"),
+        default=None,
+        help="text (default), json (as --json), github (workflow annotations) or sarif (2.1.0)",
+    )
+
+    p = command(
         "baseline",
         "mark versions up to V as applied without running them",
         options=(*_DATABASE, *_FILES_ONLY, "lock_timeout"),

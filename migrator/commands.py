@@ -724,7 +724,68 @@ def cmd_completion(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- lint ---------------------------------------------------------------------------------------
+def cmd_lint(args: argparse.Namespace) -> int:
+    from migrator.discovery import Layout
+    from migrator.lint.engine import LintConfig, lint, merge, select
+    from migrator.model import DIALECTS
+
+    fmt = args.format or ("json" if args.json else "text")
+    if fmt in ("github", "sarif"):
+        raise UsageError(
+            f"lint --format {fmt} is not available yet in this build",
+            hint="use --format json or text",
+        )
+    if args.measure:
+        raise UsageError(
+            "lint --measure is not available yet in this build", hint="run lint without --measure"
+        )
+    settings = load_settings({"url": getattr(args, "url", None), "dir": args.dir, "table": args.table})
+    config = LintConfig.from_settings(settings.extra.get("lint"))
+    layout = Layout(settings.dir)
+    layout.raise_problems()
+    with_url = settings.url_source != "default"
+    if with_url:
+        migrator = _migrator(args)
+        dialects = {migrator.dialect_name: layout.migrations(migrator.dialect_name)}
+        applied = None if args.versions else {migrator.dialect_name: set(migrator.applied())}
+    else:
+        dialects, applied = {d: layout.migrations(d) for d in DIALECTS}, None
+    report = merge(lint(select(dialects, args.versions, applied), config))
+    code = report.exit_code
+    if fmt == "json":
+        emit_json(report.to_dict(), code)
+    else:
+        _print_lint(args, report)
+    return code
+
+
+def _print_lint(args: argparse.Namespace, report: Any) -> None:
+    for f in report.findings:
+        say(args, f"{f.file}:{f.line}:{f.column}: {f.severity} [{f.rule}] ({f.dialect}, version {f.version})")
+        say(args, f"  {f.statement}")
+        say_prose(args, f"  why: {f.message}", "    ")
+        say_prose(args, f"  safer: {f.hint}", "    ")
+        for t in f.tables:
+            say(args, f"  table {t.name}: about {t.rows} rows, {t.bytes} bytes")
+        if f.measured_note:
+            say_prose(args, f"  {f.measured_note}", "    ")
+    for i in report.ignored:
+        g = i.finding
+        say(
+            args,
+            f"{g.file}:{g.line}:{g.column}: accepted [{g.rule}] ({g.dialect}, version {g.version}): "
+            + i.reason,
+        )
+    errors = sum(f.severity == "error" for f in report.findings)
+    warnings = len(report.findings) - errors
+    accepted = f", {len(report.ignored)} accepted" if report.ignored else ""
+    outcome = "ok" if report.ok else "unsafe"
+    say(args, f"{outcome}: {plural(errors, 'error')}, {plural(warnings, 'warning')}{accepted}")
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "lint": cmd_lint,
     "up": cmd_up,
     "down": cmd_down,
     "redo": cmd_redo,
