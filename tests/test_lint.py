@@ -451,3 +451,11 @@ def test_static_rules_are_fast(tmp_path: Path) -> None:
             list(R.statement_hits(flat, ctx))
             R.takes_exclusive_lock(flat, ctx)
     assert time.perf_counter() - start < 0.5
+
+
+def test_docs_explain_every_rule() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "lint.md").read_text()
+    for rule in R.RULES.values():
+        section = text.split(f"### `{rule.id}`", 1)[1].split("### ", 1)[0]
+        assert rule.why in section and rule.hint in section, rule.id
+        assert rule.severity in section
