@@ -136,15 +136,20 @@ CORPUS: list[tuple[tuple[str, ...], str, set[str]]] = [
     (ANY, "-- DROP TABLE users\nSELECT 'DROP TABLE users'", set()),
     (ANY, "/* DELETE FROM users */ INSERT INTO users (name) VALUES ('x')", set()),
     (("postgres",), "CREATE FUNCTION f() RETURNS void AS $$ DELETE FROM users $$ LANGUAGE sql", set()),
+    (("postgres",), "UPDATE users SET city = data #>> '{city}' WHERE city IS NULL", set()),
+    (("mysql",), "UPDATE users SET active = 1 # WHERE id = 1", {"update-without-where"}),
+    (("mysql",), "/*!50700 DROP TABLE users */", {"drop-table"}),
 ]
 
 
 def _hits(dialect: str, statement: str) -> set[str]:
     ctx = R.Context(dialect)
     for setup in SETUP.split(";\n"):
-        list(R.statement_hits(R.flatten(setup), ctx))
+        list(R.statement_hits(R.flatten(setup, dialect), ctx))
     return {
-        rule for rule, _ in R.statement_hits(R.flatten(statement), ctx) if dialect in R.RULES[rule].dialects
+        rule
+        for rule, _ in R.statement_hits(R.flatten(statement, dialect), ctx)
+        if dialect in R.RULES[rule].dialects
     }
 
 
@@ -459,3 +464,17 @@ def test_docs_explain_every_rule() -> None:
         section = text.split(f"### `{rule.id}`", 1)[1].split("### ", 1)[0]
         assert rule.why in section and rule.hint in section, rule.id
         assert rule.severity in section
+
+
+@pytest.mark.parametrize("args", [("--format", "github"), ("--format", "sarif"), ("--measure",)])
+def test_parts_not_in_this_build_say_so(tmp_path: Path, sqldir: Path, args: tuple[str, ...]) -> None:
+    write_migration(sqldir, "0001_users", "CREATE TABLE users (id int);\n")
+    r = _lint(tmp_path, *args)
+    assert (r.code, r.out) == (2, "")
+    assert "is not available yet in this build" in r.err and "Traceback" not in r.err
+
+
+def test_a_statement_the_lexer_cannot_close_is_a_layout_error(tmp_path: Path, sqldir: Path) -> None:
+    write_migration(sqldir, "0001_users", "CREATE TABLE users (id int);\nSELECT 'unclosed;\n")
+    r = _lint(tmp_path)
+    assert r.code == 2 and "0001_users/up.sql" in r.err and "Traceback" not in r.err

@@ -156,21 +156,37 @@ class _Statement:
     column: int
 
 
-def _read(file: SqlFile, dialect: str) -> list[_Statement]:
+def _read(file: SqlFile, dialect: str, flats: dict[tuple[str, bool], str]) -> list[_Statement]:
+    """The file's statements, each read once (`flats` shares the reading of a generic file's
+    statement between dialects that read it alike)."""
     try:
         statements = split_statements(file.read_text(), dialect)
     except LexError as exc:
         raise LayoutError([f"{file.rel}:{exc.line}:{exc.column}: {exc}"]) from None
-    return [_Statement(s.text, R.flatten(s.text), s.line, s.column) for s in statements]
+    out = []
+    family = dialect == "mysql"
+    for s in statements:
+        flat = flats.get((s.text, family))
+        if flat is None:
+            flat = flats[s.text, family] = R.flatten(s.text, dialect)
+        out.append(_Statement(s.text, flat, s.line, s.column))
+    return out
 
 
 class _FileLint:
     """Findings of one effective up.sql on one dialect."""
 
-    def __init__(self, m: Migration, dialect: str, config: LintConfig, report: LintReport) -> None:
+    def __init__(
+        self,
+        m: Migration,
+        dialect: str,
+        config: LintConfig,
+        report: LintReport,
+        flats: dict[tuple[str, bool], str],
+    ) -> None:
         self.m, self.dialect, self.config, self.report = m, dialect, config, report
-        self.file = m.up
-        self.statements = _read(m.up, dialect)
+        self.file, self.flats = m.up, flats
+        self.statements = _read(m.up, dialect, flats)
         first = self.statements[0].line if self.statements else 10**9
         self.suppressed = _suppressions(m.up.read_text(), first, m.up.rel)
 
@@ -230,17 +246,18 @@ class _FileLint:
     def _down_loses_data(self) -> bool:
         if self.file.directives.backup or self.m.down.directives.irreversible:
             return False
-        return not any(R.copies_data(st.flat) for st in _read(self.m.down, self.dialect))
+        return not any(R.copies_data(st.flat) for st in _read(self.m.down, self.dialect, self.flats))
 
 
 def lint(selection: dict[str, list[Migration]], config: LintConfig | None = None) -> LintReport:
     """Static findings of the selected versions, per dialect, in version order."""
     config = config or LintConfig()
     report = LintReport()
+    flats: dict[tuple[str, bool], str] = {}
     for dialect in DIALECTS:
         ctx = R.Context(dialect)
         for m in selection.get(dialect, []):
-            _FileLint(m, dialect, config, report).run(ctx)
+            _FileLint(m, dialect, config, report, flats).run(ctx)
     order = {d: i for i, d in enumerate(DIALECTS)}
     report.findings.sort(key=lambda f: (f.version, f.file, f.line, order[f.dialect]))
     return report

@@ -235,36 +235,33 @@ class Context:
 Hit = tuple[str, list[str]]  # (rule id, tables it touches)
 
 # -- reading a statement once -------------------------------------------------------------------
-_NOISE = re.compile(
-    r"""--[^\n]*|\#[^\n]*|/\*[!M]?!?\d*|\*/|'(?:[^'\\]|''|\\.)*'|"((?:[^"]|"")*)"|`((?:[^`]|``)*)`"""
-    r"""|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\3\$"""
-)
+_QUOTED_NAMES = r""""((?:[^"]|"")*)"|`((?:[^`]|``)*)`"""
+# per dialect family: mysql has `#` comments and backslash escapes in strings; postgres and
+# sqlite have neither (`#>` is a postgres jsonb operator), and postgres has $tag$ bodies
+_NOISE = {
+    True: re.compile(rf"""--[^\n]*|\#[^\n]*|/\*M?!\d*|\*/|'(?:[^'\\]|''|\\.)*'|{_QUOTED_NAMES}"""),
+    False: re.compile(rf"""--[^\n]*|\*/|'(?:[^']|'')*'|{_QUOTED_NAMES}|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\3\$"""),
+}
+_BLOCK_COMMENT = re.compile(r"/\*(?!M?!)[\s\S]*?\*/")  # a mysql /*! ... */ comment holds code
+_SPACE = re.compile(r"\s+")
 
 
 def _denoise(m: re.Match[str]) -> str:
     text = m[0]
-    if text.startswith("'"):
+    if text[0] == "'":
         return "''"
-    if text.startswith(("--", "#")):
-        return " "
-    if text.startswith("/*"):
-        return " " if not text.startswith("/*!") and not text.startswith("/*M!") else " "
-    if text == "*/":
-        return " "
-    if text.startswith("$"):
+    if text[0] == "$":
         return " $BODY$ "
-    inner = m[1] if m[1] is not None else m[2]
-    return inner if inner is not None else " "
+    if text[0] in '"`':
+        return m[1] if m[1] is not None else m[2]
+    return " "  # a comment, or the brackets of a mysql executable comment
 
 
-_BLOCK_COMMENT = re.compile(r"/\*(?![M]?!)[\s\S]*?\*/")
-_SPACE = re.compile(r"\s+")
-
-
-def flatten(text: str) -> str:
-    """Upper-case words, single spaces; comments, strings and dollar bodies gone; names unquoted."""
+def flatten(text: str, dialect: str = "postgres") -> str:
+    """Upper-case words, single spaces; comments, strings and dollar bodies gone; names
+    unquoted. The one reading of a statement every rule shares."""
     text = _BLOCK_COMMENT.sub(" ", text)
-    text = _NOISE.sub(_denoise, text)
+    text = _NOISE[dialect == "mysql"].sub(_denoise, text)
     return _SPACE.sub(" ", text).strip().upper()
 
 
@@ -305,17 +302,23 @@ def _unqualified(name: str) -> str:
     return name.rsplit(".", 1)[-1].lower()
 
 
+_PUNCT = re.compile(r"[(),]")
+
+
 def _actions(body: str) -> list[str]:
     """The comma-separated actions of an ALTER TABLE, split outside parentheses."""
+    if "(" not in body:
+        return [a for a in (part.strip() for part in body.split(",")) if a]
     out, depth, start = [], 0, 0
-    for i, ch in enumerate(body):
+    for m in _PUNCT.finditer(body):
+        ch = m[0]
         if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(body[start:i].strip())
-            start = i + 1
+        elif depth == 0:
+            out.append(body[start : m.start()].strip())
+            start = m.end()
     out.append(body[start:].strip())
     return [a for a in out if a]
 
