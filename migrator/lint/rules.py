@@ -183,7 +183,9 @@ RULES: dict[str, Rule] = {
             "mysql-not-online",
             WARNING,
             MY,
-            "this ALTER cannot run in place: the server copies the table, and writes wait",
+            "this ALTER cannot run instantly: the server rebuilds or copies the table (a MODIFY/CHANGE of "
+            "the type, CONVERT TO, a primary key, FULLTEXT; a column added FIRST/AFTER before "
+            "MariaDB 10.4 / MySQL 8.0.29), and writes wait while it does",
             "say ALGORITHM=INSTANT or ALGORITHM=INPLACE, LOCK=NONE in the ALTER so the server "
             "refuses instead of copying; or use an online schema change tool (gh-ost, "
             "pt-online-schema-change)",
