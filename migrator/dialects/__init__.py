@@ -222,6 +222,13 @@ class Dialect:
     def current_user(self) -> str:
         raise NotImplementedError
 
+    # -- lint: table sizes on the real database (SPEC section 11) --------------------------
+    def table_sizes(self, names: list[str]) -> list[TableStats]:
+        """The row estimate and bytes of each named table (in the default schema) that exists,
+        from catalog statistics only: no count, no lock taken on the table, none waited for.
+        A statistic the catalog does not have is None."""
+        return []
+
     # -- scratch databases (verify, drift) -------------------------------------------------
     def create_scratch(self, name: str) -> DatabaseUrl:
         """Create an empty database on the same server; return its URL."""
@@ -281,6 +288,17 @@ class Dialect:
 
     def quote_ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """What a catalog says about one table's size; `note` says what the bytes cover when it
+    is not the table and its indexes (sqlite without dbstat: the whole file)."""
+
+    name: str
+    rows: int | None
+    bytes: int | None
+    note: str = ""
 
 
 StatementDone = Callable[["Run", float], None]  # (the Run step, milliseconds)

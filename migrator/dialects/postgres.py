@@ -17,6 +17,7 @@ from migrator.dialects import (
     StatementDone,
     StatementError,
     StepFailed,
+    TableStats,
 )
 from migrator.errors import ConnectError, DriverMissingError
 from migrator.model import Timeouts
@@ -442,6 +443,38 @@ class PostgresDialect(Dialect):
 
     def current_user(self) -> str:
         return str(self.query("SELECT current_user")[0][0])
+
+    def table_sizes(self, names: list[str]) -> list[TableStats]:
+        # pg_relation_size() and a ::regclass cast open the table, taking an AccessShareLock
+        # that queues behind an ACCESS EXCLUSIVE holder; pg_class's columns are read without
+        # touching the table. reltuples is -1 (PG 14+) until the first VACUUM/ANALYZE, and
+        # relpages is 0 then too: both unknown. The pages of the table's TOAST table and
+        # indexes count in its bytes. lock_timeout bounds the catalog's own (rare) locks.
+        if not names:
+            return []
+        self.execute("BEGIN")
+        try:
+            self.execute("SET LOCAL lock_timeout = '1s'")
+            rows = self.query(_TABLE_SIZES, (self._schema, list(names)))
+        finally:
+            self.execute("COMMIT")
+        return [
+            TableStats(name, None, None)
+            if tuples is None or tuples < 0
+            else TableStats(name, int(tuples), int(size))
+            for name, tuples, size in rows
+        ]
+
+
+_TABLE_SIZES = (
+    "SELECT c.relname, c.reltuples, (c.relpages"
+    " + COALESCE((SELECT t.relpages FROM pg_catalog.pg_class t WHERE t.oid = c.reltoastrelid), 0)"
+    " + COALESCE((SELECT sum(i.relpages) FROM pg_catalog.pg_index x"
+    " JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), 0))"
+    " * current_setting('block_size')::bigint"
+    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind IN ('r', 'p', 'm')"
+)
 
 
 def _words(text: str) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from migrator import signals
-from migrator.dialects import Dialect, StatementError
+from migrator.dialects import Dialect, StatementError, TableStats
 from migrator.errors import ConnectError, UsageError
 from migrator.model import Timeouts
 from migrator.urls import DatabaseUrl, parse_url
@@ -233,6 +233,53 @@ class SqliteDialect(Dialect):
     def table_exists(self, table: str) -> bool:
         rows = self.query("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,))
         return bool(rows)
+
+    def table_sizes(self, names: list[str]) -> list[TableStats]:
+        # Bytes: the pages of the table and its indexes from the dbstat table (when sqlite was
+        # built with it), else the whole file's page_count x page_size, and the note says so.
+        # Rows: sqlite_stat1's estimate, written by ANALYZE; without it, unknown (no count).
+        # busy_timeout 0 while reading: a writer holding the file makes it fail, never wait.
+        if not names:
+            return []
+        busy = self.query("PRAGMA busy_timeout")[0][0]
+        self.execute("PRAGMA busy_timeout = 0")
+        try:
+            return self._sizes(names)
+        finally:
+            self.execute(f"PRAGMA busy_timeout = {int(busy)}")
+
+    def _sizes(self, names: list[str]) -> list[TableStats]:
+        marks = ", ".join("?" * len(names))
+        found = [
+            r[0]
+            for r in self.query(
+                f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", tuple(names)
+            )
+        ]
+        stat1 = bool(self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"))
+        whole: int | None = None
+        try:
+            self.query("SELECT 1 FROM dbstat LIMIT 0")
+        except StatementError:  # no such table: dbstat
+            page_count = self.query("PRAGMA page_count")[0][0]
+            whole = int(page_count) * int(self.query("PRAGMA page_size")[0][0])
+        sizes = []
+        for name in found:
+            rows = None
+            if stat1:
+                stats = self.query("SELECT stat FROM sqlite_stat1 WHERE tbl = ?", (name,))
+                counts = [int(s.split()[0]) for (s,) in stats if s and s.split()[0].isdigit()]
+                rows = max(counts) if counts else None
+            if whole is not None:
+                sizes.append(TableStats(name, rows, whole, "the whole database file"))
+                continue
+            size = self.query(
+                "SELECT SUM(pgsize) FROM dbstat WHERE aggregate = TRUE AND name IN "
+                "(SELECT name FROM sqlite_master WHERE tbl_name = ? AND type IN ('table', 'index'))",
+                (name,),
+            )[0][0]
+            sizes.append(TableStats(name, rows, int(size or 0)))
+        return sizes
 
     def current_user(self) -> str:
         try:

@@ -28,9 +28,13 @@ class TableSize:
     name: str
     rows: int | None
     bytes: int | None
+    note: str = ""  # what the bytes cover when not the table and its indexes, or why unknown
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "rows": self.rows, "bytes": self.bytes}
+        data: dict[str, Any] = {"name": self.name, "rows": self.rows, "bytes": self.bytes}
+        if self.note:
+            data["note"] = self.note
+        return data
 
 
 @dataclass
