@@ -284,6 +284,8 @@ def render(b, sizes: dict, elapsed: float) -> str:
     # --- many targets ------------------------------------------------------------------------------------
     if "parallel" in a.workloads and getattr(b, "parallel", None) is not None:
         L.extend(b.parallel.render(fmt_s))
+    if "lint" in a.workloads and getattr(b, "lint", None) is not None:
+        L.extend(b.lint.render(fmt_s))
 
     # --- extra one-off timings -----------------------------------------------------------------------------
     if res.extra:
@@ -509,4 +511,9 @@ METHOD = """
   1, 4, 8 (interleaved) over 200 fresh sqlite files and over 20 postgres databases created
   before and dropped after each measurement; checked: the summary line says 0 not ok and every
   target has the example's 4 applied versions. mysql is not part of it.
+- **lint** (`lint`): `migrator --dir DIR lint --format json` with no database URL over W1 and
+  W3 (every version checked on all three dialects from its files; target under 0.5 s for W3's
+  3,000 versions), and `migrator --url U --dir W1 lint --measure --format json` per dialect on a
+  fresh database. Exit 3 with a JSON report counts as a run (lint found something); the
+  workload is skipped with a message when the migrator measured has no `lint` command.
 """
