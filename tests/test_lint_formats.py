@@ -194,3 +194,33 @@ def test_sarif_of_a_clean_report_is_valid_with_no_results() -> None:
     log = sarif(LintReport(), "sql")
     jsonschema.Draft4Validator(SCHEMA).validate(log)
     assert log["runs"][0]["results"] == [] and log["runs"][0]["tool"]["driver"]["rules"] == []
+
+
+# -- CI and editors ---------------------------------------------------------------------------
+def _hooks() -> list[dict[str, str]]:
+    """.pre-commit-hooks.yaml, read as the flat list of `key: value` items it is."""
+    hooks: list[dict[str, str]] = []
+    for line in (Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text().splitlines():
+        if line.startswith("- "):
+            hooks.append({})
+            line = line[2:]
+        key, _, value = line.strip().partition(": ")
+        hooks[-1][key] = value
+    return hooks
+
+
+def test_the_lint_hook_sits_beside_the_offline_check_and_runs_a_real_command() -> None:
+    import shlex
+
+    from migrator.cli import build_parser
+
+    hooks = {h["id"]: h for h in _hooks()}
+    assert list(hooks) == ["migrator-offline-check", "migrator-lint"]
+    lint = hooks["migrator-lint"]
+    assert lint["entry"] == "migrator lint"
+    # the whole folder is linted once per commit, not once per staged file
+    assert (lint["language"], lint["files"], lint["pass_filenames"]) == ("python", "^sql/", "false")
+    for hook in hooks.values():
+        words = shlex.split(hook["entry"])
+        assert words[0] == "migrator"
+        build_parser().parse_args(words[1:])  # exits 2 on a command or option that does not exist
