@@ -86,6 +86,9 @@ def test_postgres_sizes_do_not_wait_behind_an_access_exclusive_lock(postgres_db:
                 dialect.query("SELECT pg_relation_size('t')")
             dialect.execute("RESET lock_timeout")
             sizes, seconds = _in_thread(lambda: table_sizes(dialect, ["t"]))
+            # its short lock_timeout was local to its own transaction, which is over
+            assert dialect.query("SHOW lock_timeout") == [("0",)]
+            assert dialect.conn.info.transaction_status == 0  # idle
         assert sizes is not None and seconds < 2, f"table_sizes waited {seconds:.1f} s"
         assert sizes["t"].rows == 500 and sizes["t"].bytes and sizes["t"].bytes > 0
     finally:
@@ -105,11 +108,17 @@ def test_mysql_sizes_do_not_wait_behind_lock_tables_write(mysql_db: Db) -> None:
         cursor = holder.cursor()
         cursor.execute("LOCK TABLES t WRITE")
         with connected(mysql_db) as dialect:
+            # the hazard is real: reading the table itself waits for the metadata lock
+            dialect.execute("SET SESSION lock_wait_timeout = 1")
+            with pytest.raises(Exception, match="[Ll]ock wait timeout"):
+                dialect.query("SELECT COUNT(*) FROM t")
+            dialect.execute("SET SESSION lock_wait_timeout = 31536000")
             before = dialect.query("SELECT @@SESSION.lock_wait_timeout")[0][0]
             sizes, seconds = _in_thread(lambda: table_sizes(dialect, ["t"]))
             after = dialect.query("SELECT @@SESSION.lock_wait_timeout")[0][0]
         assert sizes is not None and seconds < 3, f"table_sizes waited {seconds:.1f} s"
-        assert "t" in sizes
+        rows = sizes["t"].rows
+        assert rows is not None and 250 <= rows <= 1000 and sizes["t"].bytes, sizes  # InnoDB's estimate
         assert after == before  # the session's own limit is given back
     finally:
         holder.cursor().execute("UNLOCK TABLES")
