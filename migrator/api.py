@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -651,6 +651,14 @@ class Migrator:
     def history(self) -> list[HistoryEvent]:
         with self._session(read_only=True, lock=False) as (dialect, store):
             return store.events()
+
+    def table_sizes(self, names: Iterable[str]) -> dict[str, Any]:
+        """Catalog statistics of these tables on the database (lint, SPEC §11): no lock is
+        taken and none waited for; a table the database does not have is left out."""
+        from migrator.lint.impact import table_sizes
+
+        with self._session(read_only=True, lock=False) as (dialect, _store):
+            return table_sizes(dialect, names)
 
     def applied(self, *, with_text: bool = False) -> dict[int, AppliedRow]:
         with self._session(read_only=True, lock=False) as (dialect, store):

@@ -731,11 +731,6 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from migrator.model import DIALECTS
 
     fmt = args.format or ("json" if args.json else "text")
-    if fmt in ("github", "sarif"):
-        raise UsageError(
-            f"lint --format {fmt} is not available yet in this build",
-            hint="use --format json or text",
-        )
     if args.measure:
         raise UsageError(
             "lint --measure is not available yet in this build", hint="run lint without --measure"
@@ -751,10 +746,25 @@ def cmd_lint(args: argparse.Namespace) -> int:
         applied = None if args.versions else {migrator.dialect_name: set(migrator.applied())}
     else:
         dialects, applied = {d: layout.migrations(d) for d in DIALECTS}, None
-    report = merge(lint(select(dialects, args.versions, applied), config))
+    report = lint(select(dialects, args.versions, applied), config)
+    touched = {t for f in report.findings for t in f.touches}
+    # with a database: the size of each table a finding touches there, from the catalog only
+    sizes = migrator.table_sizes(touched) if with_url and touched else None
+    report = merge(report, (), sizes)
     code = report.exit_code
+    folder = str(args.dir or settings.dir)
     if fmt == "json":
         emit_json(report.to_dict(), code)
+    elif fmt == "github":
+        from migrator.lint.formats import github
+
+        safe_write(sys.stdout, github(report, folder))
+    elif fmt == "sarif":
+        import json
+
+        from migrator.lint.formats import sarif
+
+        safe_write(sys.stdout, json.dumps(sarif(report, folder), indent=2) + "\n")
     else:
         _print_lint(args, report)
     return code
@@ -766,8 +776,10 @@ def _print_lint(args: argparse.Namespace, report: Any) -> None:
         say(args, f"  {f.statement}")
         say_prose(args, f"  why: {f.message}", "    ")
         say_prose(args, f"  safer: {f.hint}", "    ")
-        for t in f.tables:
-            say(args, f"  table {t.name}: about {t.rows} rows, {t.bytes} bytes")
+        if f.tables:
+            from migrator.lint.impact import size_phrase
+
+            say(args, "  touches " + ", ".join(size_phrase(t) for t in f.tables))
         if f.measured_note:
             say_prose(args, f"  {f.measured_note}", "    ")
     for i in report.ignored:

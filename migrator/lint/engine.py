@@ -311,15 +311,8 @@ def merge(
             note = _disagreement(f, m)
             if note:
                 f.measured_note, f.severity = note, WARNING
-        if sizes:
-            f.tables = [sizes[t] for t in f.touches if t in sizes]
     if sizes:
-        report.findings.sort(key=_size_key)  # stable: equal sizes keep version order
+        from migrator.lint.impact import order_by_size
+
+        report.findings = order_by_size(report.findings, sizes)
     return report
-
-
-def _size_key(f: Finding) -> tuple[int, int]:
-    return (
-        -max((t.bytes or 0 for t in f.tables), default=0),
-        -max((t.rows or 0 for t in f.tables), default=0),
-    )
