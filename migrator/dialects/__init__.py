@@ -256,6 +256,50 @@ class Dialect:
         extensions (postgres), objects the dump recreates itself (mysql)."""
         raise NotImplementedError
 
+    # -- what a statement really did (lint --measure, migrator.lint.measure) ---------------
+    def table_identities(self) -> dict[str, Any]:
+        """Each table of the connected database, by name (unqualified in the default schema),
+        with what changes when the table is rewritten or rebuilt: postgres its relfilenode,
+        mysql its InnoDB table id, sqlite its root page."""
+        return {}
+
+    def relation_names(self) -> dict[Any, str]:
+        """The name of each relation held_locks() may name, by its key (postgres: the oid),
+        without the catalog's own. Read before a statement too: a dropped table's lock
+        outlives its name in the catalog."""
+        return {}
+
+    # Does held_locks() show what a session holds? (sqlite locks the whole file; mysql's
+    # metadata locks need performance_schema, which a server may not have)
+    shows_locks = False
+
+    def held_locks(self, session: Any = None) -> list[tuple[Any, str]]:
+        """(relation key, mode) of each lock granted to this session (or to `session`, a
+        session_key() of another connection), modes spelled as the database names them."""
+        return []
+
+    def session_key(self) -> Any:
+        """What names this connection's session to another one (postgres: its backend pid)."""
+        return None
+
+    def waits(self, session: Any) -> bool:
+        """Is that session waiting for a lock (or for a transaction to end) now?"""
+        return False
+
+    def hold_snapshot(self) -> None:
+        """Open a transaction and take its snapshot: a CONCURRENTLY statement in another
+        session waits for it to end before it finishes."""
+
+    def online_tries(self, statement_text: str) -> list[tuple[str, str]]:
+        """(label, statement) to try in order, the most online first, each a variant of this
+        statement the server refuses when it cannot honour it (mysql: ALTER TABLE ...,
+        ALGORITHM=INSTANT). Empty: the statement has no such variants here."""
+        return []
+
+    def refused_online(self, error: StatementError) -> bool:
+        """Is this error the server refusing an online_tries() variant (nothing changed)?"""
+        return False
+
     # -- the database itself: `create`, `drop`, `up --create` (migrator.dbadmin) -----------
     # What a refusal of CREATE/DROP DATABASE means, by the error code's first part:
     # "denied" (the user lacks the privilege) or "in-use" (other sessions are connected).

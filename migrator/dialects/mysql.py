@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from migrator import signals
@@ -337,6 +338,29 @@ class MysqlDialect(Dialect):
         elif words[:2] in (("UNLOCK", "TABLES"), ("UNLOCK", "TABLE")):
             self._tables_locked = False
 
+    # -- lint --measure -----------------------------------------------------------------
+    def table_identities(self) -> dict[str, Any]:
+        # a rebuild (COPY, or INPLACE with a rebuild) makes a new InnoDB table with a new id
+        view = "INNODB_SYS_TABLES" if self.is_mariadb else "INNODB_TABLES"
+        rows = self.query(
+            f"SELECT NAME, TABLE_ID FROM information_schema.{view} "
+            "WHERE LEFT(NAME, CHAR_LENGTH(DATABASE()) + 1) = CONCAT(DATABASE(), '/')"
+        )
+        found = {_text(name).partition("/")[2]: table_id for name, table_id in rows}
+        return {name: table_id for name, table_id in found.items() if "#" not in name}
+
+    def online_tries(self, statement_text: str) -> list[tuple[str, str]]:
+        from migrator.lexer import leading_keywords
+
+        if leading_keywords(statement_text, 2) != ("ALTER", "TABLE"):
+            return []
+        if _CHOSEN_ONLINE.search(statement_text):
+            return []  # the file chose its algorithm or lock: the server honours it or refuses
+        return [(label, f"{statement_text}, {clause}") for label, clause in _ONLINE]
+
+    def refused_online(self, error: StatementError) -> bool:
+        return error.code.partition("/")[0] in _REFUSED_ONLINE
+
     # -- scratch databases ---------------------------------------------------------------
     def scratch_drops(self, keep: frozenset[str]) -> list[str]:
         # the database is the schema: everything in it goes (triggers with their tables) but the
@@ -450,6 +474,16 @@ class MysqlDialect(Dialect):
 
     def current_user(self) -> str:
         return str(self.query("SELECT CURRENT_USER()")[0][0])
+
+
+# the strongest first: the server refuses (1845, 1846) what it cannot honour, changing nothing
+_ONLINE = (
+    ("INSTANT", "ALGORITHM=INSTANT"),
+    ("INPLACE, LOCK=NONE", "ALGORITHM=INPLACE, LOCK=NONE"),
+    ("INPLACE, LOCK=SHARED", "ALGORITHM=INPLACE, LOCK=SHARED"),
+)
+_REFUSED_ONLINE = frozenset({"1845", "1846"})
+_CHOSEN_ONLINE = re.compile(r"\b(?:ALGORITHM|LOCK)\s*=", re.IGNORECASE)
 
 
 def _translate(exc: Any, sql: str) -> StatementError:

@@ -40,6 +40,15 @@ _CONCURRENT_INDEX = re.compile(
     r"((?:\"[^\"]+\"|[\w$]+)(?:\.(?:\"[^\"]+\"|[\w$]+))?)",
     re.IGNORECASE,
 )
+# user relations by name, unqualified in the default schema; never the catalog's own
+_RELATIONS = (
+    "SELECT CASE WHEN n.nspname = current_schema() THEN c.relname "
+    "ELSE n.nspname || '.' || c.relname END, {what} "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind IN ({kinds}) AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'"
+)
+_ALL = "'r', 'p', 'm', 'i', 'I', 'S', 'v', 'f'"
 _OK = (1, 2)  # psycopg.pq.ExecStatus COMMAND_OK, TUPLES_OK
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 
@@ -203,6 +212,36 @@ class PostgresDialect(Dialect):
         kept = list(keep)
         rows = self.query(_SCRATCH_DROPS, (kept, kept))
         return [sql for (sql,) in rows]
+
+    # -- lint --measure -----------------------------------------------------------------
+    def table_identities(self) -> dict[str, Any]:
+        # a rewrite (ALTER TYPE, VACUUM FULL, CLUSTER, TRUNCATE) gives the table a new file
+        return dict(self.query(_RELATIONS.format(what="relfilenode", kinds="'r', 'm'")))
+
+    def relation_names(self) -> dict[Any, str]:
+        return {oid: name for name, oid in self.query(_RELATIONS.format(what="c.oid", kinds=_ALL))}
+
+    shows_locks = True
+
+    def held_locks(self, session: Any = None) -> list[tuple[Any, str]]:
+        return [
+            (oid, mode)
+            for oid, mode in self.query(
+                "SELECT relation, mode FROM pg_locks WHERE pid = coalesce(%s::int, pg_backend_pid()) "
+                "AND locktype = 'relation' AND granted",
+                (session,),
+            )
+        ]
+
+    def session_key(self) -> Any:
+        return self.query("SELECT pg_backend_pid()")[0][0]
+
+    def waits(self, session: Any) -> bool:
+        return bool(self.query("SELECT 1 FROM pg_locks WHERE pid = %s::int AND NOT granted", (session,)))
+
+    def hold_snapshot(self) -> None:
+        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        self.query("SELECT 1")
 
     # -- the database itself (migrator.dbadmin) -------------------------------------------
     # 42501 insufficient_privilege: no CREATEDB, or not the owner; 55006 object_in_use

@@ -361,6 +361,10 @@ class SqliteDialect(Dialect):
             f"DROP {kind.upper()} IF EXISTS {self.quote_ident(name)}" for kind, name in found
         ]
 
+    def table_identities(self) -> dict[str, Any]:
+        # the 12-step ALTER (new table, copy, drop, rename) leaves a table on a new root page
+        return dict(self.query("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'"))
+
     def timestamp_param(self, value: Any) -> Any:
         return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
 
