@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from migrator import Migrator
-from migrator.dialects import open_dialect
-from migrator.errors import MigrationFailedError
+from migrator.dialects import StatementError, open_dialect
+from migrator.errors import MigrationFailedError, ScratchDatabaseError
 from migrator.lint.measure import attach, excerpt, measure_on_scratch, rewritten
 from migrator.lint.model import ERROR, Finding, Lock, Measured
 from migrator.model import Timeouts
@@ -317,3 +317,23 @@ def test_measure_applies_earlier_versions_without_measuring_them(db: Db, sqldir:
     write_migration(sqldir, "0003_later", "CREATE TABLE later (id INT);\n")
     found = _measure_folder(db.url, sqldir, {2})
     assert [(m.version, m.statement) for m in found] == [(2, "INSERT INTO t (id) VALUES (1)")]
+
+
+def test_a_catalog_read_the_scratch_database_refuses_is_not_blamed_on_the_file(
+    db: Db, sqldir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT PRIMARY KEY);\n")
+    dialect = type(open_dialect(parse_url(db.url)))
+    reads = iter([{}])  # the read before the file works, the one after its statement is refused
+
+    def refused(self: object) -> dict[str, object]:
+        for found in reads:
+            return found
+        raise StatementError("permission denied for information_schema", code="42501")
+
+    monkeypatch.setattr(dialect, "table_identities", refused)
+    with pytest.raises(ScratchDatabaseError) as caught:
+        _measure_folder(db.url, sqldir, None)
+    assert caught.value.message == (
+        "the scratch database refused migrator's own work: permission denied for information_schema [42501]"
+    )

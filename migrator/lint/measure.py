@@ -105,21 +105,25 @@ class _FileMeasure:
                 found.append(self._one(statement))
             if self.pf.transactional:
                 d.commit()
-        except StatementError as exc:
+        except _Refused as refused:
             if self.pf.transactional:
                 _quietly_rollback(d)
-            raise MigrationFailedError(self._failure(len(found) + 1, statement, exc)) from None
+            raise MigrationFailedError(self._failure(len(found) + 1, statement, refused.error)) from None
+        except StatementError:  # a catalog read: the scratch database's fault, not the file's
+            if self.pf.transactional:
+                _quietly_rollback(d)
+            raise
         return found
 
     def _one(self, statement: Statement) -> Measured:
         d = self.d
         if self.pf.transactional or not d.shows_locks:
-            online, ms = self._execute(statement.text)
+            online, ms = self._run(statement.text)
             held = set(d.held_locks())
             taken = held - self.held
         else:  # its locks end with it: a second session watches them while it runs
             with LockWatcher(d) as watcher:
-                online, ms = self._execute(statement.text)
+                online, ms = self._run(statement.text)
             held, taken = set(), watcher.seen
         names = d.relation_names()
         identities = d.table_identities()
@@ -137,6 +141,12 @@ class _FileMeasure:
             ms=ms,
             online=online,
         )
+
+    def _run(self, text: str) -> tuple[str, float]:
+        try:
+            return self._execute(text)
+        except StatementError as exc:
+            raise _Refused(exc) from None
 
     def _execute(self, text: str) -> tuple[str, float]:
         """Run the statement; where the dialect has online variants of it, the first the
@@ -174,6 +184,14 @@ class _FileMeasure:
             db_code=exc.code,
             committed="",
         )
+
+
+class _Refused(Exception):
+    """The file's statement failed (not one of the catalog reads around it)."""
+
+    def __init__(self, error: StatementError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class LockWatcher:
