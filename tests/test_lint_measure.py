@@ -10,11 +10,10 @@ import pytest
 from migrator import Migrator
 from migrator.dialects import StatementError, open_dialect
 from migrator.errors import MigrationFailedError, ScratchDatabaseError
-from migrator.lint.measure import attach, excerpt, measure_on_scratch, rewritten
+from migrator.lint.measure import attach, excerpt, measure_for, rewritten
 from migrator.lint.model import ERROR, Finding, Lock, Measured
-from migrator.model import Timeouts
 from migrator.urls import parse_url
-from tests.conftest import Db, _server_url, write_migration
+from tests.conftest import Db, _create_scratch, _server_url, write_migration
 
 # -- pure parts: no database ---------------------------------------------------------------
 
@@ -130,16 +129,10 @@ PG_LOCK_TABLE = [
 _FIRST = 2  # version of PG_LOCK_TABLE[0]; version 1 is the setup
 
 
-def _measure_folder(url: str, sqldir: Path, versions: set[int] | None) -> list[Measured]:
-    m = Migrator(url, sqldir)
-    return measure_on_scratch(
-        parse_url(url),
-        m.migrations(),
-        table="schema_version",
-        timeouts=Timeouts(),
-        reporter=m.reporter,
-        versions=versions,
-    )
+def _measure_folder(
+    url: str, sqldir: Path, versions: set[int] | None, scratch_url: str | None = None
+) -> list[Measured]:
+    return measure_for(Migrator(url, sqldir), versions, scratch_url)
 
 
 @pytest.fixture(scope="module")
@@ -292,6 +285,23 @@ def test_measure_runs_on_a_scratch_database_and_leaves_url_untouched(db: Db, sql
         assert not d.table_exists("t") and not d.table_exists("schema_version")
     finally:
         d.close()
+
+
+def test_measure_uses_the_given_scratch_url_and_empties_it_afterwards(server_db: Db, sqldir: Path) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT PRIMARY KEY);\n")
+    scratch = _create_scratch(server_db.dialect, server_db.tmp)
+    given = next(scratch)
+    try:
+        found = _measure_folder(server_db.url, sqldir, None, scratch_url=given.url)
+        assert [m.statement for m in found] == ["CREATE TABLE t (id INT PRIMARY KEY)"]
+        d = open_dialect(parse_url(given.url))
+        d.connect()  # it still exists, and is empty again
+        try:
+            assert not d.table_exists("t") and not d.table_exists("schema_version")
+        finally:
+            d.close()
+    finally:
+        scratch.close()
 
 
 def test_a_statement_that_fails_on_the_scratch_database_says_so(db: Db, sqldir: Path) -> None:

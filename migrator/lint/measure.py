@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator.dialects import Dialect, StatementError, open_dialect
 from migrator.errors import MigrationFailedError, StatementFailure
@@ -23,7 +23,26 @@ from migrator.report import Reporter
 from migrator.runner import PreparedFile, Runner, prepare
 from migrator.urls import DatabaseUrl
 
+if TYPE_CHECKING:
+    from migrator.api import Migrator
+
 EXCERPT = 300  # characters of a statement kept in a measurement
+
+
+def measure_for(
+    migrator: Migrator, versions: Collection[int] | None = None, scratch_url: str | None = None
+) -> list[Measured]:
+    """The seam `lint --measure` calls: the versions of this Migrator's folder, for its
+    dialect, on a scratch database on the server of its URL (SPEC §11, §6.1)."""
+    return measure_on_scratch(
+        migrator.url,
+        migrator.migrations(),
+        table=migrator.settings.table,
+        timeouts=migrator.settings.timeouts,
+        reporter=migrator.reporter,
+        versions=versions,
+        scratch_url=scratch_url,
+    )
 
 
 def measure_on_scratch(
