@@ -231,9 +231,11 @@ def test_mysql_online_probe_and_rebuilds(mysql_db: Db, sqldir: Path) -> None:
         "ALTER TABLE t MODIFY a BIGINT;\n"
         "ALTER TABLE t ADD INDEX t_b (b);\n"
         "ALTER TABLE t ADD COLUMN c INT, ALGORITHM=COPY;\n"
-        "INSERT INTO t (id, a, b) VALUES (1, 1, 1);\n",
+        "INSERT INTO t (id, a, b) VALUES (1, 1, 1);\n"
+        "ALTER TABLE t MODIFY b BIGINT -- a trailing comment must not swallow the probe\n;\n",
     )
-    instant, modify, index, chosen, insert = _measure_folder(mysql_db.url, sqldir, {2})
+    instant, modify, index, chosen, insert, commented = _measure_folder(mysql_db.url, sqldir, {2})
+    assert (commented.online, commented.rewrites) == ("COPY", ("t",))
     assert (instant.online, instant.rewrites) == ("INSTANT", ())
     assert (modify.online, modify.rewrites) == ("COPY", ("t",))
     assert (index.online, index.rewrites) == ("INPLACE, LOCK=NONE", ())
@@ -324,9 +326,13 @@ def test_a_statement_that_fails_on_the_scratch_database_says_so(db: Db, sqldir: 
 def test_measure_applies_earlier_versions_without_measuring_them(db: Db, sqldir: Path) -> None:
     write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT PRIMARY KEY);\n")
     write_migration(sqldir, "0002_ins", "INSERT INTO t (id) VALUES (1);\n")
-    write_migration(sqldir, "0003_later", "CREATE TABLE later (id INT);\n")
+    write_migration(sqldir, "0003_u", "CREATE TABLE u (id INT);\n")
+    write_migration(sqldir, "0004_later", "CREATE TABLE later (id INT);\n")
     found = _measure_folder(db.url, sqldir, {2})
     assert [(m.version, m.statement) for m in found] == [(2, "INSERT INTO t (id) VALUES (1)")]
+    # a version between two measured ones is applied as up applies it
+    found = _measure_folder(db.url, sqldir, {1, 3})
+    assert [m.version for m in found] == [1, 3]
 
 
 def test_a_catalog_read_the_scratch_database_refuses_is_not_blamed_on_the_file(

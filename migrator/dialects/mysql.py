@@ -356,7 +356,8 @@ class MysqlDialect(Dialect):
             return []
         if _CHOSEN_ONLINE.search(statement_text):
             return []  # the file chose its algorithm or lock: the server honours it or refuses
-        return [(label, f"{statement_text}, {clause}") for label, clause in _ONLINE]
+        # on a line of its own: a comment at the statement's end must not swallow it
+        return [(label, f"{statement_text}\n, {clause}") for label, clause in _ONLINE]
 
     def refused_online(self, error: StatementError) -> bool:
         return error.code.partition("/")[0] in _REFUSED_ONLINE
