@@ -10,7 +10,8 @@ import pytest
 from migrator import Migrator
 from migrator.dialects import StatementError, open_dialect
 from migrator.errors import MigrationFailedError, ScratchDatabaseError
-from migrator.lint.measure import attach, excerpt, measure_for, rewritten
+from migrator.lexer import Statement
+from migrator.lint.measure import attach, excerpt, measure_for, rewritten, statement_end
 from migrator.lint.model import ERROR, Finding, Lock, Measured
 from migrator.urls import parse_url
 from tests.conftest import Db, _create_scratch, _server_url, write_migration
@@ -62,6 +63,25 @@ def test_the_measurement_wins_over_a_rule_that_expected_a_rewrite() -> None:
     attach([f], [_measured(3)])
     assert f.measured_note == "measured on a scratch postgres database: no table was rewritten"
     assert f.to_dict()["measured"] == f.measured_note
+
+
+def test_a_statement_ends_at_its_last_character() -> None:
+    assert statement_end(Statement("SELECT 1", 2, 3, 0)) == (2, 10)
+    assert statement_end(Statement("ALTER TABLE t\n  ADD b int", 3, 5, 0)) == (4, 11)
+
+
+def test_a_finding_gets_the_measurement_of_the_statement_it_points_into() -> None:
+    first = Measured(2, "postgres", "0002_x/up.sql", 1, "SELECT 1", (), (), 1.0, column=1, end=(1, 8))
+    rewrite = Measured(
+        2, "postgres", "0002_x/up.sql", 1, "ALTER ...", (), ("t",), 1.0, column=10, end=(3, 20)
+    )
+    same_line, inside = _finding("column-type-rewrite", line=1), _finding("column-type-rewrite", line=2)
+    same_line.column = 12
+    attach([same_line, inside], [first, rewrite])
+    assert same_line.rewrites == ["t"] and inside.rewrites == ["t"]
+    before = _finding("column-type-rewrite", line=1)  # column 1: the SELECT, which rewrote nothing
+    attach([before], [first, rewrite])
+    assert before.rewrites == [] and before.measured_note.endswith("no table was rewritten")
 
 
 # -- postgres: the lock each statement takes, as the documentation's lock table says -------

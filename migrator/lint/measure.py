@@ -159,6 +159,8 @@ class _FileMeasure:
             rewrites=tuple(t for t in rewrites if t not in self.own),
             ms=ms,
             online=online,
+            column=statement.column,
+            end=statement_end(statement),
         )
 
     def _run(self, text: str) -> tuple[str, float]:
@@ -270,6 +272,14 @@ def rewritten(at_start: dict[str, Any], before: dict[str, Any], after: dict[str,
     )
 
 
+def statement_end(statement: Statement) -> tuple[int, int]:
+    """The line and column of the statement's last character."""
+    lines = statement.text.split("\n")
+    if len(lines) == 1:
+        return statement.line, statement.column + max(len(lines[0]) - 1, 0)
+    return statement.line + len(lines) - 1, max(len(lines[-1]), 1)
+
+
 def excerpt(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= EXCERPT else flat[: EXCERPT - 1] + "…"
@@ -279,9 +289,17 @@ def attach(findings: Iterable[Finding], measured: Iterable[Measured]) -> None:
     """Add what was measured to the findings on the same statement (SPEC §11). Where a
     finding says a table is rewritten and the measurement saw none, or the other way round,
     the measurement wins and the finding says so."""
-    by_place = {(m.version, m.dialect, m.file, m.line): m for m in measured}
+    found = list(measured)
     for f in findings:
-        m = by_place.get((f.version, f.dialect, f.file, f.line))
+        m = next(
+            (
+                m
+                for m in found
+                if (m.version, m.dialect, m.file) == (f.version, f.dialect, f.file)
+                and m.covers(f.line, f.column)
+            ),
+            None,
+        )
         if m is None:
             continue
         f.locks, f.rewrites = list(m.locks), list(m.rewrites)

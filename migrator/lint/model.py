@@ -100,6 +100,15 @@ class Measured:
     rewrites: tuple[str, ...]
     ms: float
     online: str = ""  # mysql: strongest ALGORITHM/LOCK the server accepts, e.g. "INPLACE, LOCK=NONE"
+    # where the statement starts and ends in the file (1-based line and column, the end
+    # inclusive): a finding anywhere inside it is on this statement (several statements may
+    # share a line, and a finding may point inside a long one); not part of the JSON
+    column: int = 1
+    end: tuple[int, int] = (0, 0)
+
+    def covers(self, line: int, column: int) -> bool:
+        end = self.end if self.end != (0, 0) else (self.line, 1 << 30)
+        return (self.line, self.column) <= (line, column) <= end
 
     def to_dict(self) -> dict[str, Any]:
         data = {
