@@ -65,6 +65,19 @@ def test_the_measurement_wins_over_a_rule_that_expected_a_rewrite() -> None:
     assert f.to_dict()["measured"] == f.measured_note
 
 
+def test_the_measurement_says_so_when_it_saw_what_the_rule_did_not_expect() -> None:
+    f = _finding("volatile-default")
+    attach([f], [_measured(3, rewrites=("t",))])
+    assert f.measured_note == "measured on a scratch postgres database: it rewrote t"
+    online = _finding("mysql-not-online")
+    online.dialect = "mysql"
+    alter = Measured(2, "mysql", "0002_x/up.sql", 3, "ALTER ...", (), (), 1.0, "INSTANT")
+    attach([online], [alter])
+    assert online.measured_note == (
+        "measured on a scratch mysql database: the server runs it with ALGORITHM=INSTANT"
+    )
+
+
 def test_a_statement_ends_at_its_last_character() -> None:
     assert statement_end(Statement("SELECT 1", 2, 3, 0)) == (2, 10)
     assert statement_end(Statement("ALTER TABLE t\n  ADD b int", 3, 5, 0)) == (4, 11)
