@@ -234,6 +234,22 @@ def test_postgres_locks_are_listed_with_the_statement_that_took_them(postgres_db
 
 
 @pytest.mark.dialect_only("postgres")
+def test_postgres_locks_on_relations_the_file_creates_are_left_out(postgres_db: Db, sqldir: Path) -> None:
+    write_migration(sqldir, "0001_parent", "CREATE TABLE parent (id INT PRIMARY KEY);\n")
+    write_migration(
+        sqldir,
+        "0002_child",
+        "CREATE TABLE child (id INT PRIMARY KEY, parent_id INT REFERENCES parent (id));\n"
+        "CREATE INDEX child_parent ON child (parent_id);\n",
+    )
+    create, index = _measure_folder(postgres_db.url, sqldir, {2})
+    # no other session sees child before commit; the foreign key locks parent, which they see
+    assert {lock.table for lock in create.locks} == {"parent", "parent_pkey"}
+    assert _strongest(create, "parent") == "ShareRowExclusiveLock"
+    assert index.locks == ()
+
+
+@pytest.mark.dialect_only("postgres")
 def test_postgres_concurrent_index_build_outside_a_transaction_is_watched(
     postgres_db: Db, sqldir: Path
 ) -> None:

@@ -112,6 +112,7 @@ class _FileMeasure:
     def run(self) -> list[Measured]:
         d = self.d
         self.names = d.relation_names()
+        self.existing = set(self.names)  # what others can see: made before this file
         self.held = set(d.held_locks())
         self.at_start = d.table_identities()
         self.identities = self.at_start
@@ -186,6 +187,9 @@ class _FileMeasure:
         return ("COPY" if tries and refused == len(tries) else ""), _timed(self.d, text)
 
     def _locks(self, taken: Iterable[tuple[Any, str]], names: dict[Any, str]) -> tuple[Lock, ...]:
+        """The locks on relations other sessions can see. One the file itself creates is
+        invisible to them until commit: a lock on it blocks no one."""
+        taken = [(key, mode) for key, mode in taken if key in self.existing]
         found = {Lock(names[key], mode) for key, mode in taken if key in names and names[key] not in self.own}
         return tuple(sorted(found, key=lambda lock: (lock.table, lock.mode)))
 
