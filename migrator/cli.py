@@ -388,6 +388,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         help="run the versions on a scratch database and record locks and rewrites",
     )
     p.add_argument(
+        "--scratch-url",
+        metavar="URL",
+        help="with --measure: an empty database to measure in; emptied afterwards, never dropped",
+    )
+    p.add_argument(
         "--format",
         dest="format",
         choices=("text", "json", "github", "sarif"),

@@ -731,26 +731,40 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from migrator.model import DIALECTS
 
     fmt = args.format or ("json" if args.json else "text")
-    if args.measure:
-        raise UsageError(
-            "lint --measure is not available yet in this build", hint="run lint without --measure"
-        )
     settings = load_settings({"url": getattr(args, "url", None), "dir": args.dir, "table": args.table})
     config = LintConfig.from_settings(settings.extra.get("lint"))
     layout = Layout(settings.dir)
     layout.raise_problems()
     with_url = settings.url_source != "default"
+    if (args.measure or args.scratch_url) and not with_url:
+        raise UsageError(
+            "lint --measure runs the versions on a scratch database beside the database at "
+            "--url, and no database URL is given",
+            hint="give the database with --url (or MIGRATOR_URL, DATABASE_URL, url in migrator.toml); "
+            "lint never touches it: it measures on a scratch database it creates and drops",
+        )
+    if args.scratch_url and not args.measure:
+        raise UsageError(
+            "--scratch-url is for lint --measure", hint="add --measure, or leave --scratch-url out"
+        )
     if with_url:
         migrator = _migrator(args)
         dialects = {migrator.dialect_name: layout.migrations(migrator.dialect_name)}
         applied = None if args.versions else {migrator.dialect_name: set(migrator.applied())}
     else:
         dialects, applied = {d: layout.migrations(d) for d in DIALECTS}, None
-    report = lint(select(dialects, args.versions, applied), config)
+    selection = select(dialects, args.versions, applied)
+    report = lint(selection, config)
+    measured: list[Any] = []
+    if args.measure:  # on a scratch database beside the one at --url, never on that one
+        from migrator.lint.measure import measure_for
+
+        versions = {m.version for m in selection.get(migrator.dialect_name, [])}
+        measured = measure_for(migrator, versions, args.scratch_url)
     touched = {t for f in report.findings for t in f.touches}
     # with a database: the size of each table a finding touches there, from the catalog only
     sizes = migrator.table_sizes(touched) if with_url and touched else None
-    report = merge(report, (), sizes)
+    report = merge(report, measured, sizes)
     code = report.exit_code
     folder = str(args.dir or settings.dir)
     if fmt == "json":
@@ -780,6 +794,8 @@ def _print_lint(args: argparse.Namespace, report: Any) -> None:
             from migrator.lint.impact import size_phrase
 
             say(args, "  touches " + ", ".join(size_phrase(t) for t in f.tables))
+        if f.locks or f.rewrites:
+            say_prose(args, f"  measured: {_measured_phrase(f.locks, f.rewrites)}", "    ")
         if f.measured_note:
             say_prose(args, f"  {f.measured_note}", "    ")
     for i in report.ignored:
@@ -789,11 +805,30 @@ def _print_lint(args: argparse.Namespace, report: Any) -> None:
             f"{g.file}:{g.line}:{g.column}: accepted [{g.rule}] ({g.dialect}, version {g.version}): "
             + i.reason,
         )
+    for m in report.measured:
+        online = f"; online: ALGORITHM={m.online}" if m.online else ""
+        say_prose(
+            args,
+            f"measured {m.file}:{m.line} ({m.dialect}, version {m.version}, {m.ms:.1f} ms): "
+            f"{_measured_phrase(m.locks, m.rewrites)}{online}",
+            "  ",
+        )
     errors = sum(f.severity == "error" for f in report.findings)
     warnings = len(report.findings) - errors
     accepted = f", {len(report.ignored)} accepted" if report.ignored else ""
     outcome = "ok" if report.ok else "unsafe"
     say(args, f"{outcome}: {plural(errors, 'error')}, {plural(warnings, 'warning')}{accepted}")
+
+
+def _measured_phrase(locks: Any, rewrites: Any) -> str:
+    """What a statement did on the scratch database, in words."""
+    by_mode: dict[str, list[str]] = {}
+    for lock in locks:
+        by_mode.setdefault(lock.mode, []).append(lock.table)
+    held = "; ".join(f"{mode} on {', '.join(tables)}" for mode, tables in by_mode.items())
+    parts = [f"held {held} until commit"] if held else []  # (only postgres shows table locks)
+    parts.append(f"rewrote {', '.join(rewrites)}" if rewrites else "rewrote no table")
+    return ", ".join(parts)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -459,11 +459,13 @@ def test_docs_explain_every_rule() -> None:
         assert rule.severity in section
 
 
-def test_measure_not_in_this_build_says_so(tmp_path: Path, sqldir: Path) -> None:
+def test_measure_without_a_database_url_says_which_to_give(tmp_path: Path, sqldir: Path) -> None:
     write_migration(sqldir, "0001_users", "CREATE TABLE users (id int);\n")
     r = _lint(tmp_path, "--measure")
     assert (r.code, r.out) == (2, "")
-    assert "is not available yet in this build" in r.err and "Traceback" not in r.err
+    assert "lint --measure runs the versions on a scratch database beside the database at --url" in r.err
+    assert "hint: give the database with --url" in r.err and "Traceback" not in r.err
+    assert not (tmp_path / "migrator.db").exists()
 
 
 def test_github_and_sarif_formats_from_the_command_line(tmp_path: Path, sqldir: Path) -> None:

@@ -3,6 +3,7 @@ database, checked against the databases' own documentation."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,11 @@ from migrator import Migrator
 from migrator.dialects import StatementError, open_dialect
 from migrator.errors import MigrationFailedError, ScratchDatabaseError
 from migrator.lexer import Statement
-from migrator.lint.measure import attach, excerpt, measure_for, rewritten, statement_end
-from migrator.lint.model import ERROR, Finding, Lock, Measured
+from migrator.lint.engine import merge
+from migrator.lint.measure import excerpt, measure_for, rewritten, statement_end
+from migrator.lint.model import ERROR, Finding, LintReport, Lock, Measured
 from migrator.urls import parse_url
-from tests.conftest import Db, _create_scratch, _server_url, write_migration
+from tests.conftest import Db, _create_scratch, _server_url, run_cli, write_migration
 
 # -- pure parts: no database ---------------------------------------------------------------
 
@@ -41,60 +43,28 @@ def test_a_long_statement_is_kept_as_an_excerpt_on_one_line() -> None:
     assert len(long) == 300 and long.endswith("…")
 
 
-def _finding(rule: str, line: int = 3) -> Finding:
-    return Finding(rule, ERROR, "postgres", 2, "0002_x/up.sql", line, 1, "ALTER ...", "why", "how")
+def _finding(rule: str, line: int, column: int = 1) -> Finding:
+    return Finding(rule, ERROR, "postgres", 2, "0002_x/up.sql", line, column, "ALTER ...", "why", "how")
 
 
-def _measured(line: int, rewrites: tuple[str, ...] = (), online: str = "") -> Measured:
+def test_a_finding_gets_the_measurement_of_the_statement_it_points_into() -> None:
+    # `SELECT 1; ALTER TABLE t ALTER COLUMN a TYPE bigint ...` over lines 1 to 3
+    first = Measured(2, "postgres", "0002_x/up.sql", 1, "SELECT 1", (), (), 1.0, column=1, end=(1, 8))
     locks = (Lock("t", "AccessExclusiveLock"),)
-    return Measured(2, "postgres", "0002_x/up.sql", line, "ALTER ...", locks, rewrites, 1.0, online)
-
-
-def test_measured_locks_and_rewrites_are_added_to_the_finding_on_that_statement() -> None:
-    on_it, elsewhere = _finding("column-type-rewrite"), _finding("drop-table", line=9)
-    attach([on_it, elsewhere], [_measured(3, rewrites=("t",))])
-    assert on_it.locks == [Lock("t", "AccessExclusiveLock")] and on_it.rewrites == ["t"]
-    assert on_it.measured_note == ""
-    assert elsewhere.locks == [] and elsewhere.rewrites == []
-
-
-def test_the_measurement_wins_over_a_rule_that_expected_a_rewrite() -> None:
-    f = _finding("column-type-rewrite")
-    attach([f], [_measured(3)])
-    assert f.measured_note == "measured on a scratch postgres database: no table was rewritten"
-    assert f.to_dict()["measured"] == f.measured_note
-
-
-def test_the_measurement_says_so_when_it_saw_what_the_rule_did_not_expect() -> None:
-    f = _finding("volatile-default")
-    attach([f], [_measured(3, rewrites=("t",))])
-    assert f.measured_note == "measured on a scratch postgres database: it rewrote t"
-    online = _finding("mysql-not-online")
-    online.dialect = "mysql"
-    alter = Measured(2, "mysql", "0002_x/up.sql", 3, "ALTER ...", (), (), 1.0, "INSTANT")
-    attach([online], [alter])
-    assert online.measured_note == (
-        "measured on a scratch mysql database: the server runs it with ALGORITHM=INSTANT"
+    alter = Measured(
+        2, "postgres", "0002_x/up.sql", 1, "ALTER ...", locks, ("t",), 1.0, column=11, end=(3, 20)
     )
+    on_alter, on_select = _finding("column-type-rewrite", 1, 11), _finding("column-type-rewrite", 1, 1)
+    report = merge(LintReport(findings=[on_alter, on_select]), [first, alter])
+    assert on_alter.locks == [Lock("t", "AccessExclusiveLock")] and on_alter.rewrites == ["t"]
+    assert on_alter.measured_note == "" and on_alter.severity == ERROR
+    assert on_select.rewrites == [] and on_select.measured_note != ""  # the SELECT rewrote nothing
+    assert [m["line"] for m in report.to_dict()["measured"]] == [1, 1]
 
 
 def test_a_statement_ends_at_its_last_character() -> None:
     assert statement_end(Statement("SELECT 1", 2, 3, 0)) == (2, 10)
     assert statement_end(Statement("ALTER TABLE t\n  ADD b int", 3, 5, 0)) == (4, 11)
-
-
-def test_a_finding_gets_the_measurement_of_the_statement_it_points_into() -> None:
-    first = Measured(2, "postgres", "0002_x/up.sql", 1, "SELECT 1", (), (), 1.0, column=1, end=(1, 8))
-    rewrite = Measured(
-        2, "postgres", "0002_x/up.sql", 1, "ALTER ...", (), ("t",), 1.0, column=10, end=(3, 20)
-    )
-    same_line, inside = _finding("column-type-rewrite", line=1), _finding("column-type-rewrite", line=2)
-    same_line.column = 12
-    attach([same_line, inside], [first, rewrite])
-    assert same_line.rewrites == ["t"] and inside.rewrites == ["t"]
-    before = _finding("column-type-rewrite", line=1)  # column 1: the SELECT, which rewrote nothing
-    attach([before], [first, rewrite])
-    assert before.rewrites == [] and before.measured_note.endswith("no table was rewritten")
 
 
 # -- postgres: the lock each statement takes, as the documentation's lock table says -------
@@ -264,7 +234,8 @@ def test_postgres_concurrent_index_build_outside_a_transaction_is_watched(
     assert _strongest(build, "t") == "ShareUpdateExclusiveLock" and build.rewrites == ()
     assert _strongest(drop, "t") == "ShareUpdateExclusiveLock"
     assert (build.line, drop.line) == (2, 2)
-    assert vacuum.rewrites == ("t",)  # VACUUM FULL writes a new copy of the table
+    # VACUUM FULL writes a new copy of the table, under ACCESS EXCLUSIVE
+    assert vacuum.rewrites == ("t",) and _strongest(vacuum, "t") == "AccessExclusiveLock"
 
 
 # -- mysql: rebuilds and how online an ALTER TABLE can run ----------------------------------
@@ -402,3 +373,57 @@ def test_a_catalog_read_the_scratch_database_refuses_is_not_blamed_on_the_file(
     assert caught.value.message == (
         "the scratch database refused migrator's own work: permission denied for information_schema [42501]"
     )
+
+
+# -- the command: lint --measure ------------------------------------------------------------
+
+
+def test_lint_measure_lists_what_each_pending_statement_did_and_leaves_url_untouched(
+    db: Db, sqldir: Path
+) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT PRIMARY KEY, a INT);\n")
+    write_migration(sqldir, "0002_drop", "ALTER TABLE t DROP COLUMN a;\n")
+    r = run_cli("lint", "--measure", "--url", db.url, "--dir", str(sqldir), "--json", cwd=db.tmp)
+    doc = json.loads(r.out)
+    assert r.code == 3 and doc["ok"] is False, r.err  # drop-column is an error
+    assert [(m["version"], m["file"], m["line"], m["dialect"]) for m in doc["measured"]] == [
+        (1, "0001_t/up.sql", 1, db.dialect),
+        (2, "0002_drop/up.sql", 1, db.dialect),
+    ]
+    drop = next(f for f in doc["findings"] if f["rule"] == "drop-column")
+    measured = doc["measured"][1]
+    assert (drop["locks"], drop["rewrites"]) == (measured["locks"], measured["rewrites"])
+    d = open_dialect(parse_url(db.url))
+    d.connect()
+    try:
+        assert not d.table_exists("t") and not d.table_exists("schema_version")
+    finally:
+        d.close()
+
+
+@pytest.mark.dialect_only("postgres")
+def test_lint_measure_text_says_what_the_statement_held_and_rewrote(postgres_db: Db, sqldir: Path) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT PRIMARY KEY, a INT);\n")
+    write_migration(sqldir, "0002_retype", "ALTER TABLE t ALTER COLUMN a TYPE bigint;\n")
+    url = postgres_db.url
+    # version 1 applied on the real database: only version 2 is pending, and measured
+    applied = run_cli("up", "--to", "1", "--url", url, "--dir", str(sqldir), cwd=postgres_db.tmp)
+    assert applied.code == 0, applied.err
+    r = run_cli("lint", "--measure", "--url", url, "--dir", str(sqldir), cwd=postgres_db.tmp)
+    assert r.code in (0, 3), r.err
+    assert (
+        "measured 0002_retype/up.sql:1 (postgres, version 2, " in r.out
+        and "held AccessExclusiveLock on t, t_pkey; ShareLock on t until commit, rewrote t" in r.out
+    ), r.out
+    assert "0001_t/up.sql" not in r.out.split("measured", 1)[1]
+    assert postgres_db.query("SELECT data_type FROM information_schema.columns WHERE column_name = 'a'") == [
+        ("integer",)
+    ]
+
+
+def test_lint_scratch_url_without_measure_is_a_usage_error(tmp_path: Path, sqldir: Path) -> None:
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n")
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    r = run_cli("lint", "--url", url, "--scratch-url", f"sqlite:///{tmp_path / 's.db'}", cwd=tmp_path)
+    assert (r.code, r.out) == (2, "")
+    assert "error: --scratch-url is for lint --measure" in r.err and "hint: add --measure" in r.err

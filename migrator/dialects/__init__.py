@@ -282,13 +282,15 @@ class Dialect:
         """What names this connection's session to another one (postgres: its backend pid)."""
         return None
 
-    def waits(self, session: Any) -> bool:
-        """Is that session waiting for a lock (or for a transaction to end) now?"""
-        return False
+    def waits(self, session: Any) -> list[tuple[Any, str]]:
+        """What that session waits for now: (relation key, or None for a transaction, mode)."""
+        return []
 
-    def hold_snapshot(self) -> None:
-        """Open a transaction and take its snapshot: a CONCURRENTLY statement in another
-        session waits for it to end before it finishes."""
+    def hold_watch(self) -> None:
+        """Open a transaction that another session's statement must wait for if it needs a
+        lock it could not otherwise be seen holding: take a snapshot (a CONCURRENTLY
+        statement waits for older snapshots) and the weakest lock on every table (a
+        statement that waits for every locker of its table, or wants it exclusively)."""
 
     def online_tries(self, statement_text: str) -> list[tuple[str, str]]:
         """(label, statement) to try in order, the most online first, each a variant of this

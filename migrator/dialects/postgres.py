@@ -49,6 +49,13 @@ _RELATIONS = (
     "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'"
 )
 _ALL = "'r', 'p', 'm', 'i', 'I', 'S', 'v', 'f'"
+# ACCESS SHARE on every user table, from one statement (regclass quotes each name)
+_SHARE_EVERY_TABLE = """DO $$DECLARE r record; BEGIN
+FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_%' LOOP
+  EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', r.rel);
+END LOOP; END$$"""
 _OK = (1, 2)  # psycopg.pq.ExecStatus COMMAND_OK, TUPLES_OK
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 
@@ -236,12 +243,17 @@ class PostgresDialect(Dialect):
     def session_key(self) -> Any:
         return self.query("SELECT pg_backend_pid()")[0][0]
 
-    def waits(self, session: Any) -> bool:
-        return bool(self.query("SELECT 1 FROM pg_locks WHERE pid = %s::int AND NOT granted", (session,)))
+    def waits(self, session: Any) -> list[tuple[Any, str]]:
+        return [
+            (oid, mode)
+            for oid, mode in self.query(
+                "SELECT relation, mode FROM pg_locks WHERE pid = %s::int AND NOT granted", (session,)
+            )
+        ]
 
-    def hold_snapshot(self) -> None:
+    def hold_watch(self) -> None:
         self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        self.query("SELECT 1")
+        self.execute(_SHARE_EVERY_TABLE)
 
     # -- the database itself (migrator.dbadmin) -------------------------------------------
     # 42501 insufficient_privilege: no CREATEDB, or not the owner; 55006 object_in_use

@@ -293,6 +293,11 @@ def _disagreement(f: Finding, m: Measured) -> str:
     return ""
 
 
+def _on(f: Finding, m: Measured) -> bool:
+    """Is the finding on this measured statement? Several statements may share a line."""
+    return (m.dialect, m.version, m.file) == (f.dialect, f.version, f.file) and m.covers(f.line, f.column)
+
+
 def merge(
     report: LintReport,
     measured: Iterable[Measured] = (),
@@ -303,9 +308,8 @@ def merge(
     so), add the sizes of the tables each finding touches, and order by them, largest first."""
     measured = list(measured)
     report.measured.extend(measured)
-    at = {(m.dialect, m.version, m.file, m.line): m for m in measured}
     for f in report.findings:
-        m = at.get((f.dialect, f.version, f.file, f.line))
+        m = next((m for m in measured if _on(f, m)), None)
         if m is not None:
             f.locks, f.rewrites = list(m.locks), list(m.rewrites)
             note = _disagreement(f, m)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from migrator.dialects import Dialect, StatementError, open_dialect
 from migrator.errors import MigrationFailedError, StatementFailure
 from migrator.lexer import Statement
-from migrator.lint.model import Finding, Lock, Measured
+from migrator.lint.model import Lock, Measured
 from migrator.model import Migration, Timeouts
 from migrator.report import Reporter
 from migrator.runner import PreparedFile, Runner, prepare
@@ -85,6 +85,8 @@ def measure(
     from migrator.history import VersionStore
 
     wanted = None if versions is None else set(versions)
+    if wanted is not None and not wanted:
+        return []  # nothing to measure: build nothing
     last = max(wanted) if wanted else None
     store = VersionStore(scratch, table)
     store.ensure()
@@ -221,9 +223,11 @@ class _Refused(Exception):
 
 class LockWatcher:
     """The locks a statement outside a transaction holds while it runs, seen from a second
-    session polling them. The watcher holds a snapshot meanwhile: a CONCURRENTLY statement
-    waits for it before it finishes, so its locks are always seen; the watcher lets go once
-    it has seen them (or after RELEASE_S). A lock shorter than one poll may be missed."""
+    session. The watcher holds a snapshot and the weakest lock on every table meanwhile
+    (dialect.hold_watch): a CONCURRENTLY statement, and one that wants a table exclusively,
+    waits for it, and while it waits its locks (and the one it asks for) are read; then the
+    watcher lets go (at the latest after RELEASE_S). Any other lock is seen by polling: one
+    held for less than a poll (about a millisecond) may be missed."""
 
     RELEASE_S = 2.0
 
@@ -237,7 +241,7 @@ class LockWatcher:
 
     def __enter__(self) -> LockWatcher:
         self.watcher.connect()
-        self.watcher.hold_snapshot()
+        self.watcher.hold_watch()
         self.thread.start()
         return self
 
@@ -249,14 +253,19 @@ class LockWatcher:
             raise self.error
 
     def _watch(self) -> None:
-        w, holding = self.watcher, True
+        w, s, holding = self.watcher, self.session, True
         release_at = time.monotonic() + self.RELEASE_S
         try:
             while not self.done.is_set():
-                self.seen.update(w.held_locks(self.session))
-                if holding and ((self.seen and w.waits(self.session)) or time.monotonic() > release_at):
-                    w.commit()  # it waits for our snapshot: its locks are seen, let it finish
-                    holding = False
+                self.seen.update(w.held_locks(s))
+                if holding:
+                    wanted = w.waits(s)
+                    if wanted or time.monotonic() > release_at:
+                        # it waits for us: what it holds now, and what it gets once we let go
+                        self.seen.update(w.held_locks(s))
+                        self.seen.update((key, mode) for key, mode in wanted if key is not None)
+                        w.commit()
+                        holding = False
                 time.sleep(0.001)
             if holding:
                 w.commit()
@@ -287,41 +296,6 @@ def statement_end(statement: Statement) -> tuple[int, int]:
 def excerpt(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= EXCERPT else flat[: EXCERPT - 1] + "…"
-
-
-def attach(findings: Iterable[Finding], measured: Iterable[Measured]) -> None:
-    """Add what was measured to the findings on the same statement (SPEC §11). Where a
-    finding says a table is rewritten and the measurement saw none, or the other way round,
-    the measurement wins and the finding says so."""
-    found = list(measured)
-    for f in findings:
-        m = next(
-            (
-                m
-                for m in found
-                if (m.version, m.dialect, m.file) == (f.version, f.dialect, f.file)
-                and m.covers(f.line, f.column)
-            ),
-            None,
-        )
-        if m is None:
-            continue
-        f.locks, f.rewrites = list(m.locks), list(m.rewrites)
-        f.measured_note = contradiction(f, m)
-
-
-def contradiction(f: Finding, m: Measured) -> str:
-    """What the measurement says against the static rule, or "" when they agree. A rule
-    whose id names a rewrite (or rebuild) expects one; any other does not."""
-    where = f"measured on a scratch {m.dialect} database"
-    claims_rewrite = "rewrite" in f.rule or "rebuild" in f.rule
-    if claims_rewrite and not m.rewrites:
-        return f"{where}: no table was rewritten"
-    if m.rewrites and not claims_rewrite:
-        return f"{where}: it rewrote {', '.join(m.rewrites)}"
-    if m.online == "INSTANT" and ("online" in f.rule or "copy" in f.rule):
-        return f"{where}: the server runs it with ALGORITHM=INSTANT"
-    return ""
 
 
 def _timed(d: Dialect, sql: str) -> float:
