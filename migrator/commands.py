@@ -754,7 +754,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
     else:
         dialects, applied = {d: layout.migrations(d) for d in DIALECTS}, None
     selection = select(dialects, args.versions, applied)
-    report = lint(selection, config)
+    # the pending versions of one database deploy together; without one, each may ship alone
+    report = lint(selection, config, one_run=applied is not None)
     measured: list[Any] = []
     if args.measure:  # on a scratch database beside the one at --url, never on that one
         from migrator.lint.measure import measure_for

@@ -228,9 +228,7 @@ def test_an_error_level_finding_exits_3_on_every_dialect_with_json(tmp_path: Pat
 def test_text_output_names_file_line_rule_why_and_the_safer_way(tmp_path: Path, sqldir: Path) -> None:
     write_migration(sqldir, "0001_users", "CREATE TABLE users (id int, email text);\n")
     write_migration(sqldir, "0002_idx", "SELECT 1;\n\nCREATE INDEX users_email ON users (email);\n")
-    quiet = _lint(tmp_path)  # users is new in this run (version 1): no traffic to block
-    assert quiet.out == "ok: 0 errors, 0 warnings\n"
-    r = _lint(tmp_path, "2")  # version 2 alone: users exists already
+    r = _lint(tmp_path, "2")  # version 2 ships alone: users exists already
     assert r.code == 0  # a warning does not fail the run
     assert "0002_idx/up.sql:3:1: warning [create-index-not-concurrently] (postgres, version 2)" in r.out
     assert "CREATE INDEX CONCURRENTLY in a file with `-- migrator: no-transaction`" in r.out
@@ -406,9 +404,15 @@ def test_bundled_example(tmp_path: Path) -> None:
     r = run_cli("lint", "--dir", str(EXAMPLE), "--json", cwd=tmp_path)
     doc = _doc(r)
     assert r.code == 0, r.out
+    # each version as if it shipped alone: its ALTERs wait for their lock without a limit
     assert [(f["rule"], f["dialect"], f["version"]) for f in doc["findings"]] == [
-        ("mysql-mixed-ddl-data", "mysql", 4)
+        ("missing-lock-timeout", "postgres", 3),
+        ("missing-lock-timeout", "mysql", 3),
+        ("missing-lock-timeout", "mysql", 4),
+        ("mysql-mixed-ddl-data", "mysql", 4),
+        ("missing-lock-timeout", "postgres", 4),
     ]
+    assert {f["severity"] for f in doc["findings"]} == {"warning"}
 
 
 # -- the seam for --measure and table sizes ------------------------------------------------------
@@ -490,3 +494,27 @@ def test_a_statement_the_lexer_cannot_close_is_a_layout_error(tmp_path: Path, sq
     write_migration(sqldir, "0001_users", "CREATE TABLE users (id int);\nSELECT 'unclosed;\n")
     r = _lint(tmp_path)
     assert r.code == 2 and "0001_users/up.sql" in r.err and "Traceback" not in r.err
+
+
+def test_a_table_from_an_earlier_version_is_new_only_when_both_deploy_together(
+    db: Db, tmp_path: Path, sqldir: Path
+) -> None:
+    """Without a database, each version may ship alone, long after the table reached
+    production: the index build is reported. With one, versions 1 and 2 both pending deploy
+    in one run, so the table is still empty when the index is built; once version 1 is
+    applied, version 2 alone is reported again."""
+    write_migration(
+        sqldir, "0001_orders", "CREATE TABLE orders (id int, amount int);\n", "DROP TABLE orders;\n"
+    )
+    write_migration(sqldir, "0002_index", "CREATE INDEX orders_amount ON orders (amount);\n")
+    rule = "create-index-not-concurrently"
+
+    def flagged(*args: str) -> set[tuple[str, int]]:
+        doc = _doc(_lint(tmp_path, "--json", *args))
+        return {(f["dialect"], f["version"]) for f in doc["findings"] if f["rule"] == rule}
+
+    assert flagged() == {("postgres", 2)}
+    expected_alone = {("postgres", 2)} if db.dialect == "postgres" else set()
+    assert flagged("--url", db.url) == set()  # both pending: one run
+    assert run_cli("up", "--to", "1", "--url", db.url, cwd=tmp_path).code == 0
+    assert flagged("--url", db.url) == expected_alone

@@ -216,8 +216,8 @@ class _FileLint:
             self.report.findings.append(finding)
         return finding
 
-    def run(self, ctx: R.Context) -> None:
-        ctx.start_file()
+    def run(self, ctx: R.Context, *, same_run: bool) -> None:
+        ctx.start_file(same_run=same_run)
         destructive: tuple[int, list[str]] | None = None
         exclusive: tuple[int, list[str]] | None = None
         timeout = self.file.directives.lock_wait_timeout_ms is not None
@@ -249,15 +249,19 @@ class _FileLint:
         return not any(R.copies_data(st.flat) for st in _read(self.m.down, self.dialect, self.flats))
 
 
-def lint(selection: dict[str, list[Migration]], config: LintConfig | None = None) -> LintReport:
-    """Static findings of the selected versions, per dialect, in version order."""
+def lint(
+    selection: dict[str, list[Migration]], config: LintConfig | None = None, *, one_run: bool = False
+) -> LintReport:
+    """Static findings of the selected versions, per dialect, in version order. `one_run`:
+    the versions deploy together (a database's pending ones), so a table an earlier one
+    creates is still empty and unseen when a later one alters it."""
     config = config or LintConfig()
     report = LintReport()
     flats: dict[tuple[str, bool], str] = {}
     for dialect in DIALECTS:
         ctx = R.Context(dialect)
         for m in selection.get(dialect, []):
-            _FileLint(m, dialect, config, report, flats).run(ctx)
+            _FileLint(m, dialect, config, report, flats).run(ctx, same_run=one_run)
     order = {d: i for i, d in enumerate(DIALECTS)}
     report.findings.sort(key=lambda f: (f.version, f.file, f.line, order[f.dialect]))
     return report

@@ -3,7 +3,8 @@
 Each statement is read once into a `Flat` (comments and string literals gone, names
 unquoted, upper case, one space between words); every rule is a cheap look at that text.
 Rules never guess what they cannot know from the text: a table created earlier in the same
-run is new (no traffic, no rows), everything else is assumed to be busy and large.
+file, or by an earlier pending version deployed in the same run, is new (no traffic, no
+rows); everything else is assumed to be busy and large.
 """
 
 from __future__ import annotations
@@ -230,8 +231,14 @@ class Context:
         version created may be in production already, holding data: destructive rules speak."""
         return table in self.file_tables
 
-    def start_file(self) -> None:
+    def start_file(self, *, same_run: bool) -> None:
+        """A new file. `same_run`: it deploys together with the files before it (the pending
+        versions of one database), so what they created is still new; otherwise (every
+        version, checked without a database) each version may ship on its own, long after the
+        ones before it, when their tables hold data and serve traffic."""
         self.file_tables = set()
+        if not same_run:
+            self.new_tables, self.new_indexes = set(), set()
 
 
 Hit = tuple[str, list[str]]  # (rule id, tables it touches)
