@@ -255,7 +255,7 @@ _SHAPES: dict[str, tuple[tuple[type, ...], str, str]] = {
     "batch_pause": (_NUMBER + _TEXT, _DURATION, 'batch_pause = "100ms"'),
     "write_schema": ((bool,), "true or false", "write_schema = true"),
     "ignore": ((list,), "a list of KIND:GLOB strings", 'ignore = ["table:audit_*"]'),
-    "lint": ((dict,), "a [lint] table", '[lint]\ndisable = ["rename-column"]'),
+    "lint": ((dict,), "a [lint] table", 'lint = { disable = ["rename-column"] }'),
 }
 # Every key the config file may hold; anything else is a typo that would be silently ignored.
 KNOWN_KEYS = tuple(_SHAPES)

@@ -101,7 +101,7 @@ WRONG_TYPES = [
         'ignore = ["table:audit_*"]',
     ),
     ("ignore = [1]", "ignore must be a list of KIND:GLOB strings, not [1]", 'ignore = ["table:audit_*"]'),
-    ("lint = 5", "lint must be a [lint] table, not 5", '[lint]\ndisable = ["rename-column"]'),
+    ("lint = 5", "lint must be a [lint] table, not 5", 'lint = { disable = ["rename-column"] }'),
 ]
 
 
