@@ -337,30 +337,24 @@ class Runner:
         self.reporter.file_started(pf)
         started = time.perf_counter()
         reset, self._dirty_session = self._dirty_session, self._leaves_session_state(pf)
+        before_event, after_event = each_event("before", pf.direction), each_event("after", pf.direction)
+        # a callback goes inside the file's transaction only where both can run in one: a
+        # callback that says no-transaction, or holds DDL mysql commits at once, runs on its own
+        # (inside, its implicit commit would break the file's all-or-nothing)
+        before, after = (self._inside(pf, e) for e in (before_event, after_event))
         try:
-            before = self.callbacks.get(each_event("before", pf.direction))
-            after = self.callbacks.get(each_event("after", pf.direction))
-            inside = pf.transactional and not pf.file.directives.batch  # callbacks in its transaction
-            if not inside:
-                self.run_callback(each_event("before", pf.direction), around=pf)
+            if before is None and self.run_callback(before_event, around=pf, reset=reset):
+                reset = False  # what it SET (a role, a search_path) is the file's session too
             if pf.file.directives.batch:
                 state = self._run_batches(pf, started, reset)
             else:
                 book = self._bookkeeping(pf)
                 steps = compile_file(
-                    pf,
-                    book,
-                    self.timeouts,
-                    reset=reset,
-                    durable=durable,
-                    before=before if inside else None,
-                    after=after if inside else None,
+                    pf, book, self.timeouts, reset=reset, durable=durable, before=before, after=after
                 )
                 state = self._execute(pf, steps, started)
-            if inside and any(cb is not None and cb.statements for cb in (before, after)):
+            if any(cb is not None and cb.statements for cb in (before, after)):
                 self._dirty_session = True  # (a SET ROLE in before_each must not outlive the file)
-            if not inside:
-                self.run_callback(each_event("after", pf.direction), around=pf)
         except KeyboardInterrupt:
             if self.in_flight is None and pf.version not in self.completed:
                 self.in_flight = self._read_back(pf)
@@ -371,6 +365,15 @@ class Runner:
         # the server): the line a person reads and `history` then say the same
         recorded = state.recorded_ms
         self.reporter.file_done(pf, (time.perf_counter() - started) * 1000 if recorded is None else recorded)
+        if after is None:  # the version is applied (or rolled back) now, whatever this does
+            self.run_callback(after_event, around=pf, reset=False)
+
+    def _inside(self, pf: PreparedFile, event: str) -> PreparedSide | None:
+        """The each-callback to compile into the file's own transaction, if it goes there."""
+        ps = self.callbacks.get(event)
+        if ps is None or not pf.transactional or pf.file.directives.batch or not ps.transactional:
+            return None
+        return ps
 
     def _leaves_session_state(self, pf: PreparedFile) -> bool:
         if isinstance(pf.statements, FileStatements):
@@ -687,14 +690,19 @@ class Runner:
         self.repeatables_done.append(ps.name)
         self.reporter.info(f"applied repeatable {ps.name} ({ps.file.rel}) in {duration(ms)}")
 
-    def run_callback(self, event: str, *, around: PreparedFile | None = None) -> None:
+    def run_callback(
+        self, event: str, *, around: PreparedFile | None = None, reset: bool | None = None
+    ) -> bool:
+        """Run one callback file on its own; False when there is none. reset: whether its
+        session starts clean (None: when the previous file may have left state behind)."""
         ps = self.callbacks.get(event)
         if ps is None or not ps.statements:
-            return
+            return False
         of = f" of version {around.version} ({around.migration.name})" if around is not None else ""
-        ms = self._run_side(ps, Bookkeeping(None, None, ()), of=of)
+        ms = self._run_side(ps, Bookkeeping(None, None, ()), of=of, reset=reset)
         if around is None:
             self.reporter.info(f"ran callback {event} ({ps.file.rel}) in {duration(ms)}")
+        return True
 
     def _after_error(self, failure: MigratorError) -> None:
         """`after_error`, once, after a failed file: in a clean session outside any transaction.
@@ -711,9 +719,11 @@ class Runner:
         else:
             failure.notes.append(f"the after_error callback ran ({ps.file.rel})")
 
-    def _run_side(self, ps: PreparedSide, book: Bookkeeping, *, of: str = "") -> float:
+    def _run_side(
+        self, ps: PreparedSide, book: Bookkeeping, *, of: str = "", reset: bool | None = None
+    ) -> float:
         started = time.perf_counter()
-        reset = self._dirty_session
+        reset = self._dirty_session if reset is None else reset
         self._dirty_session = True  # (not worth finding out: one reset after such a file)
         steps = (
             transactional_script(

@@ -158,3 +158,62 @@ def test_dry_run_lists_the_callbacks_and_writes_nothing(sqldir: Path, cli: Any) 
         ("up", "0001_a"),
         ("callback", "after_error"),
     ]
+
+
+# the before_each callback sets a session value; each file records what its session sees
+_TAG = {
+    "postgres": ("SET application_name = 'cb_tag';\n", "current_setting('application_name')"),
+    "mysql": ("SET @cb_tag = 'cb_tag';\n", "@cb_tag"),
+    "sqlite": (
+        "CREATE TEMP TABLE IF NOT EXISTS cb_tag AS SELECT 'cb_tag' AS tag;\n",
+        "(SELECT tag FROM temp.cb_tag)",
+    ),
+}
+
+
+def test_what_before_each_sets_reaches_its_file_on_every_path(db: Db, sqldir: Path, cli: Any) -> None:
+    """`SET ROLE` before each file: its session settings are the file's, also for a file that
+    runs without a transaction after another one did (the session reset comes before the
+    callback, never between it and its file)."""
+    setter, reader = _TAG[db.dialect]
+    write_migration(sqldir, "0001_log", "CREATE TABLE seen (v INT, tag VARCHAR(40));\n", "DROP TABLE seen;\n")
+    for v in (2, 3):
+        write_migration(
+            sqldir,
+            f"000{v}_nt",
+            f"-- migrator: no-transaction\nINSERT INTO seen SELECT {v}, {reader};\n",
+            "SELECT 1;\n",
+        )
+    write_migration(sqldir, "0004_tx", f"INSERT INTO seen SELECT 4, {reader};\n", "SELECT 1;\n")
+    _callback(sqldir, "before_up", "SELECT 1;\n")
+    _callback(sqldir, "before_each", setter)
+    result = cli("up", "--url", db.url)
+    assert result.code == 0, result.out + result.err
+    assert db.query("SELECT v, tag FROM seen ORDER BY v") == [(2, "cb_tag"), (3, "cb_tag"), (4, "cb_tag")]
+
+
+def test_a_callback_no_transaction_can_hold_runs_after_the_file_commits(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    """A callback that says no-transaction (VACUUM) is not forced into the file's transaction;
+    on mysql a callback with DDL, which commits at once, never runs inside a data-only file's
+    transaction: its failure leaves that version applied and says so, never 'rolled back'."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (x INT);\n", "DROP TABLE a;\n")
+    assert cli("up", "--url", db.url).code == 0
+    write_migration(sqldir, "0002_b", "INSERT INTO a VALUES (1);\n", "DELETE FROM a;\n")
+    if db.dialect == "mysql":
+        _callback(
+            sqldir, "after_each", "CREATE TABLE IF NOT EXISTS audit (x INT);\nSELECT nope FROM missing;\n"
+        )
+        result = cli("up", "--url", db.url)
+        assert result.code == 1, result.out + result.err
+        assert "callback after_each of version 2 (0002_b) failed" in result.err
+        assert "the versions run before it stay done: 2" in result.err
+        assert "rolled back" not in result.err
+        assert db.versions() == [(1, "applied"), (2, "applied")]
+    else:
+        _callback(sqldir, "after_each", "-- migrator: no-transaction\nVACUUM;\n")
+        result = cli("up", "--url", db.url)
+        assert result.code == 0, result.out + result.err
+        assert db.versions() == [(1, "applied"), (2, "applied")]
+    assert db.query("SELECT x FROM a") == [(1,)]
