@@ -227,7 +227,7 @@ class InFlight:
     def __init__(
         self,
         *,
-        version: int,
+        version: int | None,
         name: str,
         direction: str,
         outcome: str,
@@ -235,15 +235,26 @@ class InFlight:
         statement_count: int | None = None,
         running_statement: int | None = None,
         rows_done: int = 0,
+        kind: str = "version",
     ) -> None:
         self.version, self.name, self.direction, self.outcome = version, name, direction, outcome
         self.statements_done, self.statement_count = statements_done, statement_count
         self.running_statement, self.rows_done = running_statement, rows_done
+        self.kind = kind  # version, or a file with no version row: repeatable, callback
+
+    @property
+    def subject(self) -> str:
+        if self.kind == "version":
+            return f"version {self.version} ({self.name})"
+        return f"{self.kind} {self.name}"
 
     def describe(self) -> str:
         """What happened to the file, and the next step."""
         from migrator.model import committed_phrase, resolve_advice
 
+        if self.kind != "version":
+            return self._describe_side()
+        assert self.version is not None  # (a side file was told above)
         which = f"version {self.version}"
         if self.outcome == "rolled-back":
             if self.direction == "up":
@@ -274,8 +285,31 @@ class InFlight:
             self.version, self.direction
         )
 
+    def _describe_side(self) -> str:
+        """A repeatable or callback file (SPEC §12): no version row; it simply runs again."""
+        from migrator.model import committed_phrase
+
+        which = f"{self.kind} {self.name}"
+        again = (
+            "it stays pending and runs again on the next `up`"
+            if self.kind == "repeatable"
+            else "it runs again with the next run"
+        )
+        if self.outcome == "rolled-back":
+            return f"{which} was rolled back: nothing of it was committed; {again}"
+        done = committed_phrase(self.statements_done, self.statement_count)
+        stays = " and stays" if self.statements_done == 1 else (" and stay" if self.statements_done else "")
+        running = (
+            f", and statement {self.running_statement} was running when the signal came (it may "
+            "have committed too)"
+            if self.running_statement
+            else ""
+        )
+        return f"{which} was cut short: {done} committed{stays}{running}; {again}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "kind": self.kind,
             "version": self.version,
             "name": self.name,
             "direction": self.direction,
@@ -307,9 +341,7 @@ class Interrupted(MigratorError, KeyboardInterrupt):
             self.outcome = f"no migration file was cut short; {before}; run the command again to go on"
         else:
             before = f"{verb} before it: {done}" if completed else f"nothing was {verb} before it"
-            self.outcome = (
-                f"during version {in_flight.version} ({in_flight.name}); {before}; {in_flight.describe()}"
-            )
+            self.outcome = f"during {in_flight.subject}; {before}; {in_flight.describe()}"
         super().__init__(f"stopped by {self.signal}{'' if in_flight else ';'} {self.outcome}")
         self.command, self.completed, self.exit_code = command, completed, exit_code
         self.in_flight = in_flight

@@ -758,12 +758,39 @@ class Runner:
                 except Exception:  # noqa: BLE001 - the failure itself is what the user must see
                     pass
             raise error from None
-        except BaseException:
+        except BaseException as exc:
             self.d.recover()
             self._rollback()
+            if isinstance(exc, KeyboardInterrupt) and self.in_flight is None:
+                self.in_flight = self._side_stopped(ps, state)
             raise
         recorded = state.recorded_ms  # what its history event says, where the dialect measured it
         return (time.perf_counter() - started) * 1000 if recorded is None else recorded
+
+    def _side_stopped(self, ps: PreparedSide, state: ScriptState) -> InFlight | None:
+        """What a signal left of a repeatable or callback file. A repeatable whose closing
+        commit went through is applied (read back, never assumed), whatever came after."""
+        if ps.repeatable is not None:
+            try:
+                row = self.store.repeatable_rows().get(ps.name)
+            except Exception:  # noqa: BLE001 - the connection is gone: say what ran here
+                row = None
+            if row is not None and row.checksum == ps.file.checksum:
+                self.repeatables_done.append(ps.name)
+                return None
+        done = 0 if ps.transactional else state.statements_done
+        if state.in_transaction:  # a data statement and its commit were rolled back together
+            done = min(done, state.statements_at_begin)
+        return InFlight(
+            version=None,
+            name=ps.name,
+            direction="up",
+            outcome="rolled-back" if ps.transactional else "cut-short",
+            statements_done=done,
+            statement_count=len(ps.statements),
+            running_statement=None if ps.transactional or done >= len(ps.statements) else done + 1,
+            kind=ps.kind,
+        )
 
     def _side_failed(
         self, ps: PreparedSide, state: ScriptState, failed: StepFailed, of: str

@@ -225,3 +225,35 @@ def test_offline_validate_splits_repeatable_and_callback_files_too(sqldir: Path,
     result = cli("validate", "--offline")
     assert result.code == 2, result.out + result.err
     assert "callbacks/after_up.sql:1:" in result.err
+
+
+def test_ctrl_c_during_a_repeatable_says_what_of_it_committed(db: Db, sqldir: Path, cli: Any) -> None:
+    """Not 'no migration file was cut short': a repeatable is rolled back where the dialect
+    can, and on mysql the DDL before the signal committed, and the message says so."""
+    import signal
+
+    from tests.test_concurrency import SLEEP, _spawn, _wait_for_running
+
+    _project(sqldir)
+    (sqldir / "repeatable" / "views.sql").write_text(
+        "CREATE TABLE made_by_it (x INT);\n" + SLEEP[db.dialect], encoding="utf-8"
+    )
+    proc = _spawn(["up", "--url", db.url], sqldir.parent)
+    _wait_for_running(db, proc)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    head = "error: stopped by SIGINT during repeatable views; applied before it: 1; repeatable views "
+    pending = "; it stays pending and runs again on the next `up`\n"
+    if db.dialect == "mysql":
+        assert (
+            head + "was cut short: statement 1 of 2 committed and stays, and statement 2 was "
+            "running when the signal came (it may have committed too)" + pending
+        ) in err
+        assert "made_by_it" in db.tables()
+    else:
+        assert head + "was rolled back: nothing of it was committed" + pending in err
+        assert "made_by_it" not in db.tables()
+    assert db.versions() == [(1, "applied")]
+    status = cli("status", "--exit-code", "--url", db.url)
+    assert status.code == 5 and "views (repeatable/views.sql): never applied" in status.out, status.out
