@@ -179,7 +179,8 @@ class RepeatableState:
             "applied": "applied, unchanged",
             "changed": "changed since it was applied; the next `up` runs it",
             "new": "never applied; the next `up` runs it",
-            "removed": "applied once; its file is gone (nothing runs)",
+            "removed": "applied once, its file is gone since: nothing runs it again, and what it "
+            "made stays in the database until a migration drops it",
         }[self.state]
 
     def to_dict(self) -> dict[str, Any]:
@@ -252,6 +253,7 @@ class ValidateResult:
     problems: list[Problem]
     strict: bool
     repeatables: list[RepeatableState] = field(default_factory=list)  # pending ones: not drift
+    removed_repeatables: list[RepeatableState] = field(default_factory=list)  # applied, file gone
 
     @property
     def errors(self) -> list[Problem]:
@@ -271,6 +273,7 @@ class ValidateResult:
                 for p in self.problems
             ],
             "pending_repeatables": [r.to_dict() for r in self.repeatables],
+            "removed_repeatables": [r.to_dict() for r in self.removed_repeatables],
         }
 
 
@@ -645,8 +648,13 @@ class Migrator:
         check_every_file([f for m in migrations for f in (m.up, m.down)] + sides, open_dialect(self.url))
         rows, live, repeatable_rows = self._read_state(with_text=True)
         problems = find_drift(migrations, rows, run_in_progress=live)
-        pending = [r for r in repeatable_states(self.repeatables(), repeatable_rows) if r.pending]
-        return ValidateResult(explain(problems, migrations, rows), strict, pending)
+        states = repeatable_states(self.repeatables(), repeatable_rows)
+        return ValidateResult(
+            explain(problems, migrations, rows),
+            strict,
+            [r for r in states if r.pending],
+            [r for r in states if r.state == "removed"],
+        )
 
     def history(self) -> list[HistoryEvent]:
         with self._session(read_only=True, lock=False) as (dialect, store):

@@ -259,10 +259,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows = [(str(v.version), v.name, v.state, _when(v.applied_at)) for v in s.versions]
         say_lines(args, table_lines(("version", "name", "state", "applied at (UTC)"), rows))
         pending = s.pending_repeatables
+        removed = [r for r in s.repeatables if r.state == "removed"]
+        counts = [f"{len(pending)} changed"] * bool(pending) + [f"{len(removed)} removed"] * bool(removed)
         if s.repeatables:
-            say(args, f"repeatable: {len(pending)} changed" if pending else "repeatable: all applied")
-        for r in pending:
-            say_prose(args, f"  {r.name} ({r.file}): {r.describe()}", indent="    ")
+            say(args, f"repeatable: {', '.join(counts) or 'all applied'}")
+        for r in pending + removed:
+            say_prose(args, f"  {r.name}{f' ({r.file})' if r.file else ''}: {r.describe()}", indent="    ")
         for p in s.problems:  # a warning already says so after its version, as validate prints it
             say_prose(args, str(p) if p.warning else f"drift: {p}")
     return code
@@ -358,6 +360,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 say(args, "\n".join("    " + line for line in p.detail["diff"].rstrip().splitlines()))
         for r in result.repeatables:
             say_prose(args, f"pending: repeatable {r.name} ({r.file}): {r.describe()}")
+        for r in result.removed_repeatables:
+            say_prose(args, f"note: repeatable {r.name}: {r.describe()}")
         if schema_diff:
             say_prose(
                 args,

@@ -257,3 +257,21 @@ def test_ctrl_c_during_a_repeatable_says_what_of_it_committed(db: Db, sqldir: Pa
     assert db.versions() == [(1, "applied")]
     status = cli("status", "--exit-code", "--url", db.url)
     assert status.code == 5 and "views (repeatable/views.sql): never applied" in status.out, status.out
+
+
+def test_a_repeatable_whose_file_is_gone_is_named_not_hidden(db: Db, sqldir: Path, cli: Any) -> None:
+    """Its view stays in the database: status and validate say so instead of 'all applied'."""
+    view = _project(sqldir)
+    assert cli("up", "--url", db.url).code == 0
+    view.unlink()
+    status = cli("status", "--exit-code", "--url", db.url)
+    assert status.code == 0, status.out  # nothing is pending
+    assert "repeatable: 1 removed\n" in status.out and "all applied" not in status.out, status.out
+    gone = "applied once, its file is gone since: nothing runs it again"
+    assert f"  views: {gone}" in status.out
+    validate = cli("validate", "--url", db.url)
+    assert validate.code == 0, validate.out
+    assert f"note: repeatable views: {gone}" in validate.out
+    doc = json.loads(cli("validate", "--json", "--url", db.url).out)
+    assert [(r["name"], r["state"]) for r in doc["removed_repeatables"]] == [("views", "removed")]
+    assert db.query("SELECT a FROM v") == [(10,)]
