@@ -78,7 +78,8 @@ def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
             backup=args.backup,
             should_stop=stop,
         )
-        return 0, f"{_span(r.before, r.after)} ({len(r.versions)} applied)", r.to_dict()
+        also = f", {len(r.repeatables)} repeatable" if r.repeatables else ""
+        return 0, f"{_span(r.before, r.after)} ({len(r.versions)} applied{also})", r.to_dict()
 
     def down(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
         r = m.down(args.to, steps=args.steps, dry_run=args.dry_run, should_stop=stop)
@@ -86,8 +87,11 @@ def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
 
     def status(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
         s = m.status()
-        code = EXIT_PENDING if getattr(args, "exit_code", False) and s.pending else 0
-        return code, f"version {version_text(s.current)}, {len(s.pending)} pending", s.to_dict()
+        waiting = s.pending or s.pending_repeatables  # a changed repeatable is pending too
+        code = EXIT_PENDING if getattr(args, "exit_code", False) and waiting else 0
+        changed = len(s.pending_repeatables)
+        also = f", {changed} repeatable{'s' if changed != 1 else ''} changed" if changed else ""
+        return code, f"version {version_text(s.current)}, {len(s.pending)} pending{also}", s.to_dict()
 
     def validate(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
         r = m.validate(strict=args.strict)

@@ -275,3 +275,20 @@ def test_a_repeatable_whose_file_is_gone_is_named_not_hidden(db: Db, sqldir: Pat
     doc = json.loads(cli("validate", "--json", "--url", db.url).out)
     assert [(r["name"], r["state"]) for r in doc["removed_repeatables"]] == [("views", "removed")]
     assert db.query("SELECT a FROM v") == [(10,)]
+
+
+def test_status_on_many_targets_counts_a_changed_repeatable_as_pending(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    view = _project(sqldir)
+    other = f"sqlite:///{sqldir.parent / 'other.db'}"
+    assert cli("up", "--url", db.url, "--url", other).code == 0
+    view.write_text(VIEW.format(n=3), encoding="utf-8")
+    status = cli("status", "--exit-code", "--url", db.url, "--url", other)
+    assert status.code == 5, status.out + status.err
+    assert f"{db.url}: exit 5: version 1, 0 pending, 1 repeatable changed" in status.out + status.err
+    up = cli("up", "--url", db.url, "--url", other)
+    assert up.code == 0, up.out + up.err
+    assert f"{db.url}: ok: 1 -> 1 (0 applied, 1 repeatable)" in up.out + up.err
+    assert db.query("SELECT a FROM v") == [(3,)]
+    assert cli("status", "--exit-code", "--url", db.url, "--url", other).code == 0
