@@ -169,12 +169,20 @@ class RepeatableState:
     state: str  # applied, changed (since applied), new (never applied), removed (file gone)
     applied_at: Any = None
     applied_by: str | None = None
+    failed_at: Any = None  # its last run failed (then it is pending: changed or new)
+    failure: str = ""  # what the failed runs since it last ran through left committed
 
     @property
     def pending(self) -> bool:
         return self.state in ("changed", "new")
 
     def describe(self) -> str:
+        if self.failed_at is not None and self.pending:
+            failed = f"its last run, at {_when(self.failed_at)} UTC, failed" + (
+                f": {self.failure}" if self.failure else ""
+            )
+            was = "changed since it was applied" if self.state == "changed" else "never applied"
+            return f"{was}; {failed}; the next `up` runs it again"
         return {
             "applied": "applied, unchanged",
             "changed": "changed since it was applied; the next `up` runs it",
@@ -192,10 +200,39 @@ class RepeatableState:
             "pending": self.pending,
             "applied_at": at.isoformat() if hasattr(at, "isoformat") else at,
             "applied_by": self.applied_by,
+            "last_run_failed": self.failed_at is not None and self.pending,
+            "failure": self.failure if self.failed_at is not None and self.pending else None,
         }
 
 
-def repeatable_states(repeatables: list[Repeatable], rows: dict[str, RepeatableRow]) -> list[RepeatableState]:
+def _when(at: Any) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S") if hasattr(at, "strftime") else str(at)[:19]
+
+
+def _failure(runs: list[tuple[Any, str]]) -> tuple[Any, str]:
+    """When the last of these failed runs was, and what they left committed: the last one's
+    report, and an earlier one's that left statements behind (the next run may trip on them)."""
+    at, last = runs[-1][0], _committed_part(runs[-1][1])
+    left = [(when, part) for when, d in runs[:-1] if (part := _committed_part(d)) and "stay" in part]
+    if left:
+        when, part = left[-1]
+        last += f"; an earlier failed run, at {_when(when)} UTC, left: {part}"
+    return at, last
+
+
+def _committed_part(detail: str) -> str:
+    """What a failed repeatable left committed: the last line of its error report, as the
+    history keeps it ("statement 1 of 2 committed and stay ...; it stays pending ...")."""
+    lines = [line.strip() for line in detail.strip().splitlines()]
+    last = lines[-1] if lines else ""
+    return last.split("; ", 1)[0] if "committed" in last else ""
+
+
+def repeatable_states(
+    repeatables: list[Repeatable],
+    rows: dict[str, RepeatableRow],
+    failures: dict[str, list[tuple[Any, str]]] | None = None,
+) -> list[RepeatableState]:
     files = {r.name: r for r in repeatables}
     out = []
     for name in sorted(set(files) | set(rows)):
@@ -206,6 +243,8 @@ def repeatable_states(repeatables: list[Repeatable], rows: dict[str, RepeatableR
             state = "new"
         else:
             state = "applied" if row.checksum == r.file.checksum else "changed"
+        runs = (failures or {}).get(name)
+        failed_at, failure = _failure(runs) if runs else (None, "")
         out.append(
             RepeatableState(
                 name,
@@ -213,6 +252,8 @@ def repeatable_states(repeatables: list[Repeatable], rows: dict[str, RepeatableR
                 state,
                 row.applied_at if row else None,
                 row.applied_by if row else None,
+                failed_at,
+                failure,
             )
         )
     return out
@@ -601,7 +642,7 @@ class Migrator:
 
     def _read_state(
         self, *, with_text: bool = False
-    ) -> tuple[dict[int, AppliedRow], bool, dict[str, RepeatableRow]]:
+    ) -> tuple[dict[int, AppliedRow], bool, dict[str, RepeatableRow], dict[str, list[tuple[Any, str]]]]:
         """The rows, whether another run holds the lock right now (SPEC §2: a `running`
         row is a killed run only when its lock is free), and the repeatables' rows."""
         with self._session(read_only=True, lock=False) as (dialect, store):
@@ -611,11 +652,12 @@ class Migrator:
                 live = not dialect.try_lock(store.table)
                 dialect.release_lock()
             repeatable_rows = store.repeatable_rows()
-        return rows, live, repeatable_rows
+            failures = store.repeatable_failures() if repeatable_rows or self.repeatables() else {}
+        return rows, live, repeatable_rows, failures
 
     def status(self) -> StatusResult:
         migrations = self.migrations()
-        rows, live, repeatable_rows = self._read_state()
+        rows, live, repeatable_rows, failures = self._read_state()
         states = []
         by_version = {m.version: m for m in migrations}
         for v in sorted(set(by_version) | set(rows)):
@@ -637,7 +679,7 @@ class Migrator:
             _current(rows),
             states,
             find_drift(migrations, rows, run_in_progress=live),
-            repeatable_states(self.repeatables(), repeatable_rows),
+            repeatable_states(self.repeatables(), repeatable_rows, failures),
         )
 
     def validate(self, *, strict: bool = False) -> ValidateResult:
@@ -646,9 +688,9 @@ class Migrator:
         # now, in CI, not during an emergency rollback
         sides = self._side_files("up") + self._side_files("down")
         check_every_file([f for m in migrations for f in (m.up, m.down)] + sides, open_dialect(self.url))
-        rows, live, repeatable_rows = self._read_state(with_text=True)
+        rows, live, repeatable_rows, failures = self._read_state(with_text=True)
         problems = find_drift(migrations, rows, run_in_progress=live)
-        states = repeatable_states(self.repeatables(), repeatable_rows)
+        states = repeatable_states(self.repeatables(), repeatable_rows, failures)
         return ValidateResult(
             explain(problems, migrations, rows),
             strict,

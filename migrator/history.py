@@ -139,6 +139,24 @@ class VersionStore:
         )
         return {r[0]: RepeatableRow(r[0], r[1], r[2], r[3], int(r[4] or 0)) for r in found}
 
+    def repeatable_failures(self) -> dict[str, list[tuple[Any, str]]]:
+        """name -> (when, the failure's detail) of each failed run since the repeatable last
+        ran through, for those whose last run failed: on a dialect that cannot roll it back,
+        part of any of them may have committed (SPEC §3)."""
+        if not self.d.table_exists(self.history_name):
+            return {}
+        since: dict[str, list[tuple[Any, str]]] = {}
+        for name, outcome, at, detail in self.d.query(
+            f"SELECT name, outcome, performed_at, detail FROM {self.history} "
+            f"WHERE action = {self.d.placeholder} ORDER BY id",
+            ("repeatable",),
+        ):
+            if outcome == "failed":
+                since.setdefault(name, []).append((at, detail or ""))
+            else:
+                since.pop(name, None)
+        return since
+
     def events(self) -> list[HistoryEvent]:
         if not self.d.table_exists(self.history_name):
             return []

@@ -806,8 +806,9 @@ class Runner:
         if ps.transactional:
             what = "nothing of it was committed: the whole file was rolled back"
         else:
+            stay = " and stays" if committed == 1 else " and stay"
             what = f"{committed_phrase(committed, len(ps.statements))} committed" + (
-                " and stay (no rollback is possible here)" if committed else ""
+                f"{stay} (no rollback is possible here)" if committed else ""
             )
         if ps.kind == "repeatable":
             what += "; it stays pending and runs again on the next `up`"

@@ -292,3 +292,34 @@ def test_status_on_many_targets_counts_a_changed_repeatable_as_pending(
     assert f"{db.url}: ok: 1 -> 1 (0 applied, 1 repeatable)" in up.out + up.err
     assert db.query("SELECT a FROM v") == [(3,)]
     assert cli("status", "--exit-code", "--url", db.url, "--url", other).code == 0
+
+
+def test_status_says_a_repeatable_failed_and_what_its_failed_runs_left(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    """Pending is not the whole truth after a failure: on mysql the first run's DDL stayed, and
+    the second run trips on it; status tells both runs."""
+    _project(sqldir)
+    (sqldir / "repeatable" / "views.sql").write_text(
+        "CREATE TABLE made_by_it (x INT);\nSELECT nope FROM missing_table;\n", encoding="utf-8"
+    )
+    assert cli("up", "--url", db.url).code == 1
+    assert cli("up", "--url", db.url).code == 1
+    status = cli("status", "--exit-code", "--url", db.url)
+    assert status.code == 5, status.out
+    line = next(x for x in status.out.splitlines() if x.startswith("  views (repeatable/views.sql): "))
+    assert line.startswith("  views (repeatable/views.sql): never applied; its last run, at "), line
+    assert line.endswith("; the next `up` runs it again"), line
+    if db.dialect == "mysql":
+        assert "UTC, failed: none of its 2 statements committed; an earlier failed run, at " in line
+        assert "UTC, left: statement 1 of 2 committed and stays (no rollback is possible here);" in line
+    else:
+        assert "UTC, failed: nothing of it was committed: the whole file was rolled back;" in line
+        assert "earlier" not in line
+    doc = json.loads(cli("status", "--json", "--url", db.url).out)
+    assert [(r["name"], r["last_run_failed"]) for r in doc["repeatables"]] == [("views", True)]
+    (sqldir / "repeatable" / "views.sql").write_text(
+        "DROP TABLE IF EXISTS made_by_it;\nCREATE TABLE made_by_it (x INT);\n", encoding="utf-8"
+    )
+    assert cli("up", "--url", db.url).code == 0
+    assert "failed" not in cli("status", "--url", db.url).out
