@@ -964,11 +964,16 @@ def _planned_run(
     def callback(event: str, when: str) -> list[PlannedFile]:
         return [side(callbacks[event], when)] if event in callbacks else []
 
-    each = "version, inside its transaction where it has one"
+    def each(event: str) -> str:
+        if event in callbacks and not callbacks[event].transactional:  # (Runner._inside)
+            return "version, on its own: it cannot run inside the version's transaction"
+        return "version, inside its transaction where it has one"
+
+    before, after = each_event("before", direction), each_event("after", direction)
     return [
         *callback(f"before_{direction}", f"before the {direction} run"),
-        *callback(each_event("before", direction), f"before each {each}"),
-        *callback(each_event("after", direction), f"after each {each}"),
+        *callback(before, f"before each {each(before)}"),
+        *callback(after, f"after each {each(after)}"),
         *(_planned(pf) for pf in files),
         *(side(ps, "after the versions: its checksum changed since it was applied") for ps in sides),
         *callback(f"after_{direction}", f"after the {direction} run"),

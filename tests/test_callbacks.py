@@ -217,3 +217,13 @@ def test_a_callback_no_transaction_can_hold_runs_after_the_file_commits(
         assert result.code == 0, result.out + result.err
         assert db.versions() == [(1, "applied"), (2, "applied")]
     assert db.query("SELECT x FROM a") == [(1,)]
+
+
+def test_dry_run_says_a_no_transaction_callback_runs_on_its_own(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    _callback(sqldir, "after_each", "-- migrator: no-transaction\nVACUUM;\n")
+    plan = cli("up", "--dry-run", "--url", "sqlite:///app.db")
+    assert plan.code == 0, plan.err
+    assert (
+        "-- runs after each version, on its own: it cannot run inside the version's transaction" in plan.out
+    )
