@@ -52,6 +52,7 @@ from migrator.script import (
     Begin,
     Bookkeeping,
     Commit,
+    OwnIdentity,
     ResetSession,
     Run,
     SetTimeouts,
@@ -242,6 +243,7 @@ def compile_file(
     durable: bool,
     before: PreparedSide | None = None,
     after: PreparedSide | None = None,
+    own_identity: bool = False,
 ) -> Iterable[Step]:
     """The script of one file (a big file's is produced as its statements are split). The
     `before_each`/`after_each` callbacks go inside its transaction; a file without one runs
@@ -256,6 +258,7 @@ def compile_file(
             durable=durable,
             before=callback_runs(before.file.rel, before.statements) if before else (),
             after=callback_runs(after.file.rel, after.statements) if after else (),
+            own_identity=own_identity,
         )
     return bracketed_script(pf.statements, book, effective, reset=reset)
 
@@ -308,6 +311,9 @@ class Runner:
             for ps in repeatables:
                 self.run_repeatable(ps)
             self.run_callback(f"after_{direction}")
+            if self._dirty_session:  # what the files SET (a role) must not outlive them: the
+                self._dirty_session = False  # version table is read again after the run
+                self.d.reset_session()
         except (MigrationFailedError, BookkeepingError) as failure:
             self._after_error(failure)
             raise
@@ -350,7 +356,14 @@ class Runner:
             else:
                 book = self._bookkeeping(pf)
                 steps = compile_file(
-                    pf, book, self.timeouts, reset=reset, durable=durable, before=before, after=after
+                    pf,
+                    book,
+                    self.timeouts,
+                    reset=reset,
+                    durable=durable,
+                    before=before,
+                    after=after,
+                    own_identity=self._may_change_identity(pf, before, after),
                 )
                 state = self._execute(pf, steps, started)
             if any(cb is not None and cb.statements for cb in (before, after)):
@@ -367,6 +380,16 @@ class Runner:
         self.reporter.file_done(pf, (time.perf_counter() - started) * 1000 if recorded is None else recorded)
         if after is None:  # the version is applied (or rolled back) now, whatever this does
             self.run_callback(after_event, around=pf, reset=False)
+
+    def _may_change_identity(self, *files: PreparedFile | PreparedSide | None) -> bool:
+        """Could a statement of these, run in one transaction, SET another role? (A big file is
+        not read ahead for this.)"""
+        return any(
+            self.d.may_change_identity(s.text)
+            for f in files
+            if f is not None and not isinstance(f.statements, FileStatements)
+            for s in f.statements
+        )
 
     def _inside(self, pf: PreparedFile, event: str) -> PreparedSide | None:
         """The each-callback to compile into the file's own transaction, if it goes there."""
@@ -535,6 +558,7 @@ class Runner:
             Begin: "opening a transaction",
             Commit: "committing",
             SetTimeouts: "setting the session limits",
+            OwnIdentity: "returning to migrator's own role for its bookkeeping",
             ResetSession: "resetting the session",
         }.get(type(failed.step), "a bookkeeping step")
         outcome = self._settle(
@@ -732,6 +756,7 @@ class Runner:
                 self.timeouts.overridden_by(ps.file.directives),
                 reset=reset,
                 durable=True,
+                own_identity=self._may_change_identity(ps),
             )
             if ps.transactional
             else bracketed_script(

@@ -91,7 +91,14 @@ class Commit:
     pass
 
 
-Step = ResetSession | SetTimeouts | Begin | Run | Write | Commit
+@dataclass(frozen=True)
+class OwnIdentity:
+    """Until the transaction ends, run as the user migrator connected as (with its default
+    role), not as a role the file or a `before_each` SET: the bookkeeping writes after it are
+    migrator's own (SPEC §3: no session setting a file makes changes them)."""
+
+
+Step = ResetSession | SetTimeouts | Begin | Run | Write | Commit | OwnIdentity
 
 # Statements that only read or change rows: on a dialect whose DDL commits implicitly
 # (mysql) a file made of these alone can still run in one transaction (SPEC §3).
@@ -148,6 +155,7 @@ def transactional_script(
     durable: bool,
     before: Sequence[Run] = (),
     after: Sequence[Run] = (),
+    own_identity: bool = False,
 ) -> Iterator[Step]:
     """The file and its version row in one transaction: all of it commits, or none; with the
     `before_each`/`after_each` callbacks' statements inside that same transaction."""
@@ -160,6 +168,8 @@ def transactional_script(
     for number, statement in enumerate(statements, start=1):
         yield Run(number, statement)
     yield from (replace(run, number=number) for run in after)
+    if own_identity and book.finish:  # (a statement may have SET another role)
+        yield OwnIdentity()
     yield from book.finish
     yield Commit()
 

@@ -227,3 +227,40 @@ def test_dry_run_says_a_no_transaction_callback_runs_on_its_own(sqldir: Path, cl
     assert (
         "-- runs after each version, on its own: it cannot run inside the version's transaction" in plan.out
     )
+
+
+def test_set_role_in_before_each_owns_the_files_never_the_bookkeeping(
+    postgres_db: Db, sqldir: Path, cli: Any
+) -> None:
+    """`SET ROLE` before each file (postgres): the files run as the role, which has no right
+    on the version table; migrator's own writes and reads run as the user it connected as, and
+    a role a file SET does not leak into the next file (RESET ALL keeps the role)."""
+    import uuid
+
+    db, role = postgres_db, f"mt_role_{uuid.uuid4().hex[:8]}"
+    db.execute(f"CREATE ROLE {role} NOLOGIN")
+    try:
+        db.execute(f"GRANT CREATE, USAGE ON SCHEMA public TO {role}")
+        write_migration(sqldir, "0001_a", "CREATE TABLE a (x INT);\n", "DROP TABLE a;\n")
+        write_migration(sqldir, "0002_b", "CREATE TABLE b (x INT);\n", "DROP TABLE b;\n")
+        _callback(sqldir, "before_each", f"SET ROLE {role};\n")
+        up = cli("up", "--url", db.url)
+        assert up.code == 0, up.out + up.err
+        owners = "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+        assert db.query(owners) == [
+            ("a", role),
+            ("b", role),
+            ("schema_version", "postgres"),
+            ("schema_version_history", "postgres"),
+        ]
+        assert db.versions() == [(1, "applied"), (2, "applied")]
+
+        (sqldir / "callbacks" / "before_each.sql").unlink()
+        write_migration(sqldir, "0003_c", f"SET ROLE {role};\nCREATE TABLE c (x INT);\n", "DROP TABLE c;\n")
+        write_migration(sqldir, "0004_d", "CREATE TABLE d (x INT);\n", "DROP TABLE d;\n")
+        more = cli("up", "--url", db.url)
+        assert more.code == 0, more.out + more.err
+        assert [r for r in db.query(owners) if r[0] in ("c", "d")] == [("c", role), ("d", "postgres")]
+    finally:
+        db.execute(f"DROP OWNED BY {role}")
+        db.execute(f"DROP ROLE {role}")

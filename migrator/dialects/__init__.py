@@ -69,6 +69,15 @@ class Dialect:
         """Give the next file a clean session: nothing a previous file SET may leak."""
         raise NotImplementedError
 
+    def may_change_identity(self, statement_text: str) -> bool:
+        """Could this statement make the session act as another role (SET ROLE)? Then the
+        bookkeeping writes of its transaction are preceded by OwnIdentity."""
+        return False
+
+    def own_identity(self) -> None:
+        """OwnIdentity: nothing where a role cannot take privileges away (sqlite has none;
+        mysql's roles add to the user's own)."""
+
     def may_change_session(self, statement_text: str) -> bool:
         """Could this statement leave session state behind? If no statement of a file can,
         the next file needs no reset (where a reset is costly)."""
@@ -153,7 +162,7 @@ class Dialect:
     def run_step(
         self, step: Step, state: ScriptState, started: float, on_statement: StatementDone | None
     ) -> None:
-        from migrator.script import Begin, Commit, ResetSession, Run, SetTimeouts, Write
+        from migrator.script import Begin, Commit, OwnIdentity, ResetSession, Run, SetTimeouts, Write
 
         try:
             if isinstance(step, Run):
@@ -174,6 +183,8 @@ class Dialect:
                 self.apply_timeouts(step.timeouts, in_transaction=step.local)
             elif isinstance(step, ResetSession):
                 self.reset_session()
+            elif isinstance(step, OwnIdentity):
+                self.own_identity()
         except StatementError as exc:
             raise StepFailed(step, exc) from None
         state.steps_done += 1

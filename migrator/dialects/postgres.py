@@ -153,9 +153,24 @@ class PostgresDialect(Dialect):
                 self.conn.close()
                 self.conn = None
 
+    # RESET ALL keeps the connection (and its session advisory lock) but drops every SET, the
+    # role excepted: RESET ROLE returns to the connection's own (its default role included)
+    _RESET = ("RESET ALL", "RESET ROLE")
+
     def reset_session(self) -> None:
-        # RESET ALL keeps the connection (and its session advisory lock) but drops every SET.
-        self.execute("RESET ALL")
+        for sql in self._RESET:
+            self.execute(sql)
+
+    _OWN_IDENTITY = "SET LOCAL role TO DEFAULT"  # the connection's role, for this transaction
+
+    def may_change_identity(self, statement_text: str) -> bool:
+        from migrator.lexer import leading_keywords
+
+        words = leading_keywords(statement_text, 3)
+        return words[:1] in (("SET",), ("RESET",)) and ("ROLE" in words or "SESSION" in words)
+
+    def own_identity(self) -> None:
+        self.execute(self._OWN_IDENTITY)
 
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         for sql in self._timeout_sql(timeouts, local=in_transaction):
@@ -414,6 +429,7 @@ class PostgresDialect(Dialect):
             STATEMENTS_RUN,
             Begin,
             Commit,
+            OwnIdentity,
             ResetSession,
             Run,
             SetTimeouts,
@@ -444,7 +460,9 @@ class PostgresDialect(Dialect):
         if isinstance(step, SetTimeouts):
             return self._timeout_sql(step.timeouts, local=step.local), ()
         if isinstance(step, ResetSession):
-            return ["RESET ALL"], ()
+            return list(self._RESET), ()
+        if isinstance(step, OwnIdentity):
+            return [self._OWN_IDENTITY], ()
         raise TypeError(step)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
