@@ -299,6 +299,7 @@ class Runner:
         self.repeatables_done: list[str] = []
         self.in_flight: InFlight | None = None  # what became of the file a signal stopped
         self._dirty_session = False  # may the previous file have left session state behind?
+        self._role_set = False  # may a file or callback have SET a role (Dialect.may_change_identity)?
         self._unflushed = False  # a commit that did not wait for the disk is not flushed yet
 
     def run_command(self, direction: str, files: list[PreparedFile], repeatables: list[PreparedSide]) -> None:
@@ -311,8 +312,8 @@ class Runner:
             for ps in repeatables:
                 self.run_repeatable(ps)
             self.run_callback(f"after_{direction}")
-            if self._dirty_session:  # what the files SET (a role) must not outlive them: the
-                self._dirty_session = False  # version table is read again after the run
+            if self._role_set:  # a role a file SET must not outlive the run: migrator reads
+                self._role_set = self._dirty_session = False  # its version table after it
                 self.d.reset_session()
         except (MigrationFailedError, BookkeepingError) as failure:
             self._after_error(failure)
@@ -382,14 +383,15 @@ class Runner:
             self.run_callback(after_event, around=pf, reset=False)
 
     def _may_change_identity(self, *files: PreparedFile | PreparedSide | None) -> bool:
-        """Could a statement of these, run in one transaction, SET another role? (A big file is
-        not read ahead for this.)"""
-        return any(
+        """Could a statement of these SET another role? (A big file is not read ahead for this.)"""
+        found = any(
             self.d.may_change_identity(s.text)
             for f in files
             if f is not None and not isinstance(f.statements, FileStatements)
             for s in f.statements
         )
+        self._role_set = self._role_set or found
+        return found
 
     def _inside(self, pf: PreparedFile, event: str) -> PreparedSide | None:
         """The each-callback to compile into the file's own transaction, if it goes there."""
@@ -749,6 +751,7 @@ class Runner:
         started = time.perf_counter()
         reset = self._dirty_session if reset is None else reset
         self._dirty_session = True  # (not worth finding out: one reset after such a file)
+        own_identity = self._may_change_identity(ps)
         steps = (
             transactional_script(
                 ps.statements,
@@ -756,7 +759,7 @@ class Runner:
                 self.timeouts.overridden_by(ps.file.directives),
                 reset=reset,
                 durable=True,
-                own_identity=self._may_change_identity(ps),
+                own_identity=own_identity,
             )
             if ps.transactional
             else bracketed_script(
