@@ -168,6 +168,59 @@ def test_corpus(dialect: str, statement: str, want: set[str]) -> None:
     assert _hits(dialect, statement) == want
 
 
+def _file_hits(dialect: str, *files: str) -> list[set[str]]:
+    """The rules each statement of the last file breaks; earlier files deploy with it (a
+    database's pending versions), and `users` exists already."""
+    ctx = R.Context(dialect)
+    out: list[set[str]] = []
+    for text in files:
+        ctx.start_file(same_run=True)
+        out = [
+            {r for r, _ in R.statement_hits(R.flatten(st, dialect), ctx) if dialect in R.RULES[r].dialects}
+            for st in text.split(";\n")
+        ]
+    return out
+
+
+ADD_TOKEN = "ALTER TABLE users ADD COLUMN token varchar(40)"
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres", "mysql"])
+def test_unique_index_on_a_column_this_file_just_added_cannot_meet_a_duplicate(dialect: str) -> None:
+    # procrastinate 0.8.1 (docs/lint.md, "Lint on a real project"): ADD COLUMN queueing_lock,
+    # then CREATE UNIQUE INDEX on it. Every row holds NULL there: no duplicate can fail it
+    pg = {"create-index-not-concurrently"} if dialect == "postgres" else set()
+    index = "CREATE UNIQUE INDEX users_token ON users (token)"
+    assert _file_hits(dialect, f"{ADD_TOKEN};\n{index}")[1] == pg
+    partial = "CREATE UNIQUE INDEX users_token ON users (token) WHERE id > 0"
+    assert _file_hits(dialect, f"{ADD_TOKEN};\n{partial}")[1] == pg
+    constraint = "ALTER TABLE users ADD CONSTRAINT users_token_key UNIQUE (token)"
+    assert _file_hits(dialect, f"{ADD_TOKEN};\n{constraint}")[1] == set()
+    # ... but it can as soon as the rows may hold values, or the index is not on new columns only
+    unique = {"add-unique"} | pg
+    for before in (
+        "UPDATE users SET token = 'x' WHERE id = 1",
+        "INSERT INTO users (id, token) VALUES (1, 'x')",
+        "SELECT fill_tokens()",
+    ):
+        assert _file_hits(dialect, f"{ADD_TOKEN};\n{before};\n{index}")[2] == unique, before
+    assert _file_hits(dialect, f"{ADD_TOKEN} DEFAULT 'x';\n{index}")[1] == unique
+    assert _file_hits(dialect, f"{ADD_TOKEN} NOT NULL;\n{index}")[1] == unique
+    both = "CREATE UNIQUE INDEX users_token ON users (token, email)"
+    assert _file_hits(dialect, f"{ADD_TOKEN};\n{both}")[1] == unique
+    assert _file_hits(dialect, f"{ADD_TOKEN};\nCREATE UNIQUE INDEX u ON users (lower(token))")[1] == unique
+    # added by an earlier version (maybe in production, written since): the rule speaks
+    assert _file_hits(dialect, ADD_TOKEN, index)[0] == unique
+
+
+def test_unique_nulls_not_distinct_on_a_new_column_still_warns() -> None:
+    index = "CREATE UNIQUE INDEX users_token ON users (token) NULLS NOT DISTINCT"
+    assert _file_hits("postgres", f"{ADD_TOKEN};\n{index}")[1] == {
+        "add-unique",
+        "create-index-not-concurrently",
+    }
+
+
 # -- through the command line -------------------------------------------------------------------
 
 

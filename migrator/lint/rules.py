@@ -221,6 +221,9 @@ class Context:
     file_tables: set[str] = field(default_factory=set)  # created earlier in this file
     new_indexes: set[str] = field(default_factory=set)
     not_null_checks: set[tuple[str, str]] = field(default_factory=set)
+    # (table, column) added earlier in this file with no default and not NOT NULL, and not
+    # written since: every row holds NULL there, and NULLs never collide in a unique index
+    null_columns: set[tuple[str, str]] = field(default_factory=set)
 
     def is_new(self, table: str) -> bool:
         """No traffic and no rows to lock or rewrite: lock and rewrite rules stay quiet."""
@@ -239,6 +242,14 @@ class Context:
         self.file_tables = set()
         if not same_run:
             self.new_tables, self.new_indexes = set(), set()
+        self.null_columns = set()
+
+    def all_null(self, table: str, columns: list[str] | None) -> bool:
+        """A unique index on these columns cannot meet a duplicate already in the table."""
+        return bool(columns) and all((table, c) in self.null_columns for c in columns or [])
+
+    def written(self, table: str) -> None:
+        self.null_columns = {tc for tc in self.null_columns if tc[0] != table}
 
 
 Hit = tuple[str, list[str]]  # (rule id, tables it touches)
@@ -373,6 +384,8 @@ def _alter_hits(table: str, body: str, ctx: Context) -> Iterator[Hit]:
     touches = [table]
     online = d == "mysql" and _ONLINE.search(body) is not None
     for action in _actions(body):
+        if not action.startswith("ADD "):  # ALTER ... TYPE ... USING, SET DEFAULT, ...: may fill it
+            ctx.written(table)
         if action.startswith("DROP ") and not re.match(
             r"DROP (?:CONSTRAINT|INDEX|KEY|FOREIGN KEY|PRIMARY KEY|DEFAULT|CHECK|PARTITION|TRIGGER)\b", action
         ):
@@ -394,8 +407,9 @@ def _alter_hits(table: str, body: str, ctx: Context) -> Iterator[Hit]:
         ):
             yield "rename-table", touches
         elif action.startswith("ADD "):
-            yield from _add(action, d, touches, online)
+            yield from _add(action, d, touches, online, ctx.all_null(table, _key_columns(action)))
             _learn_check(action, table, ctx)
+            _learn_null_column(action, table, ctx)
         elif action.startswith("ALTER ") and " SET NOT NULL" in action:
             col = re.match(r"ALTER (?:COLUMN )?([\w$]+)", action)
             if not (col and (table, col[1].lower()) in ctx.not_null_checks):
@@ -424,12 +438,12 @@ def _alter_hits(table: str, body: str, ctx: Context) -> Iterator[Hit]:
             yield "mysql-not-online", touches
 
 
-def _add(action: str, d: str, touches: list[str], online: bool) -> Iterator[Hit]:
+def _add(action: str, d: str, touches: list[str], online: bool, all_null: bool) -> Iterator[Hit]:
     rest = re.sub(r"^ADD (?:CONSTRAINT [\w$]+ )?", "", action)
     if action.startswith("ADD CONSTRAINT") or rest.startswith(
         ("UNIQUE", "CHECK", "FOREIGN KEY", "PRIMARY KEY")
     ):
-        if rest.startswith("UNIQUE") and " USING INDEX" not in rest:
+        if rest.startswith("UNIQUE") and " USING INDEX" not in rest and not all_null:
             yield "add-unique", touches
         if d == "postgres" and rest.startswith(("CHECK", "FOREIGN KEY")) and " NOT VALID" not in rest:
             yield "constraint-not-valid", touches
@@ -458,15 +472,41 @@ def _add(action: str, d: str, touches: list[str], online: bool) -> Iterator[Hit]
         yield "mysql-not-online", touches
 
 
+_KEY_COLUMNS = re.compile(r"^[^(]*?\( ?([\w$]+(?: ?, ?[\w$]+)*) ?\)")
+
+
+def _key_columns(text: str) -> list[str] | None:
+    """The plain column names of the first `( ... )` (index columns, UNIQUE (...)); None for
+    expressions, NULLS NOT DISTINCT (NULLs then collide) or anything else not understood."""
+    if "NULLS NOT DISTINCT" in text:
+        return None
+    m = _KEY_COLUMNS.match(text)
+    return [c.strip().lower() for c in m[1].split(",")] if m else None
+
+
+def _learn_null_column(action: str, table: str, ctx: Context) -> None:
+    m = re.match(r"ADD (?:COLUMN )?(?:IF NOT EXISTS )?([\w$]+) (.*)$", action)
+    if m is None or m[1] in ("CONSTRAINT", "UNIQUE", "CHECK", "FOREIGN", "PRIMARY", "INDEX", "KEY"):
+        return
+    if not re.search(r"\b(?:DEFAULT|NOT NULL|GENERATED|AS|AUTO_INCREMENT|PRIMARY KEY|SERIAL\w*)\b", m[2]):
+        ctx.null_columns.add((table, m[1].lower()))
+
+
 def _learn_check(action: str, table: str, ctx: Context) -> None:
     m = re.search(r"CHECK ?\( ?([\w$]+) IS NOT NULL ?\)", action)
     if m:
         ctx.not_null_checks.add((table, m[1].lower()))
 
 
+# statements that may write rows without saying which (a function call, a DO block, COPY)
+_MAY_WRITE = ("MERGE", "COPY", "DO ", "CALL", "SELECT", "EXECUTE", "LOAD")
+
+
 def statement_hits(flat: str, ctx: Context) -> Iterator[Hit]:
     """The rules one statement breaks, learning what it creates for the next statements."""
     head = flat[:7]
+    if flat.startswith(_DATA) or _WITH.match(flat) or head.startswith(_MAY_WRITE):
+        ctx.null_columns = set()  # rows may now hold values in the columns added before
     if head.startswith("ALTER"):
         yield from _alter_table(flat, ctx)
         return
@@ -480,7 +520,9 @@ def statement_hits(flat: str, ctx: Context) -> Iterator[Hit]:
                 ctx.new_indexes.add(_unqualified(name))
             if ctx.is_new(table):
                 return
-            if unique and not concurrently:  # CONCURRENTLY is the safe rewrite add-unique recommends
+            # CONCURRENTLY is the safe rewrite add-unique recommends; columns this file just
+            # added (all NULL) hold no duplicate to fail on
+            if unique and not concurrently and not ctx.all_null(table, _key_columns(flat[m.end() :])):
                 yield "add-unique", [table]
             if ctx.dialect == "postgres" and not concurrently:
                 yield "create-index-not-concurrently", [table]
