@@ -213,6 +213,16 @@ def test_unique_index_on_a_column_this_file_just_added_cannot_meet_a_duplicate(d
     assert _file_hits(dialect, ADD_TOKEN, index)[0] == unique
 
 
+def test_dropping_an_index_this_run_built_on_a_table_in_use_still_locks_it() -> None:
+    # procrastinate 2.14.1 and 3.0.0 drop indexes that 0.19.0 built on procrastinate_jobs:
+    # --measure saw ACCESS EXCLUSIVE on the table, the static rule said nothing
+    build = "CREATE INDEX users_name ON users (name)"
+    assert _file_hits("postgres", build, "DROP INDEX users_name")[0] == {"drop-index-not-concurrently"}
+    assert _file_hits("postgres", build, "DROP INDEX CONCURRENTLY users_name")[0] == set()
+    fresh = "CREATE TABLE fresh (id int);\nCREATE INDEX fresh_id ON fresh (id)"
+    assert _file_hits("postgres", fresh, "DROP INDEX fresh_id")[0] == set()
+
+
 def test_unique_nulls_not_distinct_on_a_new_column_still_warns() -> None:
     index = "CREATE UNIQUE INDEX users_token ON users (token) NULLS NOT DISTINCT"
     assert _file_hits("postgres", f"{ADD_TOKEN};\n{index}")[1] == {

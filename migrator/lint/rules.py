@@ -219,7 +219,7 @@ class Context:
     dialect: str
     new_tables: set[str] = field(default_factory=set)  # created earlier in this run
     file_tables: set[str] = field(default_factory=set)  # created earlier in this file
-    new_indexes: set[str] = field(default_factory=set)
+    new_indexes: set[str] = field(default_factory=set)  # on tables created in this run
     not_null_checks: set[tuple[str, str]] = field(default_factory=set)
     # (table, column) added earlier in this file with no default and not NOT NULL, and not
     # written since: every row holds NULL there, and NULLs never collide in a unique index
@@ -516,9 +516,9 @@ def statement_hits(flat: str, ctx: Context) -> Iterator[Hit]:
             ctx.file_tables.add(_unqualified(m[1]))
         elif m := _CREATE_INDEX.match(flat):
             unique, concurrently, name, table = m[1], m[2], m[3], _unqualified(m[4])
-            if name:
-                ctx.new_indexes.add(_unqualified(name))
             if ctx.is_new(table):
+                if name:  # dropping it later locks only a table nobody uses yet
+                    ctx.new_indexes.add(_unqualified(name))
                 return
             # CONCURRENTLY is the safe rewrite add-unique recommends; columns this file just
             # added (all NULL) hold no duplicate to fail on
