@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,6 +238,19 @@ def run_cli(
         timeout=timeout,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@contextmanager
+def connected(db: Db) -> Iterator[Any]:
+    """A migrator dialect connected to the test's scratch database, closed afterwards."""
+    from migrator.dialects import open_dialect
+
+    dialect = open_dialect(parse_url(db.url))
+    dialect.connect()
+    try:
+        yield dialect
+    finally:
+        dialect.close()
 
 
 def answer_on_a_terminal(args: list[str], cwd: Path, answer: str) -> Result:

@@ -6,30 +6,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from migrator.dialects import Dialect, open_dialect
 from migrator.lint.impact import order_by_size, size_phrase, table_sizes
 from migrator.lint.model import ERROR, WARNING, Finding, TableSize
-from migrator.urls import parse_url
-from tests.conftest import Db
+from tests.conftest import Db, connected
 
 ANALYZE = {"sqlite": "ANALYZE", "postgres": "ANALYZE t", "mysql": "ANALYZE TABLE t"}
-
-
-@contextmanager
-def connected(db: Db) -> Iterator[Dialect]:
-    dialect = open_dialect(parse_url(db.url))
-    dialect.connect()
-    try:
-        yield dialect
-    finally:
-        dialect.close()
 
 
 def fill(db: Db, rows: int, *, analyze: bool = True) -> None:

@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from migrator.dialects import Dialect, open_dialect
 from migrator.snapshot import Difference, Schema, SchemaObject, diff, render_text, take_snapshot, to_json
 from migrator.snapshot.model import build_schema
-from migrator.urls import parse_url
-from tests.conftest import Db
+from tests.conftest import Db, connected
 
 VERSION_TABLES = {"schema_version", "schema_version_history"}
 EXAMPLE_TABLES = {"request_logs", "mock_servers", "scenarios", "webhooks", "webhook_deliveries"}
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def connected(db: Db) -> Iterator[Dialect]:
-    dialect = open_dialect(parse_url(db.url))
-    dialect.connect()
-    try:
-        yield dialect
-    finally:
-        dialect.close()
 
 
 def snapshot(db: Db, exclude: set[str] = VERSION_TABLES) -> Schema:
