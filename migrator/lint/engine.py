@@ -164,7 +164,7 @@ def _read(file: SqlFile, dialect: str, flats: dict[tuple[str, bool], str]) -> li
     except LexError as exc:
         raise LayoutError([f"{file.rel}:{exc.line}:{exc.column}: {exc}"]) from None
     out = []
-    family = dialect == "mysql"
+    family = R.hash_commented(dialect)  # dialects that read a statement alike share its reading
     for s in statements:
         flat = flats.get((s.text, family))
         if flat is None:

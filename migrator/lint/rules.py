@@ -258,6 +258,8 @@ Hit = tuple[str, list[str]]  # (rule id, tables it touches)
 _QUOTED_NAMES = r""""((?:[^"]|"")*)"|`((?:[^`]|``)*)`"""
 # per dialect family: mysql has `#` comments and backslash escapes in strings; postgres and
 # sqlite have neither (`#>` is a postgres jsonb operator), and postgres has $tag$ bodies
+# what a statement's text hides from the rules, by the dialect's lexing: with `#` comments (the
+# mysql client family, which also has backslash escapes and /*! */ code) or with dollar quotes
 _NOISE = {
     True: re.compile(rf"""--[^\n]*|\#[^\n]*|/\*M?!\d*|\*/|'(?:[^'\\]|''|\\.)*'|{_QUOTED_NAMES}"""),
     False: re.compile(rf"""--[^\n]*|\*/|'(?:[^']|'')*'|{_QUOTED_NAMES}|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\3\$"""),
@@ -277,11 +279,19 @@ def _denoise(m: re.Match[str]) -> str:
     return " "  # a comment, or the brackets of a mysql executable comment
 
 
+def hash_commented(dialect: str) -> bool:
+    """Does the dialect read `#` as a comment (and backslash escapes, /*! */ code)? From its
+    lexing rules in the registry, never from its name."""
+    from migrator.dialects.registry import spec
+
+    return spec(dialect).lex.hash_comments
+
+
 def flatten(text: str, dialect: str = "postgres") -> str:
     """Upper-case words, single spaces; comments, strings and dollar bodies gone; names
     unquoted. The one reading of a statement every rule shares."""
     text = _BLOCK_COMMENT.sub(" ", text)
-    text = _NOISE[dialect == "mysql"].sub(_denoise, text)
+    text = _NOISE[hash_commented(dialect)].sub(_denoise, text)
     return _SPACE.sub(" ", text).strip().upper()
 
 
