@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from migrator.api import Migrator, RunResult
 from migrator.config import COMMAND_LINE_SETTINGS, load_settings
 from migrator.errors import MigratorError, UsageError
 from migrator.model import Migration
@@ -16,11 +15,16 @@ from migrator.report.tables import output_width, table_lines
 from migrator.report.text import ask, emit_json, say, say_lines, say_prose, version_text, wrapped
 from migrator.report.units import duration, plural
 
+if TYPE_CHECKING:  # the library is imported when a command needs it: lint and hash do not
+    from migrator.api import Migrator, RunResult
+
 EXIT_PENDING = 5
 
 
 def _migrator(args: argparse.Namespace, reporter: Any = None) -> Migrator:
     """The Migrator for this invocation's one database."""
+    from migrator.api import Migrator
+
     flags = {k: getattr(args, k, None) for k in ("url", *COMMAND_LINE_SETTINGS)}
     return Migrator(settings=load_settings(flags), reporter=reporter)
 

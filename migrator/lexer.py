@@ -41,6 +41,7 @@ __all__ = [
     "Statement",
     "StatementSplitter",
     "leading_keywords",
+    "split_alike",
     "split_statements",
     "starts_with",
 ]
@@ -910,10 +911,82 @@ class StatementSplitter:
 
 def split_statements(text: str, dialect: str) -> list[Statement]:
     """All statements of a whole script."""
+    _lexer(dialect)  # ValueError for a dialect the registry does not know
+    alike = split_alike(text)
+    if alike is not None:
+        return alike
     splitter = StatementSplitter(dialect)
     statements = splitter.feed(text)
     statements.extend(splitter.finish())
     return statements
+
+
+# Plain text: nothing in it that any dialect's rules read differently from the others, so
+# only ';' at parenthesis depth 0 ends a statement. No quote of any kind, no comment, no
+# escape, no dollar, no DELIMITER line, and none of the words without which no BEGIN ... END
+# body can open (a body opens only in a trigger, function, procedure or event). The words are
+# looked for in the upper-cased text, as the scanner upper-cases a word before it compares
+# (`trıgger` with a dotless i is TRIGGER to it), and inside longer words too: a false alarm
+# only costs the full scan. tests/test_lexer.py holds this path to the scanner on every dialect.
+_QUOTE_OR_ESCAPE_RE: Final = re.compile(r"""['"`\[\]$#\\\ufeff]""")
+_COMMENT_MARKS: Final = ("--", "/*", "*/")
+_BODY_WORDS: Final = ("TRIGGER", "FUNCTION", "PROCEDURE", "EVENT", "DELIMITER")
+
+
+def split_alike(text: str) -> list[Statement] | None:
+    """The statements of a text every dialect splits alike (plain text), else None."""
+    if _QUOTE_OR_ESCAPE_RE.search(text) is not None or any(mark in text for mark in _COMMENT_MARKS):
+        return None
+    upper = text.upper()
+    if any(word in upper for word in _BODY_WORDS):
+        return None
+    return _split_plain(text)
+
+
+_PLAIN_MARK_RE: Final = re.compile(r"[;()]")
+_NON_SPACE_RE: Final = re.compile(f"[^{_WS}]")
+
+
+def _split_plain(text: str) -> list[Statement]:
+    """split_statements() of plain text, without the token-by-token scan."""
+    out: list[Statement] = []
+    line, counted = 1, 0  # line number at offset `counted`
+    bol = 0  # offset where that line begins
+
+    def emit(begin: int, end: int) -> None:
+        nonlocal line, counted, bol
+        breaks = text.count("\n", counted, begin)
+        if breaks:
+            line += breaks
+            bol = text.rfind("\n", counted, begin) + 1
+        counted = begin
+        out.append(Statement(text[begin:end].rstrip(_WS), line, begin - bol + 1, begin))
+
+    begin = -1  # where the statement being read starts; -1 between statements
+    pos = 0  # where the next statement may start
+    depth = 0
+    for mark in _PLAIN_MARK_RE.finditer(text):
+        at = mark.start()
+        if begin < 0:
+            first = _NON_SPACE_RE.search(text, pos, at)
+            begin = first.start() if first is not None else at
+            if begin == at and text[at] == ";":  # an empty statement
+                begin, pos = -1, at + 1
+                continue
+        char = text[at]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= depth > 0
+        elif not depth:
+            emit(begin, at)
+            begin, pos = -1, at + 1
+    if begin < 0:
+        first = _NON_SPACE_RE.search(text, pos)
+        begin = first.start() if first is not None else -1
+    if begin >= 0:
+        emit(begin, len(text))
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import migrator.lexer as lexer_module
 from migrator.lexer import (
     LexError,
     Statement,
@@ -814,3 +815,107 @@ def test_positions_agree_with_the_text(dialect: str, sql: str) -> None:
         assert s.column == s.offset - sql.rfind("\n", 0, s.offset)
         assert s.text and s.text == s.text.rstrip(" \t\n\r\f\v")
     assert [s.offset for s in found] == sorted({s.offset for s in found})
+
+
+# -- the plain-text path ----------------------------------------------------------------------
+# split_statements() skips the token-by-token scan for text no dialect reads differently from
+# the others. It must give exactly what the scanner gives (statements, positions, errors).
+
+PLAIN_FRAGMENTS = [
+    "INSERT INTO t VALUES (1)",
+    "CREATE TRIGGER g AFTER INSERT ON t BEGIN SELECT 1",
+    "CREATE TRıGGER g AFTER INSERT ON t BEGIN SELECT 1",  # dotless i: TRIGGER once upper-cased
+    "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1",
+    "CREATE PROCEDURE p() BEGIN SELECT 1",
+    "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN SELECT 1",
+    "DELIMITER //\n",
+    "DELımITER ;\n",
+    "CREATE TABLE t (a INT)",
+    "ALTER TABLE t ADD b INT",
+    "BEGIN",
+    "END",
+    "CASE",
+    "x",
+    "é",
+    "-",
+    "/",
+    "*",
+    "(",
+    ")",
+    ";",
+    ";",
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\f",
+    "\v",
+    "\u00a0",
+    "\u2028",
+]
+plain_soups = st.lists(st.sampled_from(PLAIN_FRAGMENTS), max_size=30).map("".join)
+
+
+def scanned(sql: str, dialect: str) -> list[Statement] | tuple[str, int, int]:
+    """What the full scanner gives (one chunk, so split_statements' shortcut is not taken)."""
+    return outcome(sql, dialect, [len(sql)])
+
+
+def split(sql: str, dialect: str) -> list[Statement] | tuple[str, int, int]:
+    try:
+        return split_statements(sql, dialect)
+    except LexError as e:
+        return e.message, e.line, e.column
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(dialect=dialects, sql=plain_soups | soups | st.text(max_size=60))
+def test_split_statements_gives_what_the_scanner_gives(dialect: str, sql: str) -> None:
+    assert split(sql, dialect) == scanned(sql, dialect)
+
+
+@given(sql=plain_soups.filter(lambda s: lexer_module.split_alike(s) is not None))
+def test_plain_text_splits_alike_on_every_dialect(sql: str) -> None:
+    assert split(sql, "sqlite") == split(sql, "postgres") == split(sql, "mysql")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO t VALUES (1);",
+        "  \n\nINSERT INTO t VALUES (1);;\n  SELECT (1;2) ;\r\nSELECT 3",
+        "SELECT 1)); SELECT 2",
+        ";;;",
+        "",
+        "CREATE TABLE t (a INT);\nCREATE INDEX i ON t (a);",
+    ],
+)
+def test_plain_text_takes_the_shortcut(sql: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cases above are plain: the shortcut answers them, the scanner is never asked."""
+    expected = {d: scanned(sql, d) for d in DIALECTS}
+    monkeypatch.setattr(lexer_module.StatementSplitter, "feed", None)
+    for dialect in DIALECTS:
+        assert split_statements(sql, dialect) == expected[dialect]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "create trigger g after insert on t begin select 1; end;",
+        "CREATE TRıGGER g AFTER INSERT ON t BEGIN SELECT 1; END;",  # dotless i
+        "CREATE FUNCTıON f() RETURNS int BEGIN ATOMIC SELECT 1; END;",
+        "CREATE PROCEDURE p() BEGIN SELECT 1; END;",
+        "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN SELECT 1; END;",
+        "DELımITER //\nSELECT 1; SELECT 2//\n",
+        "SELECT 1 -- a; comment\n; SELECT 2",
+        "SELECT 1 /* a; comment */; SELECT 2",
+        "SELECT 1 # a; comment\n; SELECT 2",
+        "SELECT ';'; SELECT 2",
+        "SELECT $$;$$; SELECT 2",
+        'SELECT `;`; SELECT [;]; SELECT "x;"',
+        "\ufeffSELECT 1; SELECT 2",
+    ],
+)
+def test_text_some_dialect_reads_apart_is_scanned(sql: str) -> None:
+    for dialect in DIALECTS:
+        assert split(sql, dialect) == scanned(sql, dialect), dialect

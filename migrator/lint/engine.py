@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.errors import ConfigError, LayoutError, UsageError
-from migrator.lexer import LexError, split_statements
+from migrator.lexer import LexError, split_alike, split_statements
 from migrator.lint import rules as R
 from migrator.lint.model import ERROR, WARNING, Finding, Ignored, LintReport, Measured, TableSize
 from migrator.model import DIALECTS, Migration, SqlFile
@@ -148,29 +148,55 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 1] + "…"
 
 
-@dataclass
-class _Statement:
+@dataclass(frozen=True, slots=True)
+class _Statement:  # shared by the dialects that read its file alike
     text: str
     flat: str
     line: int
     column: int
 
 
-def _read(file: SqlFile, dialect: str, flats: dict[tuple[str, bool], str]) -> list[_Statement]:
-    """The file's statements, each read once (`flats` shares the reading of a generic file's
-    statement between dialects that read it alike)."""
-    try:
-        statements = split_statements(file.read_text(), dialect)
-    except LexError as exc:
-        raise LayoutError([f"{file.rel}:{exc.line}:{exc.column}: {exc}"]) from None
-    out = []
-    family = R.hash_commented(dialect)  # dialects that read a statement alike share its reading
-    for s in statements:
-        flat = flats.get((s.text, family))
-        if flat is None:
-            flat = flats[s.text, family] = R.flatten(s.text, dialect)
-        out.append(_Statement(s.text, flat, s.line, s.column))
-    return out
+class _Reader:
+    """Reads each file once per way of reading it. A text every dialect splits alike (most
+    files) is read once for all three; a statement that dialects read alike is flattened once."""
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[str, str], list[_Statement]] = {}
+        self._flats: dict[tuple[str, bool], str] = {}
+        self._accepted: dict[tuple[str, int], _Suppressions] = {}
+
+    def read(self, file: SqlFile, dialect: str) -> list[_Statement]:
+        """The file's statements as this dialect reads them."""
+        found = self._files.get((file.rel, ""))
+        if found is None:
+            found = self._files.get((file.rel, dialect))
+        if found is not None:
+            return found
+        text = file.read_text()
+        statements = split_alike(text)
+        alike = statements is not None
+        if statements is None:
+            try:
+                statements = split_statements(text, dialect)
+            except LexError as exc:
+                raise LayoutError([f"{file.rel}:{exc.line}:{exc.column}: {exc}"]) from None
+        family = R.hash_commented(dialect)  # dialects that read a statement alike share its reading
+        out = []
+        for s in statements:
+            flat = self._flats.get((s.text, family))
+            if flat is None:
+                flat = self._flats[s.text, family] = R.flatten(s.text, dialect)
+            out.append(_Statement(s.text, flat, s.line, s.column))
+        self._files[file.rel, "" if alike else dialect] = out
+        return out
+
+    def suppressions(self, file: SqlFile, first_statement_line: int) -> _Suppressions:
+        """The file's lint-ignore lines (those above `first_statement_line` count for all of it)."""
+        key = (file.rel, first_statement_line)
+        found = self._accepted.get(key)
+        if found is None:
+            found = self._accepted[key] = _suppressions(file.read_text(), first_statement_line, file.rel)
+        return found
 
 
 class _FileLint:
@@ -182,13 +208,13 @@ class _FileLint:
         dialect: str,
         config: LintConfig,
         report: LintReport,
-        flats: dict[tuple[str, bool], str],
+        reader: _Reader,
     ) -> None:
         self.m, self.dialect, self.config, self.report = m, dialect, config, report
-        self.file, self.flats = m.up, flats
-        self.statements = _read(m.up, dialect, flats)
+        self.file, self.reader = m.up, reader
+        self.statements = reader.read(m.up, dialect)
         first = self.statements[0].line if self.statements else 10**9
-        self.suppressed = _suppressions(m.up.read_text(), first, m.up.rel)
+        self.suppressed = reader.suppressions(m.up, first)
 
     def add(self, rule_id: str, index: int, touches: list[str]) -> Finding | None:
         rule = R.RULES[rule_id]
@@ -246,7 +272,7 @@ class _FileLint:
     def _down_loses_data(self) -> bool:
         if self.file.directives.backup or self.m.down.directives.irreversible:
             return False
-        return not any(R.copies_data(st.flat) for st in _read(self.m.down, self.dialect, self.flats))
+        return not any(R.copies_data(st.flat) for st in self.reader.read(self.m.down, self.dialect))
 
 
 def lint(
@@ -257,11 +283,11 @@ def lint(
     creates is still empty and unseen when a later one alters it."""
     config = config or LintConfig()
     report = LintReport()
-    flats: dict[tuple[str, bool], str] = {}
+    reader = _Reader()
     for dialect in DIALECTS:
         ctx = R.Context(dialect)
         for m in selection.get(dialect, []):
-            _FileLint(m, dialect, config, report, flats).run(ctx, same_run=one_run)
+            _FileLint(m, dialect, config, report, reader).run(ctx, same_run=one_run)
     order = {d: i for i, d in enumerate(DIALECTS)}
     report.findings.sort(key=lambda f: (f.version, f.file, f.line, order[f.dialect]))
     return report
