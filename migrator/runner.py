@@ -260,7 +260,7 @@ def compile_file(
             after=callback_runs(after.file.rel, after.statements) if after else (),
             own_identity=own_identity,
         )
-    return bracketed_script(pf.statements, book, effective, reset=reset)
+    return bracketed_script(pf.statements, book, effective, reset=reset, own_identity=own_identity)
 
 
 def each_event(when: str, direction: str) -> str:
@@ -364,7 +364,10 @@ class Runner:
                     durable=durable,
                     before=before,
                     after=after,
-                    own_identity=self._may_change_identity(pf, before, after),
+                    # (a before_each that runs on its own leaves its SET ROLE to the file)
+                    own_identity=self._may_change_identity(
+                        pf, before or self.callbacks.get(before_event), after
+                    ),
                 )
                 state = self._execute(pf, steps, started)
             if any(cb is not None and cb.statements for cb in (before, after)):
@@ -494,6 +497,7 @@ class Runner:
             self.d.run_script(steps, state, on_statement=done, one_by_one=one_by_one)
         except StepFailed as failed:
             self._rollback()
+            self._back_to_own_identity()
             committed = self._committed(pf, state, tracker)
             if isinstance(failed.step, Run):
                 self._statement_failed(pf, started, failed.step, failed.error, committed, tracker)
@@ -520,6 +524,15 @@ class Runner:
             self.d.rollback()
         except Exception:  # noqa: BLE001 - the connection may be gone; the server rolls back
             pass
+
+    def _back_to_own_identity(self) -> None:
+        """After a failure, before the failure rows: a role a file or callback SET outside a
+        transaction is still the session's, and has no right on the version table."""
+        if self._role_set:
+            try:
+                self.d.reset_session()
+            except Exception:  # noqa: BLE001 - the rows then fail to write, and the report says so
+                pass
 
     def _statement_failed(
         self,

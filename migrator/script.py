@@ -186,17 +186,26 @@ def standalone_script(
 
 
 def bracketed_script(
-    statements: Iterable[Statement], book: Bookkeeping, timeouts: Timeouts, *, reset: bool
+    statements: Iterable[Statement],
+    book: Bookkeeping,
+    timeouts: Timeouts,
+    *,
+    reset: bool,
+    own_identity: bool = False,
 ) -> Iterator[Step]:
     """The dirty bracket: a `running` row, each statement followed by its progress row, then
     the version row. A data statement outside a transaction the file opened itself commits
     together with its progress row (the last one with the version row), so the row never
-    lags behind what committed."""
+    lags behind what committed. `own_identity`: a statement (or the before_each callback) may
+    have SET another role, so each row is written in a transaction of its own that returns to
+    migrator's identity first (inside a transaction the file opened itself, that would change
+    the file's own statements too: there the row is written as the file left the session)."""
     if reset:
         yield ResetSession()
     yield SetTimeouts(timeouts, local=False)
+    as_migrator: tuple[Step, ...] = (OwnIdentity(),) if own_identity else ()
     if book.start is not None:
-        yield book.start
+        yield from (Begin(), *as_migrator, book.start, Commit()) if own_identity else (book.start,)
     own_transaction = False
     previous: Run | None = None
     for number, statement in enumerate(statements, start=1):
@@ -204,7 +213,9 @@ def bracketed_script(
             if book.progress is None:  # nothing to record per statement
                 yield previous
             elif _commits_with_its_row(previous, own_transaction):
-                yield from (Begin(), previous, book.progress(previous.number), Commit())
+                yield from (Begin(), previous, *as_migrator, book.progress(previous.number), Commit())
+            elif own_identity and not own_transaction:
+                yield from (previous, Begin(), *as_migrator, book.progress(previous.number), Commit())
             else:
                 yield from (previous, book.progress(previous.number))
         if opens_transaction(statement.text):
@@ -216,6 +227,7 @@ def bracketed_script(
         yield from (Begin(), previous)
     else:
         yield from (previous, Begin()) if previous is not None else (Begin(),)
+    yield from as_migrator
     yield from book.finish
     yield Commit()
 

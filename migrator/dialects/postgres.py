@@ -154,14 +154,16 @@ class PostgresDialect(Dialect):
                 self.conn = None
 
     # RESET ALL keeps the connection (and its session advisory lock) but drops every SET, the
-    # role excepted: RESET ROLE returns to the connection's own (its default role included)
-    _RESET = ("RESET ALL", "RESET ROLE")
+    # identity excepted: RESET SESSION AUTHORIZATION returns to the user the connection logged
+    # in as (always allowed, superuser or not), RESET ROLE to its own role (its default included)
+    _RESET = ("RESET SESSION AUTHORIZATION", "RESET ALL", "RESET ROLE")
 
     def reset_session(self) -> None:
         for sql in self._RESET:
             self.execute(sql)
 
-    _OWN_IDENTITY = "SET LOCAL role TO DEFAULT"  # the connection's role, for this transaction
+    # the user and role the connection logged in as, for this transaction only
+    _OWN_IDENTITY = ("SET LOCAL SESSION AUTHORIZATION DEFAULT", "SET LOCAL role TO DEFAULT")
 
     def may_change_identity(self, statement_text: str) -> bool:
         from migrator.lexer import leading_keywords
@@ -170,7 +172,8 @@ class PostgresDialect(Dialect):
         return words[:1] in (("SET",), ("RESET",)) and ("ROLE" in words or "SESSION" in words)
 
     def own_identity(self) -> None:
-        self.execute(self._OWN_IDENTITY)
+        for sql in self._OWN_IDENTITY:
+            self.execute(sql)
 
     def apply_timeouts(self, timeouts: Timeouts, *, in_transaction: bool) -> None:
         for sql in self._timeout_sql(timeouts, local=in_transaction):
@@ -462,7 +465,7 @@ class PostgresDialect(Dialect):
         if isinstance(step, ResetSession):
             return list(self._RESET), ()
         if isinstance(step, OwnIdentity):
-            return [self._OWN_IDENTITY], ()
+            return list(self._OWN_IDENTITY), ()
         raise TypeError(step)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
