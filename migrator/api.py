@@ -505,7 +505,7 @@ class Migrator:
     ) -> None:
         """Statements no transaction can hold, unsupported ones, batch files: exit 2 before
         connecting (the dialect object is not connected; it only knows its rules)."""
-        from migrator.runner import check_files
+        from migrator.statement_rules import check_files
 
         files = [m.up if d == "up" else m.down for m in migrations for d in directions]
         check_files(files + list(others), open_dialect(self.url))

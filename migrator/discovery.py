@@ -322,7 +322,7 @@ class Layout:
             self.problems.append(f"{where}: missing {name}{scope}")
 
 
-# The words the statement rules (runner.file_problems: transaction control, statements no
+# The words the statement rules (statement_rules.file_problems: transaction control, statements no
 # transaction can hold, COPY FROM STDIN, psql meta-commands) look for. A file with none of
 # them is never lexed before running; this is decided here, while the text is in memory.
 _RULE_WORDS = (

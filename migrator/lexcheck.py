@@ -1,6 +1,6 @@
 """Can each file be split into statements? Checked whole, before anything runs.
 
-runner.check_files lexes only the files discovery marked (`SqlFile.needs_statement_check`:
+statement_rules.check_files lexes only the files discovery marked (`SqlFile.needs_statement_check`:
 a rule word somewhere in the text). A file without one, a big data file above all, was split
 only as it ran, so an unclosed quote at its end passed `validate` and stopped `up` after the
 statements before it had run (committed, on mysql). `validate` lexes every file here: it has
@@ -8,7 +8,7 @@ read each one whole for its checksum anyway, and a big file streams through the 
 chunks (streaming.FileStatements), in memory that does not grow with it.
 
 Used by: `validate --offline` (sumfile.compare -> check_layout); `validate`
-(check_every_file, in place of runner.check_files); `up`/`down` (check_split over the
+(check_every_file, in place of statement_rules.check_files); `up`/`down` (check_split over the
 big files about to run).
 """
 
@@ -70,9 +70,9 @@ def check_split(files: Iterable[SqlFile], dialect: str) -> None:
 
 
 def check_every_file(files: list[SqlFile], dialect: Dialect) -> None:
-    """runner.check_files, and the lexer over every file it leaves out: what `validate`
+    """statement_rules.check_files, and the lexer over every file it leaves out: what `validate`
     checks. One LayoutError with everything found."""
-    from migrator.runner import check_files
+    from migrator.statement_rules import check_files
 
     problems: list[str] = []
     try:

@@ -48,7 +48,7 @@ class SqlFile:
     checksum: str
     directives: Directives
     text_sha: str = ""  # sha256 of the exact text (no normalising): tells whitespace-only edits
-    needs_statement_check: bool = True  # could a statement break a rule runner.check_files knows?
+    needs_statement_check: bool = True  # could a statement break a rule statement_rules.check_files knows?
     size: int = -1  # bytes on disk when discovered
     # the text as discovery read and checksummed it (small files, within a budget): what runs
     # and what the version table stores is then exactly what the checksum covers

@@ -27,7 +27,7 @@ from migrator.errors import (
     StoppedError,
 )
 from migrator.history import VersionStore
-from migrator.lexer import LexError, Statement, leading_keywords, split_statements, starts_with
+from migrator.lexer import Statement
 from migrator.masking import mask
 from migrator.model import (
     DEFAULT_MAX_BATCHES,
@@ -48,7 +48,6 @@ from migrator.script import (
     ELAPSED_MS,
     NOW_UTC,
     STATEMENTS_RUN,
-    TRANSACTION_CONTROL,
     Begin,
     Bookkeeping,
     Commit,
@@ -62,11 +61,11 @@ from migrator.script import (
     bracketed_script,
     callback_runs,
     closes_transaction,
-    is_block,
     is_data_statement,
     opens_transaction,
     transactional_script,
 )
+from migrator.statement_rules import read_statements
 from migrator.streaming import FileStatements
 
 if TYPE_CHECKING:
@@ -141,7 +140,7 @@ def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
             m, direction, sql_file, None, FileStatements(sql_file, dialect.name), transactional
         )
     text = sql_file.read_text()
-    statements, transactional = _read(sql_file, text, dialect)
+    statements, transactional = read_statements(sql_file, text, dialect)
     return PreparedFile(m, direction, sql_file, text, statements, transactional)
 
 
@@ -150,88 +149,8 @@ def prepare_side(
 ) -> PreparedSide:
     """A repeatable or callback file, read whole and split (no big-file streaming: such files
     hold views, functions and grants). transaction=False: never in one (after_error)."""
-    statements, transactional = _read(sql_file, sql_file.read_text(), dialect)
+    statements, transactional = read_statements(sql_file, sql_file.read_text(), dialect)
     return PreparedSide(kind, name, sql_file, statements, transactional and transaction)
-
-
-def _read(sql_file: SqlFile, text: str, dialect: Dialect) -> tuple[list[Statement], bool]:
-    """The statements of a small file, and whether it runs in one transaction."""
-    transactional = dialect.transactional_ddl and sql_file.directives.transactional
-    statements = _split(sql_file, text, dialect)
-    if not dialect.transactional_ddl and sql_file.directives.transactional and statements:
-        # DDL commits implicitly, but a file of data statements alone can still be atomic
-        transactional = all(is_data_statement(s.text) for s in statements)
-    # a file discovery found no rule word in cannot break a rule (as in check_files)
-    problems = file_problems(sql_file, statements, dialect) if sql_file.needs_statement_check else []
-    if problems:
-        raise LayoutError(problems)
-    return statements, transactional
-
-
-def _split(sql_file: SqlFile, text: str, dialect: Dialect) -> list[Statement]:
-    try:
-        return split_statements(text, dialect.name)
-    except LexError as exc:
-        raise LayoutError([f"{sql_file.rel}:{exc.line}:{exc.column}: {exc.message}"]) from None
-
-
-def check_files(files: list[SqlFile], dialect: Dialect) -> None:
-    """Every rule prepare() enforces, for many files at once and before any database is
-    touched (the dialect object only needs its class facts, not a connection)."""
-    problems: list[str] = []
-    for sql_file in files:
-        if not sql_file.needs_statement_check:  # decided at discovery, without re-reading
-            continue
-        try:
-            statements: Iterable[Statement] = (
-                FileStatements(sql_file, dialect.name)
-                if sql_file.is_big
-                else _split(sql_file, sql_file.read_text(), dialect)
-            )
-            problems += file_problems(sql_file, statements, dialect)
-        except LayoutError as exc:
-            problems += exc.problems
-    if problems:
-        raise LayoutError(problems)
-
-
-def file_problems(sql_file: SqlFile, statements: Iterable[Statement], dialect: Dialect) -> list[str]:
-    """Every statement rule, in one pass over the statements (a big file streams through)."""
-    problems: list[str] = []
-    in_transaction = dialect.transactional_ddl and sql_file.directives.transactional
-    count = 0
-    for s in statements:
-        count += 1
-        if reason := dialect.unsupported(s.text):
-            problems.append(f"{sql_file.rel}:{s.line}:{s.column}: {reason}")
-        if in_transaction and (refusal := _refusal(sql_file, s, dialect)):
-            problems.append(refusal)
-    if sql_file.directives.batch and count != 1:
-        problems.append(
-            f"{sql_file.rel}: a `batch` file holds exactly one data statement "
-            f"(found {count}); it is repeated until it affects no rows"
-        )
-    return problems
-
-
-def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
-    words = leading_keywords(s.text, 4)
-    pattern: tuple[str, ...]
-    for pattern in TRANSACTION_CONTROL:
-        if words[: len(pattern)] == pattern and not (pattern == ("BEGIN",) and is_block(words)):
-            return (
-                f"{f.rel}:{s.line}:{s.column}: the file manages its own transaction "
-                f"({' '.join(pattern)}); migrator already runs it in one. Remove it, or add "
-                "`-- migrator: no-transaction` at the top of the file"
-            )
-    for pattern in dialect.refused_in_transaction:
-        if words[:1] == pattern[:1] and starts_with(s.text, pattern):
-            return (
-                f"{f.rel}:{s.line}:{s.column}: {dialect.name} refuses "
-                f"{' '.join(pattern)} inside a transaction; add "
-                "`-- migrator: no-transaction` at the top of the file"
-            )
-    return ""
 
 
 def compile_file(

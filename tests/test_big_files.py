@@ -200,7 +200,7 @@ def test_the_big_file_filter_never_misses_a_statement_the_rules_refuse(
     sees them) is marked for the full check: the cheap filter may only err on the safe side."""
     from migrator.dialects import open_dialect
     from migrator.filescan import CHUNK
-    from migrator.runner import file_problems
+    from migrator.statement_rules import file_problems
     from migrator.streaming import FileStatements
     from migrator.urls import parse_url
 

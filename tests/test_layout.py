@@ -353,7 +353,7 @@ def test_the_rule_filter_never_misses_a_statement_the_rules_refuse(
     nor when it runs: the cheap filter may only err on the safe side."""
     from migrator.dialects import open_dialect
     from migrator.lexer import LexError, split_statements
-    from migrator.runner import file_problems
+    from migrator.statement_rules import file_problems
     from migrator.urls import parse_url
 
     text = "".join(pieces)

@@ -24,7 +24,7 @@ ROWS = 500
 
 def inserts(statements: int) -> str:
     """Multi-row INSERTs of about 50 kB each, for all three dialects, with no word that makes
-    discovery mark the file for runner.check_files."""
+    discovery mark the file for statement_rules.check_files."""
     out = []
     for k in range(statements):
         rows = ",\n".join(
