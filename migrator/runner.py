@@ -1,5 +1,5 @@
-"""Runs prepared files: compile each into a script (migrator.script), let the dialect run it,
-record what happened.
+"""Runs prepared files: compile each into a script (script.compile_file), let the dialect run
+it, record what happened.
 
 SPEC §3: where a file can run in one transaction, its statements and its version-table write
 commit together; where DDL commits implicitly (mysql) or the file says `no-transaction`, a
@@ -23,12 +23,11 @@ from migrator.errors import (
     MigrationFailedError,
     MigratorError,
     RunawayBatchError,
-    StatementFailure,
     StoppedError,
 )
+from migrator.failure import rollback_quietly, statement_failed
 from migrator.history import VersionStore
 from migrator.lexer import Statement
-from migrator.masking import mask
 from migrator.model import (
     DEFAULT_MAX_BATCHES,
     STATUS_APPLIED,
@@ -51,6 +50,7 @@ from migrator.script import (
     Begin,
     Bookkeeping,
     Commit,
+    Origin,
     OwnIdentity,
     ResetSession,
     Run,
@@ -58,12 +58,10 @@ from migrator.script import (
     Step,
     Write,
     batch_script,
-    bracketed_script,
-    callback_runs,
     closes_transaction,
+    compile_file,
     is_data_statement,
     opens_transaction,
-    transactional_script,
 )
 from migrator.statement_rules import read_statements
 from migrator.streaming import FileStatements
@@ -101,6 +99,10 @@ class PreparedFile:
         return self.migration.version
 
     @property
+    def name(self) -> str:
+        return self.migration.name
+
+    @property
     def statement_count(self) -> int | None:
         """How many statements, when known without reading a big file again."""
         if isinstance(self.statements, FileStatements):
@@ -129,6 +131,15 @@ class PreparedSide:
     def statement_count(self) -> int:
         return len(self.statements)
 
+    @property
+    def version(self) -> None:
+        return None
+
+    @property
+    def direction(self) -> str:
+        """What a failure report says in place of up or down."""
+        return self.kind
+
 
 def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
     """Read and split one file; a statement its transaction cannot hold is a layout error.
@@ -151,35 +162,6 @@ def prepare_side(
     hold views, functions and grants). transaction=False: never in one (after_error)."""
     statements, transactional = read_statements(sql_file, sql_file.read_text(), dialect)
     return PreparedSide(kind, name, sql_file, statements, transactional and transaction)
-
-
-def compile_file(
-    pf: PreparedFile | PreparedSide,
-    book: Bookkeeping,
-    timeouts: Timeouts,
-    *,
-    reset: bool,
-    durable: bool,
-    before: PreparedSide | None = None,
-    after: PreparedSide | None = None,
-    own_identity: bool = False,
-) -> Iterable[Step]:
-    """The script of one file (a big file's is produced as its statements are split). The
-    `before_each`/`after_each` callbacks go inside its transaction; a file without one runs
-    them as scripts of their own (Runner.run_callback)."""
-    effective = timeouts.overridden_by(pf.file.directives)
-    if pf.transactional:
-        return transactional_script(
-            pf.statements,
-            book,
-            effective,
-            reset=reset,
-            durable=durable,
-            before=callback_runs(before.file.rel, before.statements) if before else (),
-            after=callback_runs(after.file.rel, after.statements) if after else (),
-            own_identity=own_identity,
-        )
-    return bracketed_script(pf.statements, book, effective, reset=reset, own_identity=own_identity)
 
 
 def each_event(when: str, direction: str) -> str:
@@ -415,14 +397,14 @@ class Runner:
         try:
             self.d.run_script(steps, state, on_statement=done, one_by_one=one_by_one)
         except StepFailed as failed:
-            self._rollback()
+            rollback_quietly(self.d)
             self._back_to_own_identity()
             committed = self._committed(pf, state, tracker)
             if isinstance(failed.step, Run):
                 self._statement_failed(pf, started, failed.step, failed.error, committed, tracker)
             self._bookkeeping_failed(pf, started, failed, committed)
         except LayoutError as exc:  # a big file whose rest cannot be split into statements
-            self._rollback()
+            rollback_quietly(self.d)
             self._unsplittable(pf, started, state, tracker, exc)
         except BaseException as exc:  # a signal: the database says how far the file got
             self._interrupted(pf, state, tracker, exc)
@@ -437,12 +419,6 @@ class Runner:
         if state.in_transaction:  # the data statement and its progress row rolled back together
             committed = min(committed, state.statements_at_begin)
         return tracker.committed(committed)
-
-    def _rollback(self) -> None:
-        try:
-            self.d.rollback()
-        except Exception:  # noqa: BLE001 - the connection may be gone; the server rolls back
-            pass
 
     def _back_to_own_identity(self) -> None:
         """After a failure, before the failure rows: a role a file or callback SET outside a
@@ -556,7 +532,7 @@ class Runner:
         closing commit went through is read back from the database, never assumed."""
         try:
             self.d.recover()
-            self._rollback()
+            rollback_quietly(self.d)
             row = self.store.rows().get(pf.version)
         except Exception:  # noqa: BLE001 - then a `running` row tells the next run
             self.in_flight = self._in_flight(pf, "unknown")
@@ -603,7 +579,7 @@ class Runner:
         a file), read from the version table."""
         try:
             self.d.recover()
-            self._rollback()
+            rollback_quietly(self.d)
             row = self.store.rows().get(pf.version)
         except Exception:  # noqa: BLE001 - the connection is gone: say so
             return self._in_flight(pf, "unknown")
@@ -668,7 +644,7 @@ class Runner:
         ps = self.callbacks.get("after_error")
         if ps is None or not ps.statements:
             return
-        self._rollback()
+        rollback_quietly(self.d)
         self._dirty_session = True
         try:
             self._run_side(ps, Bookkeeping(None, None, ()))
@@ -684,25 +660,17 @@ class Runner:
         reset = self._dirty_session if reset is None else reset
         self._dirty_session = True  # (not worth finding out: one reset after such a file)
         own_identity = self._may_change_identity(ps)
-        steps = (
-            transactional_script(
-                ps.statements,
-                book,
-                self.timeouts.overridden_by(ps.file.directives),
-                reset=reset,
-                durable=True,
-                own_identity=own_identity,
-            )
-            if ps.transactional
-            else bracketed_script(
-                ps.statements, book, self.timeouts.overridden_by(ps.file.directives), reset=reset
-            )
+        # outside a transaction a side file's rows are written as it left the session: only a
+        # version's bracket returns to migrator's identity first (script.bracketed_script)
+        transaction_identity = own_identity and ps.transactional
+        steps = compile_file(
+            ps, book, self.timeouts, reset=reset, durable=True, own_identity=transaction_identity
         )
         state = ScriptState(started=started)
         try:
             self.d.run_script(steps, state)
         except StepFailed as failed:
-            self._rollback()
+            rollback_quietly(self.d)
             error = self._side_failed(ps, state, failed, of)
             if ps.kind == "repeatable":
                 try:
@@ -720,7 +688,7 @@ class Runner:
             raise error from None
         except BaseException as exc:
             self.d.recover()
-            self._rollback()
+            rollback_quietly(self.d)
             if isinstance(exc, KeyboardInterrupt) and self.in_flight is None:
                 self.in_flight = self._side_stopped(ps, state)
             raise
@@ -775,24 +743,8 @@ class Runner:
         if self.completed:
             done = ", ".join(map(str, sorted(set(self.completed))))
             what += f"; the versions run before it stay done: {done}"
-        line, column = position_in_file(run.statement, exc.position)
-        failure = StatementFailure(
-            version=None,
-            name=ps.name,
-            path=ps.file.rel,
-            direction=ps.kind,
-            statement_index=run.number,
-            statement_count=len(ps.statements),
-            line=line,
-            column=column,
-            excerpt=excerpt(run.statement, exc.position),
-            db_message=exc.message,
-            db_code=exc.code,
-            committed=what,
-            statements_committed=committed,
-            subject=subject,
-        )
-        return MigrationFailedError(failure)
+        at = Origin(ps.file.rel, run.number, len(ps.statements))
+        return statement_failed(ps, subject, at, run.statement, exc, committed=committed, outcome=what)
 
     # -- batch: one data statement repeated, each run in its own transaction (SPEC §10) ------
     def _run_batches(self, pf: PreparedFile, started: float, reset: bool) -> ScriptState:
@@ -815,7 +767,7 @@ class Runner:
             try:
                 self.d.run_script(batch_script(statement, add_rows), state, one_by_one=True)
             except StepFailed as failed:
-                self._rollback()
+                rollback_quietly(self.d)
                 committed = 1 if batches or resumed else 0
                 if not isinstance(failed.step, Run):
                     self._bookkeeping_failed(pf, started, failed, committed)
@@ -824,7 +776,7 @@ class Runner:
                 )
             except BaseException:
                 self.d.recover()
-                self._rollback()
+                rollback_quietly(self.d)
                 raise  # the row stays `running` with its row count: the next up resumes
             affected = max(state.last_affected, 0)
             rows += affected
@@ -877,7 +829,7 @@ class Runner:
         try:
             self.d.run_script(steps, state, one_by_one=True)
         except StepFailed as failed:
-            self._rollback()
+            rollback_quietly(self.d)
             self._bookkeeping_failed(pf, started, failed, committed)
         return state
 
@@ -893,17 +845,13 @@ class Runner:
         left_behind: str,
         pending_again: bool,
     ) -> MigrationFailedError:
-        s = run.statement
         try:
             total = len(pf.statements)  # a big file: counted here, only when it failed
         except LayoutError:
             total = run.number  # the rest cannot be split; at least this many
-        path, number, subject = pf.file.rel, run.number, f"version {pf.version} ({pf.migration.name})"
+        at, subject = Origin(pf.file.rel, run.number, total), f"version {pf.version} ({pf.migration.name})"
         if run.origin is not None:  # a before_each/after_each statement, inside the transaction
-            path, number, total = run.origin.rel, run.origin.number, run.origin.count
-            subject = f"callback {_event_of(path)} of {subject}"
-
-        line, column = position_in_file(s, exc.position)
+            at, subject = run.origin, f"callback {_event_of(run.origin.rel)} of {subject}"
         if pf.transactional:
             what = "nothing of this version was committed: the whole file was rolled back" + (
                 f"; versions applied earlier in this run stay applied: "
@@ -940,23 +888,7 @@ class Runner:
                     f"; version {pf.version} is recorded as failed and blocks later runs; "
                     + resolve_advice(pf.version, pf.direction)
                 )
-        failure = StatementFailure(
-            version=pf.version,
-            name=pf.migration.name,
-            path=path,
-            direction=pf.direction,
-            statement_index=number,
-            statement_count=total,
-            line=line,
-            column=column,
-            excerpt=excerpt(s, exc.position),
-            db_message=exc.message,
-            db_code=exc.code,
-            committed=what,
-            statements_committed=committed,
-            subject=subject,
-        )
-        return MigrationFailedError(failure)
+        return statement_failed(pf, subject, at, run.statement, exc, committed=committed, outcome=what)
 
     def _record_failure(self, pf: PreparedFile, started: float, detail: str) -> None:
         try:
@@ -1005,33 +937,3 @@ def _event_of(rel: str) -> str:
 
 def _ms_since(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
-
-
-def position_in_file(s: Statement, position: int | None) -> tuple[int, int]:
-    """The file line:column of a 0-based offset inside a statement (its start when unknown)."""
-    if position is None or position <= 0:
-        return s.line, s.column
-    position = min(position, len(s.text))
-    before = s.text[:position]
-    newlines = before.count("\n")
-    if newlines == 0:
-        return s.line, s.column + position
-    return s.line + newlines, position - before.rfind("\n")
-
-
-def excerpt(s: Statement, position: int | None, context: int = 2, width: int = 110) -> str:
-    """A few numbered lines of the statement with a caret under the error position."""
-    line, column = position_in_file(s, position)
-    lines = s.text.split("\n")
-    first_col = s.column
-    index = line - s.line
-    shown = range(max(0, index - context), min(len(lines), index + 1 if position else 4))
-    out = []
-    for i in shown:
-        text = lines[i].rstrip("\r")
-        prefix = " " * (first_col - 1) if i == 0 else ""
-        # masked whole, then cut: a cut could leave half a password the masking cannot see
-        out.append(f"{s.line + i:>5} | {mask(prefix + text)[:width]}")
-        if i == index:
-            out.append(f"{'':>5} | {' ' * min(column - 1, width)}^")
-    return "\n".join(out)

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator.lexer import Statement, leading_keywords
 from migrator.model import Timeouts
+
+if TYPE_CHECKING:
+    from migrator.runner import PreparedFile, PreparedSide
 
 
 class Marker:
@@ -60,8 +63,9 @@ class Begin:
 
 @dataclass(frozen=True)
 class Origin:
-    """A statement of another file compiled into this file's script: a `before_each` or
-    `after_each` callback, inside the file's transaction (SPEC §12)."""
+    """Where a statement comes from: its file, its number there, how many that file holds. On
+    a Run: a statement of another file compiled into this file's script, a `before_each` or
+    `after_each` callback inside the file's transaction (SPEC §12)."""
 
     rel: str  # the callback file
     number: int  # its statement number there (1-based)
@@ -144,6 +148,36 @@ def callback_runs(rel: str, statements: Sequence[Statement]) -> tuple[Run, ...]:
     return tuple(
         Run(0, s, Origin(rel, number, len(statements))) for number, s in enumerate(statements, start=1)
     )
+
+
+def compile_file(
+    pf: PreparedFile | PreparedSide,
+    book: Bookkeeping,
+    timeouts: Timeouts,
+    *,
+    reset: bool,
+    durable: bool,
+    before: PreparedSide | None = None,
+    after: PreparedSide | None = None,
+    own_identity: bool = False,
+) -> Iterable[Step]:
+    """The script of one file (a big file's is produced as its statements are split). The
+    `before_each`/`after_each` callbacks go inside its transaction; a file without one runs
+    them as scripts of their own (Runner.run_callback); a repeatable or callback file on its own
+    compiles here too, with neither."""
+    effective = timeouts.overridden_by(pf.file.directives)
+    if pf.transactional:
+        return transactional_script(
+            pf.statements,
+            book,
+            effective,
+            reset=reset,
+            durable=durable,
+            before=callback_runs(before.file.rel, before.statements) if before else (),
+            after=callback_runs(after.file.rel, after.statements) if after else (),
+            own_identity=own_identity,
+        )
+    return bracketed_script(pf.statements, book, effective, reset=reset, own_identity=own_identity)
 
 
 def transactional_script(

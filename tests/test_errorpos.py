@@ -281,7 +281,7 @@ def _first_failure(conn: Any, text: str, dialect: str) -> tuple[Statement, str]:
 
 @pytest.mark.parametrize("case", list(MYSQL_FILES))
 def test_mysql_positions_map_to_the_bad_token_in_the_file(mysql_conn: Any, case: str) -> None:
-    from migrator.runner import position_in_file as runner_position
+    from migrator.failure import position_in_file as runner_position
 
     text, needle, skip = MYSQL_FILES[case]
     statement, message = _first_failure(mysql_conn, text, "mysql")
@@ -369,7 +369,7 @@ def postgres_conn() -> Iterator[Any]:
 def test_postgres_positions_in_dollar_quoted_bodies_are_exact(postgres_conn: Any, case: str) -> None:
     import psycopg
 
-    from migrator.runner import position_in_file as runner_position
+    from migrator.failure import position_in_file as runner_position
 
     text, needle, skip = PG_FILES[case]
     for statement in split_statements(text, "postgres"):

@@ -9,7 +9,7 @@ from migrator.dialects import open_dialect
 from migrator.discovery import Layout
 from migrator.history import VersionStore
 from migrator.model import Timeouts
-from migrator.runner import PreparedFile, PreparedSide, Runner, compile_file, prepare, prepare_side
+from migrator.runner import PreparedFile, PreparedSide, Runner, prepare, prepare_side
 from migrator.script import (
     ELAPSED_MS,
     STATEMENTS_RUN,
@@ -21,6 +21,7 @@ from migrator.script import (
     Run,
     SetTimeouts,
     Write,
+    compile_file,
     standalone_script,
 )
 from migrator.urls import parse_url
