@@ -48,7 +48,8 @@ from migrator.plan import (
     resume_points,
 )
 from migrator.report import Reporter
-from migrator.runner import PreparedFile, PreparedSide, Runner, prepare, prepare_side
+from migrator.runner import PreparedFile, Runner, prepare
+from migrator.sidefiles import PreparedSide, prepare_side
 from migrator.streaming import FileStatements
 from migrator.urls import DatabaseUrl, parse_url
 
@@ -384,7 +385,7 @@ class Migrator:
 
     def _callbacks(self, direction: str, dialect: Dialect) -> dict[str, PreparedSide]:
         """This command's callback files, read and split (SPEC §12)."""
-        from migrator.runner import each_event
+        from migrator.sidefiles import each_event
 
         events = (
             f"before_{direction}",
@@ -955,7 +956,7 @@ def _planned_run(
     direction: str, files: list[PreparedFile], sides: list[PreparedSide], callbacks: dict[str, PreparedSide]
 ) -> list[PlannedFile]:
     """What a run would do, in the order it would: callbacks, versions, repeatables."""
-    from migrator.runner import each_event
+    from migrator.sidefiles import each_event
 
     def side(ps: PreparedSide, when: str) -> PlannedFile:
         mode = "transaction" if ps.transactional else "no-transaction (statement by statement)"

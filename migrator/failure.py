@@ -1,7 +1,7 @@
 """A failed statement as the report shows it: where it is in its file (line:column), a few
 lines of it with a caret under the error, and the MigrationFailedError that carries them.
 
-The same for a version's file and for a repeatable or callback file:
+The same for a version's file and for a repeatable or callback file (migrator.sidefiles):
 only what failed and what stays committed differ, and the caller says those.
 """
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 class FailedFile(Protocol):
     """What a failure report names of the file that failed (runner.PreparedFile,
-    runner.PreparedSide)."""
+    sidefiles.PreparedSide)."""
 
     @property
     def version(self) -> int | None: ...  # None: a repeatable or callback file

@@ -6,6 +6,9 @@ commit together; where DDL commits implicitly (mysql) or the file says `no-trans
 `running` row is written first, advanced per statement, and left `failed` when a statement
 fails after something committed. One path for every file; nothing carried from file to file
 but whether the session needs a reset.
+
+A command's repeatable and callback files (SPEC §12) run on the same session, through the same
+compile step: the Runner decides when and in which session state, migrator.sidefiles runs them.
 """
 
 from __future__ import annotations
@@ -35,13 +38,11 @@ from migrator.model import (
     STATUS_RUNNING,
     AppliedRow,
     Migration,
-    Repeatable,
     SqlFile,
     Timeouts,
     committed_phrase,
     resolve_advice,
 )
-from migrator.report.units import duration
 from migrator.script import (
     AFFECTED,
     ELAPSED_MS,
@@ -63,6 +64,7 @@ from migrator.script import (
     is_data_statement,
     opens_transaction,
 )
+from migrator.sidefiles import PreparedSide, SideFiles, each_event
 from migrator.statement_rules import read_statements
 from migrator.streaming import FileStatements
 
@@ -110,37 +112,6 @@ class PreparedFile:
         return len(self.statements)
 
 
-@dataclass
-class PreparedSide:
-    """A repeatable or callback file (SPEC §12), read and split: it runs like a migration
-    file, through the same scripts, but has no version and no version row."""
-
-    kind: str  # "repeatable" or "callback"
-    name: str  # the repeatable's name, the callback's event
-    file: SqlFile
-    statements: list[Statement]
-    transactional: bool
-    repeatable: Repeatable | None = None
-    old_checksum: str | None = None  # a repeatable's, as last applied (None: never)
-
-    @property
-    def subject(self) -> str:
-        return f"{self.kind} {self.name}"
-
-    @property
-    def statement_count(self) -> int:
-        return len(self.statements)
-
-    @property
-    def version(self) -> None:
-        return None
-
-    @property
-    def direction(self) -> str:
-        """What a failure report says in place of up or down."""
-        return self.kind
-
-
 def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
     """Read and split one file; a statement its transaction cannot hold is a layout error.
     A big file is only opened when it runs (check_files has looked at it already)."""
@@ -153,20 +124,6 @@ def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
     text = sql_file.read_text()
     statements, transactional = read_statements(sql_file, text, dialect)
     return PreparedFile(m, direction, sql_file, text, statements, transactional)
-
-
-def prepare_side(
-    kind: str, name: str, sql_file: SqlFile, dialect: Dialect, *, transaction: bool = True
-) -> PreparedSide:
-    """A repeatable or callback file, read whole and split (no big-file streaming: such files
-    hold views, functions and grants). transaction=False: never in one (after_error)."""
-    statements, transactional = read_statements(sql_file, sql_file.read_text(), dialect)
-    return PreparedSide(kind, name, sql_file, statements, transactional and transaction)
-
-
-def each_event(when: str, direction: str) -> str:
-    """before_each / after_each (up), before_each_down / after_each_down."""
-    return f"{when}_each" + ("" if direction == "up" else "_down")
 
 
 class Runner:
@@ -197,11 +154,20 @@ class Runner:
         self.applied = applied or {}  # version -> its row before the run (rolling back)
         self.callbacks = callbacks or {}  # event -> callback file (SPEC §12)
         self.completed: list[int] = []
-        self.repeatables_done: list[str] = []
-        self.in_flight: InFlight | None = None  # what became of the file a signal stopped
+        self.sides = SideFiles(dialect, store, reporter, timeouts, self.completed)
+        self._stopped: InFlight | None = None  # what became of the version's file a signal stopped
         self._dirty_session = False  # may the previous file have left session state behind?
         self._role_set = False  # may a file or callback have SET a role (Dialect.may_change_identity)?
         self._unflushed = False  # a commit that did not wait for the disk is not flushed yet
+
+    @property
+    def in_flight(self) -> InFlight | None:
+        """What became of the file a signal stopped: a version's, a repeatable's or a callback's."""
+        return self._stopped if self._stopped is not None else self.sides.in_flight
+
+    @property
+    def repeatables_done(self) -> list[str]:
+        return self.sides.repeatables_done
 
     def run_command(self, direction: str, files: list[PreparedFile], repeatables: list[PreparedSide]) -> None:
         """One `up` or `down` with its callbacks (SPEC §12): before_<direction>, the versioned
@@ -275,7 +241,7 @@ class Runner:
                 self._dirty_session = True  # (a SET ROLE in before_each must not outlive the file)
         except KeyboardInterrupt:
             if self.in_flight is None and pf.version not in self.completed:
-                self.in_flight = self._read_back(pf)
+                self._stopped = self._read_back(pf)
             raise
         self._unflushed = pf.transactional and not durable
         self.completed.append(pf.version)
@@ -535,7 +501,7 @@ class Runner:
             rollback_quietly(self.d)
             row = self.store.rows().get(pf.version)
         except Exception:  # noqa: BLE001 - then a `running` row tells the next run
-            self.in_flight = self._in_flight(pf, "unknown")
+            self._stopped = self._in_flight(pf, "unknown")
             return
         finished = (row is not None and row.status == STATUS_APPLIED) if pf.direction == "up" else row is None
         if finished:
@@ -543,7 +509,7 @@ class Runner:
             return
         if pf.transactional or pf.file.directives.batch or row is None or row.status != STATUS_RUNNING:
             # rolled back whole; a batch resumes; a running row not yet written
-            self.in_flight = self._what_became(pf, row)
+            self._stopped = self._what_became(pf, row)
             return
         number = (row.statements_done or 0) + 1
         why = (
@@ -567,7 +533,7 @@ class Runner:
                 "it may have committed too)",
             )
         )
-        self.in_flight = self._in_flight(
+        self._stopped = self._in_flight(
             pf,
             "failed" if marked else "running",
             statements_done=row.statements_done or 0,
@@ -614,15 +580,11 @@ class Runner:
             return False
         return True
 
-    # -- repeatable and callback files: the same scripts, no version row (SPEC §12) ----------
+    # -- repeatable and callback files (SPEC §12): when they run, on this session ------------
     def run_repeatable(self, ps: PreparedSide) -> None:
-        """Run one repeatable file; its row in `<table>_repeatable` and its history event
-        commit with it (in its one transaction, or with its last statement)."""
-        assert ps.repeatable is not None
-        book = Bookkeeping(None, None, self.store.repeatable_applied(ps.repeatable, ps.old_checksum))
-        ms = self._run_side(ps, book)
-        self.repeatables_done.append(ps.name)
-        self.reporter.info(f"applied repeatable {ps.name} ({ps.file.rel}) in {duration(ms)}")
+        """Run one repeatable file (SideFiles.run_repeatable)."""
+        reset, own_identity = self._side_session(ps, None)
+        self.sides.run_repeatable(ps, reset=reset, own_identity=own_identity)
 
     def run_callback(
         self, event: str, *, around: PreparedFile | None = None, reset: bool | None = None
@@ -632,119 +594,26 @@ class Runner:
         ps = self.callbacks.get(event)
         if ps is None or not ps.statements:
             return False
-        of = f" of version {around.version} ({around.migration.name})" if around is not None else ""
-        ms = self._run_side(ps, Bookkeeping(None, None, ()), of=of, reset=reset)
-        if around is None:
-            self.reporter.info(f"ran callback {event} ({ps.file.rel}) in {duration(ms)}")
+        reset, own_identity = self._side_session(ps, reset)
+        self.sides.run_callback(ps, around=around, reset=reset, own_identity=own_identity)
         return True
 
     def _after_error(self, failure: MigratorError) -> None:
-        """`after_error`, once, after a failed file: in a clean session outside any transaction.
-        Its own failure is told with the first one, which stays the run's outcome."""
+        """`after_error`, once, after a failed file: in a clean session outside any transaction."""
         ps = self.callbacks.get("after_error")
         if ps is None or not ps.statements:
             return
         rollback_quietly(self.d)
-        self._dirty_session = True
-        try:
-            self._run_side(ps, Bookkeeping(None, None, ()))
-        except MigratorError as also:
-            failure.notes.append(f"the after_error callback failed too: {also.message}")
-        else:
-            failure.notes.append(f"the after_error callback ran ({ps.file.rel})")
+        reset, own_identity = self._side_session(ps, True)
+        self.sides.run_after_error(ps, failure, reset=reset, own_identity=own_identity)
 
-    def _run_side(
-        self, ps: PreparedSide, book: Bookkeeping, *, of: str = "", reset: bool | None = None
-    ) -> float:
-        started = time.perf_counter()
+    def _side_session(self, ps: PreparedSide, reset: bool | None) -> tuple[bool, bool]:
+        """A repeatable or callback file is about to run on this session: whether it starts
+        with a reset (None: where the previous file may have left state behind), and whether a
+        statement of it may SET another role."""
         reset = self._dirty_session if reset is None else reset
         self._dirty_session = True  # (not worth finding out: one reset after such a file)
-        own_identity = self._may_change_identity(ps)
-        # outside a transaction a side file's rows are written as it left the session: only a
-        # version's bracket returns to migrator's identity first (script.bracketed_script)
-        transaction_identity = own_identity and ps.transactional
-        steps = compile_file(
-            ps, book, self.timeouts, reset=reset, durable=True, own_identity=transaction_identity
-        )
-        state = ScriptState(started=started)
-        try:
-            self.d.run_script(steps, state)
-        except StepFailed as failed:
-            rollback_quietly(self.d)
-            error = self._side_failed(ps, state, failed, of)
-            if ps.kind == "repeatable":
-                try:
-                    self.store.record(
-                        "repeatable",
-                        "failed",
-                        name=ps.name,
-                        execution_ms=_ms_since(started),
-                        old_checksum=ps.old_checksum,
-                        new_checksum=ps.file.checksum,
-                        detail=str(error)[:4000],
-                    )
-                except Exception:  # noqa: BLE001 - the failure itself is what the user must see
-                    pass
-            raise error from None
-        except BaseException as exc:
-            self.d.recover()
-            rollback_quietly(self.d)
-            if isinstance(exc, KeyboardInterrupt) and self.in_flight is None:
-                self.in_flight = self._side_stopped(ps, state)
-            raise
-        recorded = state.recorded_ms  # what its history event says, where the dialect measured it
-        return (time.perf_counter() - started) * 1000 if recorded is None else recorded
-
-    def _side_stopped(self, ps: PreparedSide, state: ScriptState) -> InFlight | None:
-        """What a signal left of a repeatable or callback file. A repeatable whose closing
-        commit went through is applied (read back, never assumed), whatever came after."""
-        if ps.repeatable is not None:
-            try:
-                row = self.store.repeatable_rows().get(ps.name)
-            except Exception:  # noqa: BLE001 - the connection is gone: say what ran here
-                row = None
-            if row is not None and row.checksum == ps.file.checksum:
-                self.repeatables_done.append(ps.name)
-                return None
-        done = 0 if ps.transactional else state.statements_done
-        if state.in_transaction:  # a data statement and its commit were rolled back together
-            done = min(done, state.statements_at_begin)
-        return InFlight(
-            version=None,
-            name=ps.name,
-            direction="up",
-            outcome="rolled-back" if ps.transactional else "cut-short",
-            statements_done=done,
-            statement_count=len(ps.statements),
-            running_statement=None if ps.transactional or done >= len(ps.statements) else done + 1,
-            kind=ps.kind,
-        )
-
-    def _side_failed(
-        self, ps: PreparedSide, state: ScriptState, failed: StepFailed, of: str
-    ) -> MigratorError:
-        subject = f"{ps.subject}{of}"
-        if not isinstance(failed.step, Run):
-            return BookkeepingError(
-                f"{subject} ({ps.file.rel}): migrator's own step failed: {failed.error.message}",
-                hint="check the database user's privileges on the version tables",
-            )
-        run, exc = failed.step, failed.error
-        committed = 0 if ps.transactional else min(state.statements_done, run.number - 1)
-        if ps.transactional:
-            what = "nothing of it was committed: the whole file was rolled back"
-        else:
-            stay = " and stays" if committed == 1 else " and stay"
-            what = f"{committed_phrase(committed, len(ps.statements))} committed" + (
-                f"{stay} (no rollback is possible here)" if committed else ""
-            )
-        if ps.kind == "repeatable":
-            what += "; it stays pending and runs again on the next `up`"
-        if self.completed:
-            done = ", ".join(map(str, sorted(set(self.completed))))
-            what += f"; the versions run before it stay done: {done}"
-        at = Origin(ps.file.rel, run.number, len(ps.statements))
-        return statement_failed(ps, subject, at, run.statement, exc, committed=committed, outcome=what)
+        return reset, self._may_change_identity(ps)
 
     # -- batch: one data statement repeated, each run in its own transaction (SPEC §10) ------
     def _run_batches(self, pf: PreparedFile, started: float, reset: bool) -> ScriptState:

@@ -21,7 +21,8 @@ from migrator.lexer import Statement, leading_keywords
 from migrator.model import Timeouts
 
 if TYPE_CHECKING:
-    from migrator.runner import PreparedFile, PreparedSide
+    from migrator.runner import PreparedFile
+    from migrator.sidefiles import PreparedSide
 
 
 class Marker:

@@ -2,7 +2,7 @@
 the transaction migrator runs it in, nothing the dialect refuses inside one or does not
 support, one data statement in a `batch` file. Checked over many files before connecting
 (check_files), and again as each file is read to run (read_statements: a versioned file in
-runner.prepare, a repeatable or callback file in runner.prepare_side).
+runner.prepare, a repeatable or callback file in sidefiles.prepare_side).
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ from migrator.errors import (
 from migrator.history import VersionStore
 from migrator.model import Migration, Repeatable, Timeouts
 from migrator.report import Reporter
-from migrator.runner import Runner, prepare, prepare_side
+from migrator.runner import Runner, prepare
+from migrator.sidefiles import prepare_side
 from migrator.urls import DatabaseUrl, parse_url
 
 

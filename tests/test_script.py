@@ -9,7 +9,7 @@ from migrator.dialects import open_dialect
 from migrator.discovery import Layout
 from migrator.history import VersionStore
 from migrator.model import Timeouts
-from migrator.runner import PreparedFile, PreparedSide, Runner, prepare, prepare_side
+from migrator.runner import PreparedFile, Runner, prepare
 from migrator.script import (
     ELAPSED_MS,
     STATEMENTS_RUN,
@@ -24,6 +24,7 @@ from migrator.script import (
     compile_file,
     standalone_script,
 )
+from migrator.sidefiles import PreparedSide, prepare_side
 from migrator.urls import parse_url
 from tests.conftest import write_migration
 
