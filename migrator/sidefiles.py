@@ -124,17 +124,18 @@ class SideFiles:
         self, ps: PreparedSide, book: Bookkeeping, *, reset: bool, own_identity: bool, of: str = ""
     ) -> float:
         started = time.perf_counter()
-        # outside a transaction a side file's rows are written as it left the session: only a
-        # version's bracket returns to migrator's identity first (script.bracketed_script)
-        transaction_identity = own_identity and ps.transactional
-        steps = compile_file(
-            ps, book, self.timeouts, reset=reset, durable=True, own_identity=transaction_identity
-        )
+        # a statement that may SET another role: the rows are written as migrator's own user
+        steps = compile_file(ps, book, self.timeouts, reset=reset, durable=True, own_identity=own_identity)
         state = ScriptState(started=started)
         try:
             self.d.run_script(steps, state)
         except StepFailed as failed:
             rollback_quietly(self.d)
+            if own_identity:  # the failure row too: not as a role that may not write it
+                try:
+                    self.d.reset_session()
+                except Exception:  # noqa: BLE001 - then the row fails to write; the report stands
+                    pass
             error = self._failed(ps, state, failed, of)
             if ps.kind == "repeatable":
                 try:
