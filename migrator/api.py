@@ -167,7 +167,9 @@ class VersionState:
 class RepeatableState:
     name: str
     file: str | None  # None: applied once, its file is gone since
-    state: str  # applied, changed (since applied), new (never applied), removed (file gone)
+    # applied, changed (since applied), new (never applied), removed (file gone),
+    # rolled_back (a `down` ran since it was applied)
+    state: str
     applied_at: Any = None
     applied_by: str | None = None
     failed_at: Any = None  # its last run failed (then it is pending: changed or new)
@@ -175,19 +177,23 @@ class RepeatableState:
 
     @property
     def pending(self) -> bool:
-        return self.state in ("changed", "new")
+        return self.state in ("changed", "new", "rolled_back")
 
     def describe(self) -> str:
         if self.failed_at is not None and self.pending:
             failed = f"its last run, at {_when(self.failed_at)} UTC, failed" + (
                 f": {self.failure}" if self.failure else ""
             )
-            was = "changed since it was applied" if self.state == "changed" else "never applied"
+            was = {"changed": "changed since it was applied", "new": "never applied"}.get(
+                self.state, "applied, then a `down` ran"
+            )
             return f"{was}; {failed}; the next `up` runs it again"
         return {
             "applied": "applied, unchanged",
             "changed": "changed since it was applied; the next `up` runs it",
             "new": "never applied; the next `up` runs it",
+            "rolled_back": "applied, then a `down` ran (what it made may depend on what the down "
+            "dropped); the next `up` runs it again",
             "removed": "applied once, its file is gone since: nothing runs it again, and what it "
             "made stays in the database until a migration drops it",
         }[self.state]
@@ -242,6 +248,8 @@ def repeatable_states(
             state = "removed"
         elif row is None:
             state = "new"
+        elif row.rolled_back:
+            state = "rolled_back"
         else:
             state = "applied" if row.checksum == r.file.checksum else "changed"
         runs = (failures or {}).get(name)

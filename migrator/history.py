@@ -7,6 +7,7 @@ from typing import Any
 from migrator.dialects import Dialect
 from migrator.masking import mask
 from migrator.model import (
+    ROLLED_BACK,
     STATUS_APPLIED,
     AppliedRow,
     HistoryEvent,
@@ -67,6 +68,7 @@ class VersionStore:
         self.repeatable_name = table + "_repeatable"
         self.repeatable = dialect.qualify(self.repeatable_name)
         self._user: str | None = None
+        self._has_repeatables: bool | None = None
 
     @property
     def own_tables(self) -> set[str]:
@@ -215,6 +217,16 @@ class VersionStore:
 
     def row_delete(self, version: int) -> Write:
         return Write(f"DELETE FROM {self.table} WHERE version = {self.d.placeholder}", (version,))
+
+    def repeatables_rolled_back(self) -> tuple[Write, ...]:
+        """What commits with a `down` file: every repeatable applied so far runs again at the
+        next `up` (a view may have gone with the table the down dropped). Kept as rows, so
+        `status` can say why they are pending."""
+        if self._has_repeatables is None:
+            self._has_repeatables = self.d.table_exists(self.repeatable_name)
+        if not self._has_repeatables:
+            return ()
+        return (Write(f"UPDATE {self.repeatable} SET checksum = {self.d.placeholder}", (ROLLED_BACK,)),)
 
     def event(
         self,

@@ -119,10 +119,25 @@ class Repeatable:
 @dataclass(frozen=True, slots=True)
 class RepeatableRow:
     name: str
-    checksum: str
+    checksum: str  # ROLLED_BACK: a `down` ran since it was applied
     applied_at: datetime | str | None
     applied_by: str
     execution_ms: int
+
+    @property
+    def rolled_back(self) -> bool:
+        return self.checksum == ROLLED_BACK
+
+    @property
+    def applied_checksum(self) -> str | None:
+        """The checksum it was last applied with; None once a `down` has forgotten it."""
+        return None if self.rolled_back else self.checksum
+
+
+# The checksum a `down` leaves in `<table>_repeatable`: what a repeatable made (a view over a
+# table) may depend on what the down dropped, so the next `up` runs every repeatable again.
+# No sha256 is 64 zeros in practice; a CHAR(64) value, so no database pads or trims it.
+ROLLED_BACK = "0" * 64
 
 
 @dataclass(frozen=True, slots=True)

@@ -297,7 +297,7 @@ def pending_repeatables(
     """The repeatable migrations to run, in name order, each with the checksum it was last
     applied with (None: never). Pending, never drift (SPEC §12)."""
     return [
-        (r, rows[r.name].checksum if r.name in rows else None)
+        (r, rows[r.name].applied_checksum if r.name in rows else None)
         for r in repeatables
         if r.name not in rows or rows[r.name].checksum != r.file.checksum
     ]

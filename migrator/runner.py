@@ -303,7 +303,8 @@ class Runner:
             return Bookkeeping(None, None, (row, event))
         if pf.direction == "down":
             start = None if pf.transactional else self._running_row(pf)
-            return Bookkeeping(start, self._progress_row(pf), (store.row_delete(m.version), event))
+            finish = (store.row_delete(m.version), *store.repeatables_rolled_back(), event)
+            return Bookkeeping(start, self._progress_row(pf), finish)
         done = store.row_update(
             m.version,
             status=STATUS_APPLIED,

@@ -137,6 +137,56 @@ def test_down_never_runs_a_repeatable(db: Db, sqldir: Path, cli: Any) -> None:
     assert _repeatable_events(db) == [("views", "ok")]
 
 
+def test_after_a_down_the_next_up_runs_every_repeatable_again(db: Db, sqldir: Path, cli: Any) -> None:
+    """A down.sql that drops what a repeatable's view reads (the view goes with it) must not
+    leave the view missing after the next up: a round trip gives back the same database."""
+    _project(sqldir)
+    write_migration(
+        sqldir,
+        "0001_t",
+        "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1);\n",
+        "DROP VIEW IF EXISTS v;\nDROP TABLE t;\n",
+    )
+    write_migration(sqldir, "0002_u", "CREATE TABLE u (b INT);\n", "DROP TABLE u;\n")
+    assert cli("up", "--url", db.url).code == 0
+    assert db.query("SELECT a FROM v") == [(10,)]
+
+    down = cli("down", "--to", "0", "--yes", "--url", db.url)
+    assert down.code == 0, down.out + down.err
+    assert "repeatable" not in down.out  # down never runs one
+    status = cli("status", "--exit-code", "--url", db.url)
+    assert status.code == 5, status.out
+    assert "views (repeatable/views.sql): applied, then a `down` ran" in " ".join(status.out.split())
+    doc = json.loads(cli("status", "--json", "--url", db.url).out)
+    assert [(r["name"], r["state"]) for r in doc["repeatables"]] == [("views", "rolled_back")]
+
+    up = cli("up", "--url", db.url)
+    assert up.code == 0, up.out + up.err
+    assert "applied 2 versions and 1 repeatable migration (views)" in up.out
+    assert db.query("SELECT a FROM v") == [(10,)]
+    assert _repeatable_events(db) == [("views", "ok"), ("views", "ok")]
+    events = db.query(
+        "SELECT old_checksum, new_checksum FROM schema_version_history WHERE action = 'repeatable' ORDER BY id"
+    )
+    assert events[1][0] is None and events[1][1] == events[0][1]  # no sentinel in the history
+    assert cli("status", "--exit-code", "--url", db.url).code == 0
+    assert cli("up", "--url", db.url).out.count("repeatable") == 0  # once, not on every up
+
+
+def test_a_down_of_one_version_makes_the_repeatables_pending_again(db: Db, sqldir: Path, cli: Any) -> None:
+    _project(sqldir)
+    write_migration(sqldir, "0002_u", "CREATE TABLE u (b INT);\n", "DROP TABLE u;\n")
+    assert cli("up", "--url", db.url).code == 0
+    assert cli("down", "--yes", "--url", db.url).code == 0  # version 2 only
+    validate = cli("validate", "--url", db.url)
+    assert validate.code == 0, validate.out
+    assert "pending: repeatable views (repeatable/views.sql): applied, then a `down` ran" in " ".join(
+        validate.out.split()
+    )
+    redo = cli("up", "--url", db.url)
+    assert redo.code == 0 and "applied 1 version and 1 repeatable migration (views)" in redo.out, redo.out
+
+
 def test_dry_run_and_json_show_the_pending_repeatables(sqldir: Path, cli: Any) -> None:
     _project(sqldir)
     url = "sqlite:///app.db"
