@@ -166,7 +166,8 @@ def test_after_a_down_the_next_up_runs_every_repeatable_again(db: Db, sqldir: Pa
     assert db.query("SELECT a FROM v") == [(10,)]
     assert _repeatable_events(db) == [("views", "ok"), ("views", "ok")]
     events = db.query(
-        "SELECT old_checksum, new_checksum FROM schema_version_history WHERE action = 'repeatable' ORDER BY id"
+        "SELECT old_checksum, new_checksum FROM schema_version_history "
+        "WHERE action = 'repeatable' ORDER BY id"
     )
     assert events[1][0] is None and events[1][1] == events[0][1]  # no sentinel in the history
     assert cli("status", "--exit-code", "--url", db.url).code == 0
