@@ -13,9 +13,10 @@ few values known only while the script runs are markers the dialect resolves as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from migrator.lexer import Statement, leading_keywords
 from migrator.model import Timeouts
@@ -113,11 +114,23 @@ _TX_CLOSE = (("COMMIT",), ("ROLLBACK",), ("END",))
 TRANSACTION_CONTROL = _TX_OPEN + _TX_CLOSE
 
 
+# What hides an `@` that is not a user variable: strings ('...' and "..." with backslash
+# escapes or doubled quotes), `quoted` names and comments, as mysql reads them (a `--`
+# comment needs a space after it; a /*! ... */ comment is code and stays).
+_NOT_CODE: Final = re.compile(
+    r"""'(?:[^'\\]|''|\\.)*'|"(?:[^"\\]|""|\\.)*"|`(?:[^`]|``)*`"""
+    r"""|--(?:[ \t\r\n][^\n]*|$)|#[^\n]*|/\*(?!M?!)[\s\S]*?\*/"""
+)
+
+
 def is_data_statement(text: str) -> bool:
     """Does this statement only read or change rows (no DDL, no session change)? A data
-    statement that assigns a user variable (`@x :=`, `INTO @x`) changes the session."""
+    statement that assigns a user variable (`@x :=`, `INTO @x`) changes the session; an `@`
+    in a string or a comment (an e-mail address in seed data) does not."""
     words = leading_keywords(text, 1)
-    return bool(words) and words[0] in _DATA_WORDS and "@" not in text
+    if not words or words[0] not in _DATA_WORDS:
+        return False
+    return "@" not in text or "@" not in _NOT_CODE.sub(" ", text)
 
 
 def opens_transaction(text: str) -> bool:
