@@ -822,6 +822,13 @@ def _print_lint(args: argparse.Namespace, report: Any) -> None:
             f"{_measured_phrase(m.locks, m.rewrites)}{online}",
             "  ",
         )
+    for u in report.unchecked:
+        say_prose(
+            args,
+            f"not checked on {u.dialect}: {u.file}:{u.line}:{u.column}: {u.reason} (it splits on "
+            f"{', '.join(u.read_by)}; a file written for one dialect can go under sql/<dialect>/)",
+            "  ",
+        )
     errors = sum(f.severity == "error" for f in report.findings)
     warnings = len(report.findings) - errors
     accepted = f", {len(report.ignored)} accepted" if report.ignored else ""

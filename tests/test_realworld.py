@@ -52,3 +52,67 @@ def test_a_data_file_that_sets_a_user_variable_is_not_atomic_on_mysql(
     )
     dry = cli("up", "--dry-run", "--json", "--url", mysql_db.url)
     assert {p["version"]: p["atomic"] for p in json.loads(dry.out)["plan"]} == {1: False, 2: False}
+
+
+# -- lint on a folder written for one dialect ------------------------------------------------
+_MYSQL_TRIGGER = (
+    "DELIMITER $$\n"
+    "CREATE TRIGGER users_bi BEFORE INSERT ON users FOR EACH ROW\n"
+    "BEGIN\n"
+    "  SET NEW.email = LOWER(NEW.email);\n"
+    "END$$\n"
+    "CREATE TRIGGER users_bu BEFORE UPDATE ON users FOR EACH ROW\n"
+    "BEGIN\n"
+    "  SET NEW.email = LOWER(NEW.email);\n"
+    "END $$\n"
+    "DELIMITER ;\n"
+)
+
+
+def test_lint_without_a_url_skips_a_dialect_that_cannot_split_a_generic_file(sqldir: Path, cli: Any) -> None:
+    """A mysql project laid out generic (as `import` writes it): its DELIMITER $$ trigger is an
+    unterminated dollar quote to postgres. lint checks it where it splits and says where not,
+    as `validate --offline` accepts it, instead of stopping with a layout error."""
+    write_migration(sqldir, "0001_users", _USERS, "DROP TABLE users;\n")
+    write_migration(
+        sqldir, "0002_trigger", _MYSQL_TRIGGER, "DROP TRIGGER users_bu;\nDROP TRIGGER users_bi;\n"
+    )
+    assert cli("validate", "--offline").code == 3  # no migrator.sum yet: splitting is fine
+    r = cli("lint")
+    assert r.code == 0, r.err
+    assert (
+        "not checked on postgres: 0002_trigger/up.sql:9:5: unterminated dollar-quoted string $$ "
+        "(it splits on sqlite, mysql; a file written for one dialect can go under sql/<dialect>/)"
+    ) in r.out
+    doc = json.loads(cli("lint", "--json").out)
+    assert doc["ok"] is True
+    assert doc["unchecked"] == [
+        {
+            "dialect": "postgres",
+            "version": 2,
+            "file": "0002_trigger/up.sql",
+            "line": 9,
+            "column": 5,
+            "reason": "unterminated dollar-quoted string $$",
+        }
+    ]
+
+
+def test_lint_stops_on_a_file_no_dialect_can_split(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_users", "INSERT INTO users VALUES (1, 'unclosed);\n")
+    r = cli("lint")
+    assert r.code == 2
+    assert r.err.startswith("error: 0001_users/up.sql:1:30: unterminated string\n"), r.err
+
+
+def test_lint_with_a_url_stops_on_a_file_its_dialect_cannot_split(
+    postgres_db: Db, sqldir: Path, cli: Any
+) -> None:
+    write_migration(sqldir, "0001_users", _USERS, "DROP TABLE users;\n")
+    write_migration(
+        sqldir, "0002_trigger", _MYSQL_TRIGGER, "DROP TRIGGER users_bu;\nDROP TRIGGER users_bi;\n"
+    )
+    r = cli("lint", "--url", postgres_db.url)
+    assert r.code == 2
+    # the position once, not `5:4: 5:4:`
+    assert r.err.startswith("error: 0002_trigger/up.sql:9:5: unterminated dollar-quoted string $$\n"), r.err

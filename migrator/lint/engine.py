@@ -16,7 +16,7 @@ from typing import Any
 from migrator.errors import ConfigError, LayoutError, UsageError
 from migrator.lexer import LexError, split_alike, split_statements
 from migrator.lint import rules as R
-from migrator.lint.model import ERROR, WARNING, Finding, Ignored, LintReport, Measured, TableSize
+from migrator.lint.model import ERROR, WARNING, Finding, Ignored, LintReport, Measured, TableSize, Unchecked
 from migrator.model import DIALECTS, Migration, SqlFile
 
 _EXCERPT = 160
@@ -156,6 +156,14 @@ class _Statement:  # shared by the dialects that read its file alike
     column: int
 
 
+class _Unsplittable(Exception):
+    """A file this dialect's lexer cannot split."""
+
+    def __init__(self, file: SqlFile, error: LexError) -> None:
+        super().__init__(f"{file.rel}:{error.line}:{error.column}: {error.message}")
+        self.file, self.error = file, error
+
+
 class _Reader:
     """Reads each file once per way of reading it. A text every dialect splits alike (most
     files) is read once for all three; a statement that dialects read alike is flattened once."""
@@ -179,7 +187,7 @@ class _Reader:
             try:
                 statements = split_statements(text, dialect)
             except LexError as exc:
-                raise LayoutError([f"{file.rel}:{exc.line}:{exc.column}: {exc}"]) from None
+                raise _Unsplittable(file, exc) from None
         family = R.hash_commented(dialect)  # dialects that read a statement alike share its reading
         out = []
         for s in statements:
@@ -189,6 +197,10 @@ class _Reader:
             out.append(_Statement(s.text, flat, s.line, s.column))
         self._files[file.rel, "" if alike else dialect] = out
         return out
+
+    def split_by(self, rel: str) -> list[str]:
+        """The dialects that split this file ("" : every dialect, it reads alike)."""
+        return [d for (r, d) in self._files if r == rel]
 
     def suppressions(self, file: SqlFile, first_statement_line: int) -> _Suppressions:
         """The file's lint-ignore lines (those above `first_statement_line` count for all of it)."""
@@ -284,13 +296,45 @@ def lint(
     config = config or LintConfig()
     report = LintReport()
     reader = _Reader()
+    unsplittable: dict[str, list[tuple[str, int, _Unsplittable]]] = {}  # rel -> failures
     for dialect in DIALECTS:
         ctx = R.Context(dialect)
         for m in selection.get(dialect, []):
-            _FileLint(m, dialect, config, report, reader).run(ctx, same_run=one_run)
+            marks = len(report.findings), len(report.ignored)
+            try:
+                _FileLint(m, dialect, config, report, reader).run(ctx, same_run=one_run)
+            except _Unsplittable as exc:
+                del report.findings[marks[0] :], report.ignored[marks[1] :]
+                unsplittable.setdefault(exc.file.rel, []).append((dialect, m.version, exc))
+    _unchecked_or_layout_error(unsplittable, reader, report)
     order = {d: i for i, d in enumerate(DIALECTS)}
     report.findings.sort(key=lambda f: (f.version, f.file, f.line, order[f.dialect]))
     return report
+
+
+def _unchecked_or_layout_error(
+    unsplittable: dict[str, list[tuple[str, int, _Unsplittable]]], reader: _Reader, report: LintReport
+) -> None:
+    """A file that splits under none of the dialects linted is a layout error (as `up` would
+    stop on it). One that splits under another dialect is a generic file written for that
+    one (a mysql DELIMITER trigger, a postgres `$$` body): it is listed as unchecked on the
+    dialects that cannot read it, as `validate --offline` accepts it (lexcheck.check_layout)."""
+    problems: list[str] = []
+    for rel, failures in unsplittable.items():
+        read_by = tuple(reader.split_by(rel))
+        if read_by:
+            others = tuple(d for d in DIALECTS if d in read_by) or DIALECTS
+            report.unchecked += [
+                Unchecked(d, v, rel, e.error.line, e.error.column, e.error.message, others)
+                for d, v, e in failures
+            ]
+            continue
+        found: dict[str, list[str]] = {}
+        for dialect, _, exc in failures:
+            found.setdefault(str(exc), []).append(dialect)
+        problems += list(found) if len(found) == 1 else [f"{p} ({', '.join(ds)})" for p, ds in found.items()]
+    if problems:
+        raise LayoutError(problems)
 
 
 # -- the seam for --measure (measure.py) and table sizes (impact.py) -----------------------------

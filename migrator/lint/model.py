@@ -126,11 +126,36 @@ class Measured:
         return data
 
 
+@dataclass(frozen=True)
+class Unchecked:
+    """A generic file one dialect cannot split (a mysql DELIMITER trigger read as postgres)
+    while another can: the project is not written for that dialect, so lint skips it there."""
+
+    dialect: str
+    version: int
+    file: str
+    line: int
+    column: int
+    reason: str  # the lexer's message
+    read_by: tuple[str, ...]  # the dialects that split it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dialect": self.dialect,
+            "version": self.version,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "reason": self.reason,
+        }
+
+
 @dataclass
 class LintReport:
     findings: list[Finding] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     measured: list[Measured] = field(default_factory=list)
+    unchecked: list[Unchecked] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -146,4 +171,5 @@ class LintReport:
             "findings": [f.to_dict() for f in self.findings],
             "ignored": [i.to_dict() for i in self.ignored],
             "measured": [m.to_dict() for m in self.measured],
+            "unchecked": [u.to_dict() for u in self.unchecked],
         }
