@@ -323,7 +323,8 @@ class Layout:
 
 
 # The words the statement rules (statement_rules.file_problems: transaction control, statements no
-# transaction can hold, COPY FROM STDIN, psql meta-commands) look for. A file with none of
+# transaction can hold, COPY FROM STDIN, psql meta-commands, mysql and sqlite3 client commands)
+# look for. A file with none of
 # them is never lexed before running; this is decided here, while the text is in memory.
 _RULE_WORDS = (
     "BEGIN",
@@ -339,13 +340,16 @@ _RULE_WORDS = (
     "TABLESPACE",
     "COPY",
     "DELIMITER",
+    "SOURCE",  # the mysql client's `source file.sql`
 )
 
 
 def _may_break_statement_rules(text: str) -> bool:
     # plain substring searches: a case-insensitive regex takes seconds on a 30 MB data file
     upper = text.upper()
-    return "\\" in text or any(word in upper for word in _RULE_WORDS)
+    # a backslash: psql meta-commands and mysql client commands; a line starting with ".": an
+    # sqlite3 shell dot-command
+    return "\\" in text or "\n." in text or text.startswith(".") or any(word in upper for word in _RULE_WORDS)
 
 
 def _read_to_end(fd: int, size: int) -> bytes:

@@ -116,3 +116,44 @@ def test_lint_with_a_url_stops_on_a_file_its_dialect_cannot_split(
     assert r.code == 2
     # the position once, not `5:4: 5:4:`
     assert r.err.startswith("error: 0002_trigger/up.sql:9:5: unterminated dollar-quoted string $$\n"), r.err
+
+
+# -- a client's include command is refused before anything runs --------------------------------
+_INCLUDE = {
+    "mysql": (
+        "source /usr/share/app/db/triggers.sql",
+        "mysql client commands (source, \\. ...) belong to the mysql client, not the server; "
+        "put the SQL of that file here, or in a version of its own",
+    ),
+    "sqlite": (
+        ".read triggers.sql",
+        "sqlite3 shell dot-commands (.read, .mode ...) belong to the sqlite3 shell, not the "
+        "database; put the SQL of that file here, or in a version of its own",
+    ),
+    "postgres": (
+        "\\i triggers.sql",
+        "psql meta-commands (\\i, \\copy, \\set ...) belong to the psql client, not the server; "
+        "write plain SQL",
+    ),
+}
+
+
+def test_a_client_include_command_is_a_layout_error_before_anything_runs(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    """zoneminder's update scripts end with `source .../triggers.sql`: on mysql the statements
+    before it committed, then the server refused it, leaving a half-applied version."""
+    command, message = _INCLUDE[db.dialect]
+    write_migration(
+        sqldir,
+        "0001_create",
+        f"CREATE TABLE events (id INT PRIMARY KEY);\n{command}\n--\n-- initial rows\n--\n"
+        "INSERT INTO events VALUES (1);\n",
+        "DROP TABLE events;\n",
+    )
+    for args in (("validate",), ("up",)):
+        r = cli(*args, "--url", db.url)
+        assert r.code == 2, r.err
+        assert f"0001_create/up.sql:2:1: {message}" in r.err
+    assert "events" not in db.tables()
+    assert db.versions() == []

@@ -124,6 +124,19 @@ class MysqlDialect(Dialect):
         words = leading_keywords(statement_text, 2)
         return not (words[:1] in _SESSION_SAFE or words[:2] in _SESSION_SAFE)
 
+    def unsupported(self, statement_text: str) -> str:
+        # `source other.sql` (zoneminder's update scripts end with one) is the mysql client
+        # reading a file: the server sees a syntax error, after the statements before it
+        # committed. Refused before anything runs instead. No SQL statement starts so.
+        from migrator.lexer import leading_keywords
+
+        if statement_text.lstrip().startswith("\\") or leading_keywords(statement_text, 1) == ("SOURCE",):
+            return (
+                "mysql client commands (source, \\. ...) belong to the mysql client, not the "
+                "server; put the SQL of that file here, or in a version of its own"
+            )
+        return ""
+
     def reset_session(self) -> None:
         # COM_RESET_CONNECTION: user variables, sql_mode, FOREIGN_KEY_CHECKS... back to the
         # global defaults, the character set included, hence SET NAMES again.

@@ -100,6 +100,15 @@ class SqliteDialect(Dialect):
             or words[:2] in (("CREATE", "TEMP"), ("CREATE", "TEMPORARY"))
         )
 
+    def unsupported(self, statement_text: str) -> str:
+        # `.read other.sql`, `.mode`, ...: the sqlite3 shell's own commands; no SQL starts with "."
+        if statement_text.lstrip().startswith("."):
+            return (
+                "sqlite3 shell dot-commands (.read, .mode ...) belong to the sqlite3 shell, not "
+                "the database; put the SQL of that file here, or in a version of its own"
+            )
+        return ""
+
     def begin(self, *, durable: bool = True) -> None:
         # In WAL mode synchronous=NORMAL commits without an fsync and never risks corruption;
         # the next FULL commit syncs the WAL file, and with it every commit before. The
