@@ -157,3 +157,46 @@ def test_a_client_include_command_is_a_layout_error_before_anything_runs(
         assert f"0001_create/up.sql:2:1: {message}" in r.err
     assert "events" not in db.tables()
     assert db.versions() == []
+
+
+# -- the sqlite table rebuild loses no row ---------------------------------------------------
+_NOTES = "CREATE TABLE notes (id INT PRIMARY KEY, title TEXT NOT NULL);\n"
+_REBUILD = (
+    "CREATE TABLE notes_new (id INT PRIMARY KEY, title TEXT NOT NULL, pinned INT NOT NULL DEFAULT 0);\n"
+    "INSERT INTO notes_new (id, title) SELECT id, title FROM notes{where};\n"
+    "DROP TABLE notes;\n"
+    "ALTER TABLE notes_new RENAME TO notes;\n"
+)
+
+
+def _drop_table_findings(cli: Any) -> list[tuple[str, int, int]]:
+    doc = json.loads(cli("lint", "--json").out)
+    return sorted(
+        {(f["dialect"], f["version"], f["line"]) for f in doc["findings"] if f["rule"] == "drop-table"}
+    )
+
+
+def test_lint_accepts_the_table_rebuild_that_copies_every_row_first(sqldir: Path, cli: Any) -> None:
+    """sqlite's ALTER TABLE recipe (and Django's, alembic batch mode's): create the new table,
+    copy the rows, drop the old one, rename. No row is lost, so no drop-table error."""
+    write_migration(sqldir, "0001_notes", _NOTES, "DROP TABLE notes;\n")
+    write_migration(
+        sqldir, "0002_rebuild", _REBUILD.format(where=""), "ALTER TABLE notes DROP COLUMN pinned;\n"
+    )
+    assert _drop_table_findings(cli) == []
+    assert cli("lint").code == 0
+
+
+def test_lint_still_reports_a_drop_after_a_partial_copy(sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_notes", _NOTES, "DROP TABLE notes;\n")
+    write_migration(
+        sqldir,
+        "0002_rebuild",
+        _REBUILD.format(where=" WHERE id > 10"),
+        "ALTER TABLE notes DROP COLUMN pinned;\n",
+    )
+    write_migration(sqldir, "0003_gone", "DROP TABLE notes;\n", _NOTES)
+    assert _drop_table_findings(cli) == [
+        (d, v, 3 if v == 2 else 1) for d in ("mysql", "postgres", "sqlite") for v in (2, 3)
+    ]
+    assert cli("lint").code == 3

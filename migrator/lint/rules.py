@@ -224,6 +224,10 @@ class Context:
     # (table, column) added earlier in this file with no default and not NOT NULL, and not
     # written since: every row holds NULL there, and NULLs never collide in a unique index
     null_columns: set[tuple[str, str]] = field(default_factory=set)
+    # tables whose rows this file copied whole (INSERT INTO new SELECT ... FROM old, no WHERE)
+    # into a table it created: the table rebuild (sqlite's ALTER TABLE recipe, Django, alembic
+    # batch) drops the old table and renames the copy, and loses no row
+    copied: set[str] = field(default_factory=set)
 
     def is_new(self, table: str) -> bool:
         """No traffic and no rows to lock or rewrite: lock and rewrite rules stay quiet."""
@@ -239,7 +243,7 @@ class Context:
         versions of one database), so what they created is still new; otherwise (every
         version, checked without a database) each version may ship on its own, long after the
         ones before it, when their tables hold data and serve traffic."""
-        self.file_tables = set()
+        self.file_tables, self.copied = set(), set()
         if not same_run:
             self.new_tables, self.new_indexes = set(), set()
         self.null_columns = set()
@@ -311,6 +315,9 @@ _DELETE = re.compile(rf"^DELETE (?:LOW_PRIORITY |QUICK |IGNORE )*FROM (?:ONLY )?
 _UPDATE = re.compile(rf"^UPDATE (?:LOW_PRIORITY |IGNORE |ONLY )*{_NAME}")
 _RENAME_TABLE = re.compile(rf"^RENAME TABLE {_NAME}")
 _WITH = re.compile(r"^WITH ")
+_COPY_ROWS = re.compile(
+    rf"^(?:INSERT|REPLACE) (?:OR \w+ )?(?:IGNORE )?INTO {_NAME} ?(?:\([^()]*\) ?)?SELECT .*? FROM {_NAME}"
+)
 _TOP_WHERE = re.compile(r"\bWHERE\b")
 _SET_LOCK_TIMEOUT = re.compile(
     r"^SET (?:SESSION |LOCAL )?(?:LOCK_TIMEOUT|LOCK_WAIT_TIMEOUT|INNODB_LOCK_WAIT_TIMEOUT)\b"
@@ -540,7 +547,7 @@ def statement_hits(flat: str, ctx: Context) -> Iterator[Hit]:
     if head.startswith("DROP"):
         if m := _DROP_TABLE.match(flat):
             tables = [_unqualified(t.strip()) for t in m[1].split(",")]
-            old = [t for t in tables if not ctx.is_new_here(t)]
+            old = [t for t in tables if not ctx.is_new_here(t) and t not in ctx.copied]
             if old:
                 yield "drop-table", old
         elif m := _DROP_INDEX.match(flat):
@@ -567,6 +574,10 @@ def statement_hits(flat: str, ctx: Context) -> Iterator[Hit]:
             table = _unqualified(m[1])
             if not ctx.is_new_here(table):
                 yield "update-without-where", [table]
+        return
+    if (m := _COPY_ROWS.match(flat)) and ctx.is_new_here(_unqualified(m[1])):
+        if not _TOP_WHERE.search(flat, m.end()):
+            ctx.copied.add(_unqualified(m[2]))
         return
     if flat.startswith("RENAME TABLE") and (m := _RENAME_TABLE.match(flat)):
         if not ctx.is_new_here(_unqualified(m[1])):
