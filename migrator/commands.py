@@ -620,11 +620,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if result.ok:
         checked = sum(c.outcome == "ok" for c in result.checks)
         skipped = len(result.checks) - checked
-        say(
-            args,
-            f"verify: every down.sql restores the schema ({checked} checked"
-            + (f", {skipped} skipped: irreversible)" if skipped else ")"),
-        )
+        if checked:
+            line = f"verify: every down.sql restores the schema ({checked} checked" + (
+                f", {skipped} skipped: irreversible)" if skipped else ")"
+            )
+        elif skipped:  # an imported folder without down migrations: nothing was proved
+            line = f"verify: no down.sql was checked ({skipped} skipped: irreversible)"
+        else:
+            line = "verify: no version to check"
+        say(args, line)
     else:
         bad = next(c for c in result.checks if c.outcome == "differs")
         say_prose(

@@ -200,3 +200,19 @@ def test_lint_still_reports_a_drop_after_a_partial_copy(sqldir: Path, cli: Any) 
         (d, v, 3 if v == 2 else 1) for d in ("mysql", "postgres", "sqlite") for v in (2, 3)
     ]
     assert cli("lint").code == 3
+
+
+# -- verify on an imported folder without down migrations --------------------------------------
+def test_verify_claims_nothing_when_every_version_is_irreversible(db: Db, sqldir: Path, cli: Any) -> None:
+    """`import` marks every version of a folder without down migrations irreversible
+    (procrastinate, graphile-worker, synapse): verify checked nothing, and must not say that
+    every down.sql restores the schema."""
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "-- migrator: irreversible\n")
+    write_migration(sqldir, "0002_u", "CREATE TABLE u (id INT);\n", "-- migrator: irreversible\n")
+    result = cli("verify", "--url", db.url)
+    assert result.code == 0, result.out + result.err
+    assert result.out.splitlines() == [
+        "     1  0001_t: skipped (irreversible)",
+        "     2  0002_u: skipped (irreversible)",
+        "verify: no down.sql was checked (2 skipped: irreversible)",
+    ]
