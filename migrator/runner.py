@@ -30,7 +30,7 @@ from migrator.errors import (
 )
 from migrator.failure import rollback_quietly, statement_failed
 from migrator.history import VersionStore
-from migrator.lexer import Statement
+from migrator.lexer import Statement, leading_keywords
 from migrator.model import (
     DEFAULT_MAX_BATCHES,
     STATUS_APPLIED,
@@ -124,6 +124,23 @@ def prepare(m: Migration, direction: str, dialect: Dialect) -> PreparedFile:
     text = sql_file.read_text()
     statements, transactional = read_statements(sql_file, text, dialect)
     return PreparedFile(m, direction, sql_file, text, statements, transactional)
+
+
+# statements that take migrator's version table with them: a down.sql written as
+# `DROP SCHEMA public CASCADE; CREATE SCHEMA public;` (the down of a pg_dump baseline)
+_DROPS_EVERYTHING = (("DROP", "SCHEMA"), ("DROP", "DATABASE"), ("DROP", "OWNED"))
+
+
+def _drops_everything(pf: PreparedFile) -> tuple[int, str, int] | None:
+    """(number, leading words, line) of the first statement of a small file that drops a
+    whole schema or database, else None."""
+    if isinstance(pf.statements, FileStatements):
+        return None  # a big file is data; it is not read again to explain a failure
+    for number, s in enumerate(pf.statements, start=1):
+        words = leading_keywords(s.text, 2)
+        if words in _DROPS_EVERYTHING:
+            return number, " ".join(words), s.line
+    return None
 
 
 class Runner:
@@ -445,10 +462,17 @@ class Runner:
             error=f"{what} failed: {failed.error.message}"[:4000],
         )
         code = f" [{failed.error.code}]" if failed.error.code else ""
+        dropper = _drops_everything(pf) if isinstance(failed.step, Write) else None
+        hint = (
+            f"statement {dropper[0]} of the file ({dropper[1]}, line {dropper[2]}) drops migrator's "
+            "version table with everything else: drop the file's own objects one by one instead"
+            if dropper
+            else "check the version table and the database user's privileges on it"
+        )
         error = BookkeepingError(
             f"version {pf.version} ({pf.migration.name}) {pf.direction}: {what} failed: "
             f"{failed.error.message}{code}; {outcome}",
-            hint="check the version table and the database user's privileges on it",
+            hint=hint,
         )
         self._record_failure(pf, started, str(error))
         raise error from None

@@ -132,7 +132,7 @@ _INCLUDE = {
     ),
     "postgres": (
         "\\i triggers.sql",
-        "psql meta-commands (\\i, \\copy, \\set ...) belong to the psql client, not the server; "
+        "psql meta-commands (\\i here; \\i, \\copy, \\set ...) belong to the psql client, not the server; "
         "write plain SQL",
     ),
 }
@@ -216,3 +216,47 @@ def test_verify_claims_nothing_when_every_version_is_irreversible(db: Db, sqldir
         "     2  0002_u: skipped (irreversible)",
         "verify: no down.sql was checked (2 skipped: irreversible)",
     ]
+
+
+# -- a pg_dump baseline ----------------------------------------------------------------------
+def test_pg_dump_restrict_lines_are_refused_with_what_to_do(postgres_db: Db, sqldir: Path, cli: Any) -> None:
+    """pg_dump (17.6, 16.10, 15.14 and later) wraps its output in \\restrict KEY ... \\unrestrict
+    KEY: a schema dump pasted as the first version stops there, and says what to delete."""
+    write_migration(
+        sqldir,
+        "0001_baseline",
+        "\\restrict Zq1yV9\n\nSET statement_timeout = 0;\nCREATE TABLE public.t (id integer);\n\n"
+        "\\unrestrict Zq1yV9\n",
+        "DROP TABLE public.t;\n",
+    )
+    r = cli("up", "--url", postgres_db.url)
+    assert r.code == 2
+    assert r.err.splitlines()[1:3] == [
+        "  - 0001_baseline/up.sql:1:1: \\restrict is a psql meta-command that pg_dump writes around its "
+        "output; delete the \\restrict and \\unrestrict lines (they only guard psql)",
+        "  - 0001_baseline/up.sql:6:1: \\unrestrict is a psql meta-command that pg_dump writes around its "
+        "output; delete the \\restrict and \\unrestrict lines (they only guard psql)",
+    ]
+    assert postgres_db.versions() == [] and "t" not in postgres_db.tables()
+
+
+def test_a_down_that_drops_the_whole_schema_says_it_took_the_version_table(
+    postgres_db: Db, sqldir: Path, cli: Any
+) -> None:
+    """`DROP SCHEMA public CASCADE` as the down of a baseline takes migrator's version table
+    with it: the file rolls back, and the hint names the statement, not the privileges."""
+    write_migration(
+        sqldir,
+        "0001_baseline",
+        "CREATE TABLE t (id INT);\n",
+        "DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n",
+    )
+    assert cli("up", "--url", postgres_db.url).code == 0
+    r = cli("down", "--yes", "--url", postgres_db.url)
+    assert r.code == 1
+    assert "nothing of this version was committed: the whole file was rolled back" in r.err
+    assert r.err.splitlines()[-1] == (
+        "hint: statement 1 of the file (DROP SCHEMA, line 1) drops migrator's version table with "
+        "everything else: drop the file's own objects one by one instead"
+    )
+    assert postgres_db.versions() == [(1, "applied")] and "t" in postgres_db.tables()

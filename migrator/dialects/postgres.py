@@ -214,9 +214,16 @@ class PostgresDialect(Dialect):
     def unsupported(self, statement_text: str) -> str:
         text = statement_text.lstrip()
         if text.startswith("\\"):
+            command = text.split(None, 1)[0]
+            if command in ("\\restrict", "\\unrestrict"):
+                # pg_dump writes these since 17.6, 16.10, 15.14, 14.19 and 13.22 (CVE-2025-8714)
+                return (
+                    f"{command} is a psql meta-command that pg_dump writes around its output; "
+                    "delete the \\restrict and \\unrestrict lines (they only guard psql)"
+                )
             return (
-                "psql meta-commands (\\i, \\copy, \\set ...) belong to the psql client, "
-                "not the server; write plain SQL"
+                f"psql meta-commands ({command} here; \\i, \\copy, \\set ...) belong to the psql "
+                "client, not the server; write plain SQL"
             )
         words = _words(text)
         if words[:1] == ("COPY",) and ("STDIN" in words or "STDOUT" in words):
