@@ -260,3 +260,37 @@ def test_a_down_that_drops_the_whole_schema_says_it_took_the_version_table(
         "everything else: drop the file's own objects one by one instead"
     )
     assert postgres_db.versions() == [(1, "applied")] and "t" in postgres_db.tables()
+
+
+# -- a mysqldump baseline ----------------------------------------------------------------------
+_MYSQLDUMP = """/*M!999999\\- enable the sandbox mode */
+/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;
+DROP TABLE IF EXISTS `customers`;
+CREATE TABLE `customers` (
+  `id` int(11) NOT NULL,
+  `email` varchar(100) NOT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+LOCK TABLES `customers` WRITE;
+/*!40000 ALTER TABLE `customers` DISABLE KEYS */;
+INSERT INTO `customers` VALUES (1,'ada@example.org'),(2,'it\\'s@example.org');
+/*!40000 ALTER TABLE `customers` ENABLE KEYS */;
+UNLOCK TABLES;
+/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;
+"""
+
+
+def test_verify_runs_a_mysqldump_file_with_lock_tables(mysql_db: Db, sqldir: Path, cli: Any) -> None:
+    """mysqldump writes LOCK TABLES ... WRITE around each table's rows. Under it the session
+    may touch no other table, so the progress row goes through a second connection: `up` had
+    one (its lock's), verify on its scratch database had none and failed."""
+    write_migration(sqldir, "0001_baseline", _MYSQLDUMP, "DROP TABLE `customers`;\n")
+    r = cli("verify", "--url", mysql_db.url)
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[-1] == "verify: every down.sql restores the schema (1 checked)"
+    assert mysql_db.tables() == set()  # verify never touches the database at --url
+    assert cli("up", "--url", mysql_db.url).code == 0
+    assert mysql_db.query("SELECT email FROM customers ORDER BY id") == [
+        ("ada@example.org",),
+        ("it's@example.org",),
+    ]

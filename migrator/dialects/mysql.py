@@ -283,7 +283,11 @@ class MysqlDialect(Dialect):
     def write_row(self, sql: str, params: tuple[Any, ...]) -> None:
         # Under the file's own LOCK TABLES this session may touch no other table: write the
         # version row from the lock's connection instead (autocommit there).
-        conn = self._lock_conn if self._tables_locked and self._lock_conn is not None else self.conn
+        conn = self.conn
+        if self._tables_locked:
+            if self._lock_conn is None:  # a scratch database (verify): no run lock, so no lock
+                self._lock_conn = self._open(self._timeout)  # connection yet; closed with it
+            conn = self._lock_conn
         self._fetch(conn, sql, params, translate=True)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
