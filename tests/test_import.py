@@ -286,6 +286,27 @@ def test_flyway_versions_that_do_not_fit_a_bigint_are_refused(tmp_path: Path) ->
     assert not (tmp_path / "out").exists()
 
 
+def test_flyway_repeatables_and_callbacks_say_where_their_sql_goes(tmp_path: Path) -> None:
+    """migrator has repeatable migrations and callbacks (SPEC §12): the refusal names the file
+    to copy each into, not 'migrator has none'."""
+    src = flyway_folder(tmp_path)
+    write(src, "R__User views.sql", "CREATE VIEW user_emails AS SELECT email FROM users;\n")
+    write(src, "afterMigrate__grants.sql", "GRANT SELECT ON users TO reporting;\n")
+    write(src, "beforeClean.sql", "SELECT 1;\n")
+    r = cli(tmp_path, "import", "--from", "flyway", str(src), "--dir", "out")
+    assert r.code == 2
+    unsupported = "; migrator cannot import it (--skip-unsupported imports the rest and lists it as skipped)"
+    assert r.err.splitlines()[1:4] == [
+        "  - R__User views.sql: a flyway repeatable migration (R__); copy its SQL into "
+        "sql/repeatable/user_views.sql, a migrator repeatable migration (run again after the "
+        "versions whenever it changes; docs/layout.md)" + unsupported,
+        "  - afterMigrate__grants.sql: a flyway callback; copy its SQL into sql/callbacks/after_up.sql, "
+        "the migrator callback for the same event (docs/layout.md)" + unsupported,
+        "  - beforeClean.sql: a flyway callback for an event migrator has no callback for: move its "
+        "SQL into a migration or into the deploy script" + unsupported,
+    ]
+
+
 def test_flyway_repeatable_migrations_are_refused_unless_skipped(tmp_path: Path) -> None:
     src = flyway_folder(tmp_path)
     write(src, "R__user_view.sql", "CREATE VIEW user_emails AS SELECT email FROM users;\n")

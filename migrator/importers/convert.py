@@ -54,7 +54,7 @@ def convert_all(found: list[Source], source_format: str) -> list[ImportedMigrati
     widest version (the foreign tool's own zero padding kept)."""
     width = max([4] + [len(s.digits) for s in found] + [len(str(s.version)) for s in found])
     return [
-        _convert(s, f"{s.version:0{width}d}_{_slug(s.name)}", source_format)
+        _convert(s, f"{s.version:0{width}d}_{slug(s.name)}", source_format)
         for s in sorted(found, key=lambda s: s.version)
     ]
 
@@ -166,7 +166,7 @@ def _trim_blank_lines(text: str) -> str:
     return "\n".join(lines)
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     """The `migrator new` rule (lower-case letters and digits joined by `_`), accents folded."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_") or "migration"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from migrator.importers.convert import slug
 from migrator.importers.scan import MAX_VERSION, Scan, Source
 
 NAMING = "flyway files are named V<version>__<description>.sql (U... for undo)"
@@ -13,6 +14,19 @@ _FILE = re.compile(r"^([VU])(\d[\d._]*?)__(.*)\.sql$")
 _REPEATABLE = re.compile(r"^R__(.*)\.sql$")
 _BASELINE = re.compile(r"^B(\d[\d._]*?)__(.*)\.sql$")
 _CALLBACK = re.compile(r"^(before|after)[A-Za-z]*(__.*)?\.sql$")
+# flyway callback -> migrator callback (SPEC §12); flyway's others (beforeClean, afterInfo,
+# beforeValidate, ...) have no migrator event
+_CALLBACK_EVENTS = {
+    "beforeMigrate": "before_up",
+    "afterMigrate": "after_up",
+    "beforeEachMigrate": "before_each",
+    "afterEachMigrate": "after_each",
+    "afterMigrateError": "after_error",
+    "beforeUndo": "before_down",
+    "afterUndo": "after_down",
+    "beforeEachUndo": "before_each_down",
+    "afterEachUndo": "after_each_down",
+}
 _LOOKALIKE = re.compile(r"^[VUR]\d.*\.sql$", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\$\{[^}\n]+\}")
 
@@ -88,12 +102,12 @@ def _kind(path: Path, scan: Scan) -> tuple[str, str, str] | None:
     match = _FILE.match(name)
     if match:
         return match.group(1), match.group(2), match.group(3)
-    if _REPEATABLE.match(name):
+    if repeatable := _REPEATABLE.match(name):
         scan.unsupported(
             path,
-            "a flyway repeatable migration (R__); migrator has no repeatable "
-            "migrations: add its SQL (CREATE OR REPLACE ...) as a new version, and a "
-            "new version each time it changes",
+            "a flyway repeatable migration (R__); copy its SQL into "
+            f"sql/repeatable/{slug(repeatable.group(1))}.sql, a migrator repeatable migration "
+            "(run again after the versions whenever it changes; docs/layout.md)",
         )
     elif _BASELINE.match(name):
         scan.unsupported(
@@ -101,10 +115,14 @@ def _kind(path: Path, scan: Scan) -> tuple[str, str, str] | None:
             "a flyway baseline migration (B...); the versioned migrations it stands for are imported instead",
         )
     elif _CALLBACK.match(name):
+        event = _CALLBACK_EVENTS.get(name.split("__", 1)[0].removesuffix(".sql"))
         scan.unsupported(
             path,
-            "a flyway callback; migrator has no callbacks: move its SQL into a "
-            "migration or into the deploy script",
+            f"a flyway callback; copy its SQL into sql/callbacks/{event}.sql, the migrator "
+            "callback for the same event (docs/layout.md)"
+            if event
+            else "a flyway callback for an event migrator has no callback for: move its SQL into "
+            "a migration or into the deploy script",
         )
     elif not name.endswith(".sql"):
         scan.skip(path, "not a .sql file")
