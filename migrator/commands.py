@@ -494,6 +494,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         if r.dry_run:
             for name, text in (("up.sql", m.up), ("down.sql", m.down)):
                 say(args, f"\n-- {r.dir / m.folder / name}\n{text.rstrip()}\n")
+    for side in r.sides:
+        say(args, f"  {'':>16}  {side.file}  <- {', '.join(side.sources)}")
+        for note in side.notes:
+            say(args, f"{'':>20}{note}")
+        if r.dry_run:
+            say(args, f"\n-- {r.dir / side.file}\n{side.text.rstrip()}\n")
     for s in r.skipped:
         if s.unsupported:
             safe_write(sys.stderr, f"warning: {s.file}: not imported: {s.reason}\n")

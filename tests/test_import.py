@@ -286,47 +286,76 @@ def test_flyway_versions_that_do_not_fit_a_bigint_are_refused(tmp_path: Path) ->
     assert not (tmp_path / "out").exists()
 
 
-def test_flyway_repeatables_and_callbacks_say_where_their_sql_goes(tmp_path: Path) -> None:
-    """migrator has repeatable migrations and callbacks (SPEC §12): the refusal names the file
-    to copy each into, not 'migrator has none'."""
+def test_flyway_repeatables_and_callbacks_become_migrator_side_files(tmp_path: Path) -> None:
+    """R__ files become sql/repeatable/, callbacks sql/callbacks/<event>.sql (SPEC §12); the
+    callbacks of one event join in flyway's order; an event migrator has not is refused."""
     src = flyway_folder(tmp_path)
     write(src, "R__User views.sql", "CREATE VIEW user_emails AS SELECT email FROM users;\n")
-    write(src, "afterMigrate__grants.sql", "GRANT SELECT ON users TO reporting;\n")
+    write(src, "afterMigrate__b_grants.sql", "GRANT SELECT ON users TO reporting;\n")
+    write(src, "afterMigrate__a_stats.sql", "ANALYZE users;\n")
+    write(src, "beforeEachMigrate.sql", "SET search_path TO app;\n")
     write(src, "beforeClean.sql", "SELECT 1;\n")
     r = cli(tmp_path, "import", "--from", "flyway", str(src), "--dir", "out")
     assert r.code == 2
-    unsupported = "; migrator cannot import it (--skip-unsupported imports the rest and lists it as skipped)"
-    assert r.err.splitlines()[1:4] == [
-        "  - R__User views.sql: a flyway repeatable migration (R__); copy its SQL into "
-        "sql/repeatable/user_views.sql, a migrator repeatable migration (run again after the "
-        "versions whenever it changes; docs/layout.md)" + unsupported,
-        "  - afterMigrate__grants.sql: a flyway callback; copy its SQL into sql/callbacks/after_up.sql, "
-        "the migrator callback for the same event (docs/layout.md)" + unsupported,
-        "  - beforeClean.sql: a flyway callback for an event migrator has no callback for: move its "
-        "SQL into a migration or into the deploy script" + unsupported,
+    assert r.err.splitlines() == [
+        "error: beforeClean.sql: a flyway callback for an event migrator has no callback for: move its "
+        "SQL into a migration or into the deploy script; migrator cannot import it "
+        "(--skip-unsupported imports the rest and lists it as skipped)",
+        "hint: fix the source folder (or copy it and fix the copy); nothing was written",
     ]
-
-
-def test_flyway_repeatable_migrations_are_refused_unless_skipped(tmp_path: Path) -> None:
-    src = flyway_folder(tmp_path)
-    write(src, "R__user_view.sql", "CREATE VIEW user_emails AS SELECT email FROM users;\n")
-    write(src, "afterMigrate.sql", "GRANT SELECT ON users TO reporting;\n")
-    r = cli(tmp_path, "import", "--from", "flyway", str(src), "--dir", "out")
-    assert r.code == 2
-    assert "R__user_view.sql: a flyway repeatable migration" in r.err
-    assert "afterMigrate.sql: a flyway callback" in r.err
-    assert "--skip-unsupported" in r.err
     assert not (tmp_path / "out").exists()
 
     r = cli(tmp_path, "--json", "import", "--from", "flyway", str(src), "--dir", "out", "--skip-unsupported")
     assert r.code == 0, r.err
-    skipped = {s["file"]: s for s in json.loads(r.out)["skipped"]}
-    assert skipped["R__user_view.sql"]["unsupported"] and skipped["afterMigrate.sql"]["unsupported"]
-    assert len(list((tmp_path / "out").iterdir())) == 4
+    doc = json.loads(r.out)
+    assert [(s["file"], s["sources"]) for s in doc["side_files"]] == [
+        ("callbacks/after_up.sql", ["afterMigrate__a_stats.sql", "afterMigrate__b_grants.sql"]),
+        ("callbacks/before_each.sql", ["beforeEachMigrate.sql"]),
+        ("repeatable/user_views.sql", ["R__User views.sql"]),
+    ]
+    assert [s["file"] for s in doc["skipped"]] == ["beforeClean.sql"]
+    out = tmp_path / "out"
+    assert (out / "repeatable" / "user_views.sql").read_text() == (
+        "CREATE VIEW user_emails AS SELECT email FROM users;\n"
+    )
+    assert (out / "callbacks" / "after_up.sql").read_text() == (
+        "-- from afterMigrate__a_stats.sql\nANALYZE users;\n\n"
+        "-- from afterMigrate__b_grants.sql\nGRANT SELECT ON users TO reporting;\n"
+    )
+    assert Layout(out).problems == []
+    assert [r.name for r in Layout(out).repeatables("postgres")] == ["user_views"]
 
-    r = cli(tmp_path, "import", "--from", "flyway", str(src), "--dir", "out2", "--skip-unsupported")
-    assert r.code == 0
-    assert "warning: R__user_view.sql: not imported: a flyway repeatable migration" in r.err
+
+def test_flyway_repeatables_with_one_name_are_refused(tmp_path: Path) -> None:
+    src = flyway_folder(tmp_path)
+    write(src, "R__user_views.sql", "SELECT 1;\n")
+    write(src, "R__User Views.sql", "SELECT 2;\n")
+    r = cli(tmp_path, "import", "--from", "flyway", str(src), "--dir", "out")
+    assert r.code == 2
+    assert "R__user_views.sql: its name gives repeatable/user_views.sql, as R__User Views.sql does" in r.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_imported_flyway_repeatable_and_callback_run_on_every_dialect(db: Db) -> None:
+    src = flyway_folder(db.tmp)
+    write(
+        src,
+        "R__user_emails.sql",
+        "DROP VIEW IF EXISTS user_emails;\nCREATE VIEW user_emails AS SELECT email FROM users;\n",
+    )
+    write(src, "beforeMigrate.sql", "CREATE TABLE IF NOT EXISTS deploys (n INTEGER);\n")
+    write(src, "afterMigrate.sql", "INSERT INTO deploys (n) SELECT COUNT(*) FROM users;\n")
+    r = cli(db.tmp, "import", "--from", "flyway", str(src), "--dir", "out")
+    assert r.code == 0, r.err
+    assert "repeatable/user_emails.sql  <- R__user_emails.sql" in r.out
+    up = cli(db.tmp, "--url", db.url, "--dir", "out", "up")
+    assert up.code == 0, up.out + up.err
+    assert "applied 4 versions and 1 repeatable migration (user_emails)" in up.out
+    assert db.query("SELECT email FROM user_emails ORDER BY email") == [
+        ("a;b@example.com",),
+        ("seed@example.com",),
+    ]
+    assert db.query("SELECT n FROM deploys") == [(2,)]
 
 
 def test_flyway_placeholders_and_misnamed_files_are_warned_about(tmp_path: Path) -> None:
@@ -460,12 +489,12 @@ def test_dry_run_prints_the_files_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_json_failure_is_one_document(tmp_path: Path) -> None:
     src = flyway_folder(tmp_path)
-    write(src, "R__v.sql", "SELECT 1;\n")
+    write(src, "beforeClean.sql", "SELECT 1;\n")
     r = cli(tmp_path, "import", "--from", "flyway", str(src), "--json")
     assert r.code == 2
     doc = json.loads(r.out)
     assert doc["ok"] is False and doc["error"]["kind"] == "layout"
-    assert any("R__v.sql" in p for p in doc["error"]["problems"])
+    assert any("beforeClean.sql" in p for p in doc["error"]["problems"])
 
 
 def test_imported_folder_passes_offline_validation(tmp_path: Path) -> None:

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from migrator.errors import UsageError
-from migrator.importers.convert import ImportedMigration, convert_all, directive_problems
+from migrator.importers.convert import (
+    ImportedMigration,
+    ImportedSide,
+    convert_all,
+    convert_sides,
+    directive_problems,
+    side_problems,
+)
 from migrator.importers.scan import Scan, Skipped, Source, check_source
 from migrator.importers.write import check_dest, write
 
@@ -45,6 +52,7 @@ class ImportResult:
     migrations: list[ImportedMigration]
     skipped: list[Skipped]
     warnings: list[str]
+    sides: list[ImportedSide]  # repeatable migrations and callbacks (SPEC §12)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +61,7 @@ class ImportResult:
             "source": str(self.source),
             "dir": str(self.dir),
             "migrations": [m.to_dict(with_text=self.dry_run) for m in self.migrations],
+            "side_files": [s.to_dict(with_text=self.dry_run) for s in self.sides],
             "skipped": [
                 {"file": s.file, "reason": s.reason, "unsupported": s.unsupported} for s in self.skipped
             ],
@@ -76,16 +85,18 @@ def import_folder(
     scan.check_versions(found)
     scan.raise_problems()
     migrations = convert_all(found, source_format)
+    sides = convert_sides(list(scan.sides.values()))
     scan.problems += [p for m in migrations for p in directive_problems(m)]
+    scan.problems += [p for s in sides for p in side_problems(s)]
     scan.raise_problems()
     if not migrations:
         raise UsageError(f"import: no {source_format} migrations found in {source}", hint=fmt.NAMING)
     if not dry_run:
         try:
-            write(dest, migrations)
+            write(dest, migrations, sides)
         except OSError as exc:
             raise UsageError(
                 f"import: cannot write {dest}: {exc}; nothing was written",
                 hint="check the destination folder's permissions",
             ) from None
-    return ImportResult(source_format, source, dest, dry_run, migrations, scan.skipped, scan.warnings)
+    return ImportResult(source_format, source, dest, dry_run, migrations, scan.skipped, scan.warnings, sides)

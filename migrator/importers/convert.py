@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrator.directives import parse_directives
-from migrator.importers.scan import Source, has_sql
+from migrator.importers.scan import SideSource, Source, has_sql
 from migrator.lexer import LexError, leading_keywords, split_statements, starts_with
 from migrator.model import DIALECTS
 
@@ -47,6 +47,51 @@ class ImportedMigration:
         if with_text:
             data["up_sql"], data["down_sql"] = self.up, self.down
         return data
+
+
+@dataclass(frozen=True)
+class ImportedSide:
+    """A repeatable migration or a callback file (SPEC §12)."""
+
+    file: str  # "repeatable/<name>.sql" or "callbacks/<event>.sql"
+    sources: tuple[str, ...]
+    text: str
+    no_transaction: bool
+    notes: tuple[str, ...]
+
+    def to_dict(self, with_text: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "file": self.file,
+            "sources": list(self.sources),
+            "no_transaction": self.no_transaction,
+            "notes": list(self.notes),
+        }
+        if with_text:
+            data["sql"] = self.text
+        return data
+
+
+def convert_sides(sides: list[SideSource]) -> list[ImportedSide]:
+    """Each side file's text; the callbacks of one event, one after the other, each under a
+    comment naming its source (they then run in one transaction, where flyway ran each alone)."""
+    out = []
+    for s in sorted(sides, key=lambda s: s.target):
+        notes: list[str] = []
+        if len(s.files) == 1:
+            body = s.texts[0]
+        else:
+            body = "\n".join(
+                f"-- from {f}\n{_trim_blank_lines(t)}\n" for f, t in zip(s.files, s.texts, strict=True)
+            )
+            notes.append(f"joined {len(s.files)} callbacks for this event: they run as one file")
+        text, no_tx = _sql_file(body, s.no_tx, s.target, notes)
+        out.append(ImportedSide(s.target, tuple(s.files), text, no_tx, tuple(notes)))
+    return out
+
+
+def side_problems(s: ImportedSide) -> list[str]:
+    kind = "a repeatable file" if s.file.startswith("repeatable/") else "a callback file"
+    return parse_directives(s.text, kind, f"{s.file} (from {s.sources[0]})")[1]
 
 
 def convert_all(found: list[Source], source_format: str) -> list[ImportedMigration]:

@@ -37,7 +37,7 @@ _Named = dict[tuple[str, tuple[int, ...]], tuple[Path, str, str]]
 def read(scan: Scan) -> list[Source]:
     files = scan.files(recursive=True)  # flyway reads sub-folders of its locations too
     configs = {p.with_name(p.name.removesuffix(".conf")): p for p in files if p.name.endswith(".sql.conf")}
-    named = _named(files, scan)
+    named = _named(files, scan, configs)
     versioned: dict[tuple[int, ...], Source] = {}
     for (prefix, parts), (path, label, name) in named.items():
         if prefix == "U":
@@ -59,13 +59,19 @@ def read(scan: Scan) -> list[Source]:
     return list(versioned.values()) if _assign_versions(versioned, scan) else []
 
 
-def _named(files: list[Path], scan: Scan) -> _Named:
-    """The versioned and undo scripts by version; every other file skipped or refused."""
+def _named(files: list[Path], scan: Scan, configs: dict[Path, Path]) -> _Named:
+    """The versioned and undo scripts by version; repeatables and callbacks handed to `scan`
+    as side files; every other file skipped or refused."""
     named: _Named = {}
-    for path in files:
+    for path in files:  # (sorted by path: callbacks of one event join in that order)
         if path.name.endswith(".sql.conf"):
             if path.with_name(path.name.removesuffix(".conf")) not in files:
                 scan.skip(path, "a script configuration without its script")
+            continue
+        target = _side_target(path.name)
+        if target:
+            text, no_tx = _script(path, configs.get(path), scan)
+            scan.side(target, path, text, no_tx, merge=target.startswith("callbacks/"))
             continue
         kind = _kind(path, scan)
         if kind is None:
@@ -97,31 +103,30 @@ def _script(path: Path, conf_path: Path | None, scan: Scan) -> tuple[str, bool]:
     return text, conf.get("executeInTransaction", "").lower() == "false"
 
 
+def _side_target(name: str) -> str:
+    """Where a flyway repeatable migration or callback goes in migrator (SPEC §12), or ""."""
+    if repeatable := _REPEATABLE.match(name):
+        return f"repeatable/{slug(repeatable.group(1))}.sql"
+    if _CALLBACK.match(name):
+        event = _CALLBACK_EVENTS.get(name.split("__", 1)[0].removesuffix(".sql"))
+        return f"callbacks/{event}.sql" if event else ""
+    return ""
+
+
 def _kind(path: Path, scan: Scan) -> tuple[str, str, str] | None:
     name = path.name
     match = _FILE.match(name)
     if match:
         return match.group(1), match.group(2), match.group(3)
-    if repeatable := _REPEATABLE.match(name):
-        scan.unsupported(
-            path,
-            "a flyway repeatable migration (R__); copy its SQL into "
-            f"sql/repeatable/{slug(repeatable.group(1))}.sql, a migrator repeatable migration "
-            "(run again after the versions whenever it changes; docs/layout.md)",
-        )
-    elif _BASELINE.match(name):
+    if _BASELINE.match(name):
         scan.unsupported(
             path,
             "a flyway baseline migration (B...); the versioned migrations it stands for are imported instead",
         )
-    elif _CALLBACK.match(name):
-        event = _CALLBACK_EVENTS.get(name.split("__", 1)[0].removesuffix(".sql"))
+    elif _CALLBACK.match(name):  # (one with a migrator event is a side file: _side_target)
         scan.unsupported(
             path,
-            f"a flyway callback; copy its SQL into sql/callbacks/{event}.sql, the migrator "
-            "callback for the same event (docs/layout.md)"
-            if event
-            else "a flyway callback for an event migrator has no callback for: move its SQL into "
+            "a flyway callback for an event migrator has no callback for: move its SQL into "
             "a migration or into the deploy script",
         )
     elif not name.endswith(".sql"):

@@ -37,6 +37,17 @@ class Source:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class SideSource:
+    """SQL that is no version: a repeatable migration or a callback (SPEC §12), as the foreign
+    tool defines it. Several foreign callbacks for one event become one file, in name order."""
+
+    target: str  # "repeatable/<name>.sql" or "callbacks/<event>.sql", inside the migrations folder
+    files: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    no_tx: bool = False
+
+
 def check_source(source: Path) -> None:
     if not source.is_dir():
         what = "does not exist" if not source.exists() else "is not a folder"
@@ -61,6 +72,7 @@ class Scan:
         self.problems: list[str] = []
         self.skipped: list[Skipped] = []
         self.warnings: list[str] = []
+        self.sides: dict[str, SideSource] = {}  # target -> its source files
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -107,6 +119,19 @@ class Scan:
                 f"{self.rel(path)}: {why}; migrator cannot import it "
                 "(--skip-unsupported imports the rest and lists it as skipped)"
             )
+
+    def side(self, target: str, path: Path, text: str, no_tx: bool, *, merge: bool) -> None:
+        """Import `path` as `target`; `merge`: several foreign files may share it (callbacks)."""
+        found = self.sides.get(target)
+        if found is not None and not merge:
+            self.problems.append(
+                f"{self.rel(path)}: its name gives {target}, as {found.files[0]} does; rename one"
+            )
+            return
+        found = self.sides.setdefault(target, SideSource(target))
+        found.files.append(self.rel(path))
+        found.texts.append(text)
+        found.no_tx = found.no_tx or no_tx
 
     def check_versions(self, found: list[Source]) -> None:
         seen: dict[int, Source] = {}

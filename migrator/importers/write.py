@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from migrator.errors import UsageError
-from migrator.importers.convert import ImportedMigration
+from migrator.importers.convert import ImportedMigration, ImportedSide
 
 
 def check_dest(dest: Path) -> None:
@@ -30,22 +31,26 @@ def check_dest(dest: Path) -> None:
         )
 
 
-def write(dest: Path, migrations: list[ImportedMigration]) -> None:
-    """Write into a hidden staging folder inside `dest`, then move each version folder into
-    place: a failure part-way leaves no version folder behind."""
+def write(dest: Path, migrations: list[ImportedMigration], sides: Sequence[ImportedSide] = ()) -> None:
+    """Write into a hidden staging folder inside `dest`, then move each version folder (and
+    repeatable/, callbacks/) into place: a failure part-way leaves none of them behind."""
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".migrator-import-", dir=dest))
+    folders = [m.folder for m in migrations] + sorted({s.file.split("/", 1)[0] for s in sides})
     try:
         for m in migrations:
             folder = staging / m.folder
             folder.mkdir()
             (folder / "up.sql").write_text(m.up, encoding="utf-8", newline="\n")
             (folder / "down.sql").write_text(m.down, encoding="utf-8", newline="\n")
-        for m in migrations:
-            (staging / m.folder).rename(dest / m.folder)
+        for s in sides:
+            (staging / s.file).parent.mkdir(exist_ok=True)
+            (staging / s.file).write_text(s.text, encoding="utf-8", newline="\n")
+        for name in folders:
+            (staging / name).rename(dest / name)
     except OSError:
-        for m in migrations:
-            shutil.rmtree(dest / m.folder, ignore_errors=True)
+        for name in folders:
+            shutil.rmtree(dest / name, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
