@@ -47,6 +47,7 @@ def _prepared(sqldir: Path, dialect: str, up: str, direction: str = "up") -> tup
     store.d, store.table_name, store.table = d, "schema_version", "schema_version"
     store.history_name, store.history = "schema_version_history", "schema_version_history"
     store.repeatable_name, store.repeatable = "schema_version_repeatable", "schema_version_repeatable"
+    store._has_repeatables = False  # (no database to ask whether the table exists)
     runner = Runner(d, store, reporter=None, timeouts=Timeouts())  # type: ignore[arg-type]
     return prepare(m, direction, d), runner
 
@@ -200,6 +201,17 @@ def test_a_down_file_outside_a_transaction_marks_its_row_running_then_deletes_it
         "Commit",
     ]
     assert isinstance(steps[-1], Commit)
+
+
+def test_a_down_file_marks_the_repeatables_rolled_back_with_its_version_row(sqldir: Path) -> None:
+    pf, runner = _prepared(sqldir, "postgres", "CREATE TABLE t (a INT);\n", direction="down")
+    runner.store._has_repeatables = True
+    steps = _compile(pf, runner)
+    assert _shape(steps)[-4:] == ["Write DELETE", "Write UPDATE", "Write INSERT", "Commit"]
+    update = [
+        s for s in steps if isinstance(s, Write) and s.sql.startswith("UPDATE schema_version_repeatable")
+    ]
+    assert [u.params for u in update] == [("0" * 64,)]  # bound, never inlined
 
 
 # -- repeatable and callback files (SPEC §12): the same scripts --------------------------------
