@@ -152,12 +152,11 @@ class VersionState:
     applied_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        at = self.applied_at
         return {
             "version": self.version,
             "name": self.name,
             "state": self.state,
-            "applied_at": at.isoformat() if hasattr(at, "isoformat") else at,
+            "applied_at": _iso(self.applied_at),
             "execution_ms": self.execution_ms,
             "applied_by": self.applied_by,
         }
@@ -199,17 +198,21 @@ class RepeatableState:
         }[self.state]
 
     def to_dict(self) -> dict[str, Any]:
-        at = self.applied_at
         return {
             "name": self.name,
             "file": self.file,
             "state": self.state,
             "pending": self.pending,
-            "applied_at": at.isoformat() if hasattr(at, "isoformat") else at,
+            "applied_at": _iso(self.applied_at),
             "applied_by": self.applied_by,
             "last_run_failed": self.failed_at is not None and self.pending,
             "failure": self.failure if self.failed_at is not None and self.pending else None,
         }
+
+
+def _iso(at: Any) -> Any:
+    """A timestamp as JSON writes it: ISO 8601, with its UTC offset."""
+    return at.isoformat() if hasattr(at, "isoformat") else at
 
 
 def _when(at: Any) -> str:
@@ -1042,7 +1045,7 @@ class ShowResult:
                 "diff_from_applied": self.down_diff,
             },
             "state": row.status if row else "pending",
-            "applied_at": str(row.applied_at) if row else None,
+            "applied_at": _iso(row.applied_at) if row else None,
             "applied_checksum": row.checksum if row else None,
             "applied_down_checksum": row.down_checksum if row else None,
         }

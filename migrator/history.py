@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from migrator.dialects import Dialect
@@ -14,6 +15,7 @@ from migrator.model import (
     Migration,
     Repeatable,
     RepeatableRow,
+    as_utc,
     utc_now,
 )
 from migrator.script import ELAPSED_MS, NOW_UTC, Marker, Write
@@ -127,7 +129,7 @@ class VersionStore:
         columns = [c if with_text or c not in ("up_sql", "down_sql") else "NULL" for c in _ROW_COLUMNS]
         found = self.d.query(f"SELECT {', '.join(columns)} FROM {self.table} ORDER BY version")
         return {
-            int(r[0]): AppliedRow(int(r[0]), *r[1:7], int(r[7] or 0), *r[8:])  # type: ignore[call-arg]
+            int(r[0]): AppliedRow(int(r[0]), *r[1:6], as_utc(r[6]), int(r[7] or 0), *r[8:])  # type: ignore[call-arg]
             for r in found
         }
 
@@ -139,7 +141,7 @@ class VersionStore:
             "SELECT name, checksum, applied_at, applied_by, execution_ms "
             f"FROM {self.repeatable} ORDER BY name"
         )
-        return {r[0]: RepeatableRow(r[0], r[1], r[2], r[3], int(r[4] or 0)) for r in found}
+        return {r[0]: RepeatableRow(r[0], r[1], as_utc(r[2]), r[3], int(r[4] or 0)) for r in found}
 
     def repeatable_failures(self) -> dict[str, list[tuple[Any, str]]]:
         """name -> (when, the failure's detail) of each failed run since the repeatable last
@@ -154,7 +156,7 @@ class VersionStore:
             ("repeatable",),
         ):
             if outcome == "failed":
-                since.setdefault(name, []).append((at, detail or ""))
+                since.setdefault(name, []).append((as_utc(at), detail or ""))
             else:
                 since.pop(name, None)
         return since
@@ -163,7 +165,8 @@ class VersionStore:
         if not self.d.table_exists(self.history_name):
             return []
         found = self.d.query(f"SELECT {', '.join(_EVENT_COLUMNS)} FROM {self.history} ORDER BY id")
-        return [HistoryEvent(*r) for r in found]
+        events = [HistoryEvent(*r) for r in found]
+        return [replace(e, performed_at=as_utc(e.performed_at)) for e in events]
 
     # -- writing: each builder returns a Write step; the plain methods run it at once -----
     def row_insert(

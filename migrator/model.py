@@ -197,6 +197,20 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def as_utc(value: datetime | str | None) -> datetime | str | None:
+    """A timestamp read back from the version or history table as an aware UTC datetime,
+    whichever way the driver returns it (sqlite: text, mysql: naive, postgres: aware), so the
+    library and `--json` show the same value on every dialect. Everything stored is UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:  # not written by migrator: shown as it is
+            return value
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
 def committed_phrase(done: int, total: int | None) -> str:
     """'statements 1-3 of 5', 'statement 1 of 2', 'none of its 4 statements' (+ verb by caller)."""
     of = f" of {total}" if total is not None else ""

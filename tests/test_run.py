@@ -326,6 +326,24 @@ def test_history_json_lists_every_event(db: Db, example_sql: Path, cli: Any) -> 
     assert doc["events"][0]["performed_by"]
 
 
+def test_json_timestamps_are_iso_utc_on_every_dialect(db: Db, example_sql: Path, cli: Any) -> None:
+    """`applied_at` and `performed_at` read the same on sqlite (text), mysql (naive DATETIME)
+    and postgres (timestamptz): ISO 8601 with its UTC offset, the moment the run happened."""
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    assert cli("up", "--to", "1", "--url", db.url).code == 0
+    after = datetime.now(UTC) + timedelta(seconds=5)
+    status = json.loads(cli("status", "--json", "--url", db.url).out)
+    history = json.loads(cli("history", "--json", "--url", db.url).out)
+    show = json.loads(cli("show", "1", "--json", "--url", db.url).out)
+    stamps = [status["versions"][0]["applied_at"], history["events"][0]["performed_at"], show["applied_at"]]
+    for stamp in stamps:
+        assert "T" in stamp and stamp.endswith("+00:00"), stamps
+        assert before <= datetime.fromisoformat(stamp) <= after, stamps
+    assert stamps[0] == stamps[2]
+
+
 def test_show_prints_effective_sql_and_state(db: Db, example_sql: Path, cli: Any) -> None:
     assert cli("up", "--to", "1", "--url", db.url).code == 0
     result = cli("show", "1", "--json", "--url", db.url)

@@ -19,7 +19,12 @@ def emit_json(doc: Any, exit_code: int | None = None) -> None:
 
     if exit_code is not None:
         doc = {"ok": doc.get("ok", exit_code == 0), "exit_code": exit_code, **doc}
-    safe_write(sys.stdout, json.dumps(mask_data(doc), default=str, indent=2) + "\n")
+    safe_write(sys.stdout, json.dumps(mask_data(doc), default=_plain, indent=2) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    """A value json cannot write itself: a timestamp in ISO 8601 (as every to_dict writes it)."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def say(args: argparse.Namespace, text: str = "") -> None:
