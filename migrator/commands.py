@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from typing import TYPE_CHECKING, Any
 
 from migrator.config import COMMAND_LINE_SETTINGS, load_settings
@@ -44,6 +45,21 @@ def _with_reporter(
         close = getattr(reporter, "close", None)
         if close:
             close()
+
+
+@contextmanager
+def _findings(args: argparse.Namespace, failing: bool) -> Iterator[None]:
+    """-q means errors only, not silence: a check that fails (validate, drift, verify, lint)
+    still prints why, the lines it prints without -q, on stderr."""
+    if not (args.quiet and failing):
+        yield
+        return
+    args.quiet = False
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        args.quiet = True
 
 
 # -- up / down / redo -------------------------------------------------------------------------
@@ -356,7 +372,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             {**result.to_dict(), "ok": ok, **({"schema_file_diff": schema_diff} if args.schema_file else {})},
             0 if ok else 3,
         )
-    else:
+        return 0 if ok else 3
+    with _findings(args, not ok):
         for p in result.problems:
             strict_error = args.strict and p.kind == "down-changed"
             say_prose(args, str(p).replace(": warning: ", ": down-changed: ") if strict_error else str(p))
@@ -390,7 +407,8 @@ def _validate_offline(args: argparse.Namespace) -> int:
     problems = compare(layout)
     if args.json:
         emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems]}, 0 if not problems else 3)
-    else:
+        return 0 if not problems else 3
+    with _findings(args, bool(problems)):
         for p in problems:
             say(args, str(p))
         say(
@@ -622,26 +640,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(result.to_dict(), 0 if result.ok else 3)
         return 0 if result.ok else 3
-    _print_checks(args, result.checks)
-    if result.ok:
-        checked = sum(c.outcome == "ok" for c in result.checks)
-        skipped = len(result.checks) - checked
-        if checked:
-            line = f"verify: every down.sql restores the schema ({checked} checked" + (
-                f", {skipped} skipped: irreversible)" if skipped else ")"
-            )
-        elif skipped:  # an imported folder without down migrations: nothing was proved
-            line = f"verify: no down.sql was checked ({skipped} skipped: irreversible)"
+    with _findings(args, not result.ok):
+        _print_checks(args, result.checks)
+        if result.ok:
+            checked = sum(c.outcome == "ok" for c in result.checks)
+            skipped = len(result.checks) - checked
+            if checked:
+                line = f"verify: every down.sql restores the schema ({checked} checked" + (
+                    f", {skipped} skipped: irreversible)" if skipped else ")"
+                )
+            elif skipped:  # an imported folder without down migrations: nothing was proved
+                line = f"verify: no down.sql was checked ({skipped} skipped: irreversible)"
+            else:
+                line = "verify: no version to check"
+            say(args, line)
         else:
-            line = "verify: no version to check"
-        say(args, line)
-    else:
-        bad = next(c for c in result.checks if c.outcome == "differs")
-        say_prose(
-            args,
-            f"verify: version {bad.version} ({bad.name}): down.sql does not restore "
-            "the schema before up; later versions were not checked",
-        )
+            bad = next(c for c in result.checks if c.outcome == "differs")
+            say_prose(
+                args,
+                f"verify: version {bad.version} ({bad.name}): down.sql does not restore "
+                "the schema before up; later versions were not checked",
+            )
     return 0 if result.ok else 3
 
 
@@ -675,7 +694,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
     )
     if args.json:
         emit_json(report.to_dict(), 0 if report.ok else 3)
-    else:
+        return 0 if report.ok else 3
+    with _findings(args, not report.ok):
         for d in report.differences:
             say(args, d)
         ignored = f" ({report.ignored} ignored)" if report.ignored else ""
@@ -799,7 +819,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
         safe_write(sys.stdout, json.dumps(sarif(report, folder), indent=2) + "\n")
     else:
-        _print_lint(args, report)
+        with _findings(args, code != 0):
+            _print_lint(args, report)
     return code
 
 

@@ -234,6 +234,39 @@ def test_quiet_prints_the_error_only(tmp_path: Path) -> None:
     assert "\x1b" not in result.err
 
 
+def test_quiet_still_says_why_a_check_failed(db: Db, tmp_path: Path) -> None:
+    """-q is errors only, not silence: validate, validate --offline, drift, verify and lint that
+    exit 3 print their findings on stderr (and nothing on stdout), as they do without -q."""
+    sql = tmp_path / "sql"
+    write_migration(sql, "0001_a", "CREATE TABLE a (id INT, x INT);\n", "DROP TABLE a;\n")
+    write_migration(sql, "0002_b", "ALTER TABLE a DROP COLUMN x;\n", "SELECT 1;\n")
+    url = ("--url", db.url)
+    assert run("up", *url, cwd=tmp_path).code == 0
+    assert run("hash", cwd=tmp_path).code == 0
+    clean = run("validate", "-q", *url, cwd=tmp_path)
+    assert (clean.code, clean.out, clean.err) == (0, "", "")
+
+    verify = run("verify", "-q", *url, cwd=tmp_path)
+    assert (verify.code, verify.out) == (3, "")
+    assert "0002_b: DIFFERS" in verify.err and "column a.x: missing after down" in verify.err
+    lint = run("lint", "-q", cwd=tmp_path)
+    assert (lint.code, lint.out) == (3, "")
+    assert "error [drop-column]" in lint.err and "0002_b/up.sql:1:1" in lint.err
+
+    db.execute("CREATE TABLE audit_log (id INT)")
+    drift = run("drift", "-q", *url, cwd=tmp_path)
+    assert (drift.code, drift.out) == (3, "")
+    assert "table audit_log: in the database, not in the migrations" in drift.err
+
+    (sql / "0001_a" / "up.sql").write_text("CREATE TABLE a (id INT, x INT, y INT);\n", encoding="utf-8")
+    validate = run("validate", "-q", *url, cwd=tmp_path)
+    assert (validate.code, validate.out) == (3, "")
+    assert "version 1 (0001_a): changed: 0001_a/up.sql changed since it was applied" in validate.err
+    offline = run("validate", "--offline", "-q", cwd=tmp_path)
+    assert (offline.code, offline.out) == (3, "")
+    assert "0001_a/up.sql: changed" in offline.err
+
+
 # -- shell completion -------------------------------------------------------------------------
 _BASH_DRIVER = r"""
 eval "$("$MIGRATOR_PYTHON" -m migrator completion bash)" || exit 3
