@@ -150,6 +150,14 @@ class VersionState:
     applied_at: Any = None
     execution_ms: int | None = None
     applied_by: str | None = None
+    rows_done: int | None = None  # a `batch` file still running: rows so far; the next up resumes it
+
+    @property
+    def shown(self) -> str:
+        """The state as `status` prints it: a batch being backfilled, with its row count."""
+        if self.rows_done is None:
+            return self.state
+        return f"backfilling, {self.rows_done} row{'s' if self.rows_done != 1 else ''} so far"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +167,7 @@ class VersionState:
             "applied_at": _iso(self.applied_at),
             "execution_ms": self.execution_ms,
             "applied_by": self.applied_by,
+            "rows_done": self.rows_done,
         }
 
 
@@ -679,11 +688,9 @@ class Migrator:
                 states.append(VersionState(v, m.name, "pending"))
             else:
                 state = row.status if m is not None or row.status != STATUS_APPLIED else "missing"
-                if m is not None and resumable_batch(row, m):
-                    done = row.rows_done or 0
-                    state = f"backfilling, {done} row{'s' if done != 1 else ''} so far"
+                done = (row.rows_done or 0) if m is not None and resumable_batch(row, m) else None
                 states.append(
-                    VersionState(v, row.name, state, row.applied_at, row.execution_ms, row.applied_by)
+                    VersionState(v, row.name, state, row.applied_at, row.execution_ms, row.applied_by, done)
                 )
         return StatusResult(
             self.dialect_name,

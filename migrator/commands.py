@@ -276,7 +276,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         say(args, f"database: {s.url} ({s.dialect})")
         say(args, f"current version: {version_text(s.current)}")
         say(args, f"pending: {len(s.pending)}")
-        rows = [(str(v.version), v.name, v.state, _when(v.applied_at)) for v in s.versions]
+        rows = [(str(v.version), v.name, v.shown, _when(v.applied_at)) for v in s.versions]
         say_lines(args, table_lines(("version", "name", "state", "applied at (UTC)"), rows))
         pending = s.pending_repeatables
         removed = [r for r in s.repeatables if r.state == "removed"]

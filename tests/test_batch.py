@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -83,6 +84,12 @@ def test_killed_batch_resumes_on_the_next_up(db: Db, sqldir: Path, cli: Any) -> 
     status = cli("validate", "--url", db.url)
     assert status.code == 0, status.out  # an interrupted batch does not block
     assert "backfilling, 1000 rows so far" in cli("status", "--url", db.url).out
+    # --json keeps the SPEC's status and gives the count its own field, for a script to read
+    versions = json.loads(cli("status", "--json", "--url", db.url).out)["versions"]
+    assert [(v["version"], v["state"], v["rows_done"]) for v in versions] == [
+        (1, "applied", None),
+        (2, "running", 1000),
+    ]
     again = cli("up", "--url", db.url)
     assert again.code == 0, again.err
     assert db.versions() == [(1, "applied"), (2, "applied")]
