@@ -46,6 +46,19 @@ class _ArgParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """The subcommands. A subcommand parses its own options into a fresh namespace that then
+    replaces the values given before it, so `--url A status --url B` dropped A without a word:
+    every `--url` counts, wherever it stands (several of them are several targets)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        before = getattr(namespace, "url", None)
+        super().__call__(parser, namespace, values, option_string)
+        after = getattr(namespace, "url", None)
+        if before and after and after is not before:
+            namespace.url = list(before) + list(after)
+
+
 # Every global option, in the order `--help` lists them. Each works before the command and after
 # it (SPEC §6: a deploy script may put `--url` last on any command); each subcommand's --help
 # lists only those that apply to it, and the others are accepted there without a word.
@@ -163,6 +176,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _global_options(parser, ALL_GLOBALS, suppress=False)
     parser.add_argument("--version", action="version", version=f"migrator {__version__}")
     sub = parser.add_subparsers(
+        action=_Commands,
         dest="command",
         metavar="COMMAND",
         parser_class=_ArgParser,

@@ -47,6 +47,23 @@ def test_highest_exit_status_wins_and_failures_stop_new_targets(db: Db, sqldir: 
     assert (sqldir.parent / "after.db").exists()
 
 
+def test_a_url_before_the_command_and_one_after_it_are_two_targets(
+    db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    """SPEC §6/§10: global options may come after the command, and several --url are several
+    targets; one before and one after the command must not drop the first without a word."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    result = cli("--url", db.url, "up", "--json", "--url", "sqlite:///second.db")
+    assert result.code == 0, result.err
+    targets = [t["target"] for t in json.loads(result.out)["targets"]]
+    assert sorted(targets) == sorted([db.parsed.masked, "sqlite:///second.db"])
+    assert db.versions() == [(1, "applied")]
+    assert (tmp_path / "second.db").is_file()
+    one_only = cli("--url", db.url, "history", "--url", "sqlite:///second.db")
+    assert one_only.code == 2
+    assert one_only.err.startswith("error: `history` runs on one database")
+
+
 def test_postgres_schema_per_tenant(db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
     if db.dialect != "postgres":
         result = cli("--targets", "t.txt", "status", cwd=_write(tmp_path, f"{db.url} schema=tenant_a\n"))
