@@ -680,6 +680,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.write:
         path = m.settings.dir / f"schema.{m.dialect_name}.txt"
         path.write_text(render_text(schema), encoding="utf-8", newline="\n")
+        if args.json:
+            emit_json({"ok": True, "file": str(path), "objects": len(list(schema))}, 0)
         say(args, f"wrote {path}")
     elif args.json:
         emit_json({"ok": True, **to_json(schema)}, 0)

@@ -135,7 +135,9 @@ def test_schema_file_is_written_and_checked(db: Db, example_sql: Path, cli: Any)
     path = example_sql / f"schema.{db.dialect}.txt"
     first = path.read_bytes()
     assert b"table request_logs" in first and b"schema_version" not in first
-    assert cli("schema", "--write", "--url", db.url).code == 0
+    written = cli("schema", "--write", "--json", "--url", db.url)  # one JSON document, as every command
+    assert written.code == 0, written.err
+    assert json.loads(written.out)["file"] == str(Path("sql") / f"schema.{db.dialect}.txt")
     assert path.read_bytes() == first  # deterministic
     assert cli("validate", "--schema-file", "--url", db.url).code == 0
     path.write_bytes(first.replace(b"request_logs", b"request_log", 1))
