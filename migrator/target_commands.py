@@ -12,7 +12,7 @@ from typing import Any
 from migrator.api import Migrator
 from migrator.commands import EXIT_PENDING
 from migrator.config import COMMAND_LINE_SETTINGS, load_settings
-from migrator.errors import UsageError
+from migrator.errors import ConfigError, UsageError
 from migrator.report.targets import make_board
 from migrator.report.text import emit_json, say, version_text
 from migrator.targets import StopCheck, Target, TargetResult, read_targets, run_targets
@@ -40,14 +40,23 @@ def run_on_targets(args: argparse.Namespace) -> int:
     targets = read_targets(Path(args.targets)) if args.targets else [Target(u) for u in args.url]
 
     # a live table on a terminal, a line per target otherwise, nothing under --json / -q
-    board = make_board(targets, json_mode=args.json, quiet=args.quiet, stream=sys.stdout)
     flags = {k: getattr(args, k, None) for k in COMMAND_LINE_SETTINGS}
+
+    def migrator_for(target: Target, reporter: Any = None) -> Migrator:
+        settings = load_settings({**flags, "url": target.url})
+        settings.schema = target.schema or ""
+        return Migrator(settings=settings, reporter=reporter)
+
+    for target in targets:  # a bad URL or schema= is a config error before any target starts
+        try:
+            migrator_for(target)
+        except (ConfigError, UsageError) as exc:
+            raise type(exc)(f"target {target.label}: {exc.message}", hint=exc.hint) from None
+    board = make_board(targets, json_mode=args.json, quiet=args.quiet, stream=sys.stdout)
 
     def action(index: int, target: Target, stop: StopCheck) -> TargetResult:
         board.started(index)
-        settings = load_settings({**flags, "url": target.url})
-        settings.schema = target.schema or ""
-        migrator = Migrator(settings=settings, reporter=board.reporter(index))
+        migrator = migrator_for(target, board.reporter(index))
         code, summary, doc = actions[command](migrator, stop)
         return TargetResult(target, code, summary, doc)
 

@@ -64,6 +64,30 @@ def test_a_url_before_the_command_and_one_after_it_are_two_targets(
     assert one_only.err.startswith("error: `history` runs on one database")
 
 
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("oracle://scott:tiger-pw@db/orcl", "unsupported database URL"),
+        ("postgres://app:tiger-pw@db/", "names no database"),
+        ("mysql://root:tiger-pw@127.0.0.1:3306/app schema=tenant", "a schema per target is for postgres"),
+    ],
+)
+def test_a_bad_target_is_a_config_error_before_any_target_runs(
+    db: Db, sqldir: Path, cli: Any, tmp_path: Path, bad: str, message: str
+) -> None:
+    """Exit 2 is a usage or config error, found before anything is touched: a targets file
+    whose third line is no valid target must not migrate the first two and then stop."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    (tmp_path / "targets.txt").write_text(f"{db.url}\nsqlite:///first.db\n{bad}\n")
+    result = cli("up", "--targets", "targets.txt", "--parallel", "1", "--json")
+    assert result.code == 2
+    error = json.loads(result.out)["error"]
+    assert error["kind"] == "config" and message in error["message"]
+    assert "tiger-pw" not in result.out + result.err
+    assert db.versions() == []
+    assert not (tmp_path / "first.db").exists()
+
+
 def test_postgres_schema_per_tenant(db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
     if db.dialect != "postgres":
         result = cli("--targets", "t.txt", "status", cwd=_write(tmp_path, f"{db.url} schema=tenant_a\n"))
