@@ -335,20 +335,19 @@ class DriftReport:
     @classmethod
     def build(cls, found: list[Any], patterns: list[str]) -> DriftReport:
         kept = [d for d in found if not any(_matches(p, d.kind, d.name) for p in patterns)]
-        return cls(
-            [
-                _say(
-                    d,
-                    "in the migrations",
-                    "in the database",
-                    added="in the database, not in the migrations",
-                    removed="in the migrations, missing from the database",
-                )
-                for d in kept
-            ],
-            len(found) - len(kept),
-            [d.to_json() for d in kept],
-        )
+        said = [
+            _say(
+                d,
+                "in the migrations",
+                "in the database",
+                added="in the database, not in the migrations",
+                removed="in the migrations, missing from the database",
+            )
+            for d in kept
+        ]
+        # each object's description in the same words as the text (not "the right schema")
+        details = [{**d.to_json(), "description": text} for d, text in zip(kept, said, strict=True)]
+        return cls(said, len(found) - len(kept), details)
 
     def to_dict(self) -> dict[str, Any]:
         return {
