@@ -850,12 +850,13 @@ class Migrator:
     def drift(self, *, ignore: list[str] | None = None, scratch_url: str | None = None) -> Any:
         """SPEC §9: the live schema against what its applied versions produce."""
         from migrator.snapshot import diff
-        from migrator.verify import DriftReport
+        from migrator.verify import DriftReport, check_ignore_patterns
 
+        patterns = list(ignore or []) + list(self.settings.extra.get("ignore", []))
+        check_ignore_patterns(patterns)
         applied = {v for v, r in self.applied().items() if r.status == STATUS_APPLIED}
         expected = self.expected_schema(applied, scratch_url)
         live = self.schema()
-        patterns = list(ignore or []) + list(self.settings.extra.get("ignore", []))
         return DriftReport.build(diff(expected, live), patterns)
 
     @property

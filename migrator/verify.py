@@ -15,6 +15,7 @@ from migrator.dialects import Dialect, StatementError, open_dialect
 from migrator.dialects.registry import spec
 from migrator.errors import (
     BookkeepingError,
+    ConfigError,
     ConnectError,
     MigrationFailedError,
     ScratchDatabaseError,
@@ -365,6 +366,22 @@ def _say(d: Any, left: str, right: str, *, added: str, removed: str) -> str:
     if d.change == "removed":
         return f"{d.label}: {removed}"
     return str(d.describe(left, right))
+
+
+def check_ignore_patterns(patterns: list[str]) -> None:
+    """Before anything runs: a `KIND:GLOB` whose kind names no kind of object (`tabel:audit_*`)
+    would ignore nothing, and the drift it was meant to hide would fail the check anyway."""
+    from fnmatch import fnmatchcase
+
+    from migrator.snapshot.model import KINDS
+
+    for pattern in patterns:
+        kind, sep, _ = pattern.partition(":")
+        if sep and not any(fnmatchcase(k, kind) for k in KINDS):
+            raise ConfigError(
+                f"drift ignore pattern {pattern!r}: no kind of object is called {kind!r}",
+                hint=f"write KIND:GLOB with KIND one of {', '.join(KINDS)} (or a glob of them)",
+            )
 
 
 def _matches(pattern: str, kind: str, name: str) -> bool:

@@ -132,6 +132,21 @@ def test_drift_reports_hand_made_changes_once_each(db: Db, example_sql: Path, cl
     assert "idx_hotfix" not in ignored.out
 
 
+def test_drift_ignore_with_an_unknown_kind_is_a_config_error(
+    db: Db, example_sql: Path, cli: Any, tmp_path: Path
+) -> None:
+    """`tabel:audit_*` would ignore nothing; exit 2 names it, before any scratch database."""
+    assert cli("up", "--url", db.url).code == 0
+    typo = cli("drift", "--ignore", "tabel:audit_*", "--url", db.url)
+    assert typo.code == 2
+    assert typo.err.startswith("error: drift ignore pattern 'tabel:audit_*': no kind of object is called")
+    (tmp_path / "migrator.toml").write_text('ignore = ["widget:*"]\n')
+    in_file = cli("drift", "--json", "--url", db.url)
+    assert in_file.code == 2 and "'widget:*'" in json.loads(in_file.out)["error"]["message"]
+    (tmp_path / "migrator.toml").write_text('ignore = ["tab*:audit_*", "audit_*", "*:tmp_*"]\n')
+    assert cli("drift", "--url", db.url).code == 0
+
+
 def test_schema_file_is_written_and_checked(db: Db, example_sql: Path, cli: Any) -> None:
     assert cli("up", "--url", db.url).code == 0
     assert cli("schema", "--write", "--url", db.url).code == 0
