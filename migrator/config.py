@@ -101,6 +101,7 @@ def load_env_file(path: str | None) -> None:
         if path:
             raise ConfigError(f"--env-file {path}: no such file")
         return
+    real = dict(os.environ)  # what was set before the file: the file never overrides it
     for raw in _read_text(env_path, str(env_path)).splitlines():
         line = raw.strip().removeprefix("export ").strip()
         if not line or line.startswith("#") or "=" not in line:
@@ -109,8 +110,19 @@ def load_env_file(path: str | None) -> None:
         key, value = key.strip(), value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        if (key.startswith("MIGRATOR_") or key == "DATABASE_URL") and key not in os.environ:
+        if (key.startswith("MIGRATOR_") or key == "DATABASE_URL") and not _set_in(real, key):
             os.environ[key] = value
+
+
+# MIGRATOR_URL and DATABASE_URL name one setting: a URL in the real environment under either
+# name wins over both in .env (a .env MIGRATOR_URL must not outrank the DATABASE_URL a deploy set).
+_URL_VARIABLES = ("MIGRATOR_URL", "DATABASE_URL")
+
+
+def _set_in(environment: dict[str, str], key: str) -> bool:
+    if key in environment:
+        return True
+    return key in _URL_VARIABLES and any(environment.get(name) for name in _URL_VARIABLES)
 
 
 def validate_table(name: str, dialect: str | None = None) -> str:

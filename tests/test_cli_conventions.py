@@ -549,6 +549,20 @@ def test_global_options_after_the_command_work(project: Path) -> None:
     assert r.code == 0 and "database: sqlite:///from_env.db" in r.out, r.err
 
 
+def test_a_url_in_the_real_environment_wins_over_any_url_in_dot_env(db: Db, tmp_path: Path, cli: Any) -> None:
+    """.env never overrides the real environment: a deploy's DATABASE_URL is not outranked by
+    a MIGRATOR_URL left in .env (the two name one setting); without a real one, .env's
+    MIGRATOR_URL still comes before its DATABASE_URL."""
+    write_migration(tmp_path / "sql", "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///other.db\nMIGRATOR_URL=sqlite:///dotenv.db\n")
+    deploy = cli("up", env={"DATABASE_URL": db.url})
+    assert deploy.code == 0, deploy.err
+    assert db.versions() == [(1, "applied")]
+    assert not (tmp_path / "dotenv.db").exists() and not (tmp_path / "other.db").exists()
+    local = cli("status", "--json")
+    assert json.loads(local.out)["url"] == "sqlite:///dotenv.db"
+
+
 # -- init and git --------------------------------------------------------------------------------
 def _git(*args: str, cwd: Path) -> str:
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull}
