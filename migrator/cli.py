@@ -481,8 +481,10 @@ def main(argv: list[str] | None = None) -> int:
 def run(argv: list[str]) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    if not args.command:
-        parser.print_help()
+    if not args.command:  # a usage error: the help on stderr; under --json, its one document
+        if args.json:
+            parser.error("a command is required")
+        parser.print_help(sys.stderr)
         return 2
     if not args.no_env_file:
         from migrator.config import load_env_file

@@ -534,6 +534,25 @@ def test_a_command_lists_only_the_global_options_that_apply_to_it(tmp_path: Path
     assert "Traceback" not in unknown.err
 
 
+def test_no_command_is_a_usage_error_on_stderr_and_in_json(tmp_path: Path) -> None:
+    """Exit 2 like every usage error: the help goes to stderr (stdout stays for results), and
+    under --json stdout carries the one JSON document, also for this failure."""
+    bare = run(cwd=tmp_path)
+    assert (bare.code, bare.out) == (2, "")
+    assert bare.err.startswith("usage: migrator") and "global options:" in bare.err
+    as_json = run("--json", cwd=tmp_path)
+    assert as_json.code == 2
+    assert json.loads(as_json.out) == {
+        "ok": False,
+        "exit_code": 2,
+        "error": {
+            "kind": "usage",
+            "message": "a command is required",
+            "hint": "`migrator --help` lists commands and options",
+        },
+    }
+
+
 def test_show_marks_its_version_as_required(tmp_path: Path) -> None:
     out = run("show", "--help", cwd=tmp_path).out
     assert out.startswith("usage: migrator show V [options]\n"), out
