@@ -849,7 +849,7 @@ class Migrator:
 
     def drift(self, *, ignore: list[str] | None = None, scratch_url: str | None = None) -> Any:
         """SPEC §9: the live schema against what its applied versions produce."""
-        from migrator.snapshot import diff
+        from migrator.snapshot import current_schema_only, diff
         from migrator.verify import DriftReport, check_ignore_patterns
 
         patterns = list(ignore or []) + list(self.settings.extra.get("ignore", []))
@@ -857,6 +857,8 @@ class Migrator:
         applied = {v for v, r in self.applied().items() if r.status == STATUS_APPLIED}
         expected = self.expected_schema(applied, scratch_url)
         live = self.schema()
+        if self.url.schema:  # a tenant is its own schema alone, not its neighbours' (SPEC §7, §10)
+            expected, live = current_schema_only(expected), current_schema_only(live)
         return DriftReport.build(diff(expected, live), patterns)
 
     @property

@@ -105,6 +105,22 @@ def test_postgres_schema_per_tenant(db: Db, sqldir: Path, cli: Any, tmp_path: Pa
         (s, t) for s in ("tenant_a", "tenant_b") for t in ("a", "schema_version", "schema_version_history")
     ]
     assert "a" not in db.tables()  # nothing in public
+    # drift compares each tenant's own schema: the other tenant is no drift of it
+    clean = cli("--targets", "t.txt", "drift", "--json")
+    assert clean.code == 0, clean.out + clean.err
+    db.execute("CREATE TABLE tenant_a.hotfix (id INT)")
+    drifted = cli("--targets", "t.txt", "drift", "--json")
+    assert drifted.code == 3, drifted.err
+    found = {
+        t["target"].rpartition("=")[2]: t["result"]["differences"] for t in json.loads(drifted.out)["targets"]
+    }
+    assert found == {
+        "tenant_a": [
+            "table hotfix: in the database, not in the migrations",
+            "column hotfix.id: in the database, not in the migrations",
+        ],
+        "tenant_b": [],
+    }
 
 
 def _write(tmp_path: Path, text: str) -> Path:

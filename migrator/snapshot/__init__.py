@@ -31,6 +31,7 @@ __all__ = [
     "Schema",
     "SchemaObject",
     "Value",
+    "current_schema_only",
     "diff",
     "render_text",
     "take_snapshot",
@@ -59,3 +60,17 @@ def _excluded(obj: SchemaObject, exclude_tables: set[str] | frozenset[str]) -> b
         if "." not in table and name.endswith("." + table):
             return True
     return False
+
+
+def current_schema_only(schema: Schema) -> Schema:
+    """A tenant's own objects (a `schema=NAME` target): those in the connection's current
+    schema, whose names the reader leaves unqualified; not the other tenants' schemas and
+    objects, nor the schema objects themselves. Extensions belong to the whole database."""
+
+    def own(o: SchemaObject) -> bool:
+        if o.kind == "schema":
+            return False
+        owner = o.table or o.name
+        return o.kind == "extension" or "." not in owner.split("(", 1)[0]
+
+    return build_schema(schema.dialect, (o for o in schema if own(o)))
