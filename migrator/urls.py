@@ -78,7 +78,7 @@ def parse_url(raw: str) -> DatabaseUrl:
     if not database:
         raise ConfigError(
             f"database URL {mask_url(raw)!r} names no database",
-            hint="add the database name: postgres://user@host:5432/mydb",
+            hint=f"add the database name: {raw.partition('://')[0]}://user@host/mydb",
         )
     return DatabaseUrl(
         raw=raw,

@@ -54,3 +54,15 @@ def test_sqlite_file_that_is_not_a_database_exits_4(example_sql: Path, cli: Any,
     result = cli("up", "--url", "sqlite:///bad.db")
     assert result.code == 4
     assert "bad.db" in result.err
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql", "mysql", "mariadb"])
+def test_a_url_without_a_database_is_a_config_error_with_an_example_of_its_own_scheme(
+    scheme: str, example_sql: Path, cli: Any
+) -> None:
+    result = cli("status", "--url", f"{scheme}://app:pw-hidden@127.0.0.1:1/")
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"error: database URL '{scheme}://app:***@127.0.0.1:1/' names no database",
+        f"hint: add the database name: {scheme}://user@host/mydb",
+    ]
