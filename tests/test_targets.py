@@ -88,6 +88,21 @@ def test_a_bad_target_is_a_config_error_before_any_target_runs(
     assert not (tmp_path / "first.db").exists()
 
 
+def test_quiet_on_several_targets_names_the_ones_that_failed_on_stderr(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    """-q is errors only: a target that failed is named on stderr; those that went well are not."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    down = "postgres://app:pw-hidden@127.0.0.1:1/none"
+    result = cli("up", "-q", "--continue-on-error", "--url", db.url, "--url", down)
+    assert (result.code, result.out) == (4, "")
+    assert result.err.startswith("postgres://app:***@127.0.0.1:1/none: exit 4: cannot connect")
+    assert db.parsed.masked not in result.err and "pw-hidden" not in result.err
+    assert db.versions() == [(1, "applied")]
+    quiet = cli("status", "-q", "--url", db.url, "--url", "sqlite:///other.db", "--exit-code")
+    assert (quiet.code, quiet.out, quiet.err) == (5, "", "")  # pending is a report, not an error
+
+
 def test_postgres_schema_per_tenant(db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
     if db.dialect != "postgres":
         result = cli("--targets", "t.txt", "status", cwd=_write(tmp_path, f"{db.url} schema=tenant_a\n"))

@@ -1,5 +1,6 @@
 """Output of a run on many targets (SPEC §10): a live table on a terminal, one line per target
-otherwise, nothing under --json or -q (the command prints its one document itself).
+otherwise, nothing under --json (the command prints its one document itself), and under -q the
+line of each target that failed, on stderr (errors only, never silence).
 
 Each target's runner reports to its own small reporter; on a terminal those update one shared
 table under a lock, and rich's Live redraws it on its own timer. Only LiveBoard imports rich.
@@ -7,6 +8,7 @@ table under a lock, and rich's Live redraws it on its own timer. Only LiveBoard 
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -21,8 +23,10 @@ _FULL_TABLE_UP_TO = 50  # targets: beyond this the final table lists only those 
 
 
 def make_board(targets: list[Target], *, json_mode: bool, quiet: bool, stream: TextIO) -> Any:
-    if json_mode or quiet:
+    if json_mode:
         return SilentBoard()
+    if quiet:
+        return FailuresBoard(sys.stderr)
     if redraws(stream):
         return LiveBoard(targets)
     return PlainBoard(stream)
@@ -51,6 +55,18 @@ class PlainBoard(SilentBoard):
 
     def done(self, index: int, result: TargetResult) -> None:
         safe_write(self.out, f"{result.target.label}: {outcome_word(result)}: {result.summary}\n")
+
+
+class FailuresBoard(SilentBoard):
+    """-q: the line of each target that failed, on stderr; exit 5 (versions pending, from
+    `status --exit-code`) is a report, not an error, as it is on one database."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.err = stream
+
+    def done(self, index: int, result: TargetResult) -> None:
+        if result.exit_code not in (0, 5):
+            safe_write(self.err, f"{result.target.label}: {outcome_word(result)}: {result.summary}\n")
 
 
 @dataclass
