@@ -266,10 +266,7 @@ def _print_plan(args: argparse.Namespace, r: RunResult) -> None:
 # -- status / pending / history -------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
     s = _migrator(args).status()
-    code = 0
-    if getattr(args, "exit_code", False):
-        pending = s.pending or s.pending_repeatables
-        code = EXIT_PENDING if pending else 3 if any(not p.warning for p in s.problems) else 0
+    code = status_exit_code(s) if getattr(args, "exit_code", False) else 0
     if args.json:
         emit_json({"ok": True, **s.to_dict()}, code)
     else:
@@ -288,6 +285,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         for p in s.problems:  # a warning already says so after its version, as validate prints it
             say_prose(args, str(p) if p.warning else f"drift: {p}")
     return code
+
+
+def status_exit_code(s: Any) -> int:
+    """`status --exit-code`: 5 when versions or repeatables are pending, else 3 on drift, else 0."""
+    if s.pending or s.pending_repeatables:
+        return EXIT_PENDING
+    return 3 if any(not p.warning for p in s.problems) else 0
 
 
 def cmd_pending(args: argparse.Namespace) -> int:

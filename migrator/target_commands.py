@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.api import Migrator
-from migrator.commands import EXIT_PENDING
+from migrator.commands import status_exit_code
 from migrator.config import COMMAND_LINE_SETTINGS, load_settings
 from migrator.errors import ConfigError, UsageError
 from migrator.report.targets import make_board
@@ -96,10 +96,11 @@ def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
 
     def status(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
         s = m.status()
-        waiting = s.pending or s.pending_repeatables  # a changed repeatable is pending too
-        code = EXIT_PENDING if getattr(args, "exit_code", False) and waiting else 0
+        code = status_exit_code(s) if getattr(args, "exit_code", False) else 0  # as on one database
         changed = len(s.pending_repeatables)
         also = f", {changed} repeatable{'s' if changed != 1 else ''} changed" if changed else ""
+        drift = sum(not p.warning for p in s.problems)
+        also += f", drift: {drift} problem{'s' if drift != 1 else ''}" if drift else ""
         return code, f"version {version_text(s.current)}, {len(s.pending)} pending{also}", s.to_dict()
 
     def validate(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:

@@ -103,6 +103,20 @@ def test_quiet_on_several_targets_names_the_ones_that_failed_on_stderr(
     assert (quiet.code, quiet.out, quiet.err) == (5, "", "")  # pending is a report, not an error
 
 
+def test_status_exit_code_on_several_targets_exits_3_on_drift_as_on_one(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    urls = ("--url", db.url, "--url", "sqlite:///second.db")
+    assert cli("up", *urls).code == 0
+    (sqldir / "0001_a" / "up.sql").write_text("CREATE TABLE a (id BIGINT);\n")
+    assert cli("status", "--exit-code", "--url", db.url).code == 3
+    drifted = cli("status", "--exit-code", "--json", *urls)
+    assert drifted.code == 3, drifted.out + drifted.err
+    assert [t["exit_code"] for t in json.loads(drifted.out)["targets"]] == [3, 3]
+    assert cli("status", *urls).code == 0  # without --exit-code, status is a report
+
+
 def test_postgres_schema_per_tenant(db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
     if db.dialect != "postgres":
         result = cli("--targets", "t.txt", "status", cwd=_write(tmp_path, f"{db.url} schema=tenant_a\n"))
