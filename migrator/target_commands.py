@@ -30,6 +30,10 @@ def run_on_targets(args: argparse.Namespace) -> int:
             f"`{args.command}` runs on one database; --targets and several --url "
             f"work with {', '.join(sorted(actions))}"
         )
+    if command == "validate" and args.offline:  # migrator.sum against the files: no database
+        from migrator.commands import cmd_validate
+
+        return cmd_validate(args)
     if getattr(args, "create", False):
         raise UsageError(
             "up --create works on one database; nothing was changed",
@@ -105,10 +109,13 @@ def _target_actions(args: argparse.Namespace) -> dict[str, TargetAction]:
 
     def validate(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:
         r = m.validate(strict=args.strict)
+        stale = m.check_schema_file() if args.schema_file else ""  # as on one database
+        problems = len(r.errors) + bool(stale)
+        doc = {**r.to_dict(), "ok": not problems, **({"schema_file_diff": stale} if args.schema_file else {})}
         return (
-            (0 if r.ok else 3),
-            ("clean" if r.ok else f"{len(r.errors)} problem{'s' if len(r.errors) != 1 else ''}"),
-            r.to_dict(),
+            (0 if not problems else 3),
+            ("clean" if not problems else f"{problems} problem{'s' if problems != 1 else ''}"),
+            doc,
         )
 
     def drift(m: Migrator, stop: StopCheck) -> tuple[int, str, dict[str, Any]]:

@@ -117,6 +117,31 @@ def test_status_exit_code_on_several_targets_exits_3_on_drift_as_on_one(
     assert cli("status", *urls).code == 0  # without --exit-code, status is a report
 
 
+def test_validate_offline_and_schema_file_mean_the_same_on_several_targets(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    """--offline checks migrator.sum and needs no database (an unreachable target is no
+    matter); --schema-file checks sql/schema.<dialect>.txt on each target, as on one."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    assert cli("hash").code == 0
+    (sqldir / "0001_a" / "down.sql").write_text("DROP TABLE a; -- edited\n")
+    urls = ("--url", db.url, "--url", "postgres://app:pw@127.0.0.1:1/none")
+    offline = cli("validate", "--offline", "--json", *urls)
+    assert offline.code == 3, offline.out + offline.err
+    assert [p["file"] for p in json.loads(offline.out)["problems"]] == ["0001_a/down.sql"]
+    assert "cannot connect" not in offline.out + offline.err
+
+    assert cli("up", "--url", db.url).code == 0
+    two = ("--url", db.url, "--url", "sqlite:///second.db")
+    assert cli("up", *two).code == 0
+    no_file = cli("validate", "--schema-file", "--json", *two)
+    assert no_file.code == 3, no_file.out + no_file.err
+    assert [t["exit_code"] for t in json.loads(no_file.out)["targets"]] == [3, 3]
+    assert cli("schema", "--write", "--url", db.url).code == 0
+    assert cli("schema", "--write", "--url", "sqlite:///second.db").code == 0
+    assert cli("validate", "--schema-file", *two).code == 0
+
+
 def test_postgres_schema_per_tenant(db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
     if db.dialect != "postgres":
         result = cli("--targets", "t.txt", "status", cwd=_write(tmp_path, f"{db.url} schema=tenant_a\n"))
