@@ -68,7 +68,9 @@ def run_on_targets(args: argparse.Namespace) -> int:
         results, worst = run_targets(
             targets,
             action,
-            parallel=args.parallel or 4,
+            # one --scratch-url is one database: the targets take turns on it (it is emptied
+            # after each), where several at once would build their schemas into each other
+            parallel=1 if getattr(args, "scratch_url", None) else args.parallel or 4,
             continue_on_error=args.continue_on_error,
             on_done=board.done,
         )

@@ -142,6 +142,30 @@ def test_validate_offline_and_schema_file_mean_the_same_on_several_targets(
     assert cli("validate", "--schema-file", *two).code == 0
 
 
+def test_one_scratch_url_serves_several_targets_in_turn(
+    db: Db, sqldir: Path, cli: Any, tmp_path: Path
+) -> None:
+    """SPEC §6.1: --scratch-url names one empty database, emptied after each use. Targets run
+    at once would build their schemas into it together; they take turns instead."""
+    from contextlib import contextmanager
+
+    from tests.conftest import _create_scratch
+
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    write_migration(sqldir, "0002_b", "CREATE TABLE b (id INT);\n", "DROP TABLE b;\n")
+    given = contextmanager(_create_scratch)
+    for folder in ("second", "scratch"):  # where the sqlite files go
+        (tmp_path / folder).mkdir()
+    with given(db.dialect, tmp_path / "second") as second, given(db.dialect, tmp_path / "scratch") as scratch:
+        urls = ("--url", db.url, "--url", second.url)
+        assert cli("up", *urls).code == 0
+        for command in ("verify", "drift"):
+            result = cli(command, "--parallel", "4", "--scratch-url", scratch.url, "--json", *urls)
+            assert result.code == 0, (command, result.out, result.err)
+            assert [t["exit_code"] for t in json.loads(result.out)["targets"]] == [0, 0]
+        assert scratch.tables() == set()  # emptied again, after each
+
+
 def test_postgres_schema_per_tenant(db: Db, sqldir: Path, cli: Any, tmp_path: Path) -> None:
     if db.dialect != "postgres":
         result = cli("--targets", "t.txt", "status", cwd=_write(tmp_path, f"{db.url} schema=tenant_a\n"))
