@@ -795,6 +795,18 @@ class Migrator:
 
         migrations = self.migrations()
         repeatables = self.repeatables()
+        known = {m.version for m in migrations}
+        for flag, version in (("--from", first), ("--to", last)):
+            if version is not None and version not in known:
+                raise UsageError(
+                    f"verify {flag} {version}: there is no version {version}",
+                    hint="run `migrator status` to see the versions",
+                )
+        if first is not None and last is not None and first > last:
+            raise UsageError(
+                f"verify --from {first} --to {last}: --from is after --to, so no version is between them",
+                hint="give the lower version to --from",
+            )
         self._check_files(migrations, ("up", "down"), [r.file for r in repeatables])
         with scratch_database(self.url, scratch_url) as url:
             scratch = open_dialect(url)

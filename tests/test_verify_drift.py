@@ -434,3 +434,17 @@ def test_skipped_versions_are_not_counted_as_checked(db: Db, sqldir: Path, cli: 
         "     2  0002_u: skipped (irreversible)",
         "verify: every down.sql restores the schema (1 checked, 1 skipped: irreversible)",
     ]
+
+
+def test_verify_from_or_to_a_version_that_does_not_exist_is_a_usage_error(sqldir: Path, cli: Any) -> None:
+    """As `up --to 9` is: "0 checked" and exit 0 would pass a CI job that checked nothing."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (x INT);\n", "DROP TABLE a;\n")
+    write_migration(sqldir, "0002_b", "CREATE TABLE b (x INT);\n", "DROP TABLE b;\n")
+    url = ("--url", "sqlite:///app.db")
+    missing = cli("verify", "--from", "9", *url)
+    assert missing.code == 2, missing.out + missing.err
+    assert "verify --from 9: there is no version 9" in missing.err
+    assert cli("verify", "--to", "7", *url).code == 2
+    backwards = cli("verify", "--from", "2", "--to", "1", *url)
+    assert backwards.code == 2 and "--from is after --to" in backwards.err
+    assert cli("verify", "--from", "2", "--to", "2", *url).code == 0
