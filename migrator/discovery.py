@@ -331,6 +331,8 @@ _RULE_WORDS = (
     "START",
     "COMMIT",
     "ROLLBACK",
+    "ABORT",
+    "PREPARE",
     "END",
     "VACUUM",
     "CONCURRENTLY",

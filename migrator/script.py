@@ -110,7 +110,8 @@ Step = ResetSession | SetTimeouts | Begin | Run | Write | Commit | OwnIdentity
 # (mysql) a file made of these alone can still run in one transaction (SPEC §3).
 _DATA_WORDS = {"INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH"}
 _TX_OPEN = (("BEGIN",), ("START", "TRANSACTION"))
-_TX_CLOSE = (("COMMIT",), ("ROLLBACK",), ("END",))
+# ABORT is postgres for ROLLBACK; PREPARE TRANSACTION ends the transaction too (2PC)
+_TX_CLOSE = (("COMMIT",), ("ROLLBACK",), ("END",), ("ABORT",), ("PREPARE", "TRANSACTION"))
 TRANSACTION_CONTROL = _TX_OPEN + _TX_CLOSE
 
 
@@ -139,7 +140,14 @@ def opens_transaction(text: str) -> bool:
 
 
 def closes_transaction(text: str) -> bool:
-    return leading_keywords(text, 1)[:1] in _TX_CLOSE
+    words = leading_keywords(text, 3)
+    return any(words[: len(p)] == p for p in _TX_CLOSE) and not rolls_back_to_savepoint(words)
+
+
+def rolls_back_to_savepoint(words: tuple[str, ...]) -> bool:
+    # ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] x undoes part of the transaction, which
+    # stays open: it is not transaction control
+    return words[:1] == ("ROLLBACK",) and "TO" in words[1:3]
 
 
 def is_block(words: tuple[str, ...]) -> bool:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from migrator.errors import LayoutError
 from migrator.lexer import LexError, Statement, leading_keywords, split_statements, starts_with
 from migrator.model import SqlFile
-from migrator.script import TRANSACTION_CONTROL, is_block, is_data_statement
+from migrator.script import TRANSACTION_CONTROL, is_block, is_data_statement, rolls_back_to_savepoint
 from migrator.streaming import FileStatements
 
 if TYPE_CHECKING:
@@ -84,7 +84,11 @@ def _refusal(f: SqlFile, s: Statement, dialect: Dialect) -> str:
     words = leading_keywords(s.text, 4)
     pattern: tuple[str, ...]
     for pattern in TRANSACTION_CONTROL:
-        if words[: len(pattern)] == pattern and not (pattern == ("BEGIN",) and is_block(words)):
+        if (
+            words[: len(pattern)] == pattern
+            and not (pattern == ("BEGIN",) and is_block(words))
+            and not rolls_back_to_savepoint(words)
+        ):
             return (
                 f"{f.rel}:{s.line}:{s.column}: the file manages its own transaction "
                 f"({' '.join(pattern)}); migrator already runs it in one. Remove it, or add "

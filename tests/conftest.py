@@ -186,6 +186,12 @@ def server_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     yield from _create_scratch(request.param, tmp_path)
 
 
+@pytest.fixture(params=("sqlite", "postgres"))
+def transactional_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+    """For behaviour of the dialects whose DDL runs inside a transaction."""
+    yield from _create_scratch(request.param, tmp_path)
+
+
 @pytest.fixture
 def mysql_db(tmp_path: Path) -> Iterator[Db]:
     """For MySQL-only statements (LOCK TABLES, USE)."""

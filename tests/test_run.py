@@ -264,6 +264,39 @@ def test_statement_refused_in_a_transaction_is_a_layout_error(db: Db, sqldir: Pa
     assert db.versions() == []
 
 
+def test_postgres_abort_is_transaction_control_like_rollback(postgres_db: Db, sqldir: Path, cli: Any) -> None:
+    """ABORT is postgres for ROLLBACK: run inside the file's transaction it would undo the
+    file, and the version row written after it would record a version whose table is gone."""
+    for control in ("ABORT;\n", "abort work;\n", "PREPARE TRANSACTION 'x';\n"):
+        write_migration(sqldir, "0001_t", f"CREATE TABLE t (id INT);\n{control}", "DROP TABLE t;\n")
+        result = cli("up", "--url", postgres_db.url)
+        assert result.code == 2, (control, result.out + result.err)
+        assert "0001_t/up.sql:2:1: the file manages its own transaction" in result.err
+        assert "no-transaction" in result.err
+        assert postgres_db.versions() == [] and "t" not in postgres_db.tables()
+
+
+def test_rollback_to_a_savepoint_is_not_transaction_control(
+    transactional_db: Db, sqldir: Path, cli: Any
+) -> None:
+    """ROLLBACK TO SAVEPOINT undoes part of the file's transaction, which stays open: a
+    transactional file may use it. (mysql runs a file with SAVEPOINT statement by statement.)"""
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "DROP TABLE t;\n")
+    write_migration(
+        sqldir,
+        "0002_savepoint",
+        "INSERT INTO t VALUES (1);\nSAVEPOINT s;\nINSERT INTO t VALUES (2);\n"
+        "ROLLBACK TO SAVEPOINT s;\nINSERT INTO t VALUES (3);\nRELEASE SAVEPOINT s;\n"
+        "SAVEPOINT s2;\nINSERT INTO t VALUES (4);\nROLLBACK TRANSACTION TO s2;\n",
+        "DELETE FROM t;\n",
+    )
+    db = transactional_db
+    result = cli("up", "--url", db.url)
+    assert result.code == 0, result.out + result.err
+    assert db.query("SELECT id FROM t ORDER BY id") == [(1,), (3,)]
+    assert db.versions() == [(1, "applied"), (2, "applied")]
+
+
 def test_no_transaction_file_runs_statement_by_statement(db: Db, sqldir: Path, cli: Any) -> None:
     special = {
         "sqlite": "VACUUM;\n",
