@@ -245,6 +245,21 @@ def test_settings_do_not_leak_from_one_file_into_the_next(db: Db, sqldir: Path, 
         assert "1452" in result.err
 
 
+def test_temporary_tables_do_not_leak_from_one_file_into_the_next(db: Db, sqldir: Path, cli: Any) -> None:
+    """Each file starts with a clean session: a scratch table one data migration made is gone
+    when the next one, written the same way, makes its own."""
+    for v in (1, 2):
+        write_migration(
+            sqldir,
+            f"000{v}_fill",
+            "CREATE TEMPORARY TABLE scratch_ids (id INT);\nINSERT INTO scratch_ids VALUES (1);\n",
+        )
+    write_migration(sqldir, "0003_check", "CREATE TEMPORARY TABLE scratch_ids (id INT);\n")
+    result = cli("up", "--url", db.url)
+    assert result.code == 0, result.out + result.err
+    assert db.versions() == [(1, "applied"), (2, "applied"), (3, "applied")]
+
+
 def test_statement_refused_in_a_transaction_is_a_layout_error(db: Db, sqldir: Path, cli: Any) -> None:
     refused = {"sqlite": "VACUUM;\n", "postgres": "CREATE INDEX CONCURRENTLY i ON t (id);\n", "mysql": None}[
         db.dialect

@@ -155,8 +155,10 @@ class PostgresDialect(Dialect):
 
     # RESET ALL keeps the connection (and its session advisory lock) but drops every SET, the
     # identity excepted: RESET SESSION AUTHORIZATION returns to the user the connection logged
-    # in as (always allowed, superuser or not), RESET ROLE to its own role (its default included)
-    _RESET = ("RESET SESSION AUTHORIZATION", "RESET ALL", "RESET ROLE")
+    # in as (always allowed, superuser or not), RESET ROLE to its own role (its default
+    # included); DISCARD TEMP drops the temporary tables a previous file made (DISCARD ALL
+    # would release the advisory lock)
+    _RESET = ("RESET SESSION AUTHORIZATION", "RESET ALL", "RESET ROLE", "DISCARD TEMP")
 
     def reset_session(self) -> None:
         for sql in self._RESET:
