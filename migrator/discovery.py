@@ -160,7 +160,7 @@ class Layout:
             elif entry.is_dir() and entry.name in (REPEATABLE_DIR, CALLBACK_DIR):
                 self._scan_side(Path(entry.path), entry.name, prefix.rstrip("/"))
             else:
-                self.problems.append(_stray(Path(entry.path), prefix))
+                self.problems.append(_stray(Path(entry.path), prefix, holds=_DIALECT_FOLDER_HOLDS))
 
     def _scan_side(self, folder: Path, kind: str, scope: str) -> None:
         """`repeatable/` or `callbacks/` (generic, or under a dialect folder): `.sql` files only;
@@ -383,7 +383,14 @@ def _entries(folder: Path | str) -> list[os.DirEntry[str]]:
     return visible
 
 
-def _stray(entry: Path, prefix: str, *, root: bool = False) -> str:
+_VERSION_FOLDER_HOLDS = "a version folder holds only up.sql and down.sql"
+_DIALECT_FOLDER_HOLDS = (
+    "a dialect folder holds only <digits>_<slug> version folders (overrides, or versions of "
+    "that dialect alone), repeatable/ and callbacks/"
+)
+
+
+def _stray(entry: Path, prefix: str, *, root: bool = False, holds: str = _VERSION_FOLDER_HOLDS) -> str:
     kind = "folder" if entry.is_dir() else "file"
     if root:
         return (
@@ -391,4 +398,4 @@ def _stray(entry: Path, prefix: str, *, root: bool = False) -> str:
             "folders, dialect folders (sqlite/, postgres/, mysql/), repeatable/, callbacks/, "
             "migrator.sum and schema.<dialect>.txt"
         )
-    return f"{prefix}{entry.name}: unexpected {kind}; a version folder holds only up.sql and down.sql"
+    return f"{prefix}{entry.name}: unexpected {kind}; {holds}"

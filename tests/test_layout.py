@@ -164,6 +164,31 @@ def test_stray_files_and_folders_are_layout_errors(sqldir: Path, stray: str) -> 
     assert problem.startswith(f"{sqldir}/{stray}" if "/" not in stray else stray)
 
 
+@pytest.mark.parametrize(
+    ("stray", "says"),
+    [
+        ("postgres/README", "a dialect folder holds only <digits>_<slug> version folders"),
+        ("mysql/misc", "a dialect folder holds only <digits>_<slug> version folders"),
+        ("0001_a/notes.txt", "a version folder holds only up.sql and down.sql"),
+        ("sqlite/0001_a/notes.txt", "a version folder holds only up.sql and down.sql"),
+    ],
+)
+def test_a_stray_entry_is_described_by_the_folder_it_is_in(sqldir: Path, stray: str, says: str) -> None:
+    write_migration(sqldir, "0001_a", "SELECT 1;\n")
+    target = sqldir / stray
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if "." in stray or stray.endswith("README"):
+        target.write_text("x")
+    else:
+        target.mkdir()
+    [problem] = problems(sqldir)
+    assert (
+        problem
+        == f"{stray}: unexpected {'folder' if target.is_dir() else 'file'}; " + problem.split("; ", 1)[1]
+    )
+    assert says in problem
+
+
 def test_hidden_files_sum_file_and_schema_files_are_allowed(sqldir: Path) -> None:
     write_migration(sqldir, "0001_a", "SELECT 1;\n")
     (sqldir / ".gitkeep").write_text("")
