@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migrator import signals
-from migrator.config import Settings, validate_table
+from migrator.config import Settings, check_repeatable_table, validate_table
 from migrator.dialects import Dialect, StatementError, open_dialect, registry
 from migrator.discovery import Layout
 from migrator.errors import (
@@ -391,7 +391,10 @@ class Migrator:
         return self.layout.migrations(self.dialect_name)
 
     def repeatables(self) -> list[Repeatable]:
-        return self.layout.repeatables(self.dialect_name)
+        found = self.layout.repeatables(self.dialect_name)
+        if found:
+            check_repeatable_table(self.settings.table, self.dialect_name)
+        return found
 
     def _side_files(self, direction: str) -> list[SqlFile]:
         """The repeatable and callback files a command of this direction may run."""

@@ -19,7 +19,7 @@ DEFAULT_URL = "sqlite:///migrator.db"
 # what a dialect's identifier_limit counts.
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 HISTORY_SUFFIX = "_history"
-REPEATABLE_SUFFIX = "_repeatable"  # the longest suffix: the one the length check uses
+REPEATABLE_SUFFIX = "_repeatable"  # checked only once a project has repeatable migrations
 
 
 @dataclass
@@ -153,25 +153,37 @@ def validate_table(name: str, dialect: str | None = None) -> str:
     limit = facts.identifier_limit
     if limit is None:
         return name
-    longest = table + REPEATABLE_SUFFIX
-    if len(longest) > limit:
-        raise ConfigError(
-            f"version table name {name!r} is too long for {dialect}: its repeatable-migrations "
-            f"table {longest} would be {len(longest)} characters, and {dialect} keeps at most "
-            f"{limit}"
-            + (
-                " (longer names are cut short, so the two tables could become one)"
-                if facts.truncates_identifiers
-                else ""
-            ),
-            hint=f"use a name of at most {limit - len(REPEATABLE_SUFFIX)} characters",
-        )
+    _check_length(name, table, HISTORY_SUFFIX, "history", dialect)
     if schema and len(schema[0]) > limit:
         raise ConfigError(
             f"schema name {schema[0]!r} in --table {name} is {len(schema[0])} "
             f"characters; {dialect} keeps at most {limit}"
         )
     return name
+
+
+def check_repeatable_table(name: str, dialect: str) -> None:
+    """`<table>_repeatable` exists only once a project has repeatable migrations (SPEC §2,
+    §12): then it, too, must be a name the database keeps as it is."""
+    _check_length(name, name.split(".")[-1], REPEATABLE_SUFFIX, "repeatable-migrations", dialect)
+
+
+def _check_length(name: str, table: str, suffix: str, what: str, dialect: str) -> None:
+    facts = spec(dialect)
+    limit = facts.identifier_limit
+    longest = table + suffix
+    if limit is None or len(longest) <= limit:
+        return
+    raise ConfigError(
+        f"version table name {name!r} is too long for {dialect}: its {what} table {longest} "
+        f"would be {len(longest)} characters, and {dialect} keeps at most {limit}"
+        + (
+            " (longer names are cut short, so the two tables could become one)"
+            if facts.truncates_identifiers
+            else ""
+        ),
+        hint=f"use a name of at most {limit - len(suffix)} characters",
+    )
 
 
 def _read_text(path: Path, shown: str) -> str:

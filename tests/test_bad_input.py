@@ -242,7 +242,7 @@ def test_a_pragma_that_only_mentions_the_name_is_not_refused(tmp_path: Path, sql
 
 # -- version table names (SPEC §2) --------------------------------------------------------------
 
-TOO_LONG = "t" * 57  # its _repeatable would be 68 characters: over mysql's 64 and postgres's 63
+TOO_LONG = "t" * 57  # its _history would be 65 characters: over mysql's 64 and postgres's 63
 NAME_HINT = (
     "the database refused the version table's name; choose another with --table, "
     "a plain identifier such as schema_version"
@@ -253,8 +253,8 @@ PLAIN = "use a plain identifier such as schema_version"
 def _refused_names(dialect: str) -> list[tuple[str, str, str]]:
     """(--table, error, hint) of names each database would refuse, truncate or keep for itself."""
     long = (
-        f"version table name {TOO_LONG!r} is too long for {dialect}: its repeatable-migrations "
-        f"table {TOO_LONG}_repeatable would be 68 characters, and {dialect} keeps at most "
+        f"version table name {TOO_LONG!r} is too long for {dialect}: its history "
+        f"table {TOO_LONG}_history would be 65 characters, and {dialect} keeps at most "
     )
 
     def sqlite_(name: str) -> tuple[str, str, str]:
@@ -284,11 +284,11 @@ def _refused_names(dialect: str) -> list[tuple[str, str, str]]:
             (
                 TOO_LONG,
                 long + "63 (longer names are cut short, so the two tables could become one)",
-                "use a name of at most 52 characters",
+                "use a name of at most 55 characters",
             ),
         ],
         "mysql": [
-            (TOO_LONG, long + "64", "use a name of at most 53 characters"),
+            (TOO_LONG, long + "64", "use a name of at most 56 characters"),
             ("other.versions", "--table other.versions: schema.table is only for postgres", PLAIN),
             ("bad-name", "invalid version table name 'bad-name'", PLAIN + " (schema.table on postgres)"),
         ],

@@ -434,11 +434,12 @@ _IDENTIFIER_LIMIT = {"postgres": 63, "mysql": 64}
 
 def test_a_version_table_name_the_database_would_cut_short_is_refused(db: Db, sqldir: Path, cli: Any) -> None:
     """SPEC §2: postgres cuts names at 63 bytes (a 57+ character --table gave the table and its
-    history one name), mysql refuses names over 64: such a --table is exit 2 before connecting;
-    the longest name that fits works. sqlite has no limit, but reserves sqlite_*."""
+    history one name), mysql refuses names over 64: a --table whose `<table>_history` would be
+    longer is exit 2 before connecting; the longest name that fits works. sqlite has no limit,
+    but reserves sqlite_*."""
     write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
     limit = _IDENTIFIER_LIMIT.get(db.dialect)
-    longest = "v" * (limit - len("_repeatable") if limit else 300)
+    longest = "v" * (limit - len("_history") if limit else 300)
     result = cli("up", "--table", longest, "--url", db.url)
     assert result.code == 0, result.err
     assert {longest, longest + "_history", "a"} == db.tables()
@@ -450,10 +451,28 @@ def test_a_version_table_name_the_database_would_cut_short_is_refused(db: Db, sq
         refused = cli("up", "--table", name, "--url", db.url)
         assert refused.code == 2, (name, refused.out, refused.err)
         if limit:
-            assert f"too long for {db.dialect}" in refused.err and f"{name}_repeatable" in refused.err
+            assert f"too long for {db.dialect}" in refused.err and f"{name}_history" in refused.err
         else:
             assert "reserves" in refused.err or "invalid version table name" in refused.err
     assert {longest, longest + "_history", "a"} == db.tables()
+
+
+@pytest.mark.parametrize(
+    ("url", "limit"), [("postgres://u@127.0.0.1:1/nodb", 63), ("mysql://u@127.0.0.1:1/nodb", 64)]
+)
+def test_a_project_with_repeatables_needs_room_for_the_repeatable_table_too(
+    sqldir: Path, cli: Any, url: str, limit: int
+) -> None:
+    """`<table>_repeatable` exists once the project has repeatable migrations: then a name
+    the database would cut short or refuse is exit 2 before connecting, as `_history` is."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n")
+    (sqldir / "repeatable").mkdir()
+    (sqldir / "repeatable" / "v.sql").write_text("CREATE OR REPLACE VIEW v AS SELECT 1 AS one;\n")
+    name = "t" * (limit - len("_history"))  # its history table fits, its repeatable table does not
+    for command in (["up"], ["up", "--dry-run"], ["validate"]):
+        result = cli(*command, "--table", name, "--url", url)
+        assert result.code == 2, (command, result.out, result.err)
+        assert "too long for" in result.err and f"{name}_repeatable" in result.err
 
 
 @pytest.mark.parametrize(
