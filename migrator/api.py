@@ -466,7 +466,9 @@ class Migrator:
         should_stop: asked between files; once true, StoppedError after the file in flight."""
         migrations = self.migrations()  # layout errors before the database is touched
         repeatables = self.repeatables()
-        self._check_files(migrations, ("up",), self._side_files("up"))
+        # every down.sql too (as validate): a layout error is one wherever it is (SPEC §1), and
+        # a rollback file that cannot run is found now, not during an emergency rollback
+        self._check_files(migrations, ("up", "down"), self._side_files("up"))
         backups = self._backup_plan(migrations, backup) if not dry_run else None
         started = time.perf_counter()
         with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):

@@ -312,6 +312,28 @@ def test_rollback_to_a_savepoint_is_not_transaction_control(
     assert db.versions() == [(1, "applied"), (2, "applied")]
 
 
+def test_a_down_sql_that_manages_its_own_transaction_stops_up_before_the_database(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    """The layout error is found by `up` too, not first during a rollback: exit 2, nothing
+    written (no sqlite file either). mysql runs a DDL file statement by statement."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "BEGIN;\nDROP TABLE a;\nCOMMIT;\n")
+    result = cli("up", "--url", db.url)
+    if db.dialect == "mysql":
+        assert result.code == 0, result.err
+        return
+    assert result.code == 2, result.out + result.err
+    assert "0001_a/down.sql:1:1: the file manages its own transaction (BEGIN)" in result.err
+    assert "no-transaction" in result.err
+    if db.dialect == "sqlite":
+        assert not Path(db.parsed.database).exists()
+    else:
+        assert db.tables() == set()
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "VACUUM;\nDROP TABLE a;\n")
+    result = cli("up", "--url", db.url)
+    assert result.code == 2 and "refuses VACUUM inside a transaction" in result.err
+
+
 def test_no_transaction_file_runs_statement_by_statement(db: Db, sqldir: Path, cli: Any) -> None:
     special = {
         "sqlite": "VACUUM;\n",
