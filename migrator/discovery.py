@@ -336,6 +336,8 @@ _RULE_WORDS = (
     "END",
     "VACUUM",
     "CONCURRENTLY",
+    "REINDEX",
+    "DISCARD",
     "DATABASE",
     "PRAGMA",
     "SYSTEM",

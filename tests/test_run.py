@@ -312,6 +312,38 @@ def test_rollback_to_a_savepoint_is_not_transaction_control(
     assert db.versions() == [(1, "applied"), (2, "applied")]
 
 
+@pytest.mark.parametrize(
+    "refused",
+    [
+        "REINDEX SCHEMA public;\n",
+        "REINDEX DATABASE {db};\n",
+        "REINDEX SYSTEM {db};\n",
+        "DISCARD ALL;\n",
+        "PRAGMA synchronous = OFF;\n",
+    ],
+)
+def test_more_statements_a_transaction_cannot_hold_are_layout_errors(
+    transactional_db: Db, sqldir: Path, cli: Any, refused: str
+) -> None:
+    """Each is refused by the database inside a transaction ('cannot run inside a transaction
+    block', 'Safety level may not be changed inside a transaction'): found before anything
+    runs, with the advice to add no-transaction, rather than failing the file half-way."""
+    db = transactional_db
+    statement = refused.format(db=db.parsed.database)
+    if statement.startswith("PRAGMA") != (db.dialect == "sqlite"):
+        return  # the other dialect's statement
+    write_migration(sqldir, "0001_t", "CREATE TABLE t (id INT);\n", "DROP TABLE t;\n")
+    write_migration(sqldir, "0002_x", f"INSERT INTO t VALUES (1);\n{statement}", "SELECT 1;\n")
+    result = cli("up", "--url", db.url)
+    assert result.code == 2, result.out + result.err
+    assert f"0002_x/up.sql:2:1: {db.dialect} refuses" in result.err and "no-transaction" in result.err
+    assert db.versions() == []
+    write_migration(sqldir, "0002_x", f"-- migrator: no-transaction\n{statement}", "SELECT 1;\n")
+    result = cli("up", "--url", db.url)
+    assert result.code == 0, result.out + result.err
+    assert db.versions() == [(1, "applied"), (2, "applied")]
+
+
 def test_a_down_sql_that_manages_its_own_transaction_stops_up_before_the_database(
     db: Db, sqldir: Path, cli: Any
 ) -> None:

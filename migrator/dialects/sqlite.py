@@ -28,6 +28,7 @@ class SqliteDialect(Dialect):
     refused_in_transaction = (
         ("PRAGMA", "foreign_keys"),  # silently a no-op inside a transaction
         ("PRAGMA", "journal_mode"),  # an error there, for WAL
+        ("PRAGMA", "synchronous"),  # "Safety level may not be changed inside a transaction"
         ("VACUUM",),
     )
 
