@@ -151,7 +151,20 @@ class _NestedCommentCloser:
         return False, max(pos, len(buf) - 1), depth
 
 
+class _LineEndCloser:
+    """A `--` comment that ends at LF or at a lone CR (the postgres scanner's newline)."""
+
+    __slots__ = ()
+    what = "comment"
+
+    def close(self, buf: str, pos: int, state: int) -> tuple[bool, int, int]:
+        m = _LINE_END_RE.search(buf, pos)
+        return (True, m.end(), state) if m else (False, len(buf), state)
+
+
+_LINE_END_RE: Final = re.compile(r"[\r\n]")
 _LINE_COMMENT: Final = _FindCloser("\n", "comment")
+_LINE_COMMENT_CR: Final = _LineEndCloser()
 _BLOCK_COMMENT: Final = _FindCloser("*/", "comment")
 _NESTED_COMMENT: Final = _NestedCommentCloser()
 _BRACKET_IDENT: Final = _FindCloser("]", "quoted identifier")
@@ -481,6 +494,7 @@ class _Lexer:
         self.delimiter_command = rules.delimiter_command
         self.gap = _gap_re(rules)
         self._dash_needs_space = rules.dash_comment_needs_space
+        self._dash_comment = _LINE_COMMENT_CR if rules.cr_ends_line_comment else _LINE_COMMENT
         self._executable_comments = rules.executable_comments
         self._e_strings = rules.e_strings
         self._string = _quoted_closer("'", rules.backslash_escapes, "string")
@@ -549,7 +563,7 @@ class _Lexer:
                 return _MORE_TOKEN
             if buf[after] > " ":
                 return _OTHER, pos + 1, None, 0
-        return _COMMENT, after, _LINE_COMMENT, 0
+        return _COMMENT, after, self._dash_comment, 0
 
     def _slash(self, buf: str, pos: int) -> _Token:
         if pos + 1 >= len(buf):

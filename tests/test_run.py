@@ -344,6 +344,24 @@ def test_more_statements_a_transaction_cannot_hold_are_layout_errors(
     assert db.versions() == [(1, "applied"), (2, "applied")]
 
 
+def test_postgres_runs_a_file_saved_with_lone_cr_line_endings(
+    postgres_db: Db, sqldir: Path, cli: Any
+) -> None:
+    """postgres ends a `--` comment at a lone CR (old Mac line endings) as at LF: the statements
+    after the comment line run, as psql runs them; they are never taken for one long comment
+    and the version recorded as applied with nothing run."""
+    write_migration(
+        sqldir,
+        "0001_cr",
+        "-- the table\rCREATE TABLE t (id INT);\r-- and a row\rINSERT INTO t VALUES (1);\r",
+        "DROP TABLE t;\r",
+    )
+    result = cli("up", "--url", postgres_db.url)
+    assert result.code == 0, result.out + result.err
+    assert "(0001_cr/up.sql, transaction, 2 statements)" in result.out
+    assert postgres_db.query("SELECT id FROM t") == [(1,)]
+
+
 def test_a_down_sql_that_manages_its_own_transaction_stops_up_before_the_database(
     db: Db, sqldir: Path, cli: Any
 ) -> None:

@@ -48,6 +48,9 @@ class LexRules:
     hash_comments: bool = False
     # '--' starts a comment only before whitespace or a control character.
     dash_comment_needs_space: bool = False
+    # A '--' comment ends at a lone CR too, not only at LF (postgres: a file saved with old
+    # Mac line endings runs its statements; sqlite and mysql read it as one comment).
+    cr_ends_line_comment: bool = False
     # /* /* */ */ nests.
     nested_comments: bool = False
     # /*! */, MariaDB's /*M! */ and optimizer hints /*+ */ are code, not comments: they belong

@@ -62,7 +62,13 @@ _SPECS: Final = (
         dialect_class="migrator.dialects.postgres:PostgresDialect",
         snapshot="migrator.snapshot.postgres",
         backup="migrator.backup:PG_DUMP",
-        lex=LexRules(blocks="begin-atomic", e_strings=True, dollar_quotes=True, nested_comments=True),
+        lex=LexRules(
+            blocks="begin-atomic",
+            e_strings=True,
+            dollar_quotes=True,
+            nested_comments=True,
+            cr_ends_line_comment=True,
+        ),
         identifier_limit=63,
         truncates_identifiers=True,
         reserved_schema_prefix="pg_",  # CREATE SCHEMA pg_x: "unacceptable schema name"
