@@ -11,7 +11,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from migrator.errors import LayoutError
-from migrator.lexer import LexError, Statement, leading_keywords, split_statements, starts_with
+from migrator.lexer import (
+    LexError,
+    Statement,
+    StatementSplitter,
+    leading_keywords,
+    split_statements,
+    starts_with,
+)
 from migrator.model import SqlFile
 from migrator.script import TRANSACTION_CONTROL, is_block, is_data_statement, rolls_back_to_savepoint
 from migrator.streaming import FileStatements
@@ -38,7 +45,19 @@ def _split(sql_file: SqlFile, text: str, dialect: Dialect) -> list[Statement]:
     try:
         return split_statements(text, dialect.name)
     except LexError as exc:
-        raise LayoutError([f"{sql_file.rel}:{exc.line}:{exc.column}: {exc.message}"]) from None
+        problem = f"{sql_file.rel}:{exc.line}:{exc.column}: {exc.message}"
+        raise LayoutError([*_unsupported_before(sql_file, text, dialect), problem]) from None
+
+
+def _unsupported_before(sql_file: SqlFile, text: str, dialect: Dialect) -> list[str]:
+    """What usually leaves the lexer in an open quote: the data lines after a COPY ... FROM
+    STDIN (a pg_dump file), which are no SQL. Named first, it says what to change."""
+    splitter = StatementSplitter(dialect.name)
+    try:
+        before = splitter.feed(text)
+    except LexError:
+        return []
+    return [f"{sql_file.rel}:{s.line}:{s.column}: {r}" for s in before if (r := dialect.unsupported(s.text))]
 
 
 def check_files(files: list[SqlFile], dialect: Dialect) -> None:

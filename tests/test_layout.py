@@ -310,6 +310,20 @@ def test_copy_from_stdin_is_reported_as_unsupported(sqldir: Path, cli: Any) -> N
     assert "0001_a/up.sql:2:1: COPY ... FROM STDIN" in result.err
 
 
+def test_copy_data_with_a_quote_is_reported_as_the_copy_it_follows(sqldir: Path, cli: Any) -> None:
+    """A pg_dump file: the COPY data lines are no SQL, and a quote in them leaves the lexer in
+    an open string at the end of the file. The COPY is named first, as the thing to change."""
+    write_migration(
+        sqldir,
+        "0001_dump",
+        "CREATE TABLE cp (a TEXT);\nCOPY cp (a) FROM stdin;\nit's\n\\.\n\nSELECT 1;\n",
+    )
+    result = cli("up", "--url", "postgres://u@127.0.0.1:1/nodb")
+    assert result.code == 2, result.out + result.err
+    assert "0001_dump/up.sql:2:1: COPY ... FROM STDIN" in result.err
+    assert result.err.index("COPY ... FROM STDIN") < result.err.index("unterminated string")
+
+
 def test_json_document_for_a_bad_command_line(cli: Any) -> None:
     import json
 
