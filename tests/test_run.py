@@ -362,6 +362,22 @@ def test_postgres_runs_a_file_saved_with_lone_cr_line_endings(
     assert postgres_db.query("SELECT id FROM t") == [(1,)]
 
 
+@pytest.mark.dialect_only("sqlite")
+def test_sqlite_finds_its_version_table_whatever_the_case_of_its_name(
+    tmp_path: Path, sqldir: Path, cli: Any
+) -> None:
+    """sqlite names ignore case: the table `up --table Schema_Version` made is the one
+    `--table schema_version` names. status must not call that database empty, nor up try to
+    create the table again."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (id INT);\n", "DROP TABLE a;\n")
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    assert cli("up", "--table", "Schema_Version", "--url", url).code == 0
+    status = cli("status", "--table", "schema_version", "--url", url)
+    assert status.code == 0 and "current version: 1" in status.out, status.out + status.err
+    again = cli("up", "--table", "SCHEMA_VERSION", "--url", url)
+    assert again.code == 0 and "nothing to do" in again.out, again.out + again.err
+
+
 def test_a_down_sql_that_manages_its_own_transaction_stops_up_before_the_database(
     db: Db, sqldir: Path, cli: Any
 ) -> None:

@@ -241,7 +241,10 @@ class SqliteDialect(Dialect):
         return f"main.{self.quote_ident(table)}"
 
     def table_exists(self, table: str) -> bool:
-        rows = self.query("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        # sqlite's names ignore (ASCII) case, as NOCASE does: "Schema_Version" is schema_version
+        rows = self.query(
+            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", (table,)
+        )
         return bool(rows)
 
     def table_sizes(self, names: list[str]) -> list[TableStats]:
