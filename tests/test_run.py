@@ -318,7 +318,6 @@ def test_rollback_to_a_savepoint_is_not_transaction_control(
         "REINDEX SCHEMA public;\n",
         "REINDEX DATABASE {db};\n",
         "REINDEX SYSTEM {db};\n",
-        "DISCARD ALL;\n",
         "PRAGMA synchronous = OFF;\n",
     ],
 )
@@ -376,6 +375,21 @@ def test_sqlite_finds_its_version_table_whatever_the_case_of_its_name(
     assert status.code == 0 and "current version: 1" in status.out, status.out + status.err
     again = cli("up", "--table", "SCHEMA_VERSION", "--url", url)
     assert again.code == 0 and "nothing to do" in again.out, again.out + again.err
+
+
+@pytest.mark.parametrize(
+    "header", ["", "-- migrator: no-transaction\n"], ids=["transaction", "no-transaction"]
+)
+def test_postgres_discard_all_is_refused_because_it_releases_the_run_lock(
+    postgres_db: Db, sqldir: Path, cli: Any, header: str
+) -> None:
+    """DISCARD ALL drops the session's advisory locks, migrator's included: in a no-transaction
+    file another run would start meanwhile (and take this one for killed)."""
+    write_migration(sqldir, "0001_d", f"{header}DISCARD ALL;\nCREATE TABLE t (id INT);\n")
+    result = cli("up", "--url", postgres_db.url)
+    assert result.code == 2, result.out + result.err
+    assert "DISCARD ALL also releases migrator's lock" in result.err
+    assert postgres_db.tables() == set()
 
 
 def test_a_down_sql_that_manages_its_own_transaction_stops_up_before_the_database(

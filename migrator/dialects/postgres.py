@@ -88,7 +88,6 @@ class PostgresDialect(Dialect):
         ("REINDEX", "SCHEMA"),
         ("REINDEX", "DATABASE"),
         ("REINDEX", "SYSTEM"),
-        ("DISCARD", "ALL"),
         ("VACUUM",),
         ("CREATE", "DATABASE"),
         ("DROP", "DATABASE"),
@@ -236,6 +235,11 @@ class PostgresDialect(Dialect):
             return (
                 "COPY ... FROM STDIN needs the psql client's data stream; use INSERT, "
                 "or COPY from a file the server can read"
+            )
+        if words[:2] == ("DISCARD", "ALL"):
+            return (
+                "DISCARD ALL also releases migrator's lock on the database (a session advisory "
+                "lock), so another run could start; use RESET ALL, DISCARD TEMP or DISCARD PLANS"
             )
         return ""
 
