@@ -101,7 +101,7 @@ class VersionStore:
                 f"applied_by VARCHAR(255) NOT NULL, operation VARCHAR(16) NOT NULL, "
                 f"statements_done INTEGER, statements_total INTEGER, failed_statement INTEGER, "
                 f"failed_line INTEGER, error {d.text_type}, up_sql {d.text_type}, "
-                f"down_sql {d.text_type}, rows_done {d.bigint})"
+                f"down_sql {d.text_type}, rows_done {d.bigint}){d.table_options}"
             )
         if not d.table_exists(self.history_name):
             d.execute(
@@ -110,14 +110,14 @@ class VersionStore:
                 f"action VARCHAR(16) NOT NULL, outcome VARCHAR(16) NOT NULL, "
                 f"performed_at {d.timestamp_type} NOT NULL, performed_by VARCHAR(255) NOT NULL, "
                 f"execution_ms {d.bigint}, old_checksum CHAR(64), new_checksum CHAR(64), "
-                f"reason {d.text_type}, detail {d.text_type})"
+                f"reason {d.text_type}, detail {d.text_type}){d.table_options}"
             )
         if repeatable and not d.table_exists(self.repeatable_name):
             d.execute(
                 f"CREATE TABLE {self.repeatable} ("
                 f"name VARCHAR(255) NOT NULL PRIMARY KEY, checksum CHAR(64) NOT NULL, "
                 f"applied_at {d.timestamp_type} NOT NULL, applied_by VARCHAR(255) NOT NULL, "
-                f"execution_ms {d.bigint} NOT NULL)"
+                f"execution_ms {d.bigint} NOT NULL){d.table_options}"
             )
 
     # -- reading ------------------------------------------------------------------------

@@ -957,3 +957,26 @@ def test_a_file_edited_after_discovery_runs_as_it_was_checksummed(db: Db, sqldir
     assert {"first_text", "second_text"} & db.tables() == {"first_text"}
     row = db.query("SELECT checksum, up_sql, down_sql FROM schema_version WHERE version = 1")
     assert row == [(checksum_text(up), up, "DROP TABLE first_text;\n")]
+
+
+def test_a_file_in_any_language_is_kept_whatever_the_databases_character_set(
+    db: Db, sqldir: Path, cli: Any
+) -> None:
+    """migrator's tables hold each file's text: on mysql they are utf8mb4 (and InnoDB) even in a
+    database whose default character set is latin1, as many older ones are."""
+    if db.dialect == "mysql":
+        db.execute(f"ALTER DATABASE `{db.parsed.database}` CHARACTER SET latin1 COLLATE latin1_swedish_ci")
+    up = "-- 日本語のコメント, Ελληνικά, emoji 🚀\nCREATE TABLE a (x INT);\nINSERT INTO a VALUES (1);\n"
+    write_migration(sqldir, "0001_a", up, "DROP TABLE a;\n")
+    r = cli("up", "--url", db.url)
+    assert r.code == 0, r.out + r.err
+    assert db.query("SELECT up_sql FROM schema_version") == [(up,)]
+    if db.dialect == "mysql":
+        options = db.query(
+            "SELECT table_name, engine, table_collation FROM information_schema.tables "
+            f"WHERE table_schema = '{db.parsed.database}' AND table_name LIKE 'schema_version%' ORDER BY 1"
+        )
+        assert [(n, e, c.split("_")[0]) for n, e, c in options] == [
+            ("schema_version", "InnoDB", "utf8mb4"),
+            ("schema_version_history", "InnoDB", "utf8mb4"),
+        ]

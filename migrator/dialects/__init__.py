@@ -49,6 +49,7 @@ class Dialect:
     bigint = "BIGINT"
     text_type = "TEXT"
     timestamp_type = "TIMESTAMP"
+    table_options = ""  # after the column list of migrator's own tables
     identity_pk = "BIGINT PRIMARY KEY"
     # Statements the database refuses inside a transaction, by their first words
     # (lexer.starts_with): upper case a keyword, lower case a name, which the SQL may quote or

@@ -47,6 +47,10 @@ class MysqlDialect(Dialect):
     placeholder = "%s"
     text_type = "LONGTEXT"
     timestamp_type = "DATETIME(6)"
+    # InnoDB: a version row commits with the file's data, whatever the server's default
+    # engine; utf8mb4: a file's text (kept for diffs) and a message in any language fit, also
+    # in a database whose default character set is latin1, as in many older ones
+    table_options = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
     identity_pk = "BIGINT AUTO_INCREMENT PRIMARY KEY"
 
     def __init__(self, url: Any) -> None:
