@@ -427,10 +427,11 @@ class Runner:
         error = self._failure(
             pf, run, exc, committed, tracker, left_behind=left_behind, pending_again=pending_again
         )
+        written = True
         if pending_again:
-            self._write_quietly(self._not_started(pf))
+            written = self._write_quietly(self._not_started(pf))
         elif not pf.transactional:
-            self._write_quietly(
+            written = self._write_quietly(
                 self.store.row_update(
                     pf.version,
                     status=STATUS_FAILED,
@@ -439,6 +440,12 @@ class Runner:
                     failed_line=run.statement.line,
                     error=error.failure.db_message[:4000],
                 )
+            )
+        if not written:  # what the report says of the row is then not so: say what is
+            error.notes.append(
+                f"migrator could not record this failure in version {pf.version}'s row (the write to "
+                "the version table failed too), so the table may not say what is written above; "
+                "run `migrator status` to see what it holds before you repair anything"
             )
         self._record_failure(pf, started, str(error))
         raise error from None

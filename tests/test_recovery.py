@@ -273,3 +273,19 @@ def test_ctrl_c_in_a_down_that_cannot_roll_back_gives_the_down_advice(db: Db, sq
         "was running when the signal came (it may have committed too); " + DOWN_ADVICE + "\n"
     ) in err
     assert db.versions() == [(1, "failed")]
+
+
+def test_a_failure_whose_row_cannot_be_written_says_so(mysql_db: Db, sqldir: Path, cli: Any) -> None:
+    """MariaDB drops the tables of a DROP TABLE list that exist before it fails on the one that
+    does not (MySQL 8 drops none): here the version table goes, so the `failed` mark cannot be written, and the
+    report must not leave "recorded as failed" standing alone."""
+    write_migration(
+        sqldir,
+        "0001_a",
+        "-- migrator: no-transaction\nCREATE TABLE a (x INT);\nDROP TABLE schema_version, no_such_table;\n",
+        "DROP TABLE a;\n",
+    )
+    up = cli("up", "--url", mysql_db.url)
+    assert up.code == 1, up.out + up.err
+    assert "Unknown table" in up.err
+    assert "note: migrator could not record this failure in version 1's row" in " ".join(up.err.split())
