@@ -447,6 +447,11 @@ class Migrator:
         finally:
             dialect.close()
 
+    def _no_database_file(self) -> bool:
+        """A file database (sqlite) whose file does not exist: it holds no version to roll
+        back or repair, and a command that only changes versions must not create it."""
+        return registry.spec(self.dialect_name).file_database and not open_dialect(self.url).database_exists()
+
     # -- commands -----------------------------------------------------------------------
     def plan(self, target: int | None = None, *, allow_out_of_order: bool = False) -> RunResult:
         """What `up` would run (files, transaction mode, statements), writing nothing."""
@@ -608,7 +613,8 @@ class Migrator:
         migrations = self.migrations()
         self._check_files(migrations, ("down",), self._side_files("down"))
         started = time.perf_counter()
-        with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
+        reading = dry_run or self._no_database_file()  # nothing to roll back: create nothing
+        with self._session(read_only=reading, lock=not reading) as (dialect, store):
             rows = store.rows()
             self._refuse_on_drift(migrations, rows)
             todo = plan_down(migrations, rows, target=target, steps=steps)
@@ -618,6 +624,8 @@ class Migrator:
             result = RunResult("down", dialect.name, dry_run, _current(rows), None, [])
             placeholders = _template_warnings(todo)
             result.warnings = placeholders + [w for pf in files for w in atomicity_warnings(pf)]
+            if reading and not dry_run:  # no database file: no version, no callback to run
+                return result
             if dry_run:
                 result.planned = _planned_run("down", files, [], callbacks)
                 remaining = [
@@ -757,7 +765,8 @@ class Migrator:
         from migrator import admin
 
         migrations = self.migrations()
-        with self._session(read_only=dry_run, lock=not dry_run) as (dialect, store):
+        reading = dry_run or self._no_database_file()  # nothing to repair: create nothing
+        with self._session(read_only=reading, lock=not reading) as (dialect, store):
             return admin.repair(
                 migrations,
                 dialect,

@@ -288,3 +288,19 @@ def test_a_name_longer_than_the_server_keeps_is_refused_before_connecting(cli: A
 
     assert result.code == 2
     assert result.err.startswith(f"error: database name '{name}' is 64 bytes; postgres keeps at most 63\n")
+
+
+def test_down_and_repair_on_a_sqlite_file_that_does_not_exist_create_nothing(sqldir: Path, cli: Any) -> None:
+    """A mistyped path must not leave an empty database (and its lock file) behind: there is
+    nothing to roll back or repair in a database that does not exist. (`up` still creates it.)"""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (x INT);\n", "DROP TABLE a;\n")
+    (sqldir / "callbacks").mkdir()
+    (sqldir / "callbacks" / "before_down.sql").write_text("CREATE TABLE marker (x INT);\n")
+    url = ("--url", "sqlite:///typo.db")
+    down = cli("down", "--yes", *url)
+    assert down.code == 0 and "nothing to do" in down.out, down.out + down.err
+    repair = cli("repair", "1", "--yes", *url)
+    assert repair.code == 0, repair.out + repair.err
+    assert sorted(p.name for p in sqldir.parent.iterdir()) == ["sql"]
+    assert cli("up", *url).code == 0
+    assert (sqldir.parent / "typo.db").exists()

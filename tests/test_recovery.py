@@ -277,8 +277,8 @@ def test_ctrl_c_in_a_down_that_cannot_roll_back_gives_the_down_advice(db: Db, sq
 
 def test_a_failure_whose_row_cannot_be_written_says_so(mysql_db: Db, sqldir: Path, cli: Any) -> None:
     """MariaDB drops the tables of a DROP TABLE list that exist before it fails on the one that
-    does not (MySQL 8 drops none): here the version table goes, so the `failed` mark cannot be written, and the
-    report must not leave "recorded as failed" standing alone."""
+    does not (MySQL 8 drops none): here the version table goes, so the `failed` mark cannot be
+    written, and the report must not leave "recorded as failed" standing alone."""
     write_migration(
         sqldir,
         "0001_a",
