@@ -754,7 +754,9 @@ class Runner:
         if run.origin is not None:  # a before_each/after_each statement, inside the transaction
             at, subject = run.origin, f"callback {_event_of(run.origin.rel)} of {subject}"
         if pf.transactional:
-            what = "nothing of this version was committed: the whole file was rolled back" + (
+            kept = self.d.rollback_left()  # (mysql: a MyISAM table keeps what the file wrote)
+            rolled_back = "nothing of this version was committed: the whole file was rolled back"
+            what = (f"the file was rolled back, but {kept}" if kept else rolled_back) + (
                 f"; versions applied earlier in this run stay applied: "
                 f"{', '.join(map(str, sorted(set(self.completed))))}"
                 if self.completed

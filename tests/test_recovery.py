@@ -289,3 +289,35 @@ def test_a_failure_whose_row_cannot_be_written_says_so(mysql_db: Db, sqldir: Pat
     assert up.code == 1, up.out + up.err
     assert "Unknown table" in up.err
     assert "note: migrator could not record this failure in version 1's row" in " ".join(up.err.split())
+
+
+def test_mysql_says_what_a_rollback_could_not_undo_in_a_myisam_table(
+    mysql_db: Db, sqldir: Path, cli: Any
+) -> None:
+    """A data-only file runs in one transaction on mysql, but a MyISAM table keeps what it
+    wrote when the transaction rolls back: the report must not say "nothing was committed"."""
+    write_migration(sqldir, "0001_m", "CREATE TABLE m (id INT) ENGINE=MyISAM;\n", "DROP TABLE m;\n")
+    write_migration(sqldir, "0002_i", "CREATE TABLE i (id INT) ENGINE=InnoDB;\n", "DROP TABLE i;\n")
+    write_migration(
+        sqldir,
+        "0003_seed",
+        "INSERT INTO i VALUES (1);\nINSERT INTO m VALUES (1);\nINSERT INTO no_such_table VALUES (1);\n",
+        "DELETE FROM m;\nDELETE FROM i;\n",
+    )
+    up = cli("up", "--url", mysql_db.url)
+    assert up.code == 1, up.out + up.err
+    said = " ".join(up.err.split())
+    assert "the file was rolled back, but changes to non-transactional tables" in said
+    assert "nothing of this version was committed" not in said
+    assert mysql_db.query("SELECT id FROM m") == [(1,)]  # what the report warns of
+    assert mysql_db.query("SELECT id FROM i") == []  # InnoDB: rolled back
+    assert [v for v, _ in mysql_db.versions()] == [1, 2]
+
+
+def test_a_rollback_that_undid_everything_says_so(mysql_db: Db, sqldir: Path, cli: Any) -> None:
+    write_migration(sqldir, "0001_i", "CREATE TABLE i (id INT) ENGINE=InnoDB;\n", "DROP TABLE i;\n")
+    write_migration(sqldir, "0002_seed", "INSERT INTO i VALUES (1);\nINSERT INTO no_such_table VALUES (1);\n")
+    up = cli("up", "--url", mysql_db.url)
+    assert up.code == 1, up.out + up.err
+    assert "nothing of this version was committed: the whole file was rolled back" in " ".join(up.err.split())
+    assert mysql_db.query("SELECT id FROM i") == []

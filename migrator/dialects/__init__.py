@@ -137,6 +137,10 @@ class Dialect:
     def rollback(self) -> None:
         self.execute("ROLLBACK")
 
+    def rollback_left(self) -> str:
+        """What the last rollback could not undo, in words ("" when it undid everything)."""
+        return ""
+
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """Run one statement; return rows affected (-1 when unknown). Raises StatementError."""
         raise NotImplementedError

@@ -300,6 +300,24 @@ class MysqlDialect(Dialect):
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self._run(sql, params)[1]
 
+    _kept_by_rollback = ""
+
+    def rollback(self) -> None:
+        self._kept_by_rollback = ""
+        self.execute("ROLLBACK")
+        # warning 1196: a non-transactional (MyISAM, MEMORY...) table the transaction changed
+        # keeps the change; a rollback happens only after a failure, so one more round trip
+        warned = {row[1] for row in self.query("SHOW WARNINGS")}
+        self._kept_by_rollback = (
+            "changes to non-transactional tables (MyISAM, MEMORY, ...) cannot be rolled back and "
+            "stay (mysql warning 1196): check those tables by hand before you run the file again"
+            if 1196 in warned
+            else ""
+        )
+
+    def rollback_left(self) -> str:
+        return self._kept_by_rollback
+
     def _run(self, sql: str, params: tuple[Any, ...]) -> tuple[int, list[tuple[Any, ...]]]:
         # Without parameters the text is sent as it is (cmd_query_iter): cursor.execute would
         # first run the connector's own DELIMITER script parser over it. With parameters, a
