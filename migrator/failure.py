@@ -73,6 +73,15 @@ def rollback_quietly(dialect: Dialect) -> None:
         pass
 
 
+def back_to_own_identity(dialect: Dialect) -> None:
+    """After a failure, before the failure rows: a role a file SET outside a transaction is
+    still the session's, and may have no right on migrator's tables (postgres SET ROLE)."""
+    try:
+        dialect.reset_session()
+    except Exception:  # noqa: BLE001 - then the rows fail to write, and the report says so
+        pass
+
+
 def position_in_file(s: Statement, position: int | None) -> tuple[int, int]:
     """The file line:column of a 0-based offset inside a statement (its start when unknown)."""
     if position is None or position <= 0:

@@ -28,7 +28,7 @@ from migrator.errors import (
     RunawayBatchError,
     StoppedError,
 )
-from migrator.failure import rollback_quietly, statement_failed
+from migrator.failure import back_to_own_identity, rollback_quietly, statement_failed
 from migrator.history import VersionStore
 from migrator.lexer import Statement, leading_keywords
 from migrator.model import (
@@ -382,7 +382,8 @@ class Runner:
             self.d.run_script(steps, state, on_statement=done, one_by_one=one_by_one)
         except StepFailed as failed:
             rollback_quietly(self.d)
-            self._back_to_own_identity()
+            if self._role_set:
+                back_to_own_identity(self.d)
             committed = self._committed(pf, state, tracker)
             if isinstance(failed.step, Run):
                 self._statement_failed(pf, started, failed.step, failed.error, committed, tracker)
@@ -404,15 +405,6 @@ class Runner:
             committed = min(committed, state.statements_at_begin)
         return tracker.committed(committed)
 
-    def _back_to_own_identity(self) -> None:
-        """After a failure, before the failure rows: a role a file or callback SET outside a
-        transaction is still the session's, and has no right on the version table."""
-        if self._role_set:
-            try:
-                self.d.reset_session()
-            except Exception:  # noqa: BLE001 - the rows then fail to write, and the report says so
-                pass
-
     def _statement_failed(
         self,
         pf: PreparedFile,
@@ -424,29 +416,31 @@ class Runner:
     ) -> None:
         left_behind = self.d.after_failure(run.statement.text)
         pending_again = not pf.transactional and committed == 0 and not left_behind
-        error = self._failure(
-            pf, run, exc, committed, tracker, left_behind=left_behind, pending_again=pending_again
-        )
-        written = True
+        # the row first: the report then says what the version table really holds
+        recorded = True
         if pending_again:
-            written = self._write_quietly(self._not_started(pf))
+            recorded = self._write_quietly(self._not_started(pf))
         elif not pf.transactional:
-            written = self._write_quietly(
+            recorded = self._write_quietly(
                 self.store.row_update(
                     pf.version,
                     status=STATUS_FAILED,
                     statements_done=committed,
                     failed_statement=run.number,
                     failed_line=run.statement.line,
-                    error=error.failure.db_message[:4000],
+                    error=exc.message[:4000],
                 )
             )
-        if not written:  # what the report says of the row is then not so: say what is
-            error.notes.append(
-                f"migrator could not record this failure in version {pf.version}'s row (the write to "
-                "the version table failed too), so the table may not say what is written above; "
-                "run `migrator status` to see what it holds before you repair anything"
-            )
+        error = self._failure(
+            pf,
+            run,
+            exc,
+            committed,
+            tracker,
+            left_behind=left_behind,
+            pending_again=pending_again,
+            recorded=recorded,
+        )
         self._record_failure(pf, started, str(error))
         raise error from None
 
@@ -745,6 +739,7 @@ class Runner:
         *,
         left_behind: str,
         pending_again: bool,
+        recorded: bool,
     ) -> MigrationFailedError:
         try:
             total = len(pf.statements)  # a big file: counted here, only when it failed
@@ -780,7 +775,13 @@ class Runner:
                 )
             if left_behind:
                 what += f"; {left_behind}"
-            if pending_again:
+            if not recorded:  # (the file dropped the version table, the connection is gone)
+                what += (
+                    f"; migrator could not record this failure in version {pf.version}'s row (the "
+                    "write to the version table failed too): run `migrator status` to see what it "
+                    "holds before you repair anything; " + resolve_advice(pf.version, pf.direction)
+                )
+            elif pending_again:
                 what += (
                     f"; version {pf.version} is "
                     + ("pending again" if pf.direction == "up" else "still applied")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from migrator.dialects import Dialect, ScriptState, StepFailed
 from migrator.errors import BookkeepingError, InFlight, MigratorError
-from migrator.failure import rollback_quietly, statement_failed
+from migrator.failure import back_to_own_identity, rollback_quietly, statement_failed
 from migrator.lexer import Statement
 from migrator.model import Repeatable, SqlFile, Timeouts, committed_phrase
 from migrator.report.units import duration
@@ -132,10 +132,7 @@ class SideFiles:
         except StepFailed as failed:
             rollback_quietly(self.d)
             if own_identity:  # the failure row too: not as a role that may not write it
-                try:
-                    self.d.reset_session()
-                except Exception:  # noqa: BLE001 - then the row fails to write; the report stands
-                    pass
+                back_to_own_identity(self.d)
             error = self._failed(ps, state, failed, of)
             if ps.kind == "repeatable":
                 try:
