@@ -41,6 +41,7 @@ __all__ = [
     "Statement",
     "StatementSplitter",
     "leading_keywords",
+    "scan_statements",
     "split_alike",
     "split_statements",
     "starts_with",
@@ -927,8 +928,11 @@ def split_statements(text: str, dialect: str) -> list[Statement]:
     """All statements of a whole script."""
     _lexer(dialect)  # ValueError for a dialect the registry does not know
     alike = split_alike(text)
-    if alike is not None:
-        return alike
+    return alike if alike is not None else scan_statements(text, dialect)
+
+
+def scan_statements(text: str, dialect: str) -> list[Statement]:
+    """split_statements() through the token scanner, for text split_alike() declined."""
     splitter = StatementSplitter(dialect)
     statements = splitter.feed(text)
     statements.extend(splitter.finish())

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.errors import ConfigError, LayoutError, UsageError
-from migrator.lexer import LexError, split_alike, split_statements
+from migrator.lexer import LexError, scan_statements, split_alike
 from migrator.lint import rules as R
 from migrator.lint.model import ERROR, WARNING, Finding, Ignored, LintReport, Measured, TableSize, Unchecked
 from migrator.model import DIALECTS, Migration, SqlFile
@@ -185,7 +185,7 @@ class _Reader:
         alike = statements is not None
         if statements is None:
             try:
-                statements = split_statements(text, dialect)
+                statements = scan_statements(text, dialect)
             except LexError as exc:
                 raise _Unsplittable(file, exc) from None
         family = R.hash_commented(dialect)  # dialects that read a statement alike share its reading
