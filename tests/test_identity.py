@@ -108,17 +108,22 @@ def test_set_role_in_before_each_of_a_no_transaction_file_leaves_the_rows_to_mig
     assert db.versions() == [(1, "applied"), (2, "applied")]
 
 
+def _up_with_repeatable(db: Db, sqldir: Path, cli: Any, repeatable: str) -> Any:
+    """`up` of one version and the repeatable `views` holding this text."""
+    write_migration(sqldir, "0001_a", "CREATE TABLE a (x INT);\n", "DROP TABLE a;\n")
+    (sqldir / "repeatable").mkdir()
+    (sqldir / "repeatable" / "views.sql").write_text(repeatable, encoding="utf-8")
+    return cli("up", "--url", db.url)
+
+
 @pytest.mark.parametrize("header", ["", NO_TRANSACTION], ids=["transaction", "no-transaction"])
 def test_a_repeatable_that_sets_a_role_is_recorded_by_migrator(
     postgres_db: Db, sqldir: Path, cli: Any, role: str, header: str
 ) -> None:
     db = postgres_db
-    write_migration(sqldir, "0001_a", "CREATE TABLE a (x INT);\n", "DROP TABLE a;\n")
-    (sqldir / "repeatable").mkdir()
-    (sqldir / "repeatable" / "views.sql").write_text(
-        f"{header}SET ROLE {role};\nCREATE OR REPLACE VIEW v AS SELECT 1 AS x;\n", encoding="utf-8"
+    up = _up_with_repeatable(
+        db, sqldir, cli, f"{header}SET ROLE {role};\nCREATE OR REPLACE VIEW v AS SELECT 1 AS x;\n"
     )
-    up = cli("up", "--url", db.url)
     assert up.code == 0, up.out + up.err
     assert db.query("SELECT viewowner FROM pg_views WHERE viewname = 'v'") == [(role,)]
     assert db.query("SELECT name FROM schema_version_repeatable") == [("views",)]
@@ -130,12 +135,9 @@ def test_a_failing_no_transaction_repeatable_that_set_a_role_is_recorded_as_fail
     postgres_db: Db, sqldir: Path, cli: Any, role: str
 ) -> None:
     db = postgres_db
-    write_migration(sqldir, "0001_a", "CREATE TABLE a (x INT);\n", "DROP TABLE a;\n")
-    (sqldir / "repeatable").mkdir()
-    (sqldir / "repeatable" / "views.sql").write_text(
-        f"{NO_TRANSACTION}SET ROLE {role};\nSELECT * FROM no_such_table;\n", encoding="utf-8"
+    up = _up_with_repeatable(
+        db, sqldir, cli, f"{NO_TRANSACTION}SET ROLE {role};\nSELECT * FROM no_such_table;\n"
     )
-    up = cli("up", "--url", db.url)
     assert up.code == 1, up.out + up.err
     assert 'relation "no_such_table" does not exist' in up.err
     assert "permission denied" not in up.err
